@@ -1,0 +1,579 @@
+//! The server: one loopback port serving SSE over HTTP and the websocket, on its own thread
+//! and tokio runtime so the code under test can never starve it (and it never starves them).
+//!
+//! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
+//! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use futures_util::{SinkExt, StreamExt};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::config::MockConfig;
+use crate::protocol;
+use crate::record::{Exchange, InjectedFault, RecordedRequest, RequestLog};
+use crate::timer::PreciseTimer;
+
+/// Errors starting the mock.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind the mock backend to 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot start the mock backend's thread: {0}")]
+    Thread(std::io::Error),
+    #[error("invalid mock configuration: {0}")]
+    Config(String),
+}
+
+/// Builds a [`MockBackend`].
+#[derive(Debug, Clone, Default)]
+pub struct MockBackendBuilder {
+    config: MockConfig,
+    port: u16,
+}
+
+impl MockBackendBuilder {
+    pub fn config(mut self, config: MockConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Port to bind on 127.0.0.1; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds and starts serving on a thread of its own.
+    pub fn start(self) -> Result<MockBackend, StartError> {
+        let d = &self.config.delays;
+        for dist in [
+            &d.ws_handshake,
+            &d.warmup_response,
+            &d.response_headers,
+            &d.first_token,
+            &d.inter_token,
+        ] {
+            dist.validate()
+                .map_err(|e| StartError::Config(e.to_string()))?;
+        }
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).map_err(|source| {
+            StartError::Bind {
+                port: self.port,
+                source,
+            }
+        })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| StartError::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            port: self.port,
+            source,
+        })?;
+        let state = Arc::new(ServerState {
+            rng: Mutex::new(SmallRng::seed_from_u64(self.config.seed)),
+            timer: PreciseTimer::start().map_err(StartError::Thread)?,
+            log: RequestLog::new(self.config.record_requests),
+            next_response: AtomicU64::new(1),
+            answer_pieces: protocol::split_answer(&self.config.answer, self.config.tokens),
+            config: self.config,
+        });
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&state));
+        let thread = std::thread::Builder::new()
+            .name(format!("mock-backend-{}", addr.port()))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        eprintln!("mock backend: cannot build its runtime: {err}");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener.tap_io(|tcp| {
+                            // Nagle + delayed ACK would add ~40 ms to small frames.
+                            let _ = tcp.set_nodelay(true);
+                        }),
+                        Err(err) => {
+                            eprintln!("mock backend: cannot register its listener: {err}");
+                            return;
+                        }
+                    };
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = shutdown_rx.await;
+                        })
+                        .await;
+                });
+                // Open websockets and streams are dropped with the runtime.
+                runtime.shutdown_timeout(Duration::from_millis(100));
+            })
+            .map_err(StartError::Thread)?;
+        Ok(MockBackend {
+            addr,
+            state,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running mock. Stops (and joins its thread) on drop.
+pub struct MockBackend {
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MockBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockBackend")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockBackend {
+    pub fn builder() -> MockBackendBuilder {
+        MockBackendBuilder::default()
+    }
+
+    /// Starts a mock with this configuration on a free port.
+    pub fn start(config: MockConfig) -> Result<Self, StartError> {
+        Self::builder().config(config).start()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL a client configures: `http://127.0.0.1:PORT/v1`.
+    pub fn uri(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The websocket endpoint: `ws://127.0.0.1:PORT/v1/responses`.
+    pub fn ws_uri(&self) -> String {
+        format!("ws://{}/v1/responses", self.addr)
+    }
+
+    /// Requests answered so far (ground truth).
+    pub fn requests(&self) -> &RequestLog {
+        &self.state.log
+    }
+}
+
+impl Drop for MockBackend {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct ServerState {
+    config: MockConfig,
+    rng: Mutex<SmallRng>,
+    timer: PreciseTimer,
+    log: RequestLog,
+    next_response: AtomicU64,
+    answer_pieces: Vec<String>,
+}
+
+impl ServerState {
+    /// Draws from the shared RNG; the lock is held only for the draw.
+    fn draw<T>(&self, f: impl FnOnce(&mut SmallRng) -> T) -> T {
+        f(&mut self.rng.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn next_ids(&self) -> (String, String) {
+        let n = self.next_response.fetch_add(1, Ordering::Relaxed);
+        (format!("resp_mock_{n}"), format!("msg_mock_{n}"))
+    }
+}
+
+fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/v1/responses", get(websocket_upgrade).post(http_response))
+        .route("/v1/analytics/codex/turn-costs", post(turn_costs))
+        .fallback(unknown)
+        .with_state(state)
+}
+
+fn thread_id(headers: &HeaderMap) -> Option<String> {
+    ["thread-id", "session-id"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn unknown(State(state): State<Arc<ServerState>>, uri: Uri, headers: HeaderMap) -> Response {
+    state.log.push(RecordedRequest::new(
+        Exchange::Unknown,
+        uri.path(),
+        thread_id(&headers),
+        Instant::now(),
+    ));
+    (
+        StatusCode::NOT_FOUND,
+        "no such route on the phasebench mock backend\n",
+    )
+        .into_response()
+}
+
+async fn turn_costs(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut record = RecordedRequest::new(
+        Exchange::TurnCosts,
+        "/v1/analytics/codex/turn-costs",
+        thread_id(&headers),
+        Instant::now(),
+    );
+    record.body_bytes = body.len();
+    record.completed_sent = Some(Instant::now());
+    state.log.push(record);
+    json_response(StatusCode::OK, r#"{"turns":[]}"#.to_owned())
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A turn's plan: what was drawn for it, decided before any waiting.
+struct AnswerPlan {
+    first_token: Duration,
+    inter_token: Vec<Duration>,
+    reset_after_first_delta: bool,
+}
+
+impl ServerState {
+    fn plan_answer(&self) -> AnswerPlan {
+        let cfg = &self.config;
+        self.draw(|rng| AnswerPlan {
+            first_token: cfg.delays.first_token.sample(rng),
+            inter_token: (1..self.answer_pieces.len())
+                .map(|_| cfg.delays.inter_token.sample(rng))
+                .collect(),
+            reset_after_first_delta: cfg.faults.reset_mid_stream.fires(rng),
+        })
+    }
+
+    /// The events of one answer with the absolute time each may be sent at, starting `start`.
+    fn answer_events(&self, plan: &AnswerPlan, start: Instant) -> Vec<(Instant, Value)> {
+        let (response_id, item_id) = self.next_ids();
+        let mut events = vec![
+            (start, protocol::created(&response_id)),
+            (start, protocol::item_added(&item_id)),
+        ];
+        let mut at = start + plan.first_token;
+        for (i, piece) in self.answer_pieces.iter().enumerate() {
+            if i > 0 {
+                at += plan.inter_token[i - 1];
+            }
+            events.push((at, protocol::text_delta(&item_id, piece)));
+        }
+        events.push((at, protocol::item_done(&item_id, &self.config.answer)));
+        events.push((at, protocol::completed(&response_id)));
+        events
+    }
+}
+
+/// Pushes its record when dropped, so a stream the client abandons is still logged.
+struct RecordOnDrop {
+    state: Arc<ServerState>,
+    record: Option<RecordedRequest>,
+}
+
+impl RecordOnDrop {
+    fn get(&mut self) -> &mut RecordedRequest {
+        self.record.as_mut().expect("record is present until drop")
+    }
+}
+
+impl Drop for RecordOnDrop {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            self.state.log.push(record);
+        }
+    }
+}
+
+async fn http_response(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = Instant::now();
+    let mut record = RecordedRequest::new(
+        Exchange::HttpResponse,
+        "/v1/responses",
+        thread_id(&headers),
+        received,
+    );
+    record.body_bytes = body.len();
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            state.log.push(record);
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                protocol::error_body(400, &format!("request body is not JSON: {err}")),
+            );
+        }
+    };
+    record.previous_response_id = request
+        .get("previous_response_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let faults = &state.config.faults;
+    let (headers_delay, http_fault) = state.draw(|rng| {
+        let delay = state.config.delays.response_headers.sample(rng);
+        let fault = if faults.http_429.fires(rng) {
+            Some(429)
+        } else if faults.http_500.fires(rng) {
+            Some(500)
+        } else {
+            None
+        };
+        (delay, fault)
+    });
+    record.injected_before_answer = headers_delay;
+    state.timer.sleep_until(received + headers_delay).await;
+    if let Some(status) = http_fault {
+        record.fault = Some(InjectedFault::HttpStatus { status });
+        record.completed_sent = Some(Instant::now());
+        state.log.push(record);
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return json_response(code, protocol::error_body(status, "injected fault"));
+    }
+    let plan = state.plan_answer();
+    record.injected_first_token = plan.first_token;
+    if plan.reset_after_first_delta {
+        record.fault = Some(InjectedFault::ResetMidStream);
+    }
+    let events = state.answer_events(&plan, Instant::now());
+    let guard = RecordOnDrop {
+        state: Arc::clone(&state),
+        record: Some(record),
+    };
+    let stream = futures_util::stream::unfold(
+        (events.into_iter(), guard, StreamStep::Streaming),
+        move |(mut events, mut guard, step)| async move {
+            match step {
+                StreamStep::Finished => return None,
+                StreamStep::ResetPending => {
+                    // Failing the body makes hyper abort the connection without the terminating
+                    // chunk: the client sees a broken stream, not a clean end.
+                    let err = std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "injected reset mid-stream",
+                    );
+                    return Some((Err(err), (events, guard, StreamStep::Finished)));
+                }
+                StreamStep::Streaming => {}
+            }
+            let (at, event) = events.next()?;
+            guard.state.timer.sleep_until(at).await;
+            let is_delta = event["type"] == protocol::TEXT_DELTA;
+            let frame = Bytes::from(protocol::sse_frame(&event));
+            let now = Instant::now();
+            let record = guard.get();
+            let mut next = StreamStep::Streaming;
+            if is_delta && record.first_delta_sent.is_none() {
+                record.first_delta_sent = Some(now);
+                if plan.reset_after_first_delta {
+                    next = StreamStep::ResetPending;
+                }
+            }
+            if event["type"] == protocol::COMPLETED {
+                record.completed_sent = Some(now);
+            }
+            Some((Ok::<_, std::io::Error>(frame), (events, guard, next)))
+        },
+    );
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Where an SSE body stream stands.
+enum StreamStep {
+    Streaming,
+    ResetPending,
+    Finished,
+}
+
+async fn websocket_upgrade(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let received = Instant::now();
+    let thread = thread_id(&headers);
+    let mut record = RecordedRequest::new(
+        Exchange::WebsocketUpgrade,
+        "/v1/responses",
+        thread.clone(),
+        received,
+    );
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            state.log.push(record);
+            return rejection.into_response();
+        }
+    };
+    let faults = &state.config.faults;
+    let (handshake, reject, stall) = state.draw(|rng| {
+        (
+            state.config.delays.ws_handshake.sample(rng),
+            faults.ws_upgrade_reject.fires(rng),
+            faults.warmup_stall.fires(rng),
+        )
+    });
+    record.injected_before_answer = handshake;
+    state.timer.sleep_until(received + handshake).await;
+    record.completed_sent = Some(Instant::now());
+    if reject {
+        let status = faults.ws_upgrade_status;
+        record.fault = Some(InjectedFault::UpgradeRejected { status });
+        state.log.push(record);
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+        return (code, "websocket upgrade refused by an injected fault\n").into_response();
+    }
+    state.log.push(record);
+    upgrade.on_upgrade(move |socket| serve_socket(socket, state, thread, stall))
+}
+
+async fn serve_socket(
+    mut socket: WebSocket,
+    state: Arc<ServerState>,
+    thread: Option<String>,
+    stall: bool,
+) {
+    while let Some(Ok(message)) = socket.next().await {
+        let received = Instant::now();
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(_) => return,
+            _ => continue,
+        };
+        let Ok(request) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        if request.get("type").and_then(Value::as_str) != Some("response.create") {
+            continue;
+        }
+        let warmup = request.get("generate") == Some(&Value::Bool(false));
+        let exchange = if warmup {
+            Exchange::WebsocketWarmup
+        } else {
+            Exchange::WebsocketTurn
+        };
+        let mut guard = RecordOnDrop {
+            state: Arc::clone(&state),
+            record: Some(RecordedRequest::new(
+                exchange,
+                "/v1/responses",
+                thread.clone(),
+                received,
+            )),
+        };
+        guard.get().body_bytes = text.len();
+        guard.get().previous_response_id = request
+            .get("previous_response_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if warmup {
+            if stall {
+                // Never answer; keep reading so the client's close is seen.
+                guard.get().fault = Some(InjectedFault::WarmupStalled);
+                continue;
+            }
+            let delay = state.draw(|rng| state.config.delays.warmup_response.sample(rng));
+            guard.get().injected_before_answer = delay;
+            state.timer.sleep_until(received + delay).await;
+            let (response_id, _) = state.next_ids();
+            let created = protocol::created(&response_id).to_string();
+            let completed = protocol::completed(&response_id).to_string();
+            if socket.feed(Message::Text(created.into())).await.is_err()
+                || socket.send(Message::Text(completed.into())).await.is_err()
+            {
+                return;
+            }
+            guard.get().completed_sent = Some(Instant::now());
+            continue;
+        }
+        let plan = state.plan_answer();
+        guard.get().injected_first_token = plan.first_token;
+        if plan.reset_after_first_delta {
+            guard.get().fault = Some(InjectedFault::ResetMidStream);
+        }
+        for (at, event) in state.answer_events(&plan, received) {
+            let is_delta = event["type"] == protocol::TEXT_DELTA;
+            if at > Instant::now() {
+                // Flush what is queued before waiting, so earlier events are not held back.
+                if socket.flush().await.is_err() {
+                    return;
+                }
+                state.timer.sleep_until(at).await;
+            }
+            let is_completed = event["type"] == protocol::COMPLETED;
+            let sent = if is_delta || is_completed {
+                socket.send(Message::Text(event.to_string().into())).await
+            } else {
+                socket.feed(Message::Text(event.to_string().into())).await
+            };
+            if sent.is_err() {
+                return;
+            }
+            let now = Instant::now();
+            let record = guard.get();
+            if is_delta && record.first_delta_sent.is_none() {
+                record.first_delta_sent = Some(now);
+                if plan.reset_after_first_delta {
+                    // Drop the socket without a close frame.
+                    return;
+                }
+            }
+            if is_completed {
+                record.completed_sent = Some(now);
+            }
+        }
+    }
+}
