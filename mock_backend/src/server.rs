@@ -317,8 +317,39 @@ struct RecordOnDrop {
 }
 
 impl RecordOnDrop {
-    fn get(&mut self) -> &mut RecordedRequest {
-        self.record.as_mut().expect("record is present until drop")
+    /// Notes that `event` is about to be sent. Pushes the record before the exchange's last
+    /// frame (the completion, or the delta a reset follows). Returns true when the connection
+    /// is to be reset after this frame.
+    fn note_sending(&mut self, event: &Value, reset_after_first_delta: bool) -> bool {
+        let now = Instant::now();
+        let Some(record) = self.record.as_mut() else {
+            return false;
+        };
+        if event["type"] == protocol::TEXT_DELTA && record.first_delta_sent.is_none() {
+            record.first_delta_sent = Some(now);
+            if reset_after_first_delta {
+                self.push_now();
+                return true;
+            }
+        }
+        if event["type"] == protocol::COMPLETED {
+            record.completed_sent = Some(now);
+            self.push_now();
+        }
+        false
+    }
+
+    /// The record, while it has not been pushed yet.
+    fn get(&mut self) -> Option<&mut RecordedRequest> {
+        self.record.as_mut()
+    }
+
+    /// Pushes the record now. Called before the last frame the client waits for is sent, so a
+    /// client that has seen the end of an exchange always finds its record.
+    fn push_now(&mut self) {
+        if let Some(record) = self.record.take() {
+            self.state.log.push(record);
+        }
     }
 }
 
@@ -406,20 +437,12 @@ async fn http_response(
             }
             let (at, event) = events.next()?;
             guard.state.timer.sleep_until(at).await;
-            let is_delta = event["type"] == protocol::TEXT_DELTA;
             let frame = Bytes::from(protocol::sse_frame(&event));
-            let now = Instant::now();
-            let record = guard.get();
-            let mut next = StreamStep::Streaming;
-            if is_delta && record.first_delta_sent.is_none() {
-                record.first_delta_sent = Some(now);
-                if plan.reset_after_first_delta {
-                    next = StreamStep::ResetPending;
-                }
-            }
-            if event["type"] == protocol::COMPLETED {
-                record.completed_sent = Some(now);
-            }
+            let next = if guard.note_sending(&event, plan.reset_after_first_delta) {
+                StreamStep::ResetPending
+            } else {
+                StreamStep::Streaming
+            };
             Some((Ok::<_, std::io::Error>(frame), (events, guard, next)))
         },
     );
@@ -514,35 +537,50 @@ async fn serve_socket(
                 received,
             )),
         };
-        guard.get().body_bytes = text.len();
-        guard.get().previous_response_id = request
+        let Some(record) = guard.get() else {
+            continue;
+        };
+        record.body_bytes = text.len();
+        record.previous_response_id = request
             .get("previous_response_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
         if warmup {
             if stall {
                 // Never answer; keep reading so the client's close is seen.
-                guard.get().fault = Some(InjectedFault::WarmupStalled);
+                if let Some(record) = guard.get() {
+                    record.fault = Some(InjectedFault::WarmupStalled);
+                }
                 continue;
             }
             let delay = state.draw(|rng| state.config.delays.warmup_response.sample(rng));
-            guard.get().injected_before_answer = delay;
+            if let Some(record) = guard.get() {
+                record.injected_before_answer = delay;
+            }
             state.timer.sleep_until(received + delay).await;
             let (response_id, _) = state.next_ids();
-            let created = protocol::created(&response_id).to_string();
-            let completed = protocol::completed(&response_id).to_string();
-            if socket.feed(Message::Text(created.into())).await.is_err()
-                || socket.send(Message::Text(completed.into())).await.is_err()
+            let created = protocol::created(&response_id);
+            let completed = protocol::completed(&response_id);
+            guard.note_sending(&completed, false);
+            if socket
+                .feed(Message::Text(created.to_string().into()))
+                .await
+                .is_err()
+                || socket
+                    .send(Message::Text(completed.to_string().into()))
+                    .await
+                    .is_err()
             {
                 return;
             }
-            guard.get().completed_sent = Some(Instant::now());
             continue;
         }
         let plan = state.plan_answer();
-        guard.get().injected_first_token = plan.first_token;
-        if plan.reset_after_first_delta {
-            guard.get().fault = Some(InjectedFault::ResetMidStream);
+        if let Some(record) = guard.get() {
+            record.injected_first_token = plan.first_token;
+            if plan.reset_after_first_delta {
+                record.fault = Some(InjectedFault::ResetMidStream);
+            }
         }
         for (at, event) in state.answer_events(&plan, received) {
             let is_delta = event["type"] == protocol::TEXT_DELTA;
@@ -554,25 +592,16 @@ async fn serve_socket(
                 state.timer.sleep_until(at).await;
             }
             let is_completed = event["type"] == protocol::COMPLETED;
+            let reset = guard.note_sending(&event, plan.reset_after_first_delta);
+            let text = Message::Text(event.to_string().into());
             let sent = if is_delta || is_completed {
-                socket.send(Message::Text(event.to_string().into())).await
+                socket.send(text).await
             } else {
-                socket.feed(Message::Text(event.to_string().into())).await
+                socket.feed(text).await
             };
-            if sent.is_err() {
+            if sent.is_err() || reset {
+                // On a reset, the socket is dropped without a close frame.
                 return;
-            }
-            let now = Instant::now();
-            let record = guard.get();
-            if is_delta && record.first_delta_sent.is_none() {
-                record.first_delta_sent = Some(now);
-                if plan.reset_after_first_delta {
-                    // Drop the socket without a close frame.
-                    return;
-                }
-            }
-            if is_completed {
-                record.completed_sent = Some(now);
             }
         }
     }

@@ -348,7 +348,7 @@ async fn prewarm_steps(
     let build_tools = async {
         let started = Instant::now();
         let tools =
-            tools::discover_and_build(&shared.http, &config.tool_servers, config.http_timeout)
+            tools::discover_and_build(&shared.http, &config.tool_servers, id, config.http_timeout)
                 .await;
         if tools.is_ok() {
             telemetry.startup_phase(StartupPhase::PrewarmBuildTools, None, started.elapsed());
@@ -578,6 +578,7 @@ impl Session {
             let tools = tools::discover_and_build(
                 &self.shared.http,
                 &config.tool_servers,
+                &self.id,
                 config.http_timeout,
             )
             .await

@@ -48,15 +48,17 @@ pub struct ToolSpec {
 }
 
 /// Lists every server concurrently and builds the specs, in server order.
+/// `thread_id` travels as the `thread-id` header so tool servers can attribute requests.
 pub async fn discover_and_build(
     client: &reqwest::Client,
     servers: &[String],
+    thread_id: &str,
     timeout: Duration,
 ) -> Result<Vec<ToolSpec>, ToolError> {
     let listings = futures_util::future::join_all(
         servers
             .iter()
-            .map(|server| list_tools(client, server, timeout)),
+            .map(|server| list_tools(client, server, thread_id, timeout)),
     )
     .await;
     let mut specs = Vec::new();
@@ -78,6 +80,7 @@ pub async fn discover_and_build(
 async fn list_tools(
     client: &reqwest::Client,
     server: &str,
+    thread_id: &str,
     timeout: Duration,
 ) -> Result<Vec<ListedTool>, ToolError> {
     let url = format!("{}/tools", server.trim_end_matches('/'));
@@ -87,6 +90,7 @@ async fn list_tools(
     };
     let response = client
         .get(&url)
+        .header("thread-id", thread_id)
         .timeout(timeout)
         .send()
         .await

@@ -1,0 +1,163 @@
+//! The terminal report: the metric table, the overhead table, budgets and failures.
+
+use std::fmt::Write;
+
+use super::RunSummary;
+
+fn cell(v: Option<f64>) -> String {
+    match v {
+        None => "-".to_owned(),
+        Some(v) if v >= 100.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.3}"),
+    }
+}
+
+fn render(headers: &[&str], rows: &[Vec<String>], out: &mut String) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i < 2 {
+                let _ = write!(s, "{c:<w$}  ");
+            } else {
+                let _ = write!(s, "{c:>w$}  ");
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec(), out);
+    for row in rows {
+        line(row.iter().map(String::as_str).collect(), out);
+    }
+}
+
+/// Renders the whole terminal report.
+pub fn render_report(summary: &RunSummary) -> String {
+    let mut out = String::new();
+    let run = &summary.run;
+    let _ = writeln!(
+        out,
+        "{} ({}): {} iterations + {} warmup at concurrency {}, {:.2} s, {:.1} iterations/s, {} failed",
+        summary.scenario.name,
+        summary.target.name,
+        summary.plan.iterations,
+        summary.plan.warmup,
+        summary.plan.concurrency,
+        run.wall_time_s,
+        run.iterations_per_s,
+        run.failed_iterations,
+    );
+    out.push('\n');
+    let rows: Vec<Vec<String>> = summary
+        .metrics
+        .iter()
+        .map(|r| {
+            vec![
+                r.metric.clone(),
+                r.status.clone().unwrap_or_else(|| "-".into()),
+                r.count.to_string(),
+                r.errors.to_string(),
+                cell(r.p50_ms),
+                cell(r.p90_ms),
+                cell(r.p99_ms),
+                cell(r.max_ms),
+                r.resolution.map_or("-", |r| r.as_str()).to_owned(),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "metric",
+            "status",
+            "count",
+            "errors",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "resolution",
+        ],
+        &rows,
+        &mut out,
+    );
+    if !summary.overhead.is_empty() {
+        out.push_str("\nharness + runtime overhead (measured - injected, clean iterations):\n");
+        let rows: Vec<Vec<String>> = summary
+            .overhead
+            .iter()
+            .map(|o| {
+                vec![
+                    o.metric.clone(),
+                    String::new(),
+                    o.count.to_string(),
+                    cell(Some(o.injected_p50_ms)),
+                    cell(Some(o.overhead_p50_ms)),
+                    cell(Some(o.overhead_p99_ms)),
+                    cell(Some(o.overhead_max_ms)),
+                    o.below_injected.to_string(),
+                ]
+            })
+            .collect();
+        render(
+            &[
+                "metric",
+                "",
+                "count",
+                "injected p50",
+                "overhead p50",
+                "overhead p99",
+                "overhead max",
+                "below",
+            ],
+            &rows,
+            &mut out,
+        );
+    }
+    if !summary.budgets.is_empty() {
+        out.push_str("\nbudgets:\n");
+        for b in &summary.budgets {
+            let _ = writeln!(
+                out,
+                "  {:<7} {} {} {} ms (actual {})",
+                if b.passed { "pass" } else { "BREACH" },
+                b.key,
+                if b.inclusive { "<=" } else { "<" },
+                b.limit_ms,
+                b.actual_ms
+                    .map_or("no samples".to_owned(), |a| format!("{a} ms")),
+            );
+        }
+    }
+    if run.failed_iterations > 0 || run.warmup_failures > 0 {
+        let kinds: Vec<String> = run
+            .failures_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nfailed iterations: {} measured ({}), {} warmup",
+            run.failed_iterations,
+            kinds.join(", "),
+            run.warmup_failures
+        );
+        for example in &run.failure_examples {
+            let _ = writeln!(out, "  {example}");
+        }
+    }
+    let t = &summary.telemetry;
+    if t.malformed_events + t.unattributed_events + t.late_samples > 0 {
+        let _ = writeln!(
+            out,
+            "\ntelemetry: {} malformed events, {} without conversation.id, {} late samples (not counted)",
+            t.malformed_events, t.unattributed_events, t.late_samples
+        );
+    }
+    out
+}

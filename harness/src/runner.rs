@@ -1,0 +1,280 @@
+//! Drives a target: warmup then measured iterations, `concurrency` at a time, each under the
+//! scenario's deadline (a stuck iteration is cancelled and counted, never waited on). Each
+//! worker records into its own [`Recorder`]; they are merged at the end.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+
+use crate::recorder::Recorder;
+use crate::scenario::RunPlan;
+use crate::target::{IterationFailure, Target};
+
+/// How many failure messages are kept as examples.
+const FAILURE_EXAMPLES: usize = 5;
+
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub recorder: Recorder,
+    /// Measured (non-warmup) iterations run.
+    pub iterations: u64,
+    pub warmup: u64,
+    /// Failed measured iterations by kind.
+    pub failures: BTreeMap<String, u64>,
+    /// The first few failure messages (measured or warmup), for the report.
+    pub failure_examples: Vec<String>,
+    /// Failed warmup iterations (not counted in `failures`).
+    pub warmup_failures: u64,
+    /// From the start of the first measured iteration to the end of the last.
+    pub measured_wall_time: Duration,
+    pub total_wall_time: Duration,
+}
+
+impl RunOutcome {
+    pub fn failed_iterations(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    /// Measured iterations per second of wall time.
+    pub fn iterations_per_second(&self) -> f64 {
+        let secs = self.measured_wall_time.as_secs_f64();
+        if secs > 0.0 {
+            self.iterations as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+struct WorkerResult {
+    recorder: Recorder,
+    failures: BTreeMap<String, u64>,
+    examples: Vec<String>,
+    warmup_failures: u64,
+    last_end: Option<Instant>,
+}
+
+/// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
+/// a failed iteration counts an error against each one it did not produce.
+pub async fn run<T: Target>(
+    target: Arc<T>,
+    plan: RunPlan,
+    expected: Vec<&'static str>,
+    progress: ProgressBar,
+) -> RunOutcome {
+    let total = plan.warmup + plan.iterations.get();
+    let next = Arc::new(AtomicU64::new(0));
+    let measured_start: Arc<OnceLock<Instant>> = Arc::default();
+    let expected: Arc<Vec<&'static str>> = Arc::new(expected);
+    let started = Instant::now();
+    progress.set_length(total);
+    if plan.warmup > 0 {
+        progress.set_message("warmup");
+    } else {
+        progress.set_message("measuring");
+    }
+    let workers = (plan.concurrency.get() as u64).min(total);
+    let mut handles = Vec::with_capacity(workers as usize);
+    for _ in 0..workers {
+        let target = Arc::clone(&target);
+        let next = Arc::clone(&next);
+        let measured_start = Arc::clone(&measured_start);
+        let expected = Arc::clone(&expected);
+        let progress = progress.clone();
+        handles.push(tokio::spawn(async move {
+            let mut out = WorkerResult {
+                recorder: Recorder::default(),
+                failures: BTreeMap::new(),
+                examples: Vec::new(),
+                warmup_failures: 0,
+                last_end: None,
+            };
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total {
+                    break;
+                }
+                let measured = index >= plan.warmup;
+                if measured {
+                    measured_start.get_or_init(Instant::now);
+                    if index == plan.warmup {
+                        progress.set_message("measuring");
+                    }
+                }
+                let report =
+                    match tokio::time::timeout(plan.iteration_timeout, target.run_iteration(index))
+                        .await
+                    {
+                        Ok(report) => report,
+                        Err(_) => crate::target::IterationReport {
+                            failure: Some(IterationFailure::Deadline(plan.iteration_timeout)),
+                            ..Default::default()
+                        },
+                    };
+                out.last_end = Some(Instant::now());
+                progress.inc(1);
+                if let Some(failure) = &report.failure {
+                    if out.examples.len() < FAILURE_EXAMPLES {
+                        out.examples.push(format!("iteration {index}: {failure}"));
+                    }
+                }
+                if !measured {
+                    out.warmup_failures += u64::from(report.failure.is_some());
+                    continue;
+                }
+                for sample in &report.samples {
+                    out.recorder.record(sample);
+                }
+                for overhead in &report.overheads {
+                    out.recorder.record_overhead(overhead);
+                }
+                if let Some(failure) = &report.failure {
+                    *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
+                    let produced: HashSet<&str> =
+                        report.samples.iter().map(|s| s.metric.as_str()).collect();
+                    for metric in expected.iter().filter(|m| !produced.contains(**m)) {
+                        out.recorder.record_error(metric);
+                    }
+                }
+            }
+            out
+        }));
+    }
+    let mut outcome = RunOutcome {
+        iterations: plan.iterations.get(),
+        warmup: plan.warmup,
+        ..RunOutcome::default()
+    };
+    let mut last_end = None;
+    for handle in handles {
+        // A worker only ends by finishing its loop; a panic in a target is a harness bug and
+        // is propagated as one.
+        let worker = match handle.await {
+            Ok(worker) => worker,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        outcome.recorder.merge(&worker.recorder);
+        for (kind, n) in worker.failures {
+            *outcome.failures.entry(kind).or_default() += n;
+        }
+        outcome.warmup_failures += worker.warmup_failures;
+        for example in worker.examples {
+            if outcome.failure_examples.len() < FAILURE_EXAMPLES {
+                outcome.failure_examples.push(example);
+            }
+        }
+        last_end = last_end.max(worker.last_end);
+    }
+    progress.finish_and_clear();
+    outcome.total_wall_time = started.elapsed();
+    outcome.measured_wall_time = match (measured_start.get(), last_end) {
+        (Some(start), Some(end)) => end.saturating_duration_since(*start),
+        _ => Duration::ZERO,
+    };
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::{NonZeroU32, NonZeroU64};
+
+    use super::*;
+    use crate::recorder::MetricKey;
+    use crate::target::fake::FakeTarget;
+
+    fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RunPlan {
+        RunPlan {
+            iterations: NonZeroU64::new(iterations).unwrap(),
+            warmup,
+            concurrency: NonZeroU32::new(concurrency).unwrap(),
+            iteration_timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    fn fake() -> FakeTarget {
+        FakeTarget {
+            phases: vec![("turn_ttft".into(), None, Duration::from_millis(10))],
+            step: Duration::from_millis(1),
+            ..FakeTarget::default()
+        }
+    }
+
+    fn key(metric: &str) -> MetricKey {
+        MetricKey {
+            metric: metric.into(),
+            status: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn warmup_is_excluded_and_counts_are_exact() {
+        let outcome = run(
+            Arc::new(fake()),
+            plan(50, 7, 4, 1000),
+            vec!["turn_ttft"],
+            ProgressBar::hidden(),
+        )
+        .await;
+        let series = &outcome.recorder.series[&key("turn_ttft")];
+        assert_eq!(series.histogram.count(), 50);
+        // Durations are 10 + (index % 10) ms: min 10, max 19 over any 50 consecutive indices.
+        assert_eq!(series.histogram.min(), Duration::from_millis(10));
+        assert_eq!(series.histogram.max().as_millis(), 19);
+        assert_eq!(outcome.failed_iterations(), 0);
+    }
+
+    #[tokio::test]
+    async fn hung_iterations_hit_the_deadline_and_count_as_errors() {
+        let target = FakeTarget {
+            hang_every: Some(5),
+            ..fake()
+        };
+        let started = Instant::now();
+        let outcome = run(
+            Arc::new(target),
+            plan(20, 0, 2, 50),
+            vec!["turn_ttft", "other"],
+            ProgressBar::hidden(),
+        )
+        .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the run did not hang"
+        );
+        // Indices 0, 5, 10, 15 hang.
+        assert_eq!(outcome.failures.get("deadline"), Some(&4));
+        assert_eq!(
+            outcome.recorder.series[&key("turn_ttft")].histogram.count(),
+            16
+        );
+        assert_eq!(outcome.recorder.errors.get("turn_ttft"), Some(&4));
+        assert_eq!(outcome.recorder.errors.get("other"), Some(&4));
+        assert_eq!(outcome.failure_examples.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn failures_in_warmup_are_kept_apart() {
+        let target = FakeTarget {
+            fail_every: Some(3),
+            ..fake()
+        };
+        let outcome = run(
+            Arc::new(target),
+            plan(9, 3, 1, 1000),
+            vec!["turn_ttft"],
+            ProgressBar::hidden(),
+        )
+        .await;
+        // Warmup indices 0..3 (0 fails); measured 3..12 (3, 6, 9 fail).
+        assert_eq!(outcome.warmup_failures, 1);
+        assert_eq!(outcome.failures.get("turn"), Some(&3));
+        assert_eq!(
+            outcome.recorder.series[&key("turn_ttft")].histogram.count(),
+            6
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! The built-in target: the reference thread runtime in process, against the mock backend and
+//! wiremock-served tool servers on loopback, with telemetry captured in memory.
+//!
+//! Each iteration starts a thread, waits `first_turn_after`, runs its turns (interrupting the
+//! first when the scenario says so), shuts the thread down, then takes the thread's telemetry
+//! samples and the mock's ground-truth records. For clean iterations (no fault fired, prewarm
+//! `ready` or `not_scheduled`) every phase is paired with the delay injected into it, which is
+//! how the harness measures its own overhead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use mock_backend::{DelayDist, Exchange, MockBackend, RecordedRequest};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use thread_runtime::{
+    Event, Op, RuntimeConfig, StartupPhase, TelemetrySink, ThreadRuntime, Transport,
+};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
+use crate::capture::Capture;
+use crate::metric::{
+    CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START, TURN_TTFT, WEBSOCKET_CONNECT,
+};
+use crate::recorder::OverheadSample;
+use crate::sample::Sample;
+use crate::scenario::{RuntimeSpec, Scenario};
+
+/// Why the built-in target could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BuiltinError {
+    #[error("cannot start the mock backend: {0}")]
+    Mock(#[from] mock_backend::StartError),
+    #[error("cannot create the runtime's temporary state directory: {0}")]
+    TempDir(std::io::Error),
+    #[error("cannot start the thread runtime: {0}")]
+    Runtime(#[from] thread_runtime::RuntimeError),
+}
+
+/// Largest listing delay drawn per thread, across tool servers.
+type ToolDraws = Arc<Mutex<HashMap<String, Duration>>>;
+
+/// Serves `GET /tools` with a fixed listing after a drawn delay, noting the draw per thread.
+struct ToolListing {
+    body: Vec<u8>,
+    delay: DelayDist,
+    rng: Mutex<SmallRng>,
+    draws: ToolDraws,
+}
+
+impl Respond for ToolListing {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let delay = self
+            .delay
+            .sample(&mut *self.rng.lock().unwrap_or_else(PoisonError::into_inner));
+        if let Some(thread) = request
+            .headers
+            .get("thread-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            let mut draws = self.draws.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = draws.entry(thread.to_owned()).or_default();
+            *slot = (*slot).max(delay);
+        }
+        ResponseTemplate::new(200)
+            .set_body_raw(self.body.clone(), "application/json")
+            .set_delay(delay)
+    }
+}
+
+/// The reference runtime with its mock backend and tool servers.
+pub struct BuiltinTarget {
+    runtime: ThreadRuntime,
+    spec: RuntimeSpec,
+    mock: MockBackend,
+    _tool_servers: Vec<MockServer>,
+    tool_draws: ToolDraws,
+    capture: Capture,
+    late: Arc<std::sync::atomic::AtomicU64>,
+    _logs: SdkLoggerProvider,
+    _metrics: SdkMeterProvider,
+    _state: tempfile::TempDir,
+}
+
+impl BuiltinTarget {
+    /// Starts the mock backend and tool servers on loopback and builds the runtime.
+    pub async fn start(scenario: &Scenario) -> Result<Self, BuiltinError> {
+        let mut backend = scenario.backend.clone();
+        backend.record_requests = true;
+        let mock = MockBackend::start(backend)?;
+        let tool_draws = ToolDraws::default();
+        let mut tool_servers = Vec::with_capacity(scenario.tools.servers);
+        for index in 0..scenario.tools.servers {
+            let server = MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await;
+            let body = thread_runtime::tools::synthetic_listing(index, scenario.tools.per_server)
+                .to_string();
+            Mock::given(method("GET"))
+                .and(path("/tools"))
+                .respond_with(ToolListing {
+                    body: body.into_bytes(),
+                    delay: scenario.tools.listing_delay.clone(),
+                    rng: Mutex::new(SmallRng::seed_from_u64(
+                        scenario.seed.wrapping_add(1 + index as u64),
+                    )),
+                    draws: Arc::clone(&tool_draws),
+                })
+                .mount(&server)
+                .await;
+            tool_servers.push(server);
+        }
+        let capture = Capture::default();
+        let logs = SdkLoggerProvider::builder()
+            .with_log_processor(capture.clone())
+            .build();
+        // Histograms are recorded as codex records them; nothing reads them in process.
+        let metrics = SdkMeterProvider::builder().build();
+        let meter = opentelemetry::metrics::MeterProvider::meter(&metrics, "phasebench.builtin");
+        let state = tempfile::Builder::new()
+            .prefix("phasebench-state-")
+            .tempdir()
+            .map_err(BuiltinError::TempDir)?;
+        let mut config = RuntimeConfig::new(mock.uri(), state.path());
+        config.transport = scenario.runtime.transport;
+        config.tool_servers = tool_servers.iter().map(MockServer::uri).collect();
+        config.instructions_bytes = scenario.runtime.instructions_bytes;
+        config.model = scenario.runtime.model.clone();
+        config.http_timeout = scenario.plan.iteration_timeout;
+        let runtime = ThreadRuntime::new(config, TelemetrySink::new(&logs).with_meter(&meter))?;
+        Ok(Self {
+            runtime,
+            spec: scenario.runtime.clone(),
+            mock,
+            _tool_servers: tool_servers,
+            tool_draws,
+            capture,
+            late: Arc::default(),
+            _logs: logs,
+            _metrics: metrics,
+            _state: state,
+        })
+    }
+
+    /// The mock backend (for tests that check ground truth).
+    pub fn mock(&self) -> &MockBackend {
+        &self.mock
+    }
+}
+
+/// Takes a thread's telemetry, records and draws when dropped, so a cancelled iteration
+/// leaves nothing behind.
+struct ThreadLeftovers<'a> {
+    target: &'a BuiltinTarget,
+    thread_id: String,
+}
+
+impl ThreadLeftovers<'_> {
+    fn take(&self) -> (Vec<Sample>, Vec<RecordedRequest>, Option<Duration>) {
+        let samples = self.target.capture.take(&self.thread_id);
+        let records = self.target.mock.requests().take_thread(&self.thread_id);
+        let tools = self
+            .target
+            .tool_draws
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.thread_id);
+        (samples, records, tools)
+    }
+}
+
+impl Drop for ThreadLeftovers<'_> {
+    fn drop(&mut self) {
+        let (samples, _, _) = self.take();
+        if !samples.is_empty() {
+            self.target
+                .late
+                .fetch_add(samples.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the harness saw of one turn.
+struct TurnOutcome {
+    first_delta: Option<Duration>,
+    failure: Option<IterationFailure>,
+}
+
+impl BuiltinTarget {
+    async fn drive_turn(
+        &self,
+        thread: &mut thread_runtime::CodexThread,
+        interrupt_after: Option<Duration>,
+    ) -> TurnOutcome {
+        let submitted = Instant::now();
+        if let Err(e) = thread.submit(Op::UserTurn { text: "hi".into() }) {
+            return TurnOutcome {
+                first_delta: None,
+                failure: Some(IterationFailure::Session(e.to_string())),
+            };
+        }
+        let interrupt_at = interrupt_after.map(|d| tokio::time::Instant::from_std(submitted + d));
+        let mut interrupt_sent = false;
+        let mut first_delta = None;
+        loop {
+            let event = match interrupt_at {
+                Some(at) if !interrupt_sent => tokio::select! {
+                    event = thread.next_event() => event,
+                    () = tokio::time::sleep_until(at) => {
+                        interrupt_sent = true;
+                        let _ = thread.submit(Op::Interrupt);
+                        continue;
+                    }
+                },
+                _ => thread.next_event().await,
+            };
+            match event {
+                Some(Event::AgentMessageDelta(_)) if first_delta.is_none() => {
+                    first_delta = Some(submitted.elapsed())
+                }
+                Some(Event::TurnComplete { .. }) => {
+                    return TurnOutcome {
+                        first_delta,
+                        failure: None,
+                    };
+                }
+                Some(Event::TurnAborted) if interrupt_after.is_some() => {
+                    return TurnOutcome {
+                        first_delta,
+                        failure: None,
+                    };
+                }
+                Some(Event::TurnAborted) => {
+                    return TurnOutcome {
+                        first_delta,
+                        failure: Some(IterationFailure::Session(
+                            "turn aborted without an interrupt".into(),
+                        )),
+                    };
+                }
+                Some(Event::Error(e)) => {
+                    return TurnOutcome {
+                        first_delta,
+                        failure: Some(IterationFailure::Turn(e)),
+                    };
+                }
+                Some(_) => {}
+                None => {
+                    return TurnOutcome {
+                        first_delta,
+                        failure: Some(IterationFailure::Session(
+                            "session ended during a turn".into(),
+                        )),
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl Target for BuiltinTarget {
+    async fn run_iteration(&self, _index: u64) -> IterationReport {
+        let started = Instant::now();
+        let mut thread = match self.runtime.start_thread().await {
+            Ok(thread) => thread,
+            Err(e) => {
+                return IterationReport {
+                    failure: Some(IterationFailure::Start(e.to_string())),
+                    ..IterationReport::default()
+                };
+            }
+        };
+        let thread_start = started.elapsed();
+        let leftovers = ThreadLeftovers {
+            target: self,
+            thread_id: thread.id().to_owned(),
+        };
+        if !self.spec.first_turn_after.is_zero() {
+            tokio::time::sleep(self.spec.first_turn_after).await;
+        }
+        let mut failure = None;
+        let mut first_delta = None;
+        for turn in 0..self.spec.turns.get() {
+            let interrupt = if turn == 0 {
+                self.spec.interrupt_first_turn_after
+            } else {
+                None
+            };
+            let outcome = self.drive_turn(&mut thread, interrupt).await;
+            if turn == 0 {
+                first_delta = outcome.first_delta;
+            }
+            if outcome.failure.is_some() {
+                failure = outcome.failure;
+                break;
+            }
+        }
+        if let Err(e) = thread.shutdown_and_wait().await {
+            failure.get_or_insert(IterationFailure::Session(e.to_string()));
+        }
+        let iteration = started.elapsed();
+
+        let (mut samples, records, tool_delay) = leftovers.take();
+        samples.push(Sample::client(CLIENT_THREAD_START, thread_start));
+        if let Some(first_delta) = first_delta {
+            samples.push(Sample::client(CLIENT_FIRST_DELTA, first_delta));
+        }
+        if failure.is_none() {
+            samples.push(Sample::client(CLIENT_ITERATION, iteration));
+        }
+        let overheads = if failure.is_none() && self.spec.interrupt_first_turn_after.is_none() {
+            overheads(
+                &samples,
+                &records,
+                tool_delay.unwrap_or_default(),
+                self.spec.transport,
+            )
+        } else {
+            Vec::new()
+        };
+        IterationReport {
+            samples,
+            overheads,
+            failure,
+        }
+    }
+
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            name: "builtin".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    fn telemetry_health(&self) -> TelemetryHealth {
+        TelemetryHealth {
+            malformed_events: self.capture.malformed(),
+            unattributed_events: self.capture.unattributed(),
+            late_samples: self.late.load(std::sync::atomic::Ordering::Relaxed)
+                + self.capture.untaken() as u64,
+        }
+    }
+}
+
+/// Pairs each measured phase with the delay injected into it. Returns nothing when a fault
+/// fired or the prewarm was not used as planned (then phases measure recovery, not overhead).
+fn overheads(
+    samples: &[Sample],
+    records: &[RecordedRequest],
+    tool_delay: Duration,
+    transport: Transport,
+) -> Vec<OverheadSample> {
+    if records.iter().any(|r| r.fault.is_some()) {
+        return Vec::new();
+    }
+    let resolved_as_planned = samples.iter().any(|s| {
+        s.metric == StartupPhase::PrewarmResolve.as_str()
+            && matches!(s.status.as_deref(), Some("ready") | Some("not_scheduled"))
+    });
+    if !resolved_as_planned {
+        return Vec::new();
+    }
+    let first = |exchange: Exchange| records.iter().find(|r| r.exchange == exchange);
+    let handshake =
+        first(Exchange::WebsocketUpgrade).map_or(Duration::ZERO, |r| r.injected_before_answer);
+    let warmup =
+        first(Exchange::WebsocketWarmup).map_or(Duration::ZERO, |r| r.injected_before_answer);
+    let turn_exchange = match transport {
+        Transport::Websocket { .. } => Exchange::WebsocketTurn,
+        Transport::Http => Exchange::HttpResponse,
+    };
+    let mut turn_delays = records
+        .iter()
+        .filter(|r| r.exchange == turn_exchange)
+        .map(|r| r.injected_before_answer + r.injected_first_token);
+    let first_turn_delay = records
+        .iter()
+        .find(|r| r.exchange == turn_exchange)
+        .map_or(Duration::ZERO, |r| {
+            r.injected_before_answer + r.injected_first_token
+        });
+    let mut out = Vec::with_capacity(samples.len());
+    for sample in samples {
+        let injected = match sample.metric.as_str() {
+            m if m == WEBSOCKET_CONNECT => handshake,
+            m if m == StartupPhase::PrewarmBuildTools.as_str() => tool_delay,
+            m if m == StartupPhase::PrewarmWebsocketWarmup.as_str() => warmup,
+            m if m == StartupPhase::PrewarmTotal.as_str() => handshake.max(tool_delay) + warmup,
+            m if m == TURN_TTFT => match turn_delays.next() {
+                Some(d) => d,
+                None => continue,
+            },
+            m if m == CLIENT_FIRST_DELTA => first_turn_delay,
+            m if m == CLIENT_ITERATION => continue,
+            _ => Duration::ZERO,
+        };
+        out.push(OverheadSample {
+            metric: sample.metric.clone(),
+            measured: sample.duration,
+            injected,
+        });
+    }
+    out
+}

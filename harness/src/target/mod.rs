@@ -1,0 +1,91 @@
+//! The thread runtime under test, behind a narrow trait: run one iteration, report its samples.
+//! The runner knows nothing else about a target, so statistics and reports are tested against
+//! [`fake::FakeTarget`] without timing noise, and new targets (the real codex CLI) slot in.
+
+pub mod builtin;
+pub mod fake;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::recorder::OverheadSample;
+use crate::sample::Sample;
+
+/// Why an iteration did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IterationFailure {
+    /// It ran past the scenario's `iteration_timeout` and was cancelled.
+    Deadline(Duration),
+    /// The thread could not be started.
+    Start(String),
+    /// The turn failed (transport error, truncated stream, HTTP error status).
+    Turn(String),
+    /// The runtime ended the session or broke the protocol.
+    Session(String),
+}
+
+impl IterationFailure {
+    /// A stable name for counting.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IterationFailure::Deadline(_) => "deadline",
+            IterationFailure::Start(_) => "thread_start",
+            IterationFailure::Turn(_) => "turn",
+            IterationFailure::Session(_) => "session",
+        }
+    }
+}
+
+impl std::fmt::Display for IterationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IterationFailure::Deadline(d) => {
+                write!(f, "iteration exceeded its {d:?} deadline and was cancelled")
+            }
+            IterationFailure::Start(e) => write!(f, "thread start failed: {e}"),
+            IterationFailure::Turn(e) => write!(f, "turn failed: {e}"),
+            IterationFailure::Session(e) => write!(f, "session failed: {e}"),
+        }
+    }
+}
+
+/// What one iteration produced.
+#[derive(Debug, Clone, Default)]
+pub struct IterationReport {
+    pub samples: Vec<Sample>,
+    /// Measured phases next to the delays injected into them (clean iterations only).
+    pub overheads: Vec<OverheadSample>,
+    pub failure: Option<IterationFailure>,
+}
+
+/// Identity of a target, for result files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Telemetry that arrived but could not be used, reported with the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TelemetryHealth {
+    /// Metric events whose attributes could not be decoded.
+    pub malformed_events: u64,
+    /// Metric events without a `conversation.id`.
+    pub unattributed_events: u64,
+    /// Samples that arrived after their iteration ended.
+    pub late_samples: u64,
+}
+
+/// A thread runtime the harness can drive.
+pub trait Target: Send + Sync + 'static {
+    /// Runs iteration `index` (warmup iterations included) to completion. Dropping the future
+    /// must cancel the iteration and release what it holds: the runner does so at the deadline.
+    fn run_iteration(&self, index: u64) -> impl Future<Output = IterationReport> + Send;
+
+    fn info(&self) -> TargetInfo;
+
+    /// Telemetry problems seen so far.
+    fn telemetry_health(&self) -> TelemetryHealth {
+        TelemetryHealth::default()
+    }
+}
