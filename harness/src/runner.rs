@@ -1,10 +1,13 @@
 //! Drives a target: warmup then measured iterations, `concurrency` at a time, each under the
-//! scenario's deadline (a stuck iteration is cancelled and counted, never waited on). Each
-//! worker records into its own [`Recorder`]; they are merged at the end.
+//! scenario's deadline (a stuck iteration is cancelled and counted, never waited on).
+//!
+//! Workers record into a few shared [`Recorder`] shards (one per core), merged at the end: a
+//! recorder holds dozens of HdrHistograms (~190 KB each), so one per worker would cost ~7 MB
+//! per unit of concurrency; a shard's lock is held only to record one iteration's samples.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -51,7 +54,6 @@ impl RunOutcome {
 }
 
 struct WorkerResult {
-    recorder: Recorder,
     failures: BTreeMap<String, u64>,
     examples: Vec<String>,
     warmup_failures: u64,
@@ -78,16 +80,23 @@ pub async fn run<T: Target>(
         progress.set_message("measuring");
     }
     let workers = (plan.concurrency.get() as u64).min(total);
+    let shard_count = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(workers as usize)
+        .max(1);
+    let shards: Arc<Vec<Mutex<Recorder>>> =
+        Arc::new((0..shard_count).map(|_| Mutex::default()).collect());
     let mut handles = Vec::with_capacity(workers as usize);
-    for _ in 0..workers {
+    for worker in 0..workers {
+        let shards = Arc::clone(&shards);
         let target = Arc::clone(&target);
         let next = Arc::clone(&next);
         let measured_start = Arc::clone(&measured_start);
         let expected = Arc::clone(&expected);
         let progress = progress.clone();
         handles.push(tokio::spawn(async move {
+            let shard = &shards[worker as usize % shards.len()];
             let mut out = WorkerResult {
-                recorder: Recorder::default(),
                 failures: BTreeMap::new(),
                 examples: Vec::new(),
                 warmup_failures: 0,
@@ -117,27 +126,28 @@ pub async fn run<T: Target>(
                     };
                 out.last_end = Some(Instant::now());
                 progress.inc(1);
-                if let Some(failure) = &report.failure {
-                    if out.examples.len() < FAILURE_EXAMPLES {
-                        out.examples.push(format!("iteration {index}: {failure}"));
-                    }
+                if let Some(failure) = &report.failure
+                    && out.examples.len() < FAILURE_EXAMPLES
+                {
+                    out.examples.push(format!("iteration {index}: {failure}"));
                 }
                 if !measured {
                     out.warmup_failures += u64::from(report.failure.is_some());
                     continue;
                 }
+                let mut recorder = shard.lock().unwrap_or_else(PoisonError::into_inner);
                 for sample in &report.samples {
-                    out.recorder.record(sample);
+                    recorder.record(sample);
                 }
                 for overhead in &report.overheads {
-                    out.recorder.record_overhead(overhead);
+                    recorder.record_overhead(overhead);
                 }
                 if let Some(failure) = &report.failure {
                     *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
                     let produced: HashSet<&str> =
                         report.samples.iter().map(|s| s.metric.as_str()).collect();
                     for metric in expected.iter().filter(|m| !produced.contains(**m)) {
-                        out.recorder.record_error(metric);
+                        recorder.record_error(metric);
                     }
                 }
             }
@@ -157,7 +167,6 @@ pub async fn run<T: Target>(
             Ok(worker) => worker,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        outcome.recorder.merge(&worker.recorder);
         for (kind, n) in worker.failures {
             *outcome.failures.entry(kind).or_default() += n;
         }
@@ -168,6 +177,11 @@ pub async fn run<T: Target>(
             }
         }
         last_end = last_end.max(worker.last_end);
+    }
+    for shard in shards.iter() {
+        outcome
+            .recorder
+            .merge(&shard.lock().unwrap_or_else(PoisonError::into_inner));
     }
     progress.finish_and_clear();
     outcome.total_wall_time = started.elapsed();

@@ -500,7 +500,10 @@ async fn websocket_upgrade(
         return (code, "websocket upgrade refused by an injected fault\n").into_response();
     }
     state.log.push(record);
-    upgrade.on_upgrade(move |socket| serve_socket(socket, state, thread, stall))
+    // tungstenite zero-fills its read buffer on every read: 128 KiB by default is costly.
+    upgrade
+        .read_buffer_size(16 * 1024)
+        .on_upgrade(move |socket| serve_socket(socket, state, thread, stall))
 }
 
 async fn serve_socket(

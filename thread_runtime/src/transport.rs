@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -17,6 +18,10 @@ use crate::sse::SseParser;
 
 /// A connected model websocket.
 pub type ModelSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Read buffer per socket. tungstenite zero-fills its read buffer on every read; its 128 KiB
+/// default made buffer zeroing the largest single cost of a startup at high concurrency.
+pub const WEBSOCKET_READ_BUFFER: usize = 16 * 1024;
 
 /// The beta header codex 0.169.0 sends on the websocket upgrade.
 pub const WEBSOCKET_BETA: &str = "responses_websockets=2026-02-06";
@@ -73,7 +78,11 @@ pub async fn connect_websocket(
     headers.insert("session-id", header(thread_id)?);
     match tokio::time::timeout(
         timeout,
-        tokio_tungstenite::connect_async_with_config(request, None, true),
+        tokio_tungstenite::connect_async_with_config(
+            request,
+            Some(WebSocketConfig::default().read_buffer_size(WEBSOCKET_READ_BUFFER)),
+            true,
+        ),
     )
     .await
     {

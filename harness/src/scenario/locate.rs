@@ -31,11 +31,11 @@ fn walk_table(table: &Table, offset: usize, path: &mut Vec<String>) -> bool {
     for (key, item) in table.iter() {
         let key_span = table.key(key).and_then(|k| k.span());
         path.push(quote_key(key));
-        if let Some(span) = key_span {
-            if span.contains(&offset) {
-                walk_item(item, offset, path);
-                return true;
-            }
+        if let Some(span) = key_span
+            && span.contains(&offset)
+        {
+            walk_item(item, offset, path);
+            return true;
         }
         if walk_item(item, offset, path) {
             return true;

@@ -413,13 +413,13 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             format!("{:?} is not in the runtime's model catalog", rt.model),
         ));
     }
-    if let Some(interrupt) = rt.interrupt_first_turn_after {
-        if interrupt.0 >= raw.iteration_timeout.0 {
-            return Err(err(
-                "runtime.interrupt_first_turn_after",
-                "must be shorter than iteration_timeout".into(),
-            ));
-        }
+    if let Some(interrupt) = rt.interrupt_first_turn_after
+        && interrupt.0 >= raw.iteration_timeout.0
+    {
+        return Err(err(
+            "runtime.interrupt_first_turn_after",
+            "must be shorter than iteration_timeout".into(),
+        ));
     }
     if raw.tools.servers > MAX_TOOL_SERVERS {
         return Err(err(

@@ -27,10 +27,10 @@ impl FakeTarget {
 
 impl Target for FakeTarget {
     async fn run_iteration(&self, index: u64) -> IterationReport {
-        if self.hang_every.is_some_and(|n| index % n == 0) {
+        if self.hang_every.is_some_and(|n| index.is_multiple_of(n)) {
             std::future::pending::<()>().await;
         }
-        if self.fail_every.is_some_and(|n| index % n == 0) {
+        if self.fail_every.is_some_and(|n| index.is_multiple_of(n)) {
             return IterationReport {
                 failure: Some(IterationFailure::Turn(format!(
                     "fake failure at iteration {index}"
