@@ -1,0 +1,401 @@
+//! End-to-end tests: the harness driving the built-in runtime against the mock backend, and the
+//! `phasebench` binary's exit codes and outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use phasebench::report::{MetricRow, RunSummary};
+use phasebench::scenario::{Override, Scenario};
+use phasebench::target::builtin::BuiltinTarget;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn scenario_path(name: &str) -> PathBuf {
+    repo().join("scenarios").join(name)
+}
+
+fn overrides(sets: &[&str]) -> Vec<Override> {
+    sets.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+async fn run(file: &str, sets: &[&str]) -> RunSummary {
+    let scenario = Scenario::load(&scenario_path(file), &overrides(sets)).unwrap();
+    let target = Arc::new(BuiltinTarget::start(&scenario).await.unwrap());
+    phasebench::run_target(&scenario, target, false, SystemTime::now()).await
+}
+
+fn row<'a>(summary: &'a RunSummary, metric: &str, status: Option<&str>) -> &'a MetricRow {
+    summary
+        .metrics
+        .iter()
+        .find(|r| r.metric == metric && r.status.as_deref() == status)
+        .unwrap_or_else(|| panic!("no row {metric} {status:?} in {:#?}", summary.metrics))
+}
+
+fn p50(summary: &RunSummary, metric: &str, status: Option<&str>) -> f64 {
+    row(summary, metric, status).p50_ms.unwrap()
+}
+
+fn overhead_line(summary: &RunSummary, metric: &str) -> String {
+    summary
+        .overhead
+        .iter()
+        .find(|o| o.metric == metric)
+        .map(|o| {
+            format!(
+                "{metric}: overhead p50 {} ms p99 {} ms",
+                o.overhead_p50_ms, o.overhead_p99_ms
+            )
+        })
+        .unwrap_or_default()
+}
+
+const CALIBRATION: &[&str] = &["iterations=40", "warmup=3"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warmup_delay_moves_the_warmup_phase_by_exactly_that_much() {
+    let base = run(
+        "calibration.toml",
+        &[CALIBRATION, &["backend.delays.warmup_response=0"]].concat(),
+    )
+    .await;
+    let slow = run(
+        "calibration.toml",
+        &[CALIBRATION, &["backend.delays.warmup_response=40ms"]].concat(),
+    )
+    .await;
+    let phase = "startup_prewarm_websocket_warmup";
+    let moved = p50(&slow, phase, None) - p50(&base, phase, None);
+    println!(
+        "{phase} moved {moved:.3} ms for 40 ms injected; {}",
+        overhead_line(&slow, phase)
+    );
+    assert!((moved - 40.0).abs() <= 5.0, "moved {moved} ms");
+    assert_eq!(
+        slow.overhead
+            .iter()
+            .find(|o| o.metric == phase)
+            .unwrap()
+            .below_injected,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_token_delay_moves_ttft_by_exactly_that_much() {
+    let base = run(
+        "calibration.toml",
+        &[CALIBRATION, &["backend.delays.first_token=0"]].concat(),
+    )
+    .await;
+    let slow = run(
+        "calibration.toml",
+        &[CALIBRATION, &["backend.delays.first_token=50ms"]].concat(),
+    )
+    .await;
+    let moved = p50(&slow, "turn_ttft", None) - p50(&base, "turn_ttft", None);
+    let client_moved =
+        p50(&slow, "client.turn_first_delta", None) - p50(&base, "client.turn_first_delta", None);
+    println!(
+        "turn_ttft moved {moved:.3} ms for 50 ms injected; {}",
+        overhead_line(&slow, "turn_ttft")
+    );
+    assert!((moved - 50.0).abs() <= 5.0, "moved {moved} ms");
+    assert!(
+        (client_moved - 50.0).abs() <= 5.0,
+        "client-side first delta moved {client_moved} ms"
+    );
+    // Telemetry and the harness's own clock agree: the client sees the delta after the runtime.
+    assert!(p50(&slow, "client.turn_first_delta", None) >= p50(&slow, "turn_ttft", None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_building_and_handshake_overlap() {
+    let s = run(
+        "slow-handshake.toml",
+        &[
+            "iterations=12",
+            "warmup=1",
+            "backend.delays.warmup_response=0",
+            "tools.listing_delay=50ms",
+            "backend.delays.ws_handshake=80ms",
+        ],
+    )
+    .await;
+    let total = p50(&s, "startup_prewarm_total", Some("ready"));
+    let tools = p50(&s, "startup_prewarm_build_tools", None);
+    let connect = p50(&s, "websocket_connect", None);
+    println!("prewarm total {total} ms, tools {tools} ms, connect {connect} ms");
+    assert!(tools >= 50.0 && connect >= 80.0);
+    assert!(total >= 80.0, "total {total} below the handshake");
+    assert!(
+        total < 80.0 + 50.0 - 20.0,
+        "total {total} ms looks like a sum, not a max"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_prewarm_status_comes_from_its_scenario() {
+    let n = 8;
+    let sets = ["iterations=8", "warmup=1"];
+    let cases = [
+        ("default.toml", "ready", true),
+        ("http-only.toml", "not_scheduled", true),
+        ("warmup-timeout.toml", "timed_out", true),
+        ("upgrade-rejected.toml", "failed", true),
+        ("turn-cancelled.toml", "cancelled", false),
+    ];
+    for (file, status, turn_completes) in cases {
+        let s = run(file, &sets).await;
+        assert_eq!(
+            s.run.failed_iterations, 0,
+            "{file}: {:?}",
+            s.run.failure_examples
+        );
+        let resolve: Vec<&MetricRow> = s
+            .metrics
+            .iter()
+            .filter(|r| r.metric == "startup_prewarm_resolve")
+            .collect();
+        assert_eq!(resolve.len(), 1, "{file}: {resolve:?}");
+        assert_eq!(resolve[0].status.as_deref(), Some(status), "{file}");
+        assert_eq!(resolve[0].count, n, "{file}");
+        let ttft = s
+            .metrics
+            .iter()
+            .find(|r| r.metric == "turn_ttft")
+            .map_or(0, |r| r.count);
+        assert_eq!(ttft, if turn_completes { n } else { 0 }, "{file}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_resolve_waits_the_connect_timeout() {
+    let s = run(
+        "warmup-timeout.toml",
+        &[
+            "iterations=4",
+            "warmup=0",
+            "runtime.websocket_connect_timeout=200ms",
+        ],
+    )
+    .await;
+    let wait = p50(&s, "startup_prewarm_resolve", Some("timed_out"));
+    assert!(
+        (200.0..260.0).contains(&wait),
+        "resolve waited {wait} ms for a 200 ms timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_iteration_hits_its_deadline_and_is_counted() {
+    let started = std::time::Instant::now();
+    let s = run(
+        "warmup-timeout.toml",
+        &[
+            "iterations=3",
+            "warmup=0",
+            "runtime.websocket_connect_timeout=30s",
+            "iteration_timeout=300ms",
+        ],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the run must not wait for the stuck prewarm"
+    );
+    assert_eq!(s.run.failures_by_kind.get("deadline"), Some(&3));
+    assert_eq!(row(&s, "turn_ttft", None).errors, 3);
+    assert_eq!(row(&s, "turn_ttft", None).count, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_resets_fail_iterations_without_hanging() {
+    let s = run(
+        "default.toml",
+        &[
+            "iterations=6",
+            "warmup=0",
+            "backend.faults.reset_mid_stream=1.0",
+        ],
+    )
+    .await;
+    assert_eq!(s.run.failures_by_kind.get("turn"), Some(&6), "{:?}", s.run);
+    // The first delta arrived before each reset, so TTFT was still measured.
+    assert_eq!(row(&s, "turn_ttft", None).count, 6);
+    assert_eq!(row(&s, "client.iteration", None).errors, 6);
+}
+
+fn phasebench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_phasebench"))
+}
+
+#[test]
+fn default_scenario_json_has_every_phase_with_full_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    let csv = dir.path().join("out.csv");
+    let status = phasebench()
+        .args(["run", "-q", "--iterations", "20", "--warmup", "2"])
+        .arg(scenario_path("default.toml"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let metrics = doc["metrics"].as_array().unwrap();
+    for phase in thread_runtime::StartupPhase::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .chain(["turn_ttft"])
+    {
+        let entry = metrics
+            .iter()
+            .find(|m| m["metric"] == phase)
+            .unwrap_or_else(|| panic!("{phase} missing"));
+        assert_eq!(entry["count"], 20, "{phase}");
+        assert_eq!(entry["errors"], 0, "{phase}");
+        for key in [
+            "status",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "max_ms",
+            "resolution",
+        ] {
+            assert!(entry.get(key).is_some(), "{phase} lacks {key}");
+        }
+        assert!(entry["p50_ms"].as_f64().unwrap() <= entry["p99_ms"].as_f64().unwrap());
+    }
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv.starts_with("metric,status,count,errors,"));
+    assert!(
+        csv.lines().any(|l| l.starts_with("turn_ttft,,20,0,")),
+        "{csv}"
+    );
+}
+
+#[test]
+fn bad_scenarios_are_rejected_with_file_line_and_key_and_nothing_runs() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let cases = [
+        (
+            "unknown-key.toml",
+            5,
+            "backend.delays.first_tokn",
+            "unknown field",
+        ),
+        (
+            "negative-duration.toml",
+            4,
+            "backend.delays.first_token",
+            "negative",
+        ),
+        (
+            "unparseable-duration.toml",
+            4,
+            "backend.delays.first_token",
+            "not a duration",
+        ),
+        (
+            "probability-above-one.toml",
+            4,
+            "backend.faults.warmup_stall",
+            "outside [0, 1]",
+        ),
+        ("unknown-target.toml", 2, "target", "unknown variant"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (file, line, key, message) in cases {
+        let path = data.join(file);
+        let json = dir.path().join(format!("{file}.json"));
+        let out = phasebench()
+            .arg("run")
+            .arg(&path)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{line}:", path.display())),
+            "{file}: {stderr}"
+        );
+        assert!(stderr.contains(&format!("`{key}`")), "{file}: {stderr}");
+        assert!(stderr.contains(message), "{file}: {stderr}");
+        assert!(
+            !json.exists(),
+            "{file}: a result was written for an invalid scenario"
+        );
+        let out = phasebench().arg("validate").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "validate {file}");
+    }
+}
+
+#[test]
+fn bad_override_is_blamed_on_the_flag() {
+    let out = phasebench()
+        .args(["run", "-q", "--set", "backend.faults.http_500=3"])
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--set backend.faults.http_500=3"));
+}
+
+#[test]
+fn a_breached_budget_exits_1() {
+    let out = phasebench()
+        .args([
+            "run",
+            "-q",
+            "--iterations",
+            "5",
+            "--warmup",
+            "0",
+            "--set",
+            "gate.\"turn_ttft.p50\"=< 1ms",
+        ])
+        .arg(scenario_path("calibration.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))
+        .unwrap()
+        .chain(std::fs::read_dir(repo().join("scenarios/ci")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    for (file, result) in files.iter().zip(phasebench::validate(&files)) {
+        assert!(
+            result.is_ok(),
+            "{}: {}",
+            file.display(),
+            result.unwrap_err()
+        );
+    }
+}
