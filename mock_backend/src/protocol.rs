@@ -1,7 +1,35 @@
 //! The Responses-API events the mock sends, shaped like the captures of the real service that
 //! codex 0.169.0 accepts (see `shared/fixtures/codex-0.169.0/websocket_session.json`).
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
+
+/// The fields of a `response.create` request the mock acts on. Everything else in the body
+/// (the prompt, tools, metadata) is skipped without being materialized.
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest<'a> {
+    /// `"response.create"` on the websocket; absent over HTTP.
+    #[serde(rename = "type", default, borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    /// `false` marks a warmup.
+    #[serde(default)]
+    pub generate: Option<bool>,
+    #[serde(default, borrow)]
+    pub previous_response_id: Option<Cow<'a, str>>,
+}
+
+impl CreateRequest<'_> {
+    pub fn is_warmup(&self) -> bool {
+        self.generate == Some(false)
+    }
+}
+
+/// An `error` event, sent on the websocket for a message the mock cannot act on.
+pub fn error_event(message: &str) -> Value {
+    json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+}
 
 /// Event types, in the order of one answer.
 pub const CREATED: &str = "response.created";

@@ -4,6 +4,7 @@
 //! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
 //! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -374,8 +375,8 @@ async fn http_response(
         received,
     );
     record.body_bytes = body.len();
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
+    let request: protocol::CreateRequest<'_> = match serde_json::from_slice(&body) {
+        Ok(request) => request,
         Err(err) => {
             state.log.push(record);
             return json_response(
@@ -384,10 +385,7 @@ async fn http_response(
             );
         }
     };
-    record.previous_response_id = request
-        .get("previous_response_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    record.previous_response_id = request.previous_response_id.map(Cow::into_owned);
     let faults = &state.config.faults;
     let (headers_delay, http_fault) = state.draw(|rng| {
         let delay = state.config.delays.response_headers.sample(rng);
@@ -519,13 +517,33 @@ async fn serve_socket(
             Message::Close(_) => return,
             _ => continue,
         };
-        let Ok(request) = serde_json::from_str::<Value>(text.as_str()) else {
-            continue;
+        let request = match serde_json::from_str::<protocol::CreateRequest<'_>>(text.as_str()) {
+            Ok(request) if request.kind.as_deref() == Some("response.create") => request,
+            // Answer what cannot be acted on, so a client never waits on silence.
+            Ok(_) => {
+                let event = protocol::error_event("expected a message of type response.create");
+                if socket
+                    .send(Message::Text(event.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+            Err(err) => {
+                let event = protocol::error_event(&format!("message is not valid JSON: {err}"));
+                if socket
+                    .send(Message::Text(event.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
         };
-        if request.get("type").and_then(Value::as_str) != Some("response.create") {
-            continue;
-        }
-        let warmup = request.get("generate") == Some(&Value::Bool(false));
+        let warmup = request.is_warmup();
         let exchange = if warmup {
             Exchange::WebsocketWarmup
         } else {
@@ -544,10 +562,7 @@ async fn serve_socket(
             continue;
         };
         record.body_bytes = text.len();
-        record.previous_response_id = request
-            .get("previous_response_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        record.previous_response_id = request.previous_response_id.map(Cow::into_owned);
         if warmup {
             if stall {
                 // Never answer; keep reading so the client's close is seen.

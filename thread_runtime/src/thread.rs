@@ -664,21 +664,18 @@ impl Session {
                 let mut answer = String::new();
                 let mut first_delta = true;
                 while let Some(event) = stream.next_event().await? {
-                    match transport::event_type(&event) {
-                        Some("response.output_text.delta") => {
+                    match event.kind.as_str() {
+                        "response.output_text.delta" => {
                             if first_delta {
                                 telemetry.turn_ttft(turn_start.elapsed());
                                 first_delta = false;
                             }
-                            let delta = event
-                                .get("delta")
-                                .and_then(|d| d.as_str())
-                                .unwrap_or_default();
-                            answer.push_str(delta);
-                            let _ = events.send(Event::AgentMessageDelta(delta.to_owned()));
+                            let delta = event.delta.unwrap_or_default();
+                            answer.push_str(&delta);
+                            let _ = events.send(Event::AgentMessageDelta(delta));
                         }
-                        Some("response.completed") => {
-                            let id = transport::response_id(&event).map(str::to_owned);
+                        "response.completed" => {
+                            let id = event.response_id().map(str::to_owned);
                             return Ok::<_, TurnError>((answer, id));
                         }
                         _ => {}

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -103,8 +103,8 @@ pub async fn warmup(socket: &mut ModelSocket, request: String) -> Result<String,
     socket.send(Message::text(request)).await?;
     let mut events = AnswerStream::Websocket(socket);
     while let Some(event) = events.next_event().await? {
-        if event_type(&event) == Some("response.completed") {
-            return Ok(response_id(&event).unwrap_or_default().to_owned());
+        if event.kind == "response.completed" {
+            return Ok(event.response_id().unwrap_or_default().to_owned());
         }
     }
     Err(TransportError::Truncated)
@@ -154,13 +154,38 @@ pub enum AnswerStream<'a> {
     Sse {
         response: reqwest::Response,
         parser: SseParser,
-        pending: VecDeque<Value>,
+        pending: VecDeque<ResponseEvent>,
     },
+}
+
+/// The fields of a Responses-API event the runtime acts on; the rest is skipped unparsed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResponseEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Text of a `response.output_text.delta`.
+    #[serde(default)]
+    pub delta: Option<String>,
+    #[serde(default)]
+    response: Option<ResponseRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+struct ResponseRef {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl ResponseEvent {
+    /// `response.id` of `response.created` / `response.completed`.
+    pub fn response_id(&self) -> Option<&str> {
+        self.response.as_ref()?.id.as_deref()
+    }
 }
 
 impl AnswerStream<'_> {
     /// The next event; `None` when the stream ended.
-    pub async fn next_event(&mut self) -> Result<Option<Value>, TransportError> {
+    pub async fn next_event(&mut self) -> Result<Option<ResponseEvent>, TransportError> {
         match self {
             AnswerStream::Websocket(socket) => loop {
                 match socket.next().await {
@@ -192,19 +217,11 @@ impl AnswerStream<'_> {
     }
 }
 
-fn parse_event(text: &str) -> Result<Value, TransportError> {
-    let event: Value = serde_json::from_str(text)
+fn parse_event(text: &str) -> Result<ResponseEvent, TransportError> {
+    let event: ResponseEvent = serde_json::from_str(text)
         .map_err(|_| TransportError::BadEvent(text.chars().take(200).collect()))?;
-    if matches!(event_type(&event), Some("error" | "response.failed")) {
+    if matches!(event.kind.as_str(), "error" | "response.failed") {
         return Err(TransportError::ErrorEvent(text.chars().take(200).collect()));
     }
     Ok(event)
-}
-
-pub fn event_type(event: &Value) -> Option<&str> {
-    event.get("type").and_then(Value::as_str)
-}
-
-pub fn response_id(event: &Value) -> Option<&str> {
-    event.get("response")?.get("id")?.as_str()
 }
