@@ -217,8 +217,10 @@ async fn garbage_on_the_websocket_gets_an_error_event_not_silence() {
 
 #[tokio::test]
 async fn same_seed_draws_the_same_delays() {
-    let mut cfg = MockConfig::default();
-    cfg.seed = 42;
+    let mut cfg = MockConfig {
+        seed: 42,
+        ..MockConfig::default()
+    };
     cfg.delays.first_token = DelayDist::Uniform {
         low: Duration::ZERO,
         high: Duration::from_millis(3),

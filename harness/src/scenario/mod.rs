@@ -110,6 +110,17 @@ pub struct RunPlan {
     pub iteration_timeout: Duration,
 }
 
+/// Where the runtime writes thread state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateStorage {
+    /// A fresh directory under the system temporary directory (`TMPDIR`), usually on disk.
+    Temp,
+    /// A fresh directory under `/dev/shm` (tmpfs). At thousands of thread starts a second,
+    /// creating and deleting state files on a disk filesystem measures its inode allocator
+    /// more than the runtime.
+    Memory,
+}
+
 /// The thread runtime's settings and the workload driven through it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeSpec {
@@ -122,6 +133,7 @@ pub struct RuntimeSpec {
     pub interrupt_first_turn_after: Option<Duration>,
     /// Turns per thread.
     pub turns: NonZeroU32,
+    pub state_storage: StateStorage,
 }
 
 /// Tool servers the harness runs for the runtime to discover.
@@ -527,6 +539,10 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             first_turn_after: rt.first_turn_after.0,
             interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
             turns: NonZeroU32::new(rt.turns as u32).expect("checked above"),
+            state_storage: match rt.state_storage {
+                raw::RawStateStorage::Temp => StateStorage::Temp,
+                raw::RawStateStorage::Memory => StateStorage::Memory,
+            },
         },
         tools: ToolsSpec {
             servers: raw.tools.servers as usize,

@@ -171,6 +171,14 @@ pub enum RawTarget {
     CodexAppServer,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawStateStorage {
+    #[default]
+    Temp,
+    Memory,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RawTransport {
@@ -248,6 +256,8 @@ pub struct RawRuntime {
     pub interrupt_first_turn_after: Option<DurationValue>,
     #[serde(default = "default_turns")]
     pub turns: u64,
+    #[serde(default)]
+    pub state_storage: RawStateStorage,
 }
 
 impl Default for RawRuntime {
@@ -260,6 +270,7 @@ impl Default for RawRuntime {
             first_turn_after: DurationValue::default(),
             interrupt_first_turn_after: None,
             turns: default_turns(),
+            state_storage: RawStateStorage::default(),
         }
     }
 }

@@ -29,15 +29,15 @@ use crate::metric::{
 };
 use crate::recorder::OverheadSample;
 use crate::sample::Sample;
-use crate::scenario::{RuntimeSpec, Scenario};
+use crate::scenario::{RuntimeSpec, Scenario, StateStorage};
 
 /// Why the built-in target could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum BuiltinError {
     #[error("cannot start the mock backend: {0}")]
     Mock(#[from] mock_backend::StartError),
-    #[error("cannot create the runtime's temporary state directory: {0}")]
-    TempDir(std::io::Error),
+    #[error("cannot create the runtime's temporary state directory under {dir}: {source}")]
+    TempDir { dir: String, source: std::io::Error },
     #[error("cannot start the thread runtime: {0}")]
     Runtime(#[from] thread_runtime::RuntimeError),
 }
@@ -123,10 +123,17 @@ impl BuiltinTarget {
         // Histograms are recorded as codex records them; nothing reads them in process.
         let metrics = SdkMeterProvider::builder().build();
         let meter = opentelemetry::metrics::MeterProvider::meter(&metrics, "phasebench.builtin");
+        let state_parent = match scenario.runtime.state_storage {
+            StateStorage::Temp => std::env::temp_dir(),
+            StateStorage::Memory => std::path::PathBuf::from("/dev/shm"),
+        };
         let state = tempfile::Builder::new()
             .prefix("phasebench-state-")
-            .tempdir()
-            .map_err(BuiltinError::TempDir)?;
+            .tempdir_in(&state_parent)
+            .map_err(|source| BuiltinError::TempDir {
+                dir: state_parent.display().to_string(),
+                source,
+            })?;
         let mut config = RuntimeConfig::new(mock.uri(), state.path());
         config.transport = scenario.runtime.transport;
         config.tool_servers = tool_servers.iter().map(MockServer::uri).collect();
