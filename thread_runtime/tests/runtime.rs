@@ -329,3 +329,99 @@ async fn second_turn_chains_on_the_same_socket() {
         Some("resp_mock_2")
     );
 }
+
+/// Keeps (metric name, attributes, count) of every exported histogram data point.
+#[derive(Debug, Default, Clone)]
+struct HistogramExport(Arc<Mutex<Vec<(String, Vec<(String, String)>, u64)>>>);
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for HistogramExport {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let mut out = self.0.lock().unwrap();
+        for scope in metrics.scope_metrics() {
+            for metric in scope.metrics() {
+                if let AggregatedMetrics::F64(MetricData::Histogram(h)) = metric.data() {
+                    for point in h.data_points() {
+                        let attrs = point
+                            .attributes()
+                            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                            .collect();
+                        out.push((metric.name().to_owned(), attrs, point.count()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_histograms_are_recorded_with_phase_and_status() {
+    use opentelemetry::metrics::MeterProvider;
+    let mock = MockBackend::start(MockConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = SdkLoggerProvider::builder().build();
+    let export = HistogramExport::default();
+    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(export.clone()).build())
+        .build();
+    let meter = meters.meter("test");
+    let runtime = ThreadRuntime::new(
+        RuntimeConfig::new(mock.uri(), dir.path().join("state")),
+        TelemetrySink::new(&logs).with_meter(&meter),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let (_, events) = run_one_turn(&runtime).await;
+        assert!(matches!(events.last(), Some(Event::TurnComplete { .. })));
+    }
+    meters.force_flush().unwrap();
+    let points = export.0.lock().unwrap().clone();
+    let count = |name: &str, attrs: &[(&str, &str)]| -> u64 {
+        points
+            .iter()
+            .filter(|(n, a, _)| {
+                n == name
+                    && attrs
+                        .iter()
+                        .all(|(k, v)| a.contains(&(k.to_string(), v.to_string())))
+            })
+            .map(|(_, _, c)| *c)
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(count("codex.turn.ttft.duration_ms", &[]), 3, "{points:?}");
+    assert_eq!(
+        count(
+            "codex.startup.phase.duration_ms",
+            &[("phase", "thread_start_total"), ("status", "ready")]
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            "codex.startup.phase.duration_ms",
+            &[("phase", "startup_prewarm_resolve"), ("status", "ready")]
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            "codex.startup.phase.duration_ms",
+            &[("phase", "startup_prewarm_build_prompt")]
+        ),
+        3
+    );
+}
