@@ -330,9 +330,12 @@ async fn second_turn_chains_on_the_same_socket() {
     );
 }
 
-/// Keeps (metric name, attributes, count) of every exported histogram data point.
+/// (metric name, attributes, count) of one exported histogram data point.
+type ExportedPoint = (String, Vec<(String, String)>, u64);
+
+/// Keeps every exported histogram data point.
 #[derive(Debug, Default, Clone)]
-struct HistogramExport(Arc<Mutex<Vec<(String, Vec<(String, String)>, u64)>>>);
+struct HistogramExport(Arc<Mutex<Vec<ExportedPoint>>>);
 
 impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for HistogramExport {
     async fn export(
