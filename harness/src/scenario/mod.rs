@@ -5,6 +5,7 @@
 //! the offending value; then [`Scenario`] is built with cross-field checks. Every error names
 //! the file, line and key, or the `--set` override it came from.
 
+pub mod gate;
 mod locate;
 pub mod raw;
 
@@ -15,10 +16,11 @@ use std::time::Duration;
 use mock_backend::{DelayDist, Faults, MockConfig, StageDelays};
 use thread_runtime::Transport;
 
+pub use gate::{Budget, Gate, RegressionPolicy, Statistic};
 pub use locate::LineCol;
 use raw::{RawScenario, RawTarget, RawTransport};
 
-use crate::metric::{TransportKind, expected_metrics};
+use crate::metric::TransportKind;
 
 /// A scenario error, located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,25 +146,6 @@ pub struct ToolsSpec {
     pub listing_delay: DelayDist,
 }
 
-/// A statistic a budget constrains.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Statistic {
-    /// A quantile in (0, 1].
-    Quantile(f64),
-    Max,
-    Mean,
-}
-
-/// An absolute budget from `[gate]`, e.g. `"turn_ttft.p95" = "< 250ms"`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Budget {
-    pub key: String,
-    pub metric: String,
-    pub statistic: Statistic,
-    pub inclusive: bool,
-    pub limit: Duration,
-}
-
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -179,6 +162,7 @@ pub struct Scenario {
     pub tools: ToolsSpec,
     pub backend: MockConfig,
     pub budgets: Vec<Budget>,
+    pub policy: RegressionPolicy,
 }
 
 impl Scenario {
@@ -492,13 +476,8 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         Transport::Websocket { .. } => TransportKind::Websocket,
         Transport::Http => TransportKind::Http,
     };
-    let budgets = raw
-        .gate
-        .iter()
-        .map(|(key, value)| {
-            parse_budget(key, value, transport_kind).map_err(|m| err(&gate_key(key), m))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let gate =
+        gate::parse(&raw.gate, transport_kind).map_err(|(key, m)| err(&gate_key(&key), m))?;
     let backend = MockConfig {
         delays: StageDelays {
             ws_handshake: b.delays.ws_handshake.0.clone(),
@@ -550,65 +529,13 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             listing_delay: raw.tools.listing_delay.0.clone(),
         },
         backend,
-        budgets,
+        budgets: gate.budgets,
+        policy: gate.policy,
     })
 }
 
 fn gate_key(key: &str) -> String {
     format!("gate.{key:?}")
-}
-
-/// Parses `"METRIC.STAT" = "< DURATION"`.
-fn parse_budget(key: &str, value: &str, transport: TransportKind) -> Result<Budget, String> {
-    let (metric, stat) = key.rsplit_once('.').ok_or_else(|| {
-        format!("a budget key is METRIC.STAT (e.g. \"turn_ttft.p95\"), not {key:?}")
-    })?;
-    let statistic = match stat {
-        "max" => Statistic::Max,
-        "mean" => Statistic::Mean,
-        p if p.starts_with('p') => {
-            let digits = &p[1..];
-            let n: u32 = digits.parse().map_err(|_| {
-                format!("{stat:?} is not a statistic: use p50, p90, p95, p99, p999, max or mean")
-            })?;
-            // p50 is 0.50, p999 is 0.999: the digits are the fraction's.
-            let q = f64::from(n) / 10f64.powi(digits.len().max(2) as i32);
-            if !(q > 0.0 && q <= 1.0) {
-                return Err(format!("{stat:?} is outside p0-p100"));
-            }
-            Statistic::Quantile(q)
-        }
-        _ => {
-            return Err(format!(
-                "{stat:?} is not a statistic: use p50, p90, p95, p99, p999, max or mean"
-            ));
-        }
-    };
-    let known = expected_metrics(transport);
-    if !known.contains(&metric) {
-        return Err(format!(
-            "no metric {metric:?} in this scenario; its metrics are: {}",
-            known.join(", ")
-        ));
-    }
-    let value = value.trim();
-    let (inclusive, rest) = if let Some(r) = value.strip_prefix("<=") {
-        (true, r)
-    } else if let Some(r) = value.strip_prefix('<') {
-        (false, r)
-    } else {
-        return Err(format!(
-            "a budget is \"< DURATION\" or \"<= DURATION\", not {value:?}"
-        ));
-    };
-    let limit = mock_backend::parse_duration(rest).map_err(|e| e.to_string())?;
-    Ok(Budget {
-        key: key.to_owned(),
-        metric: metric.to_owned(),
-        statistic,
-        inclusive,
-        limit,
-    })
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub backend: RawBackend,
     #[serde(default)]
-    pub gate: BTreeMap<String, String>,
+    pub gate: BTreeMap<String, toml::Value>,
 }
 
 fn default_transport() -> RawTransport {
