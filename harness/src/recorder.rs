@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use base64::Engine;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
 use crate::sample::{Resolution, Sample};
 
@@ -75,7 +77,56 @@ impl DurationHistogram {
     pub fn stdev(&self) -> Duration {
         Duration::from_secs_f64(self.histogram.stdev() / 1e6)
     }
+
+    /// The HdrHistogram interchange form: V2 encoding, deflated, base64 (`HISTF…`), values in
+    /// microseconds. Other HdrHistogram implementations read it.
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(&self.histogram, &mut bytes)
+            .expect("serializing into memory cannot fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Reads [`DurationHistogram::encode`]'s form. Values are re-recorded into this crate's
+    /// bounds, so a histogram written with other bounds still merges.
+    pub fn decode(text: &str) -> Result<Self, HistogramDecodeError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| HistogramDecodeError(format!("not base64: {e}")))?;
+        let decoded: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| HistogramDecodeError(format!("not an HdrHistogram: {e:?}")))?;
+        let mut out = DurationHistogram::default();
+        for value in decoded.iter_recorded() {
+            let v = value.value_iterated_to();
+            if v > MAX_US {
+                out.clamped += value.count_at_value();
+            }
+            out.histogram
+                .record_n(v.min(MAX_US), value.count_at_value())
+                .map_err(|e| {
+                    HistogramDecodeError(format!("value {v} cannot be recorded: {e:?}"))
+                })?;
+        }
+        Ok(out)
+    }
+
+    /// Recorded values and their counts, ascending: (highest equivalent value in µs, count).
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.histogram.iter_recorded().map(|v| {
+            (
+                self.histogram.highest_equivalent(v.value_iterated_to()),
+                v.count_at_value(),
+            )
+        })
+    }
 }
+
+/// A serialized histogram that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HistogramDecodeError(pub String);
 
 /// One series: its histogram and the coarsest resolution any of its samples had.
 #[derive(Debug, Clone)]
@@ -225,6 +276,22 @@ mod tests {
         assert_eq!(o.excess.count(), 1);
         assert_eq!(o.below_injected, 1);
         assert!(o.excess.quantile(0.5) >= Duration::from_micros(999));
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let mut h = DurationHistogram::default();
+        for us in [0, 1, 7, 999, 12_345, 2_000_000] {
+            h.record(Duration::from_micros(us));
+        }
+        let text = h.encode();
+        assert!(text.starts_with("HISTF"), "{text}");
+        let back = DurationHistogram::decode(&text).unwrap();
+        assert_eq!(back.count(), 6);
+        assert_eq!(back.quantile(0.5), h.quantile(0.5));
+        assert_eq!(back.max(), h.max());
+        assert!(DurationHistogram::decode("not base64!").is_err());
+        assert!(DurationHistogram::decode("aGVsbG8=").is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@ use thread_runtime::telemetry::{
 use crate::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
 
 /// The finest unit a metric's values were really reported in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Resolution {
     /// Whole microseconds (the reference runtime's `duration_us`, the harness's own clock).

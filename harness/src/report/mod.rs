@@ -10,20 +10,20 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metric::report_rank;
 use crate::recorder::{DurationHistogram, MetricKey, Recorder};
 use crate::runner::RunOutcome;
 use crate::sample::Resolution;
-use crate::scenario::{Budget, Scenario, Statistic};
+use crate::scenario::{Budget, RegressionPolicy, Scenario, Statistic};
 use crate::target::{TargetInfo, TelemetryHealth};
 
 /// Version of the JSON result format. Bump on any change a reader could notice.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON result of one run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -35,16 +35,18 @@ pub struct RunSummary {
     pub metrics: Vec<MetricRow>,
     pub overhead: Vec<OverheadRow>,
     pub budgets: Vec<BudgetRow>,
+    /// The scenario's regression policy, applied when this run is compared with a baseline.
+    pub policy: RegressionPolicy,
     pub telemetry: TelemetryHealth,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioInfo {
     pub name: String,
     pub path: Option<String>,
@@ -52,17 +54,17 @@ pub struct ScenarioInfo {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
-    pub os: &'static str,
-    pub arch: &'static str,
+    pub os: String,
+    pub arch: String,
     pub cpus: usize,
     pub cpu_model: Option<String>,
     pub git_commit: Option<String>,
     pub started_unix_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanInfo {
     pub iterations: u64,
     pub warmup: u64,
@@ -70,7 +72,7 @@ pub struct PlanInfo {
     pub iteration_timeout_ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
     pub wall_time_s: f64,
     pub measured_wall_time_s: f64,
@@ -82,7 +84,7 @@ pub struct RunInfo {
 }
 
 /// One (metric, status) series.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MetricRow {
     pub metric: String,
     pub status: Option<String>,
@@ -98,10 +100,13 @@ pub struct MetricRow {
     pub max_ms: Option<f64>,
     /// The unit the values were really reported in: "us" or "ms".
     pub resolution: Option<Resolution>,
+    /// The full distribution: an HdrHistogram in microseconds, V2-encoded, deflated, base64
+    /// (the HdrHistogram interchange form). Absent for error-only rows.
+    pub histogram: Option<String>,
 }
 
 /// Measured − injected for one metric, over clean iterations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OverheadRow {
     pub metric: String,
     pub count: u64,
@@ -114,7 +119,7 @@ pub struct OverheadRow {
 }
 
 /// An absolute budget from `[gate]`, evaluated.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BudgetRow {
     pub key: String,
     pub limit_ms: f64,
@@ -157,6 +162,7 @@ pub fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
                 p99_ms: Some(ms(h.quantile(0.99))),
                 max_ms: Some(ms(h.max())),
                 resolution: Some(series.resolution),
+                histogram: Some(h.encode()),
             }
         })
         .collect();
@@ -183,6 +189,7 @@ pub fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
                 p99_ms: None,
                 max_ms: None,
                 resolution: None,
+                histogram: None,
             });
         }
     }
@@ -259,8 +266,8 @@ impl RunSummary {
         Self {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo {
-                name: "phasebench",
-                version: env!("CARGO_PKG_VERSION"),
+                name: "phasebench".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
             },
             scenario: ScenarioInfo {
                 name: scenario.name.clone(),
@@ -288,6 +295,7 @@ impl RunSummary {
             metrics: metric_rows(&outcome.recorder),
             overhead: overhead_rows(&outcome.recorder),
             budgets: evaluate_budgets(&scenario.budgets, &outcome.recorder),
+            policy: scenario.policy.clone(),
             telemetry,
         }
     }
@@ -316,8 +324,8 @@ impl Environment {
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
         Self {
-            os: std::env::consts::OS,
-            arch: std::env::consts::ARCH,
+            os: std::env::consts::OS.to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_model,
             git_commit,
@@ -353,6 +361,128 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// Why a result file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultFileError {
+    #[error("cannot read result file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a phasebench result: {message} (line {line}, column {column})")]
+    Json {
+        path: String,
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error(
+        "{path} has schema_version {found}; this phasebench reads version {SCHEMA_VERSION}: \
+         re-run the scenario with this version to compare"
+    )]
+    Version { path: String, found: String },
+    #[error("{path}: metric {metric:?} (status {status:?}) has a corrupt histogram: {message}")]
+    Histogram {
+        path: String,
+        metric: String,
+        status: Option<String>,
+        message: String,
+    },
+    #[error("{path}: metric {metric:?} (status {status:?}) has {count} samples but no histogram")]
+    MissingHistogram {
+        path: String,
+        metric: String,
+        status: Option<String>,
+        count: u64,
+    },
+}
+
+/// A result file read back, with its histograms decoded.
+#[derive(Debug, Clone)]
+pub struct LoadedResult {
+    pub path: String,
+    pub summary: RunSummary,
+    /// Per (metric, status) with samples, the decoded histogram.
+    pub histograms: BTreeMap<MetricKey, DurationHistogram>,
+}
+
+/// Reads and checks a result file: JSON, schema version, every histogram.
+pub fn load_result(path: &Path) -> Result<LoadedResult, ResultFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ResultFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse_result(&text, &shown)
+}
+
+/// [`load_result`] on text already read; `path` names it in errors.
+pub fn parse_result(text: &str, path: &str) -> Result<LoadedResult, ResultFileError> {
+    let json_error = |e: serde_json::Error| ResultFileError::Json {
+        path: path.to_owned(),
+        message: e.to_string(),
+        line: e.line(),
+        column: e.column(),
+    };
+    // Check the version before the shape, so an old or future file says so.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
+    match value.get("schema_version") {
+        Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        other => {
+            return Err(ResultFileError::Version {
+                path: path.to_owned(),
+                found: other.map_or("none".to_owned(), ToString::to_string),
+            });
+        }
+    }
+    let summary: RunSummary = serde_json::from_value(value).map_err(json_error)?;
+    let mut histograms = BTreeMap::new();
+    for row in &summary.metrics {
+        let key = MetricKey {
+            metric: row.metric.clone(),
+            status: row.status.clone(),
+        };
+        match &row.histogram {
+            Some(text) => {
+                let h =
+                    DurationHistogram::decode(text).map_err(|e| ResultFileError::Histogram {
+                        path: path.to_owned(),
+                        metric: row.metric.clone(),
+                        status: row.status.clone(),
+                        message: e.0,
+                    })?;
+                if h.count() != row.count {
+                    return Err(ResultFileError::Histogram {
+                        path: path.to_owned(),
+                        metric: row.metric.clone(),
+                        status: row.status.clone(),
+                        message: format!(
+                            "it holds {} samples but count says {}",
+                            h.count(),
+                            row.count
+                        ),
+                    });
+                }
+                histograms.insert(key, h);
+            }
+            None if row.count > 0 => {
+                return Err(ResultFileError::MissingHistogram {
+                    path: path.to_owned(),
+                    metric: row.metric.clone(),
+                    status: row.status.clone(),
+                    count: row.count,
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(LoadedResult {
+        path: path.to_owned(),
+        summary,
+        histograms,
+    })
+}
+
 /// Writes the JSON result.
 pub fn write_json(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
     write_atomically(path, |w| {
@@ -365,6 +495,7 @@ pub fn write_json(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::sample::Sample;
+    use crate::target::{TargetInfo, TelemetryHealth};
 
     #[test]
     fn errors_go_to_the_only_series_or_a_row_of_their_own() {
@@ -435,6 +566,85 @@ mod tests {
         assert!(rows[0].passed);
         assert!(!rows[1].passed);
         assert!(!rows[2].passed && rows[2].actual_ms.is_none());
+    }
+
+    fn summary_with(samples: &[(&str, u64)]) -> RunSummary {
+        let scenario =
+            Scenario::parse("name = \"t\"\ntarget = \"builtin\"\n", "t.toml", &[]).unwrap();
+        let mut outcome = RunOutcome::default();
+        for (metric, us) in samples {
+            outcome
+                .recorder
+                .record(&Sample::client(metric, Duration::from_micros(*us)));
+        }
+        outcome.iterations = samples.len() as u64;
+        let target = TargetInfo {
+            name: "fake".into(),
+            version: "0".into(),
+        };
+        RunSummary::new(
+            &scenario,
+            target,
+            &outcome,
+            TelemetryHealth::default(),
+            Environment::detect(std::time::SystemTime::now()),
+        )
+    }
+
+    #[test]
+    fn results_round_trip_with_their_histograms() {
+        let summary = summary_with(&[
+            ("turn_ttft", 1000),
+            ("turn_ttft", 3000),
+            ("thread_start_total", 50),
+        ]);
+        let text = serde_json::to_string(&summary).unwrap();
+        let loaded = parse_result(&text, "r.json").unwrap();
+        let key = MetricKey {
+            metric: "turn_ttft".into(),
+            status: None,
+        };
+        assert_eq!(loaded.histograms[&key].count(), 2);
+        assert_eq!(
+            loaded.summary.scenario.content_hash,
+            summary.scenario.content_hash
+        );
+        assert_eq!(loaded.summary.policy, RegressionPolicy::default());
+    }
+
+    #[test]
+    fn bad_result_files_get_clear_errors() {
+        let summary = summary_with(&[("turn_ttft", 1000)]);
+        let text = serde_json::to_string_pretty(&summary).unwrap();
+        let truncated = &text[..text.len() / 2];
+        let err = parse_result(truncated, "r.json").unwrap_err();
+        assert!(matches!(err, ResultFileError::Json { .. }), "{err}");
+        assert!(err.to_string().contains("r.json"), "{err}");
+
+        let future = text.replace("\"schema_version\": 1", "\"schema_version\": 99");
+        let err = parse_result(&future, "r.json").unwrap_err();
+        assert!(err.to_string().contains("schema_version 99"), "{err}");
+
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["metrics"][0]["histogram"] = serde_json::Value::String("HISTFAAAgarbage".into());
+        let err = parse_result(&value.to_string(), "r.json").unwrap_err();
+        assert!(matches!(err, ResultFileError::Histogram { .. }), "{err}");
+        assert!(err.to_string().contains("turn_ttft"), "{err}");
+
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["metrics"][0]["count"] = serde_json::Value::from(7);
+        let err = parse_result(&value.to_string(), "r.json").unwrap_err();
+        assert!(err.to_string().contains("count says 7"), "{err}");
+
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["metrics"][0]["histogram"] = serde_json::Value::Null;
+        assert!(matches!(
+            parse_result(&value.to_string(), "r.json"),
+            Err(ResultFileError::MissingHistogram { .. })
+        ));
+
+        let err = parse_result("[1, 2]", "r.json").unwrap_err();
+        assert!(matches!(err, ResultFileError::Version { .. }), "{err}");
     }
 
     #[test]
