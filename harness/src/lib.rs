@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod compare;
 pub mod metric;
 pub mod recorder;
 pub mod report;
@@ -24,7 +25,8 @@ use std::time::SystemTime;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use report::{Environment, RunSummary};
+use compare::{CompareOptions, Comparison, MismatchError};
+use report::{Environment, LoadedResult, ResultFileError, RunSummary};
 use scenario::{Override, Scenario, ScenarioError, TargetKind};
 use target::Target;
 use target::builtin::BuiltinTarget;
@@ -36,17 +38,32 @@ pub struct RunRequest {
     pub overrides: Vec<Override>,
     pub json: Option<PathBuf>,
     pub csv: Option<PathBuf>,
+    /// Bencher Metric Format output.
+    pub bmf: Option<PathBuf>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// Compare the run with this baseline result when done.
+    pub baseline: Option<PathBuf>,
+    pub comparison: ComparisonOutputs,
 }
 
-/// How a run ended, for the exit code.
+/// Where a comparison goes besides the terminal.
+#[derive(Debug, Clone, Default)]
+pub struct ComparisonOutputs {
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// Append the Markdown instead of replacing the file (for `$GITHUB_STEP_SUMMARY`).
+    pub append_markdown: bool,
+    pub allow_mismatch: bool,
+}
+
+/// How a run or comparison ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Measured, and every budget held.
+    /// Measured, every budget held, and no percentile regressed against the baseline.
     Pass,
-    /// Measured, and at least one `[gate]` budget was breached.
-    BudgetBreach,
+    /// At least one `[gate]` budget was breached or a percentile regressed.
+    Fail,
     /// No measured iteration succeeded: the target is broken, there is nothing to judge.
     TargetFailure,
 }
@@ -63,13 +80,28 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    ResultFile(#[from] ResultFileError),
+    #[error(transparent)]
+    Mismatch(#[from] MismatchError),
 }
 
 impl Error {
-    /// True for errors in what the user gave (scenario, overrides), false for the harness's.
+    /// True for errors in what the user gave (scenario, overrides, result files), false for
+    /// the harness's own failures.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, Error::Scenario(_))
+        matches!(
+            self,
+            Error::Scenario(_) | Error::ResultFile(_) | Error::Mismatch(_)
+        )
     }
+}
+
+fn output(path: &Path, result: std::io::Result<()>) -> Result<(), Error> {
+    result.map_err(|source| Error::Output {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn progress_bar(enabled: bool) -> ProgressBar {
@@ -86,9 +118,15 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
-/// Loads the scenario, runs it, writes the requested files, and returns the summary.
-pub async fn run(request: &RunRequest) -> Result<(RunSummary, Verdict), Error> {
+/// Loads the scenario (and the baseline, if any, before running), runs it, writes the
+/// requested files, and returns the summary with the comparison.
+pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>, Verdict), Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
+    let baseline = request
+        .baseline
+        .as_deref()
+        .map(report::load_result)
+        .transpose()?;
     let started = SystemTime::now();
     let summary = match scenario.target {
         TargetKind::Builtin => {
@@ -97,25 +135,93 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Verdict), Error> {
         }
     };
     if let Some(path) = &request.json {
-        report::write_json(path, &summary).map_err(|source| Error::Output {
-            path: path.clone(),
-            source,
-        })?;
+        output(path, report::write_json(path, &summary))?;
     }
     if let Some(path) = &request.csv {
-        report::csv::write_csv(path, &summary).map_err(|source| Error::Output {
-            path: path.clone(),
-            source,
-        })?;
+        output(path, report::csv::write_csv(path, &summary))?;
     }
-    let verdict = if summary.run.failed_iterations == summary.plan.iterations {
-        Verdict::TargetFailure
-    } else if summary.budgets_passed() {
-        Verdict::Pass
-    } else {
-        Verdict::BudgetBreach
+    if let Some(path) = &request.bmf {
+        output(path, report::bmf::write_bmf(path, &summary))?;
+    }
+    if summary.run.failed_iterations == summary.plan.iterations {
+        return Ok((summary, None, Verdict::TargetFailure));
+    }
+    let comparison = match baseline {
+        Some(baseline) => {
+            let current = as_loaded(&summary, request.json.as_deref())?;
+            Some(compare_loaded(&current, &baseline, &request.comparison)?)
+        }
+        None => None,
     };
-    Ok((summary, verdict))
+    let failed =
+        !summary.budgets_passed() || comparison.as_ref().is_some_and(Comparison::regressed);
+    Ok((
+        summary,
+        comparison,
+        if failed { Verdict::Fail } else { Verdict::Pass },
+    ))
+}
+
+/// A summary as a loaded result (histograms decoded), the form comparisons take.
+fn as_loaded(summary: &RunSummary, path: Option<&Path>) -> Result<LoadedResult, Error> {
+    let text = serde_json::to_string(summary).expect("a summary always serializes");
+    let name = path.map_or("(this run)".to_owned(), |p| p.display().to_string());
+    Ok(report::parse_result(&text, &name)?)
+}
+
+fn compare_loaded(
+    current: &LoadedResult,
+    baseline: &LoadedResult,
+    outputs: &ComparisonOutputs,
+) -> Result<Comparison, Error> {
+    let options = CompareOptions {
+        allow_mismatch: outputs.allow_mismatch,
+        ..CompareOptions::default()
+    };
+    let comparison = compare::compare(current, baseline, &options)?;
+    if let Some(path) = &outputs.json {
+        output(path, report::comparison::write_json(path, &comparison))?;
+    }
+    if let Some(path) = &outputs.markdown {
+        output(
+            path,
+            report::comparison::write_markdown(path, &comparison, outputs.append_markdown),
+        )?;
+    }
+    Ok(comparison)
+}
+
+/// `phasebench compare CURRENT BASELINE`: loads both result files and compares them.
+pub fn compare_files(
+    current: &Path,
+    baseline: &Path,
+    outputs: &ComparisonOutputs,
+) -> Result<(Comparison, Verdict), Error> {
+    let current = report::load_result(current)?;
+    let baseline = report::load_result(baseline)?;
+    let comparison = compare_loaded(&current, &baseline, outputs)?;
+    let failed = comparison.regressed() || comparison.budgets_breached();
+    Ok((
+        comparison,
+        if failed { Verdict::Fail } else { Verdict::Pass },
+    ))
+}
+
+/// Stores a result file as the baseline of its scenario: `DIR/<scenario name>.json`, copied
+/// byte for byte after it was checked. Returns where it went.
+pub fn save_baseline(result: &Path, dir: &Path, name: Option<&str>) -> Result<PathBuf, Error> {
+    let loaded = report::load_result(result)?;
+    let text = std::fs::read(result).map_err(|source| ResultFileError::Read {
+        path: result.display().to_string(),
+        source,
+    })?;
+    let file_name = format!("{}.json", name.unwrap_or(&loaded.summary.scenario.name));
+    let destination = dir.join(file_name);
+    output(
+        &destination,
+        report::write_atomically(&destination, |w| w.write_all(&text)),
+    )?;
+    Ok(destination)
 }
 
 /// Runs a scenario's plan against any target and summarizes it.

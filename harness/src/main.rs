@@ -1,12 +1,12 @@
 //! The `phasebench` command: parses arguments, calls the library, maps the result to an exit
-//! code (0 pass, 1 budget breach, 2 invalid input, 3 harness or target failure).
+//! code (0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use phasebench::scenario::Override;
-use phasebench::{RunRequest, Verdict};
+use phasebench::{ComparisonOutputs, RunRequest, Verdict};
 
 /// The runtime under test, the mock and the harness share this process; glibc's allocator
 /// was ~9% of a zero-delay run's CPU, mimalloc roughly halves that.
@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit codes (documented in the README).
 const EXIT_PASS: u8 = 0;
-const EXIT_BREACH: u8 = 1;
+const EXIT_FAIL: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
 const EXIT_FAILURE: u8 = 3;
 
@@ -23,46 +23,176 @@ const EXIT_FAILURE: u8 = 3;
 #[command(
     name = "phasebench",
     version,
-    about = "Latency benchmarks for the startup path of LLM-agent thread runtimes"
+    about = "Latency benchmarks for the startup path of LLM-agent thread runtimes",
+    after_help = "Exit codes: 0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Args)]
+struct ScenarioArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Override a scenario value, e.g. --set backend.delays.first_token=50ms (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<Override>,
+    /// Measured iterations (same as --set iterations=N).
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Warmup iterations (same as --set warmup=N).
+    #[arg(long)]
+    warmup: Option<u64>,
+    /// Iterations in flight at once (same as --set concurrency=N).
+    #[arg(long)]
+    concurrency: Option<u64>,
+}
+
+impl ScenarioArgs {
+    fn overrides(&self) -> Vec<Override> {
+        let mut overrides = self.overrides.clone();
+        for (key, value) in [
+            ("iterations", self.iterations),
+            ("warmup", self.warmup),
+            ("concurrency", self.concurrency),
+        ] {
+            if let Some(value) = value {
+                overrides.push(Override {
+                    key: key.into(),
+                    value: value.to_string(),
+                });
+            }
+        }
+        overrides
+    }
+}
+
+#[derive(Args)]
+struct ComparisonArgs {
+    /// Write the comparison as JSON here.
+    #[arg(long, value_name = "PATH")]
+    comparison_json: Option<PathBuf>,
+    /// Write the comparison as Markdown here (e.g. for a pull request).
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Append the Markdown instead of replacing the file (for $GITHUB_STEP_SUMMARY).
+    #[arg(long)]
+    append_markdown: bool,
+    /// Compare even when the scenario content, target or concurrency differ.
+    #[arg(long)]
+    allow_mismatch: bool,
+}
+
+impl ComparisonArgs {
+    fn outputs(&self) -> ComparisonOutputs {
+        ComparisonOutputs {
+            json: self.comparison_json.clone(),
+            markdown: self.markdown.clone(),
+            append_markdown: self.append_markdown,
+            allow_mismatch: self.allow_mismatch,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and report per-phase and time-to-first-token distributions.
     Run {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-        /// Override a scenario value, e.g. --set backend.delays.first_token=50ms (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<Override>,
-        /// Measured iterations (same as --set iterations=N).
-        #[arg(long)]
-        iterations: Option<u64>,
-        /// Warmup iterations (same as --set warmup=N).
-        #[arg(long)]
-        warmup: Option<u64>,
-        /// Iterations in flight at once (same as --set concurrency=N).
-        #[arg(long)]
-        concurrency: Option<u64>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Write the JSON result here (atomically).
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
         /// Write the metric table as CSV here (atomically).
         #[arg(long, value_name = "PATH")]
         csv: Option<PathBuf>,
-        /// No progress bar and no table on stdout.
+        /// Write Bencher Metric Format JSON here.
+        #[arg(long, value_name = "PATH")]
+        bmf: Option<PathBuf>,
+        /// Compare the run with this baseline result and fail on a regression.
+        #[arg(long, value_name = "PATH")]
+        baseline: Option<PathBuf>,
+        #[command(flatten)]
+        comparison: ComparisonArgs,
+        /// No progress bar and no tables on stdout.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Compare a result with a baseline result; exit 1 on a regression or budget breach.
+    Compare {
+        current: PathBuf,
+        baseline: PathBuf,
+        #[command(flatten)]
+        comparison: ComparisonArgs,
+        /// No table on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Manage baselines.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
     },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Store a result (or run a scenario and store its result) as a baseline.
+    Save {
+        /// A result JSON file, or a scenario (.toml) to run first.
+        source: PathBuf,
+        /// Baseline directory.
+        #[arg(long, default_value = "results/baselines")]
+        dir: PathBuf,
+        /// File name (without .json); defaults to the scenario name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Overrides when SOURCE is a scenario.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<Override>,
+    },
+}
+
+fn exit(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Pass => ExitCode::from(EXIT_PASS),
+        Verdict::Fail => {
+            eprintln!("error: a regression or a [gate] budget breach (see above)");
+            ExitCode::from(EXIT_FAIL)
+        }
+        Verdict::TargetFailure => {
+            eprintln!("error: every measured iteration failed; see the failures above");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn report_error(e: &phasebench::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(if e.is_invalid_input() {
+        EXIT_INVALID_INPUT
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Ok(rt.block_on(future)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Err(ExitCode::from(EXIT_FAILURE))
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -95,71 +225,110 @@ fn main() -> ExitCode {
         }
         Command::Run {
             scenario,
-            mut overrides,
-            iterations,
-            warmup,
-            concurrency,
             json,
             csv,
+            bmf,
+            baseline,
+            comparison,
             quiet,
         } => {
-            for (key, value) in [
-                ("iterations", iterations),
-                ("warmup", warmup),
-                ("concurrency", concurrency),
-            ] {
-                if let Some(value) = value {
-                    overrides.push(Override {
-                        key: key.into(),
-                        value: value.to_string(),
-                    });
-                }
-            }
             let request = RunRequest {
-                scenario,
-                overrides,
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
                 json,
                 csv,
+                bmf,
                 progress: !quiet,
+                baseline,
+                comparison: comparison.outputs(),
             };
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+            let result = match block_on(phasebench::run(&request)) {
+                Ok(result) => result,
+                Err(code) => return code,
             };
-            match runtime.block_on(phasebench::run(&request)) {
-                Ok((summary, verdict)) => {
+            match result {
+                Ok((summary, comparison, verdict)) => {
                     if !quiet {
                         print!("{}", phasebench::report::table::render_report(&summary));
-                    }
-                    match verdict {
-                        Verdict::Pass => ExitCode::from(EXIT_PASS),
-                        Verdict::BudgetBreach => {
-                            eprintln!("error: a [gate] budget was breached");
-                            ExitCode::from(EXIT_BREACH)
-                        }
-                        Verdict::TargetFailure => {
-                            eprintln!(
-                                "error: every measured iteration failed; see the failures above"
-                            );
-                            ExitCode::from(EXIT_FAILURE)
+                        if let Some(c) = &comparison {
+                            println!();
+                            print!("{}", phasebench::report::comparison::render_terminal(c));
                         }
                     }
+                    exit(verdict)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(if e.is_invalid_input() {
-                        EXIT_INVALID_INPUT
-                    } else {
-                        EXIT_FAILURE
-                    })
-                }
+                Err(e) => report_error(&e),
             }
         }
+        Command::Compare {
+            current,
+            baseline,
+            comparison,
+            quiet,
+        } => match phasebench::compare_files(&current, &baseline, &comparison.outputs()) {
+            Ok((c, verdict)) => {
+                if !quiet {
+                    print!("{}", phasebench::report::comparison::render_terminal(&c));
+                }
+                exit(verdict)
+            }
+            Err(e) => report_error(&e),
+        },
+        Command::Baseline {
+            command:
+                BaselineCommand::Save {
+                    source,
+                    dir,
+                    name,
+                    overrides,
+                },
+        } => {
+            // Keeps the run's result file alive until it is copied.
+            let mut _run_dir = None;
+            let result_path = if source.extension().is_some_and(|e| e == "toml") {
+                let tmp = match tempfile::tempdir() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("error: cannot create a temporary directory: {e}");
+                        return ExitCode::from(EXIT_FAILURE);
+                    }
+                };
+                let json = tmp.path().join("result.json");
+                let request = RunRequest {
+                    scenario: source,
+                    overrides,
+                    json: Some(json.clone()),
+                    progress: true,
+                    ..RunRequest::default()
+                };
+                match block_on(phasebench::run(&request)) {
+                    Err(code) => return code,
+                    Ok(Err(e)) => return report_error(&e),
+                    Ok(Ok((_, _, Verdict::TargetFailure))) => return exit(Verdict::TargetFailure),
+                    Ok(Ok(_)) => {}
+                }
+                _run_dir = Some(tmp);
+                json
+            } else {
+                source
+            };
+            match phasebench::save_baseline(&result_path, &dir, name.as_deref()) {
+                Ok(path) => {
+                    println!("saved baseline {}", path.display());
+                    ExitCode::from(EXIT_PASS)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -399,3 +399,216 @@ fn every_shipped_scenario_validates() {
         );
     }
 }
+
+/// Runs the calibration scenario through the CLI into `json`, with extra arguments.
+fn run_calibration(json: &Path, extra: &[&str]) {
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "40", "--warmup", "2"])
+        .arg(scenario_path("calibration.toml"))
+        .arg("--json")
+        .arg(json)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn compare_reaches_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    let slow = dir.path().join("slow.json");
+    let bmf = dir.path().join("base.bmf.json");
+    run_calibration(&base, &["--bmf", bmf.to_str().unwrap()]);
+    run_calibration(&slow, &["--set", "backend.delays.first_token=30ms"]);
+
+    // A result against itself: every delta is 0, nothing regresses.
+    let out = phasebench()
+        .args(["compare", "-q"])
+        .arg(&base)
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Different scenario content is refused unless forced.
+    let out = phasebench()
+        .arg("compare")
+        .arg(&slow)
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to compare"));
+
+    // A 10 ms first-token slowdown regresses turn_ttft: exit 1, Markdown and JSON say so.
+    let md = dir.path().join("c.md");
+    let cj = dir.path().join("c.json");
+    let out = phasebench()
+        .args(["compare", "--allow-mismatch", "--markdown"])
+        .arg(&md)
+        .arg("--comparison-json")
+        .arg(&cj)
+        .arg(&slow)
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains("FAIL"), "{markdown}");
+    let first_row = markdown.lines().find(|l| l.starts_with("| `")).unwrap();
+    assert!(
+        first_row.contains("**regressed**"),
+        "regressions come first: {markdown}"
+    );
+    let comparison: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cj).unwrap()).unwrap();
+    let ttft = comparison["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "turn_ttft" && r["statistic"] == "p50")
+        .unwrap();
+    assert_eq!(ttft["verdict"], "regressed");
+    let delta = ttft["delta_ms"].as_f64().unwrap();
+    assert!((delta - 10.0).abs() < 2.0, "delta {delta}");
+
+    // Bencher Metric Format.
+    let bmf: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bmf).unwrap()).unwrap();
+    assert!(
+        bmf["calibration/turn_ttft"]["p50_ms"]["value"]
+            .as_f64()
+            .unwrap()
+            > 20.0,
+        "{bmf}"
+    );
+}
+
+#[test]
+fn corrupt_or_foreign_results_are_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    run_calibration(&base, &[]);
+    let text = std::fs::read_to_string(&base).unwrap();
+    let cases = [
+        (
+            "truncated.json",
+            text[..text.len() / 3].to_owned(),
+            "is not a phasebench result",
+        ),
+        (
+            "future.json",
+            text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
+            "schema_version 2",
+        ),
+        ("empty.json", String::new(), "is not a phasebench result"),
+    ];
+    for (name, content, message) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = phasebench()
+            .arg("compare")
+            .arg(&path)
+            .arg(&base)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(message) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+    }
+    let out = phasebench()
+        .arg("compare")
+        .arg(dir.path().join("missing.json"))
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn baselines_are_saved_and_used_by_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.json");
+    run_calibration(&base, &[]);
+    let baselines = dir.path().join("baselines");
+    let out = phasebench()
+        .args(["baseline", "save"])
+        .arg(&base)
+        .arg("--dir")
+        .arg(&baselines)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = baselines.join("calibration.json");
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        std::fs::read(&base).unwrap()
+    );
+
+    // run --baseline compares in one step and writes the comparison.
+    let cj = dir.path().join("c.json");
+    let out = phasebench()
+        .args([
+            "run",
+            "-q",
+            "--iterations",
+            "40",
+            "--warmup",
+            "2",
+            "--baseline",
+        ])
+        .arg(&saved)
+        .arg("--comparison-json")
+        .arg(&cj)
+        .arg(scenario_path("calibration.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let comparison: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cj).unwrap()).unwrap();
+    assert!(comparison["rows"].as_array().unwrap().len() >= 30);
+
+    // A bad baseline stops the run before anything runs.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{").unwrap();
+    let started = std::time::Instant::now();
+    let out = phasebench()
+        .args(["run", "-q", "--baseline"])
+        .arg(&bad)
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the scenario must not have run"
+    );
+}

@@ -2,6 +2,8 @@
 //! JSON, CSV) renders it. The JSON is a versioned contract (`schema_version`), documented in
 //! the README; units are in field names.
 
+pub mod bmf;
+pub mod comparison;
 pub mod csv;
 pub mod table;
 
@@ -119,7 +121,7 @@ pub struct OverheadRow {
 }
 
 /// An absolute budget from `[gate]`, evaluated.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetRow {
     pub key: String,
     pub limit_ms: f64,

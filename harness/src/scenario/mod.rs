@@ -153,7 +153,9 @@ pub struct Scenario {
     pub description: Option<String>,
     /// Where it was loaded from (absent for text parsed directly).
     pub path: Option<PathBuf>,
-    /// FNV-1a 64 of the scenario text with overrides applied, hex.
+    /// What makes two runs comparable: FNV-1a 64 (hex) of the scenario with overrides applied,
+    /// in canonical TOML (sorted keys, no comments), without the keys that do not shape the
+    /// measured distributions (see [`UNHASHED_KEYS`]).
     pub content_hash: String,
     pub target: TargetKind,
     pub plan: RunPlan,
@@ -337,6 +339,25 @@ fn set_in_inline(
     }
 }
 
+/// Top-level keys left out of [`Scenario::content_hash`]: how long a run is, what it is called,
+/// and how it is judged do not change what it measures.
+pub const UNHASHED_KEYS: [&str; 6] = [
+    "name",
+    "description",
+    "iterations",
+    "warmup",
+    "iteration_timeout",
+    "gate",
+];
+
+fn measurement_hash(merged: &str) -> String {
+    let mut table: toml::Table = toml::from_str(merged).unwrap_or_default();
+    for key in UNHASHED_KEYS {
+        table.remove(key);
+    }
+    fnv1a64(&toml::to_string(&table).unwrap_or_default())
+}
+
 fn fnv1a64(text: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
@@ -502,7 +523,7 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         name: raw.name,
         description: raw.description,
         path: None,
-        content_hash: fnv1a64(merged),
+        content_hash: measurement_hash(merged),
         target,
         plan: RunPlan {
             iterations,
@@ -682,11 +703,26 @@ mod tests {
     }
 
     #[test]
-    fn overrides_change_the_hash() {
+    fn the_hash_follows_what_shapes_measurements() {
         let a = parse(MINIMAL).unwrap();
-        let b = parse_with(MINIMAL, &["iterations=3"]).unwrap();
-        assert_ne!(a.content_hash, b.content_hash);
         assert_eq!(a.content_hash, parse(MINIMAL).unwrap().content_hash);
+        // Run length, names, comments and gates do not change it.
+        let longer = parse_with(
+            MINIMAL,
+            &["iterations=3", "warmup=9", "gate.\"turn_ttft.p50\"=< 1s"],
+        )
+        .unwrap();
+        assert_eq!(a.content_hash, longer.content_hash);
+        let commented = parse(&format!("# a comment\n{MINIMAL}description = \"x\"\n")).unwrap();
+        assert_eq!(a.content_hash, commented.content_hash);
+        // Delays, seeds and concurrency do.
+        for set in ["backend.delays.first_token=5ms", "seed=3", "concurrency=2"] {
+            assert_ne!(
+                a.content_hash,
+                parse_with(MINIMAL, &[set]).unwrap().content_hash,
+                "{set}"
+            );
+        }
     }
 
     #[test]
