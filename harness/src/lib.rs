@@ -8,6 +8,7 @@
 //! shell over [`run`] and [`validate`].
 #![forbid(unsafe_code)]
 
+pub mod ab;
 pub mod capture;
 pub mod compare;
 pub mod metric;
@@ -84,6 +85,8 @@ pub enum Error {
     ResultFile(#[from] ResultFileError),
     #[error(transparent)]
     Mismatch(#[from] MismatchError),
+    #[error(transparent)]
+    Ab(#[from] ab::AbError),
 }
 
 impl Error {
@@ -179,16 +182,22 @@ fn compare_loaded(
         ..CompareOptions::default()
     };
     let comparison = compare::compare(current, baseline, &options)?;
+    write_comparison(&comparison, outputs)?;
+    Ok(comparison)
+}
+
+/// Writes a comparison's JSON and Markdown where asked.
+pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) -> Result<(), Error> {
     if let Some(path) = &outputs.json {
-        output(path, report::comparison::write_json(path, &comparison))?;
+        output(path, report::comparison::write_json(path, comparison))?;
     }
     if let Some(path) = &outputs.markdown {
         output(
             path,
-            report::comparison::write_markdown(path, &comparison, outputs.append_markdown),
+            report::comparison::write_markdown(path, comparison, outputs.append_markdown),
         )?;
     }
-    Ok(comparison)
+    Ok(())
 }
 
 /// `phasebench compare CURRENT BASELINE`: loads both result files and compares them.

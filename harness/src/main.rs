@@ -129,6 +129,38 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Paired A/B: run two builds (or two configurations) in alternating rounds on this
+    /// machine and compare B with A; exit 1 when B regressed.
+    Ab {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// The phasebench binary for side A (default: this one).
+        #[arg(long, value_name = "BINARY")]
+        a: Option<PathBuf>,
+        /// The phasebench binary for side B (default: this one).
+        #[arg(long, value_name = "BINARY")]
+        b: Option<PathBuf>,
+        /// Override for both sides (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<Override>,
+        /// Override for side A only (repeatable).
+        #[arg(long = "a-set", value_name = "KEY=VALUE")]
+        a_overrides: Vec<Override>,
+        /// Override for side B only, e.g. an injected slowdown (repeatable).
+        #[arg(long = "b-set", value_name = "KEY=VALUE")]
+        b_overrides: Vec<Override>,
+        /// Rounds per side; the scenario's iterations are split across them.
+        #[arg(long, default_value_t = 6)]
+        rounds: u32,
+        /// Keep every round's result file here.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        #[command(flatten)]
+        comparison: ComparisonArgs,
+        /// No progress and no table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Manage baselines.
     Baseline {
         #[command(subcommand)]
@@ -274,6 +306,51 @@ fn main() -> ExitCode {
             }
             Err(e) => report_error(&e),
         },
+        Command::Ab {
+            scenario,
+            a,
+            b,
+            overrides,
+            a_overrides,
+            b_overrides,
+            rounds,
+            out_dir,
+            comparison,
+            quiet,
+        } => {
+            let this = match std::env::current_exe() {
+                Ok(path) => path,
+                Err(e) => {
+                    eprintln!("error: cannot find this binary to run a side with: {e}");
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            };
+            let request = phasebench::ab::AbRequest {
+                scenario,
+                overrides,
+                a: phasebench::ab::Side {
+                    binary: a.unwrap_or_else(|| this.clone()),
+                    overrides: a_overrides,
+                },
+                b: phasebench::ab::Side {
+                    binary: b.unwrap_or(this),
+                    overrides: b_overrides,
+                },
+                rounds,
+                out_dir,
+                comparison: comparison.outputs(),
+                progress: !quiet,
+            };
+            match phasebench::ab::run_ab(&request) {
+                Ok((c, verdict)) => {
+                    if !quiet {
+                        print!("{}", phasebench::report::comparison::render_terminal(&c));
+                    }
+                    exit(verdict)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
         Command::Baseline {
             command:
                 BaselineCommand::Save {
