@@ -2,6 +2,8 @@
 //! context, serialized into the `response.create` request the way codex lays it out (tools
 //! travel as the first input item, of type `additional_tools`).
 
+use serde::Serialize;
+use serde::ser::SerializeSeq;
 use serde_json::{Value, json};
 
 use crate::tools::ToolSpec;
@@ -38,31 +40,57 @@ pub fn build(
     cwd: &str,
 ) -> Prompt {
     let tool_values: Vec<Value> = tools.iter().map(|t| t.json.clone()).collect();
-    let base_input = vec![
-        json!({
-            "type": "additional_tools",
-            "id": format!("at_{thread_id}"),
-            "role": "developer",
-            "tools": [{"type": "namespace", "name": "functions", "description": "", "tools": tool_values}]
-        }),
-        json!({
-            "type": "message",
-            "role": "developer",
-            "content": [{"type": "input_text", "text": instructions}]
-        }),
-        json!({
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": format!(
-                "<environment_context>\n  <cwd>{cwd}</cwd>\n  <shell>bash</shell>\n</environment_context>"
-            )}]
-        }),
-    ];
+    // Values are placed, not interpolated into `json!`, which would copy each tree again.
+    let mut namespace = json!({"type": "namespace", "name": "functions", "description": ""});
+    namespace["tools"] = Value::Array(tool_values);
+    let mut additional_tools = json!({"type": "additional_tools", "role": "developer"});
+    additional_tools["id"] = Value::String(format!("at_{thread_id}"));
+    additional_tools["tools"] = Value::Array(vec![namespace]);
+    let environment = format!(
+        "<environment_context>\n  <cwd>{cwd}</cwd>\n  <shell>bash</shell>\n</environment_context>"
+    );
     Prompt {
         model: model.to_owned(),
-        base_input,
+        base_input: vec![
+            additional_tools,
+            message("developer", instructions.to_owned()),
+            message("user", environment),
+        ],
         thread_id: thread_id.to_owned(),
     }
+}
+
+fn message(role: &str, text: String) -> Value {
+    let mut content = json!({"type": "input_text"});
+    content["text"] = Value::String(text);
+    let mut item = json!({"type": "message", "role": role});
+    item["content"] = Value::Array(vec![content]);
+    item
+}
+
+/// The `input` array of a turn: the prompt's shared items, serialized by reference, then the
+/// user's message.
+struct TurnInput<'a> {
+    base: &'a [Value],
+    user: Value,
+}
+
+impl Serialize for TurnInput<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.base.len() + 1))?;
+        for item in self.base {
+            seq.serialize_element(item)?;
+        }
+        seq.serialize_element(&self.user)?;
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct TurnBody<'a> {
+    #[serde(flatten)]
+    fields: serde_json::Map<String, Value>,
+    input: TurnInput<'a>,
 }
 
 fn common_fields(model: &str, thread_id: &str) -> serde_json::Map<String, Value> {
@@ -106,10 +134,14 @@ pub fn turn_request(
     if let Some(previous) = previous_response_id {
         map.insert("previous_response_id".into(), json!(previous));
     }
-    let mut input = prompt.base_input.clone();
-    input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": user_text}]}));
-    map.insert("input".into(), Value::Array(input));
-    Value::Object(map).to_string()
+    let body = TurnBody {
+        fields: map,
+        input: TurnInput {
+            base: &prompt.base_input,
+            user: message("user", user_text.to_owned()),
+        },
+    };
+    serde_json::to_string(&body).expect("a JSON body always serializes")
 }
 
 #[cfg(test)]

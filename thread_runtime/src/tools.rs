@@ -61,13 +61,29 @@ pub async fn discover_and_build(
             .map(|server| list_tools(client, server, thread_id, timeout)),
     )
     .await;
+    let mut bodies = Vec::with_capacity(servers.len());
+    for (server, body) in servers.iter().zip(listings) {
+        bodies.push((server.as_str(), body?));
+    }
+    let borrowed: Vec<(&str, &[u8])> = bodies.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+    build_specs(&borrowed)
+}
+
+/// Parses each server's listing and builds the specs, in server order: the CPU-bound half of
+/// tool discovery. Fails on an invalid listing, an invalid name, or a name listed twice.
+pub fn build_specs(listings: &[(&str, &[u8])]) -> Result<Vec<ToolSpec>, ToolError> {
     let mut specs = Vec::new();
     let mut seen = HashSet::new();
-    for (server, listing) in servers.iter().zip(listings) {
-        for tool in listing? {
+    for (server, body) in listings {
+        let listing: Listing =
+            serde_json::from_slice(body).map_err(|e| ToolError::InvalidListing {
+                server: (*server).to_owned(),
+                reason: e.to_string(),
+            })?;
+        for tool in listing.tools {
             if !seen.insert(tool.name.clone()) {
                 return Err(ToolError::InvalidListing {
-                    server: server.clone(),
+                    server: (*server).to_owned(),
                     reason: format!("tool name {:?} is listed twice", tool.name),
                 });
             }
@@ -82,7 +98,7 @@ async fn list_tools(
     server: &str,
     thread_id: &str,
     timeout: Duration,
-) -> Result<Vec<ListedTool>, ToolError> {
+) -> Result<Vec<u8>, ToolError> {
     let url = format!("{}/tools", server.trim_end_matches('/'));
     let request_error = |source| ToolError::Request {
         server: server.to_owned(),
@@ -102,12 +118,7 @@ async fn list_tools(
         });
     }
     let body = response.bytes().await.map_err(request_error)?;
-    let listing: Listing =
-        serde_json::from_slice(&body).map_err(|e| ToolError::InvalidListing {
-            server: server.to_owned(),
-            reason: e.to_string(),
-        })?;
-    Ok(listing.tools)
+    Ok(body.to_vec())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -132,13 +143,15 @@ fn build_spec(server: &str, tool: ListedTool) -> Result<ToolSpec, ToolError> {
         .input_schema
         .unwrap_or_else(|| json!({"type": "object"}));
     sanitize_schema(&mut parameters);
-    let json = json!({
-        "type": "function",
-        "name": tool.name,
-        "description": tool.description,
-        "strict": false,
-        "parameters": parameters,
-    });
+    // Built field by field: `json!` runs interpolated values through `to_value`, which would
+    // copy every schema tree once more.
+    let mut object = Map::with_capacity(5);
+    object.insert("type".into(), Value::String("function".into()));
+    object.insert("name".into(), Value::String(tool.name.clone()));
+    object.insert("description".into(), Value::String(tool.description));
+    object.insert("strict".into(), Value::Bool(false));
+    object.insert("parameters".into(), parameters);
+    let json = Value::Object(object);
     Ok(ToolSpec {
         name: tool.name,
         json,
@@ -260,6 +273,15 @@ mod tests {
         assert!(options.get("$comment").is_none());
         assert_eq!(options["properties"]["globs"]["type"], "array");
         assert_eq!(options["properties"]["mode"]["type"], "string");
+    }
+
+    #[test]
+    fn duplicate_names_across_servers_are_rejected() {
+        let a = synthetic_listing(0, 2).to_string().into_bytes();
+        assert_eq!(build_specs(&[("a", &a)]).unwrap().len(), 2);
+        let err = build_specs(&[("a", &a), ("b", &a)]).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
+        assert!(build_specs(&[("c", b"{")]).is_err());
     }
 
     #[test]
