@@ -57,6 +57,7 @@ fn scripts_pass_shellcheck() {
     let out = Command::new(tools().join("shellcheck"))
         .arg(root.join("scripts/perf-gate.sh"))
         .arg(root.join("scripts/test.sh"))
+        .arg(root.join("scripts/gate-power.sh"))
         .arg(root.join(".ci/run"))
         .output()
         .unwrap();
