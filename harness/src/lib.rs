@@ -11,7 +11,10 @@
 pub mod ab;
 pub mod capture;
 pub mod compare;
+pub mod ingest;
 pub mod metric;
+pub mod otlp;
+pub mod receiver;
 pub mod recorder;
 pub mod report;
 pub mod runner;
@@ -76,6 +79,10 @@ pub enum Error {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Builtin(#[from] target::builtin::BuiltinError),
+    #[error(transparent)]
+    Codex(#[from] target::codex_exec::CodexError),
+    #[error(transparent)]
+    Ingest(#[from] ingest::IngestError),
     #[error("cannot write {path}: {source}")]
     Output {
         path: PathBuf,
@@ -131,9 +138,13 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>
         .map(report::load_result)
         .transpose()?;
     let started = SystemTime::now();
-    let summary = match scenario.target {
+    let summary = match &scenario.target {
         TargetKind::Builtin => {
             let target = Arc::new(BuiltinTarget::start(&scenario).await?);
+            run_target(&scenario, target, request.progress, started).await
+        }
+        TargetKind::CodexExec(spec) => {
+            let target = Arc::new(target::codex_exec::CodexExecTarget::start(&scenario, spec)?);
             run_target(&scenario, target, request.progress, started).await
         }
     };
@@ -240,7 +251,7 @@ pub async fn run_target<T: Target>(
     progress: bool,
     started: SystemTime,
 ) -> RunSummary {
-    let expected = metric::expected_metrics(scenario.transport_kind());
+    let expected = metric::expected_metrics(scenario.profile());
     let outcome = runner::run(
         Arc::clone(&target),
         scenario.plan,
@@ -255,6 +266,28 @@ pub async fn run_target<T: Target>(
         target.telemetry_health(),
         Environment::detect(started),
     )
+}
+
+/// `phasebench ingest`: distributions from OTLP logs on disk, written where asked.
+pub fn ingest_files(
+    files: &[PathBuf],
+    json: Option<&Path>,
+    csv: Option<&Path>,
+) -> Result<ingest::IngestSummary, Error> {
+    let summary = ingest::ingest(files)?;
+    if let Some(path) = json {
+        output(
+            path,
+            report::write_atomically(path, |w| {
+                serde_json::to_writer_pretty(&mut *w, &summary)?;
+                w.write_all(b"\n")
+            }),
+        )?;
+    }
+    if let Some(path) = csv {
+        output(path, report::csv::write_rows(path, &summary.metrics))?;
+    }
+    Ok(summary)
 }
 
 /// Validates scenario files; returns one result per file.

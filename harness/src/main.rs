@@ -166,6 +166,21 @@ enum Command {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Per-phase and TTFT distributions from OTLP logs on disk: single OTLP/JSON bodies or the
+    /// OpenTelemetry Collector file exporter's format (one export request per line).
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the JSON summary here (atomically).
+        #[arg(long, value_name = "PATH")]
+        json: Option<PathBuf>,
+        /// Write the metric table as CSV here (atomically).
+        #[arg(long, value_name = "PATH")]
+        csv: Option<PathBuf>,
+        /// No table on stdout.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -292,6 +307,34 @@ fn main() -> ExitCode {
                 Err(e) => report_error(&e),
             }
         }
+        Command::Ingest {
+            files,
+            json,
+            csv,
+            quiet,
+        } => match phasebench::ingest_files(&files, json.as_deref(), csv.as_deref()) {
+            Ok(summary) => {
+                if !quiet {
+                    println!(
+                        "{} threads, {} log records from {} files",
+                        summary.threads,
+                        summary.log_records,
+                        summary.sources.len()
+                    );
+                    for source in &summary.sources {
+                        for example in &source.malformed_examples {
+                            eprintln!("warning: {}: {example}", source.path);
+                        }
+                    }
+                    print!(
+                        "{}",
+                        phasebench::report::table::render_metrics(&summary.metrics)
+                    );
+                }
+                ExitCode::from(EXIT_PASS)
+            }
+            Err(e) => report_error(&e),
+        },
         Command::Compare {
             current,
             baseline,

@@ -385,11 +385,12 @@ fn every_shipped_scenario_validates() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))
         .unwrap()
         .chain(std::fs::read_dir(repo().join("scenarios/ci")).unwrap())
+        .chain(std::fs::read_dir(repo().join("scenarios/codex")).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 8);
+    assert!(files.len() >= 15);
     for (file, result) in files.iter().zip(phasebench::validate(&files)) {
         assert!(
             result.is_ok(),

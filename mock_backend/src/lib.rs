@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod delay;
+pub mod loopback;
 pub mod protocol;
 pub mod record;
 mod server;

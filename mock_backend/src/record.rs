@@ -85,6 +85,8 @@ impl RecordedRequest {
 #[derive(Debug, Default)]
 pub struct RequestLog {
     enabled: bool,
+    /// Requests answered per kind of exchange, whether or not records are kept.
+    counts: Mutex<HashMap<Exchange, u64>>,
     by_thread: Mutex<HashMap<String, Vec<RecordedRequest>>>,
     unattributed: Mutex<Vec<RecordedRequest>>,
 }
@@ -98,6 +100,12 @@ impl RequestLog {
     }
 
     pub(crate) fn push(&self, record: RecordedRequest) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(record.exchange)
+            .or_default() += 1;
         if !self.enabled {
             return;
         }
@@ -120,6 +128,16 @@ impl RequestLog {
                 list.push(record);
             }
         }
+    }
+
+    /// How many exchanges of this kind were answered so far (records taken or not).
+    pub fn count(&self, exchange: Exchange) -> u64 {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&exchange)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Removes and returns the records of one thread, in the order they finished.

@@ -1,5 +1,5 @@
 //! The server: one loopback port serving SSE over HTTP and the websocket, on its own thread
-//! and tokio runtime so the code under test can never starve it (and it never starves them).
+//! and tokio runtime ([`crate::loopback`]) so the code under test can never starve it.
 //!
 //! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
 //! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -19,14 +18,13 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use crate::config::MockConfig;
+use crate::loopback::{LoopbackError, LoopbackServer};
 use crate::protocol;
 use crate::record::{Exchange, InjectedFault, RecordedRequest, RequestLog};
 use crate::timer::PreciseTimer;
@@ -74,22 +72,6 @@ impl MockBackendBuilder {
             dist.validate()
                 .map_err(|e| StartError::Config(e.to_string()))?;
         }
-        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).map_err(|source| {
-            StartError::Bind {
-                port: self.port,
-                source,
-            }
-        })?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|source| StartError::Bind {
-                port: self.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            port: self.port,
-            source,
-        })?;
         let state = Arc::new(ServerState {
             rng: Mutex::new(SmallRng::seed_from_u64(self.config.seed)),
             timer: PreciseTimer::start().map_err(StartError::Thread)?,
@@ -98,63 +80,26 @@ impl MockBackendBuilder {
             answer_pieces: protocol::split_answer(&self.config.answer, self.config.tokens),
             config: self.config,
         });
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let app = router(Arc::clone(&state));
-        let thread = std::thread::Builder::new()
-            .name(format!("mock-backend-{}", addr.port()))
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(err) => {
-                        eprintln!("mock backend: cannot build its runtime: {err}");
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(listener) => listener.tap_io(|tcp| {
-                            // Nagle + delayed ACK would add ~40 ms to small frames.
-                            let _ = tcp.set_nodelay(true);
-                        }),
-                        Err(err) => {
-                            eprintln!("mock backend: cannot register its listener: {err}");
-                            return;
-                        }
-                    };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = shutdown_rx.await;
-                        })
-                        .await;
-                });
-                // Open websockets and streams are dropped with the runtime.
-                runtime.shutdown_timeout(Duration::from_millis(100));
-            })
-            .map_err(StartError::Thread)?;
-        Ok(MockBackend {
-            addr,
-            state,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        })
+        let server = LoopbackServer::start(router(Arc::clone(&state)), self.port, "mock-backend")
+            .map_err(|e| match e {
+            LoopbackError::Bind { port, source } => StartError::Bind { port, source },
+            LoopbackError::Thread(e) => StartError::Thread(e),
+        })?;
+        Ok(MockBackend { server, state })
     }
 }
 
 /// A running mock. Stops (and joins its thread) on drop.
 pub struct MockBackend {
-    addr: SocketAddr,
+    // Declared first: dropped (server stopped, thread joined) before the state.
+    server: LoopbackServer,
     state: Arc<ServerState>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MockBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockBackend")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -170,33 +115,22 @@ impl MockBackend {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The base URL a client configures: `http://127.0.0.1:PORT/v1`.
     pub fn uri(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr())
     }
 
     /// The websocket endpoint: `ws://127.0.0.1:PORT/v1/responses`.
     pub fn ws_uri(&self) -> String {
-        format!("ws://{}/v1/responses", self.addr)
+        format!("ws://{}/v1/responses", self.server.addr())
     }
 
     /// Requests answered so far (ground truth).
     pub fn requests(&self) -> &RequestLog {
         &self.state.log
-    }
-}
-
-impl Drop for MockBackend {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{RunSummary, write_atomically};
+use super::{MetricRow, RunSummary, write_atomically};
 
 pub const HEADER: [&str; 12] = [
     "metric",
@@ -23,12 +23,17 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the CSV atomically.
+/// Writes a run's CSV atomically.
 pub fn write_csv(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
+    write_rows(path, &summary.metrics)
+}
+
+/// Writes metric rows as CSV atomically.
+pub fn write_rows(path: &Path, rows: &[MetricRow]) -> std::io::Result<()> {
     write_atomically(path, |w| {
         let mut csv = ::csv::Writer::from_writer(w);
         csv.write_record(HEADER)?;
-        for row in &summary.metrics {
+        for row in rows {
             csv.write_record([
                 row.metric.clone(),
                 row.status.clone().unwrap_or_default(),

@@ -151,18 +151,24 @@ pub fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
         .iter()
         .map(|(key, series)| {
             let h = &series.histogram;
+            // A histogram reports a bucket's highest equivalent value (66 ms reads 66.047 at
+            // three significant digits); values reported in whole milliseconds are shown as such.
+            let at = |d: Duration| match series.resolution {
+                Resolution::Ms => ms(d).round(),
+                Resolution::Us => ms(d),
+            };
             MetricRow {
                 metric: key.metric.clone(),
                 status: key.status.clone(),
                 count: h.count(),
                 errors: 0,
-                min_ms: Some(ms(h.min())),
+                min_ms: Some(at(h.min())),
                 mean_ms: Some(ms(h.mean())),
                 stdev_ms: Some(ms(h.stdev())),
-                p50_ms: Some(ms(h.quantile(0.5))),
-                p90_ms: Some(ms(h.quantile(0.9))),
-                p99_ms: Some(ms(h.quantile(0.99))),
-                max_ms: Some(ms(h.max())),
+                p50_ms: Some(at(h.quantile(0.5))),
+                p90_ms: Some(at(h.quantile(0.9))),
+                p99_ms: Some(at(h.quantile(0.99))),
+                max_ms: Some(at(h.max())),
                 resolution: Some(series.resolution),
                 histogram: Some(h.encode()),
             }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::RunSummary;
+use super::{MetricRow, RunSummary};
 
 fn cell(v: Option<f64>) -> String {
     match v {
@@ -37,25 +37,10 @@ fn render(headers: &[&str], rows: &[Vec<String>], out: &mut String) {
     }
 }
 
-/// Renders the whole terminal report.
-pub fn render_report(summary: &RunSummary) -> String {
+/// The metric table alone.
+pub fn render_metrics(metrics: &[MetricRow]) -> String {
     let mut out = String::new();
-    let run = &summary.run;
-    let _ = writeln!(
-        out,
-        "{} ({}): {} iterations + {} warmup at concurrency {}, {:.2} s, {:.1} iterations/s, {} failed",
-        summary.scenario.name,
-        summary.target.name,
-        summary.plan.iterations,
-        summary.plan.warmup,
-        summary.plan.concurrency,
-        run.wall_time_s,
-        run.iterations_per_s,
-        run.failed_iterations,
-    );
-    out.push('\n');
-    let rows: Vec<Vec<String>> = summary
-        .metrics
+    let rows: Vec<Vec<String>> = metrics
         .iter()
         .map(|r| {
             vec![
@@ -86,6 +71,27 @@ pub fn render_report(summary: &RunSummary) -> String {
         &rows,
         &mut out,
     );
+    out
+}
+
+/// Renders the whole terminal report.
+pub fn render_report(summary: &RunSummary) -> String {
+    let mut out = String::new();
+    let run = &summary.run;
+    let _ = writeln!(
+        out,
+        "{} ({}): {} iterations + {} warmup at concurrency {}, {:.2} s, {:.1} iterations/s, {} failed",
+        summary.scenario.name,
+        summary.target.name,
+        summary.plan.iterations,
+        summary.plan.warmup,
+        summary.plan.concurrency,
+        run.wall_time_s,
+        run.iterations_per_s,
+        run.failed_iterations,
+    );
+    out.push('\n');
+    out.push_str(&render_metrics(&summary.metrics));
     if !summary.overhead.is_empty() {
         out.push_str("\nharness + runtime overhead (measured - injected, clean iterations):\n");
         let rows: Vec<Vec<String>> = summary

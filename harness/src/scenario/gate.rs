@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metric::{TransportKind, expected_metrics};
+use crate::metric::{Profile, expected_metrics};
 
 /// A statistic a budget constrains.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,10 +129,10 @@ fn as_duration(value: &toml::Value, what: &str) -> Result<Duration, String> {
 /// Parses the `[gate]` entries. Errors carry the key they are about (as written in the table).
 pub fn parse(
     entries: &BTreeMap<String, toml::Value>,
-    transport: TransportKind,
+    profile: Profile,
 ) -> Result<Gate, (String, String)> {
     let mut gate = Gate::default();
-    let known = expected_metrics(transport);
+    let known = expected_metrics(profile);
     let check_metric = |metric: &str| -> Result<(), String> {
         if known.contains(&metric) {
             Ok(())
@@ -225,6 +225,14 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::{Producer, TransportKind};
+
+    fn builtin(transport: TransportKind) -> Profile {
+        Profile {
+            producer: Producer::Builtin,
+            transport,
+        }
+    }
 
     fn entries(pairs: &[(&str, toml::Value)]) -> BTreeMap<String, toml::Value> {
         pairs
@@ -242,7 +250,7 @@ mod tests {
                 ("absolute_threshold", toml::Value::String("1ms".into())),
                 ("turn_ttft.relative_threshold", toml::Value::Float(0.2)),
             ]),
-            TransportKind::Websocket,
+            builtin(TransportKind::Websocket),
         )
         .unwrap();
         assert_eq!(gate.budgets[0].statistic, Statistic::Quantile(0.999));
@@ -284,7 +292,8 @@ mod tests {
             ),
         ];
         for (key, value, message) in cases {
-            let (k, m) = parse(&entries(&[(key, value)]), TransportKind::Websocket).unwrap_err();
+            let (k, m) =
+                parse(&entries(&[(key, value)]), builtin(TransportKind::Websocket)).unwrap_err();
             assert_eq!(k, key);
             assert!(m.contains(message), "{key}: {m}");
         }
@@ -296,7 +305,7 @@ mod tests {
             "startup_prewarm_total.p50",
             toml::Value::String("< 1s".into()),
         )]);
-        assert!(parse(&e, TransportKind::Http).is_err());
-        assert!(parse(&e, TransportKind::Websocket).is_ok());
+        assert!(parse(&e, builtin(TransportKind::Http)).is_err());
+        assert!(parse(&e, builtin(TransportKind::Websocket)).is_ok());
     }
 }

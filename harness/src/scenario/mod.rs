@@ -20,7 +20,7 @@ pub use gate::{Budget, Gate, RegressionPolicy, Statistic};
 pub use locate::LineCol;
 use raw::{RawScenario, RawTarget, RawTransport};
 
-use crate::metric::TransportKind;
+use crate::metric::{Producer, Profile, TransportKind};
 
 /// A scenario error, located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,18 +89,50 @@ impl Override {
 }
 
 /// Which thread runtime a scenario drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// The reference runtime, in process.
     Builtin,
+    /// The real codex CLI, `codex exec` once per iteration.
+    CodexExec(CodexSpec),
 }
 
 impl TargetKind {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             TargetKind::Builtin => "builtin",
+            TargetKind::CodexExec(_) => "codex-exec",
         }
     }
+}
+
+/// Whether each iteration gets a new `CODEX_HOME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodexHome {
+    /// A new home per iteration: every run pays state initialization (sqlite migration).
+    Fresh,
+    /// One home for the whole run: the first iteration pays it (use warmup).
+    Reused,
+}
+
+/// The OTLP encoding codex exports in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    Json,
+    Binary,
+}
+
+/// How the real codex CLI is driven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodexSpec {
+    /// From the scenario; else `$PHASEBENCH_CODEX_BIN`, else the project's npm install.
+    pub binary: Option<PathBuf>,
+    pub home: CodexHome,
+    pub prompt: String,
+    pub ephemeral: bool,
+    pub otlp_protocol: OtlpProtocol,
+    pub export_traces: bool,
+    pub export_metrics: bool,
 }
 
 /// How many iterations, how many at once, and how long each may take.
@@ -172,6 +204,17 @@ impl Scenario {
         match self.runtime.transport {
             Transport::Websocket { .. } => TransportKind::Websocket,
             Transport::Http => TransportKind::Http,
+        }
+    }
+
+    /// Which metrics this scenario produces.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            producer: match self.target {
+                TargetKind::Builtin => Producer::Builtin,
+                TargetKind::CodexExec(_) => Producer::CodexExec,
+            },
+            transport: self.transport_kind(),
         }
     }
 
@@ -375,12 +418,21 @@ const MAX_TOOLS_PER_SERVER: u64 = 10_000;
 fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario, ScenarioError> {
     let err = |key: &str, message: String| at.error_for_key(key, message);
     let target = match raw.target {
-        RawTarget::Builtin => TargetKind::Builtin,
-        RawTarget::CodexExec | RawTarget::CodexAppServer => {
+        RawTarget::Builtin => {
+            if raw.codex.is_some() {
+                return Err(err(
+                    "codex",
+                    "[codex] applies to the codex-exec target only".into(),
+                ));
+            }
+            TargetKind::Builtin
+        }
+        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, &err)?),
+        RawTarget::CodexAppServer => {
             return Err(err(
                 "target",
-                "the codex-exec and codex-app-server targets are not available in this version of phasebench; \
-                 use target = \"builtin\""
+                "the codex-app-server target is not available in this version of phasebench; \
+                 use target = \"codex-exec\" or \"builtin\""
                     .into(),
             ));
         }
@@ -493,12 +545,17 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             ));
         }
     }
-    let transport_kind = match transport {
-        Transport::Websocket { .. } => TransportKind::Websocket,
-        Transport::Http => TransportKind::Http,
+    let profile = Profile {
+        producer: match target {
+            TargetKind::Builtin => Producer::Builtin,
+            TargetKind::CodexExec(_) => Producer::CodexExec,
+        },
+        transport: match transport {
+            Transport::Websocket { .. } => TransportKind::Websocket,
+            Transport::Http => TransportKind::Http,
+        },
     };
-    let gate =
-        gate::parse(&raw.gate, transport_kind).map_err(|(key, m)| err(&gate_key(&key), m))?;
+    let gate = gate::parse(&raw.gate, profile).map_err(|(key, m)| err(&gate_key(&key), m))?;
     let backend = MockConfig {
         delays: StageDelays {
             ws_handshake: b.delays.ws_handshake.0.clone(),
@@ -552,6 +609,66 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         backend,
         budgets: gate.budgets,
         policy: gate.policy,
+    })
+}
+
+/// Builds the codex spec and refuses settings the real CLI does not take from a scenario.
+fn codex_spec(
+    raw: &RawScenario,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<CodexSpec, ScenarioError> {
+    let defaults = raw::RawRuntime::default();
+    let rt = &raw.runtime;
+    let not_for_codex = [
+        (
+            "runtime.instructions_bytes",
+            rt.instructions_bytes != defaults.instructions_bytes,
+        ),
+        ("runtime.model", rt.model != defaults.model),
+        ("runtime.first_turn_after", !rt.first_turn_after.0.is_zero()),
+        (
+            "runtime.interrupt_first_turn_after",
+            rt.interrupt_first_turn_after.is_some(),
+        ),
+        ("runtime.turns", rt.turns != 1),
+        (
+            "runtime.state_storage",
+            rt.state_storage != defaults.state_storage,
+        ),
+        ("tools.servers", raw.tools.servers != 0),
+    ];
+    if let Some((key, _)) = not_for_codex.iter().find(|(_, set)| *set) {
+        return Err(err(
+            key,
+            "does not apply to the codex-exec target (codex brings its own tools, prompt and state)".into(),
+        ));
+    }
+    let codex = raw.codex.clone().unwrap_or_else(|| {
+        toml::from_str::<raw::RawCodex>("").expect("every [codex] key has a default")
+    });
+    if codex.prompt.trim().is_empty() {
+        return Err(err("codex.prompt", "must not be empty".into()));
+    }
+    if !codex.exporters.contains(&raw::RawExporter::Logs) {
+        return Err(err(
+            "codex.exporters",
+            "must include \"logs\": the phases and TTFT arrive as log events".into(),
+        ));
+    }
+    Ok(CodexSpec {
+        binary: codex.binary.map(PathBuf::from),
+        home: match codex.home {
+            raw::RawCodexHome::Fresh => CodexHome::Fresh,
+            raw::RawCodexHome::Reused => CodexHome::Reused,
+        },
+        prompt: codex.prompt,
+        ephemeral: codex.ephemeral,
+        otlp_protocol: match codex.otlp_protocol {
+            raw::RawOtlpProtocol::Json => OtlpProtocol::Json,
+            raw::RawOtlpProtocol::Binary => OtlpProtocol::Binary,
+        },
+        export_traces: codex.exporters.contains(&raw::RawExporter::Traces),
+        export_metrics: codex.exporters.contains(&raw::RawExporter::Metrics),
     })
 }
 

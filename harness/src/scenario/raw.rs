@@ -221,6 +221,62 @@ pub struct RawScenario {
     pub backend: RawBackend,
     #[serde(default)]
     pub gate: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub codex: Option<RawCodex>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCodexHome {
+    Fresh,
+    Reused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawOtlpProtocol {
+    Json,
+    Binary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawExporter {
+    Logs,
+    Traces,
+    Metrics,
+}
+
+fn default_home() -> RawCodexHome {
+    RawCodexHome::Fresh
+}
+fn default_prompt() -> String {
+    "hi".to_owned()
+}
+fn default_protocol() -> RawOtlpProtocol {
+    RawOtlpProtocol::Json
+}
+fn default_exporters() -> Vec<RawExporter> {
+    vec![RawExporter::Logs]
+}
+
+/// `[codex]`: how the real codex CLI is driven (targets codex-exec and codex-app-server).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCodex {
+    /// Path of the codex binary (else $PHASEBENCH_CODEX_BIN, else the project's npm install).
+    #[serde(default)]
+    pub binary: Option<String>,
+    #[serde(default = "default_home")]
+    pub home: RawCodexHome,
+    #[serde(default = "default_prompt")]
+    pub prompt: String,
+    #[serde(default)]
+    pub ephemeral: bool,
+    #[serde(default = "default_protocol")]
+    pub otlp_protocol: RawOtlpProtocol,
+    #[serde(default = "default_exporters")]
+    pub exporters: Vec<RawExporter>,
 }
 
 fn default_transport() -> RawTransport {

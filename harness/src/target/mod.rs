@@ -3,6 +3,7 @@
 //! [`fake::FakeTarget`] without timing noise, and new targets (the real codex CLI) slot in.
 
 pub mod builtin;
+pub mod codex_exec;
 pub mod fake;
 
 use std::future::Future;

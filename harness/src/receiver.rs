@@ -1,0 +1,252 @@
+//! The OTLP/HTTP receiver an external target (the real codex CLI) exports to: `POST /v1/logs`,
+//! `/v1/traces` and `/v1/metrics` on 127.0.0.1, JSON or protobuf, gzip accepted, bodies above
+//! a size limit refused. It answers 200 as soon as a body is filed (the exporting process waits
+//! on every export), merges every body, and files log samples under their `conversation.id`
+//! for the harness to take per thread. A malformed body is counted and answered 400, never
+//! fatal; trace and metric bodies are counted (and kept, for trace-derived resolution).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use mock_backend::loopback::{LoopbackError, LoopbackServer};
+use serde::{Deserialize, Serialize};
+
+use crate::otlp::{self, Encoding};
+use crate::sample::Sample;
+
+/// Default largest accepted body, after decompression.
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Malformed bodies quoted in the stats.
+const ERROR_EXAMPLES: usize = 5;
+
+/// Counters of what arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverStats {
+    pub logs_bodies: u64,
+    pub traces_bodies: u64,
+    pub metrics_bodies: u64,
+    pub malformed_bodies: u64,
+    pub malformed_events: u64,
+    pub unattributed_events: u64,
+    /// The first few problems: "POST /v1/logs: why".
+    pub errors: Vec<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    by_thread: Mutex<HashMap<String, Vec<Sample>>>,
+    traces: Mutex<Vec<(Encoding, Vec<u8>)>>,
+    logs_bodies: AtomicU64,
+    traces_bodies: AtomicU64,
+    metrics_bodies: AtomicU64,
+    malformed_bodies: AtomicU64,
+    malformed_events: AtomicU64,
+    unattributed_events: AtomicU64,
+    errors: Mutex<Vec<String>>,
+    limit: usize,
+    keep_traces: bool,
+}
+
+impl Shared {
+    fn malformed(&self, route: &str, why: String) -> Response {
+        self.malformed_bodies.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        if errors.len() < ERROR_EXAMPLES {
+            errors.push(format!("POST {route}: {why}"));
+        }
+        (StatusCode::BAD_REQUEST, why).into_response()
+    }
+}
+
+/// A running receiver; stops on drop.
+pub struct OtlpReceiver {
+    server: LoopbackServer,
+    shared: Arc<Shared>,
+}
+
+/// Starting failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the OTLP receiver: {0}")]
+pub struct ReceiverError(#[from] LoopbackError);
+
+impl OtlpReceiver {
+    /// Starts on a free port. `keep_traces` keeps trace bodies for [`OtlpReceiver::take_traces`].
+    pub fn start(limit: usize, keep_traces: bool) -> Result<Self, ReceiverError> {
+        let shared = Arc::new(Shared {
+            limit,
+            keep_traces,
+            ..Shared::default()
+        });
+        let app = Router::new()
+            .route("/v1/logs", post(logs))
+            .route("/v1/traces", post(traces))
+            .route("/v1/metrics", post(metrics))
+            .with_state(Arc::clone(&shared));
+        let server = LoopbackServer::start(app, 0, "otlp-receiver")?;
+        Ok(Self { server, shared })
+    }
+
+    /// `http://127.0.0.1:PORT`; exporters post to `{uri}/v1/logs` and so on.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    /// Removes and returns the samples of one thread.
+    pub fn take(&self, thread_id: &str) -> Vec<Sample> {
+        self.shared
+            .by_thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(thread_id)
+            .unwrap_or_default()
+    }
+
+    /// Removes and returns every thread's samples.
+    pub fn take_all(&self) -> HashMap<String, Vec<Sample>> {
+        std::mem::take(
+            &mut *self
+                .shared
+                .by_thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// Removes and returns the trace bodies received (when kept).
+    pub fn take_traces(&self) -> Vec<(Encoding, Vec<u8>)> {
+        std::mem::take(
+            &mut *self
+                .shared
+                .traces
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    pub fn stats(&self) -> ReceiverStats {
+        let s = &self.shared;
+        ReceiverStats {
+            logs_bodies: s.logs_bodies.load(Ordering::Relaxed),
+            traces_bodies: s.traces_bodies.load(Ordering::Relaxed),
+            metrics_bodies: s.metrics_bodies.load(Ordering::Relaxed),
+            malformed_bodies: s.malformed_bodies.load(Ordering::Relaxed),
+            malformed_events: s.malformed_events.load(Ordering::Relaxed),
+            unattributed_events: s.unattributed_events.load(Ordering::Relaxed),
+            errors: s
+                .errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+}
+
+/// Reads, size-checks and inflates a body.
+async fn read_body(
+    shared: &Shared,
+    route: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Encoding, Bytes), Response> {
+    let bytes = match axum::body::to_bytes(body, shared.limit).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Err(shared.malformed(
+                route,
+                format!("body unreadable or above {} bytes: {e}", shared.limit),
+            ));
+        }
+    };
+    let encoding = Encoding::from_content_type(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    if !gzip {
+        return Ok((encoding, bytes));
+    }
+    match otlp::gunzip(&bytes, shared.limit) {
+        Ok(inflated) => Ok((encoding, Bytes::from(inflated))),
+        Err(e) => Err(shared.malformed(route, e.to_string())),
+    }
+}
+
+/// The success answer: an empty export response in the request's encoding.
+fn ok(encoding: Encoding) -> Response {
+    match encoding {
+        Encoding::Json => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response(),
+        Encoding::Protobuf => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            Vec::new(),
+        )
+            .into_response(),
+    }
+}
+
+async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let (encoding, bytes) = match read_body(&shared, "/v1/logs", &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let decoded = match otlp::decode_logs(&bytes, encoding) {
+        Ok(decoded) => decoded,
+        Err(e) => return shared.malformed("/v1/logs", e.to_string()),
+    };
+    shared.logs_bodies.fetch_add(1, Ordering::Relaxed);
+    shared
+        .malformed_events
+        .fetch_add(decoded.malformed_events, Ordering::Relaxed);
+    shared
+        .unattributed_events
+        .fetch_add(decoded.unattributed_events, Ordering::Relaxed);
+    let mut by_thread = shared
+        .by_thread
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for (thread, sample) in decoded.samples {
+        by_thread.entry(thread).or_default().push(sample);
+    }
+    ok(encoding)
+}
+
+async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let (encoding, bytes) = match read_body(&shared, "/v1/traces", &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    shared.traces_bodies.fetch_add(1, Ordering::Relaxed);
+    if shared.keep_traces {
+        shared
+            .traces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((encoding, bytes.to_vec()));
+    }
+    ok(encoding)
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let (encoding, _) = match read_body(&shared, "/v1/metrics", &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    shared.metrics_bodies.fetch_add(1, Ordering::Relaxed);
+    ok(encoding)
+}

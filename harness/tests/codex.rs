@@ -1,0 +1,161 @@
+//! The real codex CLI (the pinned release that `scripts/test.sh` installs) driven by the
+//! codex-exec target against the mock backend, telemetry through the OTLP receiver.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use mock_backend::Exchange;
+use phasebench::report::{MetricRow, RunSummary};
+use phasebench::scenario::{Override, Scenario, TargetKind};
+use phasebench::target::codex_exec::{CodexExecTarget, NPM_INSTALL_PATH};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn codex_binary() -> PathBuf {
+    let path = std::env::var_os("PHASEBENCH_CODEX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(NPM_INSTALL_PATH));
+    assert!(
+        path.is_file(),
+        "the codex binary is missing at {}: run `bash scripts/test.sh`, which installs @openai/codex@0.169.0",
+        path.display()
+    );
+    path
+}
+
+async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
+    let mut overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+    overrides.push(Override {
+        key: "codex.binary".into(),
+        value: format!("\"{}\"", codex_binary().display()),
+    });
+    let scenario = Scenario::load(&repo().join("scenarios/codex").join(file), &overrides).unwrap();
+    let TargetKind::CodexExec(spec) = &scenario.target else {
+        panic!("{file} is not a codex-exec scenario");
+    };
+    let target = Arc::new(CodexExecTarget::start(&scenario, spec).unwrap());
+    let summary =
+        phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    (summary, target)
+}
+
+fn rows<'a>(s: &'a RunSummary, metric: &str) -> Vec<&'a MetricRow> {
+    s.metrics.iter().filter(|r| r.metric == metric).collect()
+}
+
+fn count(s: &RunSummary, metric: &str, status: Option<&str>) -> u64 {
+    s.metrics
+        .iter()
+        .find(|r| r.metric == metric && r.status.as_deref() == status)
+        .map_or(0, |r| r.count)
+}
+
+const PREWARM: [(&str, Option<&str>); 8] = [
+    ("thread_start_create_thread", Some("ready")),
+    ("thread_start_total", Some("ready")),
+    ("startup_prewarm_create_turn_context", None),
+    ("startup_prewarm_build_tools", None),
+    ("startup_prewarm_build_prompt", None),
+    ("startup_prewarm_websocket_warmup", None),
+    ("startup_prewarm_total", Some("ready")),
+    ("startup_prewarm_resolve", Some("ready")),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
+    let real_codex_home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex"));
+    let before = real_codex_home
+        .as_ref()
+        .and_then(|p| p.metadata().ok())
+        .and_then(|m| m.modified().ok());
+
+    let n = 3;
+    let (s, target) = run("exec-websocket.toml", &["iterations=3", "warmup=0"]).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    assert_eq!(s.target.version, "0.169.0");
+    for (phase, status) in PREWARM
+        .into_iter()
+        .chain([("websocket_connect", None), ("turn_ttft", None)])
+    {
+        assert_eq!(
+            count(&s, phase, status),
+            n,
+            "{phase} {status:?}: {:#?}",
+            s.metrics
+        );
+        let row = &rows(&s, phase)[0];
+        assert_eq!(
+            row.resolution,
+            Some(phasebench::sample::Resolution::Ms),
+            "codex reports whole milliseconds"
+        );
+    }
+    assert_eq!(count(&s, "client.process_answer", None), n);
+    assert_eq!(count(&s, "client.process_exit", None), n);
+    // The mock answered every websocket exchange, and the receiver got every export.
+    let log = target.mock().requests();
+    assert!(
+        log.count(Exchange::WebsocketUpgrade) >= n,
+        "{} upgrades",
+        log.count(Exchange::WebsocketUpgrade)
+    );
+    assert!(log.count(Exchange::WebsocketWarmup) >= n && log.count(Exchange::WebsocketTurn) >= n);
+    let stats = target.receiver().stats();
+    assert!(stats.logs_bodies >= n, "{stats:?}");
+    assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
+    // Nothing outside the temporary root: fresh homes were removed, the user's ~/.codex untouched.
+    let entries: Vec<String> = std::fs::read_dir(target.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.iter().all(|e| e == "work" || e.starts_with(".")),
+        "{entries:?}"
+    );
+    let after = real_codex_home
+        .as_ref()
+        .and_then(|p| p.metadata().ok())
+        .and_then(|m| m.modified().ok());
+    assert_eq!(before, after, "the user's ~/.codex was touched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_over_http_has_no_prewarm_phases() {
+    let (s, _) = run("exec-http.toml", &["iterations=3", "warmup=0"]).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    assert_eq!(count(&s, "turn_ttft", None), 3);
+    for (phase, _) in &PREWARM[2..] {
+        assert!(rows(&s, phase).is_empty(), "{phase} in HTTP mode");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_warmup_times_out_near_the_configured_timeout() {
+    let (s, _) = run("exec-warmup-stall.toml", &["iterations=2"]).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    let resolve = rows(&s, "startup_prewarm_resolve");
+    assert_eq!(resolve.len(), 1, "{resolve:?}");
+    assert_eq!(resolve[0].status.as_deref(), Some("timed_out"));
+    let waited = resolve[0].p50_ms.unwrap();
+    assert!(
+        (1400.0..2600.0).contains(&waited),
+        "resolve waited {waited} ms for a 1.5 s timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_upgrade_still_answers_over_http() {
+    let (s, target) = run("exec-upgrade-refused.toml", &["iterations=2"]).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    assert_eq!(count(&s, "turn_ttft", None), 2);
+    assert!(
+        target.mock().requests().count(Exchange::HttpResponse) >= 2,
+        "no HTTP fallback seen"
+    );
+}
