@@ -30,7 +30,7 @@ fn phases(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for metric in expected_metrics(scenario.profile()) {
-        group.bench_function(metric, |b| {
+        group.bench_function(&metric, |b| {
             b.iter_custom(|iterations| {
                 runtime.block_on(async {
                     let mut total = Duration::ZERO;

@@ -80,7 +80,7 @@ pub enum Error {
     #[error(transparent)]
     Builtin(#[from] target::builtin::BuiltinError),
     #[error(transparent)]
-    Codex(#[from] target::codex_exec::CodexError),
+    Codex(#[from] target::codex::CodexError),
     #[error(transparent)]
     Ingest(#[from] ingest::IngestError),
     #[error("cannot write {path}: {source}")]
@@ -144,7 +144,15 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>
             run_target(&scenario, target, request.progress, started).await
         }
         TargetKind::CodexExec(spec) => {
-            let target = Arc::new(target::codex_exec::CodexExecTarget::start(&scenario, spec)?);
+            let target = Arc::new(target::codex::exec::CodexExecTarget::start(
+                &scenario, spec,
+            )?);
+            run_target(&scenario, target, request.progress, started).await
+        }
+        TargetKind::CodexAppServer(spec) => {
+            let target = Arc::new(target::codex::app_server::CodexAppServerTarget::start(
+                &scenario, spec,
+            )?);
             run_target(&scenario, target, request.progress, started).await
         }
     };

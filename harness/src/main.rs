@@ -301,6 +301,11 @@ fn main() -> ExitCode {
                             println!();
                             print!("{}", phasebench::report::comparison::render_terminal(c));
                         }
+                    } else if verdict == Verdict::TargetFailure {
+                        // Quiet hides the report, not why nothing could be measured.
+                        for example in &summary.run.failure_examples {
+                            eprintln!("failed: {example}");
+                        }
                     }
                     exit(verdict)
                 }

@@ -50,6 +50,8 @@ struct Shared {
     malformed_events: AtomicU64,
     unattributed_events: AtomicU64,
     errors: Mutex<Vec<String>>,
+    /// Woken whenever log samples were filed.
+    arrived: tokio::sync::Notify,
     limit: usize,
     keep_traces: bool,
 }
@@ -106,6 +108,40 @@ impl OtlpReceiver {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(thread_id)
             .unwrap_or_default()
+    }
+
+    /// Waits until thread `thread_id` has at least `count` samples of `metric`, or `timeout`
+    /// passed; returns whether they arrived. A long-lived process exports its telemetry in
+    /// batches, after the events it reports.
+    pub async fn wait_for(
+        &self,
+        thread_id: &str,
+        metric: &str,
+        count: usize,
+        timeout: std::time::Duration,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            // Registered before the check, so a body filed in between still wakes us.
+            arrived.as_mut().enable();
+            let have = self
+                .shared
+                .by_thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(thread_id)
+                .map_or(0, |samples| {
+                    samples.iter().filter(|s| s.metric == metric).count()
+                });
+            if have >= count {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Removes and returns every thread's samples.
@@ -223,6 +259,8 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
     for (thread, sample) in decoded.samples {
         by_thread.entry(thread).or_default().push(sample);
     }
+    drop(by_thread);
+    shared.arrived.notify_waiters();
     ok(encoding)
 }
 

@@ -61,17 +61,18 @@ struct WorkerResult {
 }
 
 /// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
-/// a failed iteration counts an error against each one it did not produce.
+/// a failed iteration counts an error against each one it did not produce (of those its
+/// [`Cohort`](crate::metric::Cohort), when the target names one, covers).
 pub async fn run<T: Target>(
     target: Arc<T>,
     plan: RunPlan,
-    expected: Vec<&'static str>,
+    expected: Vec<String>,
     progress: ProgressBar,
 ) -> RunOutcome {
     let total = plan.warmup + plan.iterations.get();
     let next = Arc::new(AtomicU64::new(0));
     let measured_start: Arc<OnceLock<Instant>> = Arc::default();
-    let expected: Arc<Vec<&'static str>> = Arc::new(expected);
+    let expected: Arc<Vec<String>> = Arc::new(expected);
     let started = Instant::now();
     progress.set_length(total);
     if plan.warmup > 0 {
@@ -146,7 +147,10 @@ pub async fn run<T: Target>(
                     *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
                     let produced: HashSet<&str> =
                         report.samples.iter().map(|s| s.metric.as_str()).collect();
-                    for metric in expected.iter().filter(|m| !produced.contains(**m)) {
+                    let cohort = target.cohort_of(index);
+                    for metric in expected.iter().filter(|m| {
+                        !produced.contains(m.as_str()) && cohort.is_none_or(|c| c.covers(m))
+                    }) {
                         recorder.record_error(metric);
                     }
                 }
@@ -229,7 +233,7 @@ mod tests {
         let outcome = run(
             Arc::new(fake()),
             plan(50, 7, 4, 1000),
-            vec!["turn_ttft"],
+            vec!["turn_ttft".into()],
             ProgressBar::hidden(),
         )
         .await;
@@ -251,7 +255,7 @@ mod tests {
         let outcome = run(
             Arc::new(target),
             plan(20, 0, 2, 50),
-            vec!["turn_ttft", "other"],
+            vec!["turn_ttft".into(), "other".into()],
             ProgressBar::hidden(),
         )
         .await;
@@ -279,7 +283,7 @@ mod tests {
         let outcome = run(
             Arc::new(target),
             plan(9, 3, 1, 1000),
-            vec!["turn_ttft"],
+            vec!["turn_ttft".into()],
             ProgressBar::hidden(),
         )
         .await;

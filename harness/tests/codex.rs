@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use mock_backend::Exchange;
 use phasebench::report::{MetricRow, RunSummary};
 use phasebench::scenario::{Override, Scenario, TargetKind};
-use phasebench::target::codex_exec::{CodexExecTarget, NPM_INSTALL_PATH};
+use phasebench::target::codex::NPM_INSTALL_PATH;
+use phasebench::target::codex::app_server::CodexAppServerTarget;
+use phasebench::target::codex::exec::CodexExecTarget;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,13 +31,17 @@ fn codex_binary() -> PathBuf {
     path
 }
 
-async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
+fn load(file: &str, sets: &[&str]) -> Scenario {
     let mut overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
     overrides.push(Override {
         key: "codex.binary".into(),
         value: format!("\"{}\"", codex_binary().display()),
     });
-    let scenario = Scenario::load(&repo().join("scenarios/codex").join(file), &overrides).unwrap();
+    Scenario::load(&repo().join("scenarios/codex").join(file), &overrides).unwrap()
+}
+
+async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
+    let scenario = load(file, sets);
     let TargetKind::CodexExec(spec) = &scenario.target else {
         panic!("{file} is not a codex-exec scenario");
     };
@@ -99,18 +105,18 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
     assert_eq!(count(&s, "client.process_answer", None), n);
     assert_eq!(count(&s, "client.process_exit", None), n);
     // The mock answered every websocket exchange, and the receiver got every export.
-    let log = target.mock().requests();
+    let log = target.rig().mock().requests();
     assert!(
         log.count(Exchange::WebsocketUpgrade) >= n,
         "{} upgrades",
         log.count(Exchange::WebsocketUpgrade)
     );
     assert!(log.count(Exchange::WebsocketWarmup) >= n && log.count(Exchange::WebsocketTurn) >= n);
-    let stats = target.receiver().stats();
+    let stats = target.rig().receiver().stats();
     assert!(stats.logs_bodies >= n, "{stats:?}");
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
     // Nothing outside the temporary root: fresh homes were removed, the user's ~/.codex untouched.
-    let entries: Vec<String> = std::fs::read_dir(target.root())
+    let entries: Vec<String> = std::fs::read_dir(target.rig().root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -155,7 +161,73 @@ async fn refused_upgrade_still_answers_over_http() {
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     assert_eq!(count(&s, "turn_ttft", None), 2);
     assert!(
-        target.mock().requests().count(Exchange::HttpResponse) >= 2,
+        target.rig().mock().requests().count(Exchange::HttpResponse) >= 2,
         "no HTTP fallback seen"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_server_measures_cold_and_warm_threads_of_one_process() {
+    let scenario = load(
+        "app-server-cold-warm.toml",
+        &[
+            "iterations=3",
+            "warmup=0",
+            "codex.threads_per_process=3",
+            "runtime.turns=2",
+        ],
+    );
+    let TargetKind::CodexAppServer(spec) = &scenario.target else {
+        panic!("not a codex-app-server scenario");
+    };
+    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
+    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    assert_eq!(s.target.name, "codex-app-server");
+    assert_eq!(target.processes_started(), 1, "three threads, one process");
+    // The first thread is cold, the two after it warm: each with every phase and its TTFT.
+    for (phase, status) in PREWARM
+        .into_iter()
+        .chain([("websocket_connect", None), ("turn_ttft", None)])
+    {
+        for (cohort, n) in [("cold", 1), ("warm", 2)] {
+            let name = format!("{cohort}.{phase}");
+            assert_eq!(
+                count(&s, &name, status),
+                n,
+                "{name} {status:?}: {:#?}",
+                s.metrics
+            );
+        }
+    }
+    // Client-side timings: the process handshake once, thread and turn per thread.
+    assert_eq!(count(&s, "cold.client.initialize", None), 1);
+    assert_eq!(count(&s, "warm.client.initialize", None), 0);
+    for cohort in ["cold", "warm"] {
+        let n = if cohort == "cold" { 1 } else { 2 };
+        for client in [
+            "client.thread_start",
+            "client.turn_start",
+            "client.turn_first_delta",
+        ] {
+            assert_eq!(
+                count(&s, &format!("{cohort}.{client}"), None),
+                n,
+                "{cohort}.{client}"
+            );
+        }
+    }
+    // Each thread's second turn: a follow-up TTFT, measured by codex and by the harness.
+    assert_eq!(count(&s, "followup.turn_ttft", None), 3);
+    assert_eq!(count(&s, "followup.client.turn_first_delta", None), 3);
+    // Both turns of every thread went over the websocket, and only to the mock.
+    let log = target.rig().mock().requests();
+    assert!(
+        log.count(Exchange::WebsocketTurn) >= 6,
+        "{} websocket turns",
+        log.count(Exchange::WebsocketTurn)
+    );
+    let stats = target.rig().receiver().stats();
+    assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
+    assert_eq!(s.telemetry.malformed_events, 0);
 }

@@ -134,7 +134,7 @@ pub fn parse(
     let mut gate = Gate::default();
     let known = expected_metrics(profile);
     let check_metric = |metric: &str| -> Result<(), String> {
-        if known.contains(&metric) {
+        if known.iter().any(|m| m == metric) {
             Ok(())
         } else {
             Err(format!(

@@ -95,13 +95,29 @@ pub enum TargetKind {
     Builtin,
     /// The real codex CLI, `codex exec` once per iteration.
     CodexExec(CodexSpec),
+    /// The real codex CLI as `codex app-server`: a thread (and its turns) per iteration, many
+    /// threads per process.
+    CodexAppServer(CodexSpec),
 }
 
 impl TargetKind {
+    /// What emits the telemetry, as far as which metrics exist is concerned.
+    pub fn producer(&self) -> Producer {
+        match self {
+            TargetKind::Builtin => Producer::Builtin,
+            TargetKind::CodexExec(_) => Producer::CodexExec,
+            TargetKind::CodexAppServer(spec) => Producer::CodexAppServer {
+                warm: spec.threads_per_process.get() > 1,
+                followup: spec.turns.get() > 1,
+            },
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             TargetKind::Builtin => "builtin",
             TargetKind::CodexExec(_) => "codex-exec",
+            TargetKind::CodexAppServer(_) => "codex-app-server",
         }
     }
 }
@@ -133,6 +149,10 @@ pub struct CodexSpec {
     pub otlp_protocol: OtlpProtocol,
     pub export_traces: bool,
     pub export_metrics: bool,
+    /// App-server: threads per process (the first is cold, the others warm). Always 1 for exec.
+    pub threads_per_process: NonZeroU32,
+    /// App-server: turns per thread (`runtime.turns`). Always 1 for exec.
+    pub turns: NonZeroU32,
 }
 
 /// How many iterations, how many at once, and how long each may take.
@@ -210,10 +230,7 @@ impl Scenario {
     /// Which metrics this scenario produces.
     pub fn profile(&self) -> Profile {
         Profile {
-            producer: match self.target {
-                TargetKind::Builtin => Producer::Builtin,
-                TargetKind::CodexExec(_) => Producer::CodexExec,
-            },
+            producer: self.target.producer(),
             transport: self.transport_kind(),
         }
     }
@@ -422,20 +439,13 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             if raw.codex.is_some() {
                 return Err(err(
                     "codex",
-                    "[codex] applies to the codex-exec target only".into(),
+                    "[codex] applies to the codex-exec and codex-app-server targets only".into(),
                 ));
             }
             TargetKind::Builtin
         }
-        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, &err)?),
-        RawTarget::CodexAppServer => {
-            return Err(err(
-                "target",
-                "the codex-app-server target is not available in this version of phasebench; \
-                 use target = \"codex-exec\" or \"builtin\""
-                    .into(),
-            ));
-        }
+        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, false, &err)?),
+        RawTarget::CodexAppServer => TargetKind::CodexAppServer(codex_spec(&raw, true, &err)?),
     };
     if raw.name.trim().is_empty() {
         return Err(err("name", "must not be empty".into()));
@@ -546,10 +556,7 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         }
     }
     let profile = Profile {
-        producer: match target {
-            TargetKind::Builtin => Producer::Builtin,
-            TargetKind::CodexExec(_) => Producer::CodexExec,
-        },
+        producer: target.producer(),
         transport: match transport {
             Transport::Websocket { .. } => TransportKind::Websocket,
             Transport::Http => TransportKind::Http,
@@ -613,10 +620,17 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
 }
 
 /// Builds the codex spec and refuses settings the real CLI does not take from a scenario.
+/// `app_server` allows what only a long-lived process can do (several threads and turns).
 fn codex_spec(
     raw: &RawScenario,
+    app_server: bool,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<CodexSpec, ScenarioError> {
+    let target = if app_server {
+        "codex-app-server"
+    } else {
+        "codex-exec"
+    };
     let defaults = raw::RawRuntime::default();
     let rt = &raw.runtime;
     let not_for_codex = [
@@ -630,7 +644,7 @@ fn codex_spec(
             "runtime.interrupt_first_turn_after",
             rt.interrupt_first_turn_after.is_some(),
         ),
-        ("runtime.turns", rt.turns != 1),
+        ("runtime.turns", !app_server && rt.turns != 1),
         (
             "runtime.state_storage",
             rt.state_storage != defaults.state_storage,
@@ -640,7 +654,14 @@ fn codex_spec(
     if let Some((key, _)) = not_for_codex.iter().find(|(_, set)| *set) {
         return Err(err(
             key,
-            "does not apply to the codex-exec target (codex brings its own tools, prompt and state)".into(),
+            format!(
+                "does not apply to the {target} target (codex brings its own tools, prompt and state{})",
+                if app_server {
+                    ""
+                } else {
+                    "; several turns need target = \"codex-app-server\""
+                }
+            ),
         ));
     }
     let codex = raw.codex.clone().unwrap_or_else(|| {
@@ -655,7 +676,29 @@ fn codex_spec(
             "must include \"logs\": the phases and TTFT arrive as log events".into(),
         ));
     }
+    let threads_per_process = match codex.threads_per_process {
+        Some(_) if !app_server => {
+            return Err(err(
+                "codex.threads_per_process",
+                "applies to the codex-app-server target only (codex exec runs one thread)".into(),
+            ));
+        }
+        None => 1,
+        Some(n @ 1..=10_000) => n as u32,
+        Some(_) => {
+            return Err(err(
+                "codex.threads_per_process",
+                "must be between 1 and 10000".into(),
+            ));
+        }
+    };
     Ok(CodexSpec {
+        threads_per_process: NonZeroU32::new(threads_per_process).expect("checked above"),
+        turns: u32::try_from(rt.turns)
+            .ok()
+            .filter(|t| *t <= 1000)
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| err("runtime.turns", "must be between 1 and 1000".into()))?,
         binary: codex.binary.map(PathBuf::from),
         home: match codex.home {
             raw::RawCodexHome::Fresh => CodexHome::Fresh,
@@ -696,6 +739,50 @@ mod tests {
             Origin::File { position, .. } => position.map(|p| p.line),
             Origin::Override { .. } => None,
         }
+    }
+
+    #[test]
+    fn codex_targets_take_only_what_each_can_do() {
+        let exec = "name = \"c\"\ntarget = \"codex-exec\"\n";
+        let s = parse(exec).unwrap();
+        let TargetKind::CodexExec(spec) = &s.target else {
+            panic!("{:?}", s.target)
+        };
+        assert_eq!((spec.threads_per_process.get(), spec.turns.get()), (1, 1));
+        let err = parse_with(exec, &["runtime.turns=2"]).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("runtime.turns"), "{err}");
+        assert!(err.message.contains("codex-app-server"), "{err}");
+        let err = parse_with(exec, &["codex.threads_per_process=3"]).unwrap_err();
+        assert_eq!(
+            err.key.as_deref(),
+            Some("codex.threads_per_process"),
+            "{err}"
+        );
+
+        let app = "name = \"a\"\ntarget = \"codex-app-server\"\n[codex]\nthreads_per_process = 4\n\n[runtime]\nturns = 3\n";
+        let s = parse(app).unwrap();
+        let TargetKind::CodexAppServer(spec) = &s.target else {
+            panic!("{:?}", s.target)
+        };
+        assert_eq!((spec.threads_per_process.get(), spec.turns.get()), (4, 3));
+        assert_eq!(
+            s.profile().producer,
+            Producer::CodexAppServer {
+                warm: true,
+                followup: true
+            }
+        );
+        let err = parse_with(app, &["codex.threads_per_process=0"]).unwrap_err();
+        assert!(err.message.contains("between 1 and"), "{err}");
+        let err = parse_with(app, &["runtime.turns=0"]).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("runtime.turns"), "{err}");
+        let err = parse_with(app, &["tools.servers=2"]).unwrap_err();
+        assert!(err.message.contains("codex-app-server"), "{err}");
+        // Gates name app-server metrics with their cohort.
+        let gated = format!("{app}[gate]\n\"warm.turn_ttft.p90\" = \"< 150ms\"\n");
+        assert!(parse(&gated).is_ok());
+        let err = parse(&format!("{app}[gate]\n\"turn_ttft.p90\" = \"< 150ms\"\n")).unwrap_err();
+        assert!(err.message.contains("cold.turn_ttft"), "{err}");
     }
 
     #[test]

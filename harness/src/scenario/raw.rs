@@ -277,6 +277,9 @@ pub struct RawCodex {
     pub otlp_protocol: RawOtlpProtocol,
     #[serde(default = "default_exporters")]
     pub exporters: Vec<RawExporter>,
+    /// codex-app-server: threads started in one process before it is replaced by a new one.
+    #[serde(default)]
+    pub threads_per_process: Option<u64>,
 }
 
 fn default_transport() -> RawTransport {

@@ -3,12 +3,13 @@
 //! [`fake::FakeTarget`] without timing noise, and new targets (the real codex CLI) slot in.
 
 pub mod builtin;
-pub mod codex_exec;
+pub mod codex;
 pub mod fake;
 
 use std::future::Future;
 use std::time::Duration;
 
+use crate::metric::Cohort;
 use crate::recorder::OverheadSample;
 use crate::sample::Sample;
 
@@ -84,6 +85,13 @@ pub trait Target: Send + Sync + 'static {
     fn run_iteration(&self, index: u64) -> impl Future<Output = IterationReport> + Send;
 
     fn info(&self) -> TargetInfo;
+
+    /// The cohort iteration `index` ran in, for targets that split their metrics by cohort
+    /// (the app-server's cold and warm threads). Asked once per failed measured iteration,
+    /// also when the iteration was cancelled at its deadline.
+    fn cohort_of(&self, _index: u64) -> Option<Cohort> {
+        None
+    }
 
     /// Telemetry problems seen so far.
     fn telemetry_health(&self) -> TelemetryHealth {

@@ -1,24 +1,26 @@
-//! The real codex CLI as a target: each iteration runs `codex exec --json PROMPT` against the
-//! mock backend, with its OpenTelemetry exporters pointed at phasebench's OTLP receiver.
+//! The real codex CLI as a target, in its two shapes: `codex exec` (one process per iteration,
+//! [`exec`]) and `codex app-server` (JSON-RPC on stdio, many threads per process,
+//! [`app_server`]).
 //!
-//! Isolation, every iteration: a temporary `CODEX_HOME` (fresh, or one reused across the run),
-//! a temporary working directory that is also `HOME`, a fake API key, an environment cleared
-//! of everything else, stdin closed (codex exec reads it to EOF), and the config switches that
-//! keep codex on loopback (analytics, plugins, shell snapshot and update checks off). The
-//! process runs in its own process group, killed whole when the iteration's deadline passes.
+//! What both share lives here, in [`CodexRig`]: finding the binary, the mock backend and OTLP
+//! receiver it talks to, and isolation. Every codex process gets a temporary `CODEX_HOME`
+//! (fresh, or one reused across the run), a temporary working directory that is also `HOME`,
+//! a fake API key, an environment cleared of everything else, and the config switches that
+//! keep codex on loopback (analytics, plugins, shell snapshot and update checks off). It runs
+//! in its own process group, killed whole when its iteration's deadline passes.
+
+pub mod app_server;
+pub mod exec;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
 use thread_runtime::Transport;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 
-use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
-use crate::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
+use super::TelemetryHealth;
 use crate::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
-use crate::sample::Sample;
 use crate::scenario::{CodexHome, CodexSpec, OtlpProtocol, Scenario};
 
 /// Where `scripts/test.sh` (and the README) install the pinned release, relative to the
@@ -65,7 +67,11 @@ pub fn resolve_binary(spec: &CodexSpec) -> Result<PathBuf, CodexError> {
     // The first one named wins: a wrong explicit path is an error, not a fallback.
     let chosen = &candidates[0];
     if chosen.is_file() {
-        Ok(chosen.clone())
+        // Absolute: codex runs in a temporary working directory, where a relative path
+        // would name nothing.
+        std::path::absolute(chosen).map_err(|_| CodexError::NotFound {
+            looked: chosen.display().to_string(),
+        })
     } else {
         Err(CodexError::NotFound {
             looked: chosen.display().to_string(),
@@ -151,201 +157,6 @@ impl Drop for ProcessGroupGuard {
     }
 }
 
-/// The codex CLI with its mock backend and OTLP receiver.
-pub struct CodexExecTarget {
-    binary: PathBuf,
-    version: String,
-    spec: CodexSpec,
-    transport: Transport,
-    mock: MockBackend,
-    receiver: OtlpReceiver,
-    answer: String,
-    /// Holds fresh homes, the reused home and the working directory.
-    root: tempfile::TempDir,
-    workdir: PathBuf,
-    reused_home: Option<PathBuf>,
-}
-
-impl CodexExecTarget {
-    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
-        let binary = resolve_binary(spec)?;
-        let version = codex_version(&binary)?;
-        let mut backend = scenario.backend.clone();
-        backend.record_requests = true;
-        let answer = backend.answer.clone();
-        let mock = MockBackend::start(backend)?;
-        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT, spec.export_traces)?;
-        let root = tempfile::Builder::new()
-            .prefix("phasebench-codex-")
-            .tempdir()
-            .map_err(CodexError::TempDir)?;
-        let workdir = root.path().join("work");
-        std::fs::create_dir_all(&workdir).map_err(CodexError::TempDir)?;
-        let mut target = Self {
-            binary,
-            version,
-            spec: spec.clone(),
-            transport: scenario.runtime.transport,
-            mock,
-            receiver,
-            answer,
-            root,
-            workdir,
-            reused_home: None,
-        };
-        if spec.home == CodexHome::Reused {
-            let home = target.root.path().join("home");
-            target.write_home(&home)?;
-            target.reused_home = Some(home);
-        }
-        Ok(target)
-    }
-
-    /// The mock backend (for tests that check what codex asked of it).
-    pub fn mock(&self) -> &MockBackend {
-        &self.mock
-    }
-
-    /// The receiver (for tests that check what codex exported).
-    pub fn receiver(&self) -> &OtlpReceiver {
-        &self.receiver
-    }
-
-    /// The temporary root holding every home and the working directory.
-    pub fn root(&self) -> &Path {
-        self.root.path()
-    }
-
-    fn write_home(&self, home: &Path) -> Result<(), CodexError> {
-        std::fs::create_dir_all(home).map_err(CodexError::TempDir)?;
-        let path = home.join("config.toml");
-        let text = config_toml(
-            &self.mock.uri(),
-            &self.receiver.uri(),
-            self.transport,
-            &self.spec,
-        );
-        std::fs::write(&path, text).map_err(|source| CodexError::Config { path, source })
-    }
-
-    async fn exec_once(&self, index: u64) -> Result<IterationReport, IterationFailure> {
-        let fresh_home;
-        let home = match &self.reused_home {
-            Some(home) => home.clone(),
-            None => {
-                fresh_home = self.root.path().join(format!("home-{index}"));
-                self.write_home(&fresh_home)
-                    .map_err(|e| IterationFailure::Start(e.to_string()))?;
-                fresh_home
-            }
-        };
-        let _remove_fresh_home = RemoveOnDrop(self.reused_home.is_none().then(|| home.clone()));
-        let mut command = tokio::process::Command::new(&self.binary);
-        command
-            .arg("exec")
-            .arg("--skip-git-repo-check")
-            .arg("--json");
-        if self.spec.ephemeral {
-            command.arg("--ephemeral");
-        }
-        command
-            .arg(&self.spec.prompt)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &self.workdir)
-            .env("CODEX_HOME", &home)
-            .env("OPENAI_API_KEY", "sk-test")
-            .env("TMPDIR", self.root.path())
-            .current_dir(&self.workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| {
-            IterationFailure::Start(format!("cannot spawn {}: {e}", self.binary.display()))
-        })?;
-        let mut group = ProcessGroupGuard { pgid: child.id() };
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let stderr_tail = tokio::spawn(async move {
-            let mut all = Vec::new();
-            let _ = stderr.read_to_end(&mut all).await;
-            let text = String::from_utf8_lossy(&all).into_owned();
-            let cut = text.len().saturating_sub(STDERR_TAIL);
-            text[text.floor_char_boundary(cut)..].trim().to_owned()
-        });
-        let mut thread_id = None;
-        let mut answer: Option<(String, Duration)> = None;
-        let mut errors = Vec::new();
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            match event["type"].as_str() {
-                Some("thread.started") => {
-                    thread_id = event["thread_id"].as_str().map(str::to_owned)
-                }
-                Some("item.completed")
-                    if event["item"]["type"] == "agent_message" && answer.is_none() =>
-                {
-                    answer = Some((
-                        event["item"]["text"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
-                        started.elapsed(),
-                    ));
-                }
-                Some("error" | "turn.failed") => {
-                    errors.push(line.chars().take(300).collect::<String>())
-                }
-                _ => {}
-            }
-        }
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| IterationFailure::Session(format!("cannot wait for codex: {e}")))?;
-        let exited = started.elapsed();
-        group.pgid = None;
-        let stderr = stderr_tail.await.unwrap_or_default();
-        if !status.success() {
-            return Err(IterationFailure::Session(format!(
-                "codex exited with {status}: {stderr}"
-            )));
-        }
-        let Some(thread_id) = thread_id else {
-            return Err(IterationFailure::Session(format!(
-                "codex printed no thread.started event; stderr: {stderr}"
-            )));
-        };
-        let mut samples = self.receiver.take(&thread_id);
-        let _ = self.mock.requests().take_thread(&thread_id);
-        samples.push(Sample::client(CLIENT_PROCESS_EXIT, exited));
-        let failure = match answer {
-            Some((text, at)) => {
-                samples.push(Sample::client(CLIENT_PROCESS_ANSWER, at));
-                (text != self.answer).then(|| {
-                    IterationFailure::Turn(format!(
-                        "codex answered {text:?}, not the mock's answer"
-                    ))
-                })
-            }
-            None => Some(IterationFailure::Turn(format!(
-                "no answer printed; errors: {errors:?}; stderr: {stderr}"
-            ))),
-        };
-        Ok(IterationReport {
-            samples,
-            overheads: Vec::new(),
-            failure,
-        })
-    }
-}
-
 /// Removes a directory tree when dropped.
 struct RemoveOnDrop(Option<PathBuf>);
 
@@ -355,6 +166,17 @@ impl Drop for RemoveOnDrop {
             let _ = std::fs::remove_dir_all(path);
         }
     }
+}
+
+/// Reads a child's stderr to the end in the background; yields its last [`STDERR_TAIL`] bytes.
+fn stderr_tail(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut all = Vec::new();
+        let _ = stderr.read_to_end(&mut all).await;
+        let text = String::from_utf8_lossy(&all).into_owned();
+        let cut = text.len().saturating_sub(STDERR_TAIL);
+        text[text.floor_char_boundary(cut)..].trim().to_owned()
+    })
 }
 
 fn codex_version(binary: &Path) -> Result<String, CodexError> {
@@ -381,21 +203,130 @@ fn codex_version(binary: &Path) -> Result<String, CodexError> {
         .to_owned())
 }
 
-impl Target for CodexExecTarget {
-    async fn run_iteration(&self, index: u64) -> IterationReport {
-        self.exec_once(index)
-            .await
-            .unwrap_or_else(|failure| IterationReport {
-                failure: Some(failure),
-                ..IterationReport::default()
-            })
+/// A `CODEX_HOME` for one process: removed when dropped unless it is the run's reused home.
+struct Home {
+    path: PathBuf,
+    _remove: RemoveOnDrop,
+}
+
+/// What every codex target runs against: the binary, the mock backend, the OTLP receiver and
+/// the temporary tree holding homes and the working directory.
+pub struct CodexRig {
+    binary: PathBuf,
+    version: String,
+    spec: CodexSpec,
+    transport: Transport,
+    mock: MockBackend,
+    receiver: OtlpReceiver,
+    answer: String,
+    /// Holds fresh homes, the reused home and the working directory.
+    root: tempfile::TempDir,
+    workdir: PathBuf,
+    reused_home: Option<PathBuf>,
+}
+
+impl CodexRig {
+    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
+        let binary = resolve_binary(spec)?;
+        let version = codex_version(&binary)?;
+        let mut backend = scenario.backend.clone();
+        backend.record_requests = true;
+        let answer = backend.answer.clone();
+        let mock = MockBackend::start(backend)?;
+        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT, spec.export_traces)?;
+        let root = tempfile::Builder::new()
+            .prefix("phasebench-codex-")
+            .tempdir()
+            .map_err(CodexError::TempDir)?;
+        let workdir = root.path().join("work");
+        std::fs::create_dir_all(&workdir).map_err(CodexError::TempDir)?;
+        let mut rig = Self {
+            binary,
+            version,
+            spec: spec.clone(),
+            transport: scenario.runtime.transport,
+            mock,
+            receiver,
+            answer,
+            root,
+            workdir,
+            reused_home: None,
+        };
+        if spec.home == CodexHome::Reused {
+            let home = rig.root.path().join("home");
+            rig.write_home(&home)?;
+            rig.reused_home = Some(home);
+        }
+        Ok(rig)
     }
 
-    fn info(&self) -> TargetInfo {
-        TargetInfo {
-            name: "codex-exec".into(),
-            version: self.version.clone(),
+    /// The mock backend (for tests that check what codex asked of it).
+    pub fn mock(&self) -> &MockBackend {
+        &self.mock
+    }
+
+    /// The receiver (for tests that check what codex exported).
+    pub fn receiver(&self) -> &OtlpReceiver {
+        &self.receiver
+    }
+
+    /// The temporary root holding every home and the working directory.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn write_home(&self, home: &Path) -> Result<(), CodexError> {
+        std::fs::create_dir_all(home).map_err(CodexError::TempDir)?;
+        let path = home.join("config.toml");
+        let text = config_toml(
+            &self.mock.uri(),
+            &self.receiver.uri(),
+            self.transport,
+            &self.spec,
+        );
+        std::fs::write(&path, text).map_err(|source| CodexError::Config { path, source })
+    }
+
+    /// The reused home, or a fresh one named by `label` (removed when dropped).
+    fn home(&self, label: &str) -> Result<Home, CodexError> {
+        match &self.reused_home {
+            Some(path) => Ok(Home {
+                path: path.clone(),
+                _remove: RemoveOnDrop(None),
+            }),
+            None => {
+                let path = self.root.path().join(format!("home-{label}"));
+                let remove = RemoveOnDrop(Some(path.clone()));
+                self.write_home(&path)?;
+                Ok(Home {
+                    path,
+                    _remove: remove,
+                })
+            }
         }
+    }
+
+    /// `codex ARGS` isolated in `home`, stdout and stderr piped, in its own process group.
+    fn command(&self, home: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.workdir)
+            .env("CODEX_HOME", home)
+            .env("OPENAI_API_KEY", "sk-test")
+            .env("TMPDIR", self.root.path())
+            .current_dir(&self.workdir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        command
     }
 
     fn telemetry_health(&self) -> TelemetryHealth {

@@ -1,0 +1,584 @@
+//! `codex app-server`: one long-lived process speaking JSON-RPC on stdio (one JSON object per
+//! line, no `"jsonrpc"` field), many threads per process. An iteration is one thread:
+//! `thread/start`, then `runtime.turns` × `turn/start`, each awaited to `turn/completed`.
+//!
+//! The first thread of a process is **cold** (it pays for whatever the process initializes
+//! lazily), later ones are **warm**; after `codex.threads_per_process` threads the process is
+//! closed (stdin closed: codex flushes its telemetry and exits) and the next iteration starts a
+//! new one. Metrics carry their [`Cohort`] in their name (`cold.turn_ttft`, `warm.turn_ttft`,
+//! `followup.turn_ttft` for turns after a thread's first), so the three never share a histogram.
+//!
+//! Processes are pooled: an iteration checks one out and has it to itself, so at concurrency
+//! N there are N processes, each serving one thread at a time. A process whose iteration fails
+//! or is cancelled is killed (with its process group), never reused.
+//!
+//! Telemetry: a running process exports its logs in batches, so after the last turn the
+//! iteration waits (bounded by [`TELEMETRY_WAIT`]) until the receiver holds the thread's last
+//! `turn_ttft`; events are exported in the order they happened, so everything before it has
+//! arrived too. The batch interval is lowered to [`LOG_EXPORT_INTERVAL_MS`] for this target.
+
+use std::collections::{HashMap, HashSet};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+use super::{CodexError, CodexRig, Home, ProcessGroupGuard, stderr_tail};
+use crate::metric::{
+    CLIENT_FIRST_DELTA, CLIENT_INITIALIZE, CLIENT_THREAD_START, CLIENT_TURN_START, Cohort,
+    TURN_TTFT,
+};
+use crate::sample::Sample;
+use crate::scenario::{CodexSpec, Scenario};
+use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
+
+/// How often the app-server exports its batched logs, in milliseconds (the OpenTelemetry SDK's
+/// `OTEL_BLRP_SCHEDULE_DELAY`, 1 s by default, which would hold every iteration back by up to
+/// a second while the harness waits for the thread's telemetry).
+pub const LOG_EXPORT_INTERVAL_MS: u64 = 25;
+/// How long an iteration waits for its thread's telemetry after the last turn completed.
+pub const TELEMETRY_WAIT: Duration = Duration::from_secs(5);
+/// How long a retired process may take to flush and exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// JSON-RPC "method not found", the answer to requests the harness does not serve.
+const METHOD_NOT_FOUND: i64 = -32601;
+
+/// One message from the app-server.
+#[derive(Debug)]
+enum Incoming {
+    Response {
+        id: u64,
+        result: Result<Value, Value>,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
+    /// A request from the server to the client (approvals and the like).
+    Request {
+        id: Value,
+        method: String,
+    },
+}
+
+impl Incoming {
+    fn parse(line: &str) -> Result<Self, String> {
+        let mut value: Value =
+            serde_json::from_str(line).map_err(|e| format!("not JSON ({e}): {line:.200}"))?;
+        let method = value["method"].as_str().map(str::to_owned);
+        match (value.get("id").cloned(), method) {
+            (Some(id), Some(method)) => Ok(Incoming::Request { id, method }),
+            (None, Some(method)) => Ok(Incoming::Notification {
+                method,
+                params: value["params"].take(),
+            }),
+            (Some(id), None) => {
+                let id = id
+                    .as_u64()
+                    .ok_or_else(|| format!("response with a non-numeric id: {line:.200}"))?;
+                let result = match value.get_mut("error") {
+                    Some(error) => Err(error.take()),
+                    None => Ok(value["result"].take()),
+                };
+                Ok(Incoming::Response { id, result })
+            }
+            (None, None) => Err(format!(
+                "neither a response nor a notification: {line:.200}"
+            )),
+        }
+    }
+}
+
+/// A running `codex app-server` and the client end of its stdio.
+struct AppServerProcess {
+    child: Child,
+    group: ProcessGroupGuard,
+    _home: Home,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+    next_id: u64,
+    /// Threads started in this process so far.
+    threads: u32,
+}
+
+impl AppServerProcess {
+    /// Spawns the process and completes the `initialize` handshake; returns it with the time
+    /// from spawn to the answer to `initialize`.
+    async fn start(rig: &CodexRig, label: &str) -> Result<(Self, Duration), IterationFailure> {
+        let home = rig
+            .home(label)
+            .map_err(|e| IterationFailure::Start(e.to_string()))?;
+        let mut command = rig.command(&home.path, &["app-server"]);
+        command
+            .env(
+                "OTEL_BLRP_SCHEDULE_DELAY",
+                LOG_EXPORT_INTERVAL_MS.to_string(),
+            )
+            .stdin(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|e| {
+            IterationFailure::Start(format!("cannot spawn {}: {e}", rig.binary.display()))
+        })?;
+        let group = ProcessGroupGuard { pgid: child.id() };
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        let stderr = stderr_tail(child.stderr.take().expect("stderr is piped"));
+        let mut process = Self {
+            child,
+            group,
+            _home: home,
+            stdin,
+            stdout,
+            stderr,
+            next_id: 1,
+            threads: 0,
+        };
+        let client = json!({
+            "clientInfo": {
+                "name": "phasebench",
+                "title": "phasebench",
+                "version": env!("CARGO_PKG_VERSION"),
+            }
+        });
+        process
+            .request("initialize", client, |_, _| {})
+            .await
+            .map_err(|e| IterationFailure::Start(format!("initialize: {e}")))?;
+        let initialized = started.elapsed();
+        process
+            .send(&json!({ "method": "initialized" }))
+            .await
+            .map_err(IterationFailure::Start)?;
+        Ok((process, initialized))
+    }
+
+    async fn send(&mut self, message: &Value) -> Result<(), String> {
+        let mut line = serde_json::to_vec(message).expect("a JSON value serializes");
+        line.push(b'\n');
+        self.stdin
+            .write_all(&line)
+            .await
+            .map_err(|e| format!("cannot write to the app-server: {e}"))?;
+        self.stdin
+            .flush()
+            .await
+            .map_err(|e| format!("cannot write to the app-server: {e}"))
+    }
+
+    /// Sends a request; returns its id.
+    async fn send_request(&mut self, method: &str, params: Value) -> Result<u64, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "id": id, "method": method, "params": params }))
+            .await?;
+        Ok(id)
+    }
+
+    /// The next message that is not a server request (those are refused on the spot).
+    async fn next(&mut self) -> Result<Incoming, String> {
+        loop {
+            let line = match self.stdout.next_line().await {
+                Ok(Some(line)) => line,
+                Ok(None) => return Err(self.ended().await),
+                Err(e) => return Err(format!("cannot read the app-server's stdout: {e}")),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            match Incoming::parse(&line)? {
+                Incoming::Request { id, method } => {
+                    let refusal = json!({
+                        "id": id,
+                        "error": {
+                            "code": METHOD_NOT_FOUND,
+                            "message": format!("phasebench does not serve {method}"),
+                        }
+                    });
+                    self.send(&refusal).await?;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Why stdout ended: the exit status and the end of stderr.
+    async fn ended(&mut self) -> String {
+        let status = tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await;
+        let stderr = tokio::time::timeout(Duration::from_secs(1), &mut self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        match status {
+            Ok(Ok(status)) => format!("the app-server exited ({status}): {stderr}"),
+            _ => format!("the app-server closed its stdout: {stderr}"),
+        }
+    }
+
+    /// Sends a request and reads until its response, passing notifications to `notified`
+    /// with the time since the request was sent.
+    async fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        mut notified: impl FnMut(&str, &Value),
+    ) -> Result<Value, String> {
+        let id = self.send_request(method, params).await?;
+        loop {
+            match self.next().await? {
+                Incoming::Response { id: got, result } if got == id => {
+                    return result.map_err(|e| format!("{method} answered an error: {e}"));
+                }
+                Incoming::Notification { method, params } => notified(&method, &params),
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes stdin (codex flushes its telemetry and exits) and waits for the exit, killing
+    /// the process group if it takes longer than [`EXIT_GRACE`].
+    async fn retire(mut self) {
+        drop(self.stdin);
+        if let Ok(Ok(_)) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+            self.group.pgid = None;
+        }
+    }
+}
+
+/// What one turn saw, from the client side.
+#[derive(Debug, Default)]
+struct TurnOutcome {
+    response: Option<Duration>,
+    first_delta: Option<Duration>,
+    answer: Option<String>,
+    completed: Option<Value>,
+}
+
+/// The codex CLI run as `codex app-server`, with its mock backend and OTLP receiver.
+pub struct CodexAppServerTarget {
+    rig: CodexRig,
+    idle: Mutex<Vec<AppServerProcess>>,
+    /// The cohort of each iteration in flight or failed, until the runner asks.
+    cohorts: Mutex<HashMap<u64, Cohort>>,
+    processes_started: AtomicU64,
+}
+
+impl CodexAppServerTarget {
+    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
+        Ok(Self {
+            rig: CodexRig::start(scenario, spec)?,
+            idle: Mutex::default(),
+            cohorts: Mutex::default(),
+            processes_started: AtomicU64::new(0),
+        })
+    }
+
+    /// The binary, mock backend, receiver and temporary tree (for tests).
+    pub fn rig(&self) -> &CodexRig {
+        &self.rig
+    }
+
+    /// App-server processes started so far.
+    pub fn processes_started(&self) -> u64 {
+        self.processes_started.load(Ordering::Relaxed)
+    }
+
+    fn checkout(&self) -> Option<AppServerProcess> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    /// Returns a process to the pool, or retires it when it has served its threads.
+    fn checkin(&self, process: AppServerProcess) {
+        if process.threads >= self.rig.spec.threads_per_process.get() {
+            tokio::spawn(process.retire());
+        } else {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(process);
+        }
+    }
+
+    async fn thread_once(
+        &self,
+        index: u64,
+        samples: &mut Vec<Sample>,
+    ) -> Result<(), IterationFailure> {
+        let rig = &self.rig;
+        let checked_out = self.checkout();
+        let cohort = match &checked_out {
+            Some(p) if p.threads > 0 => Cohort::Warm,
+            _ => Cohort::Cold,
+        };
+        self.cohorts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(index, cohort);
+        let mut process = match checked_out {
+            Some(process) => process,
+            None => {
+                let n = self.processes_started.fetch_add(1, Ordering::Relaxed);
+                let (process, initialized) =
+                    AppServerProcess::start(rig, &format!("process-{n}")).await?;
+                samples.push(Sample::client(&cohort.name(CLIENT_INITIALIZE), initialized));
+                process
+            }
+        };
+
+        let cwd = rig.workdir.display().to_string();
+        let sent = Instant::now();
+        let result = process
+            .request("thread/start", json!({ "cwd": cwd }), |_, _| {})
+            .await
+            .map_err(IterationFailure::Start)?;
+        samples.push(Sample::client(
+            &cohort.name(CLIENT_THREAD_START),
+            sent.elapsed(),
+        ));
+        process.threads += 1;
+        let thread_id = result["thread"]["id"]
+            .as_str()
+            .ok_or_else(|| {
+                IterationFailure::Start(format!(
+                    "thread/start answered no thread id: {result:.300}"
+                ))
+            })?
+            .to_owned();
+
+        let turns = rig.spec.turns.get();
+        let outcome = self.turns(&mut process, &thread_id, cohort, samples).await;
+        // Telemetry first, also for a failed turn: what arrived is kept.
+        let complete = match &outcome {
+            Ok(()) => {
+                rig.receiver
+                    .wait_for(&thread_id, TURN_TTFT, turns as usize, TELEMETRY_WAIT)
+                    .await
+            }
+            Err(_) => true,
+        };
+        samples.extend(cohort_samples(rig.receiver.take(&thread_id), cohort));
+        let _ = rig.mock.requests().take_thread(&thread_id);
+        outcome?;
+        if !complete {
+            return Err(IterationFailure::Session(format!(
+                "the telemetry of thread {thread_id} (its {turns} turn_ttft events) did not \
+                 arrive within {TELEMETRY_WAIT:?} of the last turn"
+            )));
+        }
+        self.checkin(process);
+        Ok(())
+    }
+
+    /// Runs the thread's turns one after the other, recording the client-side timings.
+    async fn turns(
+        &self,
+        process: &mut AppServerProcess,
+        thread_id: &str,
+        cohort: Cohort,
+        samples: &mut Vec<Sample>,
+    ) -> Result<(), IterationFailure> {
+        let rig = &self.rig;
+        for turn in 0..rig.spec.turns.get() {
+            let turn_cohort = if turn == 0 { cohort } else { Cohort::Followup };
+            let params = json!({
+                "threadId": thread_id,
+                "input": [{ "type": "text", "text": rig.spec.prompt }],
+            });
+            let sent = Instant::now();
+            let id = process
+                .send_request("turn/start", params)
+                .await
+                .map_err(IterationFailure::Turn)?;
+            let mut seen = TurnOutcome::default();
+            while seen.response.is_none() || seen.completed.is_none() {
+                match process.next().await.map_err(IterationFailure::Turn)? {
+                    Incoming::Response { id: got, result } if got == id => {
+                        seen.response = Some(sent.elapsed());
+                        result.map_err(|e| {
+                            IterationFailure::Turn(format!("turn/start answered an error: {e}"))
+                        })?;
+                    }
+                    Incoming::Notification { method, params }
+                        if params["threadId"].as_str() == Some(thread_id) =>
+                    {
+                        observe(&mut seen, &method, params, sent);
+                    }
+                    _ => {}
+                }
+            }
+            let turn_state = seen.completed.take().unwrap_or_default();
+            if turn_state["status"] != "completed" {
+                return Err(IterationFailure::Turn(format!(
+                    "turn {} ended {}: {}",
+                    turn + 1,
+                    turn_state["status"],
+                    turn_state["error"]
+                )));
+            }
+            let response = seen.response.expect("loop ends with a response");
+            samples.push(Sample::client(
+                &turn_cohort.name(CLIENT_TURN_START),
+                response,
+            ));
+            if let Some(first_delta) = seen.first_delta {
+                samples.push(Sample::client(
+                    &turn_cohort.name(CLIENT_FIRST_DELTA),
+                    first_delta,
+                ));
+            }
+            match seen.answer {
+                Some(text) if text == rig.answer => {}
+                Some(text) => {
+                    return Err(IterationFailure::Turn(format!(
+                        "codex answered {text:?}, not the mock's answer"
+                    )));
+                }
+                None => {
+                    return Err(IterationFailure::Turn(format!(
+                        "turn {} completed without an agent message",
+                        turn + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Folds one notification about the turn's thread into what the turn saw.
+fn observe(seen: &mut TurnOutcome, method: &str, mut params: Value, sent: Instant) {
+    match method {
+        "item/agentMessage/delta" => {
+            seen.first_delta.get_or_insert_with(|| sent.elapsed());
+        }
+        "item/completed" if params["item"]["type"] == "agentMessage" => {
+            seen.answer = params["item"]["text"].as_str().map(str::to_owned);
+        }
+        "turn/completed" => seen.completed = Some(params["turn"].take()),
+        _ => {}
+    }
+}
+
+/// Names a thread's telemetry by cohort: the first event of each metric belongs to the
+/// thread's startup and first turn (`cohort`), later ones to its follow-up turns (events
+/// arrive in the order they happened).
+fn cohort_samples(samples: Vec<Sample>, cohort: Cohort) -> impl Iterator<Item = Sample> {
+    let mut seen: HashSet<(String, Option<String>)> = HashSet::new();
+    samples.into_iter().map(move |mut sample| {
+        let first = seen.insert((sample.metric.clone(), sample.status.clone()));
+        let in_cohort = if first { cohort } else { Cohort::Followup };
+        sample.metric = in_cohort.name(&sample.metric);
+        sample
+    })
+}
+
+impl Target for CodexAppServerTarget {
+    async fn run_iteration(&self, index: u64) -> IterationReport {
+        let mut samples = Vec::new();
+        let failure = self.thread_once(index, &mut samples).await.err();
+        if failure.is_none() {
+            self.cohorts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&index);
+        }
+        IterationReport {
+            samples,
+            overheads: Vec::new(),
+            failure,
+        }
+    }
+
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            name: "codex-app-server".into(),
+            version: self.rig.version.clone(),
+        }
+    }
+
+    fn cohort_of(&self, index: u64) -> Option<Cohort> {
+        self.cohorts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&index)
+    }
+
+    fn telemetry_health(&self) -> TelemetryHealth {
+        self.rig.telemetry_health()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_told_apart() {
+        let response = Incoming::parse(r#"{"id":2,"result":{"thread":{"id":"t"}}}"#).unwrap();
+        assert!(matches!(
+            response,
+            Incoming::Response {
+                id: 2,
+                result: Ok(_)
+            }
+        ));
+        let error = Incoming::parse(r#"{"id":3,"error":{"code":1,"message":"no"}}"#).unwrap();
+        assert!(matches!(
+            error,
+            Incoming::Response {
+                id: 3,
+                result: Err(_)
+            }
+        ));
+        let note =
+            Incoming::parse(r#"{"method":"turn/started","params":{"threadId":"t"}}"#).unwrap();
+        assert!(
+            matches!(note, Incoming::Notification { ref method, .. } if method == "turn/started")
+        );
+        let request =
+            Incoming::parse(r#"{"id":"a","method":"item/commandExecution/requestApproval"}"#)
+                .unwrap();
+        assert!(matches!(request, Incoming::Request { .. }));
+        let bad = Incoming::parse("not json").unwrap_err();
+        assert!(bad.contains("not JSON"), "{bad}");
+        assert!(Incoming::parse(r#"{"id":"x","result":1}"#).is_err());
+    }
+
+    #[test]
+    fn first_events_go_to_the_cohort_later_ones_to_follow_ups() {
+        let ms = |m: &str, v| Sample {
+            metric: m.into(),
+            status: None,
+            duration: Duration::from_millis(v),
+            resolution: crate::sample::Resolution::Ms,
+        };
+        let named: Vec<(String, u64)> = cohort_samples(
+            vec![
+                ms("thread_start_total", 20),
+                ms("turn_ttft", 60),
+                ms("turn_ttft", 30),
+                ms("turn_ttft", 31),
+            ],
+            Cohort::Warm,
+        )
+        .map(|s| (s.metric, s.duration.as_millis() as u64))
+        .collect();
+        assert_eq!(
+            named,
+            [
+                ("warm.thread_start_total".to_owned(), 20),
+                ("warm.turn_ttft".to_owned(), 60),
+                ("followup.turn_ttft".to_owned(), 30),
+                ("followup.turn_ttft".to_owned(), 31),
+            ]
+        );
+    }
+}
