@@ -123,9 +123,9 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     }
     let mut recorder = Recorder::default();
     let mut threads = BTreeSet::new();
-    for (thread, sample) in &decoded.samples {
-        threads.insert(thread.as_str());
-        recorder.record(sample);
+    for logged in &decoded.samples {
+        threads.insert(logged.thread.as_str());
+        recorder.record(&logged.sample);
     }
     Ok(IngestSummary {
         schema_version: INGEST_SCHEMA_VERSION,

@@ -20,6 +20,7 @@ pub mod report;
 pub mod runner;
 pub mod sample;
 pub mod scenario;
+pub mod spans;
 pub mod target;
 
 use std::io::IsTerminal;

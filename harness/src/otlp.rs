@@ -1,16 +1,19 @@
 //! OTLP log bodies → samples: the same pipeline as the in-memory capture, for telemetry that
 //! arrives over the wire (an external process's OTLP/HTTP exporter) or sits on disk (the
-//! OpenTelemetry Collector's file exporter). JSON and protobuf bodies, gzip accepted.
+//! OpenTelemetry Collector's file exporter). JSON and protobuf bodies, gzip accepted. Trace
+//! bodies → the spans [`crate::spans`] refines phases with.
 
 use std::io::Read;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
 use prost::Message;
 use thread_runtime::telemetry::ATTR_CONVERSATION_ID;
 
 use crate::sample::{AttrValue, Sample, decode};
+use crate::spans::{SpanRecord, known_span_name};
 
 /// How a body is encoded (from its `Content-Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +40,33 @@ pub enum OtlpError {
     Gzip(String),
     #[error("body of {size} bytes is above the {limit}-byte limit")]
     TooLarge { size: usize, limit: usize },
-    #[error("not an OTLP logs request in JSON: {0}")]
-    Json(String),
-    #[error("not an OTLP logs request in protobuf: {0}")]
-    Protobuf(String),
+    #[error("not an OTLP {signal} request in JSON: {message}")]
+    Json {
+        signal: &'static str,
+        message: String,
+    },
+    #[error("not an OTLP {signal} request in protobuf: {message}")]
+    Protobuf {
+        signal: &'static str,
+        message: String,
+    },
+}
+
+/// A sample from a log record, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedSample {
+    /// The record's `conversation.id`.
+    pub thread: String,
+    pub sample: Sample,
+    /// The span the record was logged in (its `spanId`), when it has one.
+    pub span: Option<u64>,
 }
 
 /// The samples one or more bodies held.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecodedLogs {
-    /// (conversation id, sample), in body order.
-    pub samples: Vec<(String, Sample)>,
+    /// In body order.
+    pub samples: Vec<LoggedSample>,
     /// Log records seen (metric events or not).
     pub records: u64,
     /// Metric events whose attributes could not be decoded.
@@ -90,15 +109,61 @@ fn attr_value(kv: &KeyValue) -> Option<AttrValue<'_>> {
     }
 }
 
+/// Decodes one OTLP request body of either encoding.
+fn decode_request<T>(body: &[u8], encoding: Encoding, signal: &'static str) -> Result<T, OtlpError>
+where
+    T: Message + Default + serde::de::DeserializeOwned,
+{
+    match encoding {
+        Encoding::Json => serde_json::from_slice::<T>(body).map_err(|e| OtlpError::Json {
+            signal,
+            message: e.to_string(),
+        }),
+        Encoding::Protobuf => T::decode(body).map_err(|e| OtlpError::Protobuf {
+            signal,
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// Decodes one `ExportLogsServiceRequest` body.
 pub fn decode_logs(body: &[u8], encoding: Encoding) -> Result<DecodedLogs, OtlpError> {
-    let request = match encoding {
-        Encoding::Json => serde_json::from_slice::<ExportLogsServiceRequest>(body)
-            .map_err(|e| OtlpError::Json(e.to_string()))?,
-        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
-            .map_err(|e| OtlpError::Protobuf(e.to_string()))?,
-    };
+    let request: ExportLogsServiceRequest = decode_request(body, encoding, "logs")?;
     Ok(samples_of(&request))
+}
+
+/// An 8-byte span id as a number (`None` for the empty id of a record outside any span).
+fn span_id(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?)).filter(|id| *id != 0)
+}
+
+/// Decodes one `ExportTraceServiceRequest` body, keeping only the spans phases are read from
+/// (see [`crate::spans::PHASE_SPANS`]); returns them with the number of spans seen.
+pub fn decode_spans(body: &[u8], encoding: Encoding) -> Result<(Vec<SpanRecord>, u64), OtlpError> {
+    let request: ExportTraceServiceRequest = decode_request(body, encoding, "traces")?;
+    let mut kept = Vec::new();
+    let mut seen = 0;
+    for resource in &request.resource_spans {
+        for scope in &resource.scope_spans {
+            for span in &scope.spans {
+                seen += 1;
+                let (Some(name), Some(id)) = (known_span_name(&span.name), span_id(&span.span_id))
+                else {
+                    continue;
+                };
+                kept.push(SpanRecord {
+                    id,
+                    parent: span_id(&span.parent_span_id),
+                    name,
+                    duration: std::time::Duration::from_nanos(
+                        span.end_time_unix_nano
+                            .saturating_sub(span.start_time_unix_nano),
+                    ),
+                });
+            }
+        }
+    }
+    Ok((kept, seen))
 }
 
 /// The samples of a decoded request.
@@ -117,7 +182,11 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
                 };
                 match decode(get) {
                     Ok(Some(sample)) => match get(ATTR_CONVERSATION_ID) {
-                        Some(AttrValue::Str(id)) => out.samples.push((id.to_owned(), sample)),
+                        Some(AttrValue::Str(id)) => out.samples.push(LoggedSample {
+                            thread: id.to_owned(),
+                            sample,
+                            span: span_id(&record.span_id),
+                        }),
                         _ => out.unattributed_events += 1,
                     },
                     Ok(None) => {}
@@ -148,7 +217,7 @@ mod tests {
         let phases: Vec<(&str, Option<&str>, u128)> = decoded
             .samples
             .iter()
-            .map(|(_, s)| {
+            .map(|LoggedSample { sample: s, .. }| {
                 (
                     s.metric.as_str(),
                     s.status.as_deref(),
@@ -175,8 +244,9 @@ mod tests {
             decoded
                 .samples
                 .iter()
-                .all(|(id, s)| id == "01a20ae0-451f-7be3-8122-be4b48a18ace"
-                    && s.resolution == Resolution::Ms)
+                .all(|l| l.thread == "01a20ae0-451f-7be3-8122-be4b48a18ace"
+                    && l.sample.resolution == Resolution::Ms
+                    && l.span.is_some())
         );
         assert_eq!(decoded.malformed_events, 0);
         assert!(decoded.records > phases.len() as u64);
@@ -212,15 +282,79 @@ mod tests {
         let _ = Duration::ZERO;
     }
 
+    /// Captured here from one `codex exec "hi"` (0.169.0, websocket) with logs and traces
+    /// exported; the traces file is cut down to the spans phasebench reads, their parents and
+    /// a few unrelated ones.
+    const CAPTURED_LOGS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/codex-0.169.0/captured-exec-logs.json"
+    );
+    const CAPTURED_TRACES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/codex-0.169.0/captured-exec-traces.json"
+    );
+
+    #[test]
+    fn captured_spans_refine_the_phases_they_time() {
+        use crate::spans::{Refinement, SpanIndex};
+        let logs = decode_logs(&std::fs::read(CAPTURED_LOGS).unwrap(), Encoding::Json).unwrap();
+        let (spans, seen) =
+            decode_spans(&std::fs::read(CAPTURED_TRACES).unwrap(), Encoding::Json).unwrap();
+        assert_eq!(seen, 19);
+        // Kept: the six phase spans, plus the turn's spans of the same names.
+        assert!(spans.len() >= 6 && spans.len() < 19, "{spans:?}");
+        let mut index = SpanIndex::default();
+        for span in spans {
+            index.insert(span);
+        }
+        let mut got = Vec::new();
+        for mut logged in logs.samples {
+            let ms = logged.sample.duration.as_millis();
+            let outcome = index.refine(&mut logged.sample, logged.span);
+            got.push((
+                logged.sample.metric,
+                ms,
+                outcome,
+                logged.sample.duration.as_micros(),
+            ));
+        }
+        let refined =
+            |metric: &str, ms: u128, us: u128| (metric.to_owned(), ms, Refinement::Refined, us);
+        let kept =
+            |metric: &str, ms: u128| (metric.to_owned(), ms, Refinement::NotMapped, ms * 1000);
+        assert_eq!(
+            got,
+            vec![
+                refined("thread_start_create_thread", 47, 47_805),
+                refined("startup_prewarm_create_turn_context", 4, 4_645),
+                kept("thread_start_total", 69),
+                kept("startup_prewarm_build_tools", 54),
+                refined("websocket_connect", 51, 51_911),
+                refined("startup_prewarm_build_prompt", 0, 5),
+                kept("startup_prewarm_websocket_warmup", 0),
+                refined("startup_prewarm_total", 61, 61_664),
+                refined("startup_prewarm_resolve", 0, 49),
+                kept("turn_ttft", 162),
+            ]
+        );
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(matches!(
             decode_logs(b"{\"resourceLogs\": 5}", Encoding::Json),
-            Err(OtlpError::Json(_))
+            Err(OtlpError::Json { signal: "logs", .. })
         ));
         assert!(matches!(
             decode_logs(b"\xff\xff\xff", Encoding::Protobuf),
-            Err(OtlpError::Protobuf(_))
+            Err(OtlpError::Protobuf { signal: "logs", .. })
+        ));
+        assert!(matches!(
+            decode_spans(b"{\"resourceSpans\": 5}", Encoding::Json),
+            Err(OtlpError::Json {
+                signal: "traces",
+                ..
+            })
         ));
     }
 }

@@ -3,7 +3,9 @@
 //! a size limit refused. It answers 200 as soon as a body is filed (the exporting process waits
 //! on every export), merges every body, and files log samples under their `conversation.id`
 //! for the harness to take per thread. A malformed body is counted and answered 400, never
-//! fatal; trace and metric bodies are counted (and kept, for trace-derived resolution).
+//! fatal. Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined
+//! from their spans when the harness takes them (see [`crate::spans`]). Metric bodies are
+//! counted only (the same figures arrive, unaggregated, as log events).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +22,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::otlp::{self, Encoding};
 use crate::sample::Sample;
+use crate::spans::{RefinementCounts, SpanIndex};
+
+/// Spans kept at most; past it the index is emptied (spans of the turns after a thread's
+/// startup are never asked for, and a run of many thousand threads must not grow without end).
+const MAX_SPANS: usize = 200_000;
 
 /// Default largest accepted body, after decompression.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -32,6 +39,12 @@ pub struct ReceiverStats {
     pub logs_bodies: u64,
     pub traces_bodies: u64,
     pub metrics_bodies: u64,
+    /// Spans seen in trace bodies (all of them, kept or not).
+    pub spans: u64,
+    /// Phase samples given their span's duration.
+    pub refined_samples: u64,
+    /// Phase samples whose span never arrived, or disagreed with the logged value.
+    pub unrefined_samples: u64,
     pub malformed_bodies: u64,
     pub malformed_events: u64,
     pub unattributed_events: u64,
@@ -39,10 +52,16 @@ pub struct ReceiverStats {
     pub errors: Vec<String>,
 }
 
+/// A logged sample and the span (`spanId`) its record was logged in.
+type SpannedSample = (Sample, Option<u64>);
+
 #[derive(Default)]
 struct Shared {
-    by_thread: Mutex<HashMap<String, Vec<Sample>>>,
-    traces: Mutex<Vec<(Encoding, Vec<u8>)>>,
+    /// Each sample with the span it was logged in.
+    by_thread: Mutex<HashMap<String, Vec<SpannedSample>>>,
+    spans: Mutex<SpanIndex>,
+    refinements: Mutex<RefinementCounts>,
+    spans_seen: AtomicU64,
     logs_bodies: AtomicU64,
     traces_bodies: AtomicU64,
     metrics_bodies: AtomicU64,
@@ -53,7 +72,6 @@ struct Shared {
     /// Woken whenever log samples were filed.
     arrived: tokio::sync::Notify,
     limit: usize,
-    keep_traces: bool,
 }
 
 impl Shared {
@@ -79,11 +97,10 @@ pub struct OtlpReceiver {
 pub struct ReceiverError(#[from] LoopbackError);
 
 impl OtlpReceiver {
-    /// Starts on a free port. `keep_traces` keeps trace bodies for [`OtlpReceiver::take_traces`].
-    pub fn start(limit: usize, keep_traces: bool) -> Result<Self, ReceiverError> {
+    /// Starts on a free port; bodies above `limit` bytes are refused.
+    pub fn start(limit: usize) -> Result<Self, ReceiverError> {
         let shared = Arc::new(Shared {
             limit,
-            keep_traces,
             ..Shared::default()
         });
         let app = Router::new()
@@ -100,14 +117,44 @@ impl OtlpReceiver {
         format!("http://{}", self.server.addr())
     }
 
-    /// Removes and returns the samples of one thread.
+    /// Removes and returns the samples of one thread, each phase with a span refined to the
+    /// span's duration (when the span arrived and agrees).
     pub fn take(&self, thread_id: &str) -> Vec<Sample> {
-        self.shared
+        let logged = self
+            .shared
             .by_thread
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(thread_id)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let logged_in: Vec<u64> = logged.iter().filter_map(|(_, span)| *span).collect();
+        let mut spans = self
+            .shared
+            .spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut counts = RefinementCounts::default();
+        let samples = logged
+            .into_iter()
+            .map(|(mut sample, span)| {
+                counts.count(spans.refine(&mut sample, span));
+                sample
+            })
+            .collect();
+        // Logged-in spans are per thread: what they hold is of no use once taken.
+        for span in logged_in {
+            spans.forget(span);
+        }
+        drop(spans);
+        let mut total = self
+            .shared
+            .refinements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        total.refined += counts.refined;
+        total.missing += counts.missing;
+        total.disagreeing += counts.disagreeing;
+        samples
     }
 
     /// Waits until thread `thread_id` has at least `count` samples of `metric`, or `timeout`
@@ -133,7 +180,7 @@ impl OtlpReceiver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(thread_id)
                 .map_or(0, |samples| {
-                    samples.iter().filter(|s| s.metric == metric).count()
+                    samples.iter().filter(|(s, _)| s.metric == metric).count()
                 });
             if have >= count {
                 return true;
@@ -144,7 +191,7 @@ impl OtlpReceiver {
         }
     }
 
-    /// Removes and returns every thread's samples.
+    /// Removes and returns every thread's samples (as logged, unrefined).
     pub fn take_all(&self) -> HashMap<String, Vec<Sample>> {
         std::mem::take(
             &mut *self
@@ -153,25 +200,56 @@ impl OtlpReceiver {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         )
+        .into_iter()
+        .map(|(thread, logged)| (thread, logged.into_iter().map(|(s, _)| s).collect()))
+        .collect()
     }
 
-    /// Removes and returns the trace bodies received (when kept).
-    pub fn take_traces(&self) -> Vec<(Encoding, Vec<u8>)> {
-        std::mem::take(
-            &mut *self
-                .shared
-                .traces
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+    /// Waits until every phase sample of `thread_id` that has a span can find it, or
+    /// `timeout` passed; returns whether they all could. Trace batches are exported on their
+    /// own schedule, apart from the logs.
+    pub async fn wait_for_spans(&self, thread_id: &str, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let ready = {
+                let by_thread = self
+                    .shared
+                    .by_thread
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let spans = self
+                    .shared
+                    .spans
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                by_thread.get(thread_id).is_none_or(|logged| {
+                    logged
+                        .iter()
+                        .all(|(sample, span)| spans.has_span_for(sample, *span))
+                })
+            };
+            if ready {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return false;
+            }
+        }
     }
 
     pub fn stats(&self) -> ReceiverStats {
         let s = &self.shared;
+        let refinements = *s.refinements.lock().unwrap_or_else(PoisonError::into_inner);
         ReceiverStats {
             logs_bodies: s.logs_bodies.load(Ordering::Relaxed),
             traces_bodies: s.traces_bodies.load(Ordering::Relaxed),
             metrics_bodies: s.metrics_bodies.load(Ordering::Relaxed),
+            spans: s.spans_seen.load(Ordering::Relaxed),
+            refined_samples: refinements.refined,
+            unrefined_samples: refinements.missing + refinements.disagreeing,
             malformed_bodies: s.malformed_bodies.load(Ordering::Relaxed),
             malformed_events: s.malformed_events.load(Ordering::Relaxed),
             unattributed_events: s.unattributed_events.load(Ordering::Relaxed),
@@ -256,8 +334,11 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
         .by_thread
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    for (thread, sample) in decoded.samples {
-        by_thread.entry(thread).or_default().push(sample);
+    for logged in decoded.samples {
+        by_thread
+            .entry(logged.thread)
+            .or_default()
+            .push((logged.sample, logged.span));
     }
     drop(by_thread);
     shared.arrived.notify_waiters();
@@ -269,14 +350,21 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         Ok(read) => read,
         Err(response) => return response,
     };
+    let (kept, seen) = match otlp::decode_spans(&bytes, encoding) {
+        Ok(decoded) => decoded,
+        Err(e) => return shared.malformed("/v1/traces", e.to_string()),
+    };
     shared.traces_bodies.fetch_add(1, Ordering::Relaxed);
-    if shared.keep_traces {
-        shared
-            .traces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((encoding, bytes.to_vec()));
+    shared.spans_seen.fetch_add(seen, Ordering::Relaxed);
+    let mut spans = shared.spans.lock().unwrap_or_else(PoisonError::into_inner);
+    if spans.len() + kept.len() > MAX_SPANS {
+        *spans = SpanIndex::default();
     }
+    for span in kept {
+        spans.insert(span);
+    }
+    drop(spans);
+    shared.arrived.notify_waiters();
     ok(encoding)
 }
 

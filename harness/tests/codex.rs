@@ -231,3 +231,42 @@ async fn app_server_measures_cold_and_warm_threads_of_one_process() {
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
     assert_eq!(s.telemetry.malformed_events, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_spans_give_phases_sub_millisecond_resolution() {
+    let (s, target) = run(
+        "exec-websocket.toml",
+        &[
+            "iterations=2",
+            "warmup=0",
+            r#"codex.exporters=["logs","traces"]"#,
+        ],
+    )
+    .await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    let resolution = |metric: &str| rows(&s, metric)[0].resolution;
+    use phasebench::sample::Resolution::{Ms, Us};
+    // The phase events logged inside their own span: refined on every iteration.
+    for metric in [
+        "startup_prewarm_total",
+        "websocket_connect",
+        "startup_prewarm_resolve",
+    ] {
+        assert_eq!(resolution(metric), Some(Us), "{metric}: {:#?}", s.metrics);
+        assert_eq!(count(&s, metric, rows(&s, metric)[0].status.as_deref()), 2);
+    }
+    // No span times these: whole milliseconds, said so.
+    for metric in [
+        "thread_start_total",
+        "startup_prewarm_websocket_warmup",
+        "turn_ttft",
+    ] {
+        assert_eq!(resolution(metric), Some(Ms), "{metric}");
+    }
+    assert!(
+        s.telemetry.span_refined_samples >= 2 * 3,
+        "{:?}",
+        s.telemetry
+    );
+    assert!(target.rig().receiver().stats().spans > 0);
+}

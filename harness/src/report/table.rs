@@ -165,5 +165,12 @@ pub fn render_report(summary: &RunSummary) -> String {
             t.malformed_events, t.unattributed_events, t.late_samples
         );
     }
+    if t.span_refined_samples + t.span_unrefined_samples > 0 {
+        let _ = writeln!(
+            out,
+            "trace spans: {} phase samples refined below 1 ms, {} kept whole milliseconds (span missing or disagreeing)",
+            t.span_refined_samples, t.span_unrefined_samples
+        );
+    }
     out
 }

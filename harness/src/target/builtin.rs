@@ -351,6 +351,7 @@ impl Target for BuiltinTarget {
             unattributed_events: self.capture.unattributed(),
             late_samples: self.late.load(std::sync::atomic::Ordering::Relaxed)
                 + self.capture.untaken() as u64,
+            ..TelemetryHealth::default()
         }
     }
 }

@@ -76,6 +76,12 @@ pub struct TelemetryHealth {
     pub unattributed_events: u64,
     /// Samples that arrived after their iteration ended.
     pub late_samples: u64,
+    /// Whole-millisecond phase samples refined to their trace span's duration.
+    #[serde(default)]
+    pub span_refined_samples: u64,
+    /// Phase samples that have a span but kept whole milliseconds (span missing or disagreeing).
+    #[serde(default)]
+    pub span_unrefined_samples: u64,
 }
 
 /// A thread runtime the harness can drive.

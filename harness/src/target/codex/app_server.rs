@@ -36,9 +36,10 @@ use crate::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 
-/// How often the app-server exports its batched logs, in milliseconds (the OpenTelemetry SDK's
-/// `OTEL_BLRP_SCHEDULE_DELAY`, 1 s by default, which would hold every iteration back by up to
-/// a second while the harness waits for the thread's telemetry).
+/// How often the app-server exports its batched logs and spans, in milliseconds (the
+/// OpenTelemetry SDK's `OTEL_BLRP_SCHEDULE_DELAY` and `OTEL_BSP_SCHEDULE_DELAY`, 1 s and 5 s by
+/// default, which would hold every iteration back while the harness waits for the thread's
+/// telemetry).
 pub const LOG_EXPORT_INTERVAL_MS: u64 = 25;
 /// How long an iteration waits for its thread's telemetry after the last turn completed.
 pub const TELEMETRY_WAIT: Duration = Duration::from_secs(5);
@@ -117,6 +118,10 @@ impl AppServerProcess {
         command
             .env(
                 "OTEL_BLRP_SCHEDULE_DELAY",
+                LOG_EXPORT_INTERVAL_MS.to_string(),
+            )
+            .env(
+                "OTEL_BSP_SCHEDULE_DELAY",
                 LOG_EXPORT_INTERVAL_MS.to_string(),
             )
             .stdin(Stdio::piped());
@@ -358,9 +363,17 @@ impl CodexAppServerTarget {
         // Telemetry first, also for a failed turn: what arrived is kept.
         let complete = match &outcome {
             Ok(()) => {
-                rig.receiver
+                let waited = Instant::now();
+                let logs = rig
+                    .receiver
                     .wait_for(&thread_id, TURN_TTFT, turns as usize, TELEMETRY_WAIT)
-                    .await
+                    .await;
+                // Spans come in their own batches; missing ones leave phases at whole ms.
+                if logs && rig.spec.export_traces {
+                    let left = TELEMETRY_WAIT.saturating_sub(waited.elapsed());
+                    rig.receiver.wait_for_spans(&thread_id, left).await;
+                }
+                logs
             }
             Err(_) => true,
         };

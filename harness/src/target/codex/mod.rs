@@ -233,7 +233,7 @@ impl CodexRig {
         backend.record_requests = true;
         let answer = backend.answer.clone();
         let mock = MockBackend::start(backend)?;
-        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT, spec.export_traces)?;
+        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT)?;
         let root = tempfile::Builder::new()
             .prefix("phasebench-codex-")
             .tempdir()
@@ -334,6 +334,8 @@ impl CodexRig {
         TelemetryHealth {
             malformed_events: stats.malformed_events + stats.malformed_bodies,
             unattributed_events: stats.unattributed_events,
+            span_refined_samples: stats.refined_samples,
+            span_unrefined_samples: stats.unrefined_samples,
             late_samples: self
                 .receiver
                 .take_all()
