@@ -1,17 +1,20 @@
 //! `phasebench ingest`: per-phase and TTFT distributions from OTLP logs already on disk, for
 //! engineers who collect production telemetry. Reads single OTLP/JSON bodies and the
-//! OpenTelemetry Collector file exporter's format (one JSON export request per line; lines
-//! holding traces or metrics are skipped). A malformed line is counted and reported with its
-//! number, never fatal.
+//! OpenTelemetry Collector file exporter's format (one JSON export request per line). Log
+//! bodies give the distributions; trace bodies, when present, refine phases below a
+//! millisecond (see [`crate::spans`]); metric bodies give codex's own aggregated histograms
+//! (counts and means) as a cross-check, or as all there is when only metrics were kept.
+//! A malformed line is counted and reported with its number, never fatal.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::otlp::{self, DecodedLogs, Encoding};
+use crate::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
 use crate::recorder::Recorder;
 use crate::report::{self, MetricRow};
+use crate::spans::{RefinementCounts, SpanIndex};
 
 /// How many malformed lines are quoted per file.
 const MALFORMED_EXAMPLES: usize = 5;
@@ -27,7 +30,13 @@ pub struct SourceInfo {
     pub format: String,
     /// Bodies with log records that were decoded.
     pub bodies: u64,
-    /// Lines holding other signals (traces, metrics).
+    /// Trace bodies decoded.
+    #[serde(default)]
+    pub trace_bodies: u64,
+    /// Metric bodies decoded.
+    #[serde(default)]
+    pub metric_bodies: u64,
+    /// Lines holding nothing phasebench reads (other JSON).
     pub skipped_lines: u64,
     pub malformed_lines: u64,
     /// The first few malformed lines: "line N: why".
@@ -44,7 +53,63 @@ pub struct IngestSummary {
     pub log_records: u64,
     pub malformed_events: u64,
     pub unattributed_events: u64,
+    /// Phase samples refined to their trace span's duration.
+    #[serde(default)]
+    pub span_refined_samples: u64,
+    /// Phase samples with a span that was missing or disagreed (kept whole milliseconds).
+    #[serde(default)]
+    pub span_unrefined_samples: u64,
     pub metrics: Vec<MetricRow>,
+    /// Codex's own metric histograms (`codex.startup.phase.duration_ms` and the TTFT and
+    /// connect ones), aggregated: counts, sums and extremes, no percentiles.
+    #[serde(default)]
+    pub metric_histograms: Vec<AggregatedMetric>,
+}
+
+/// Everything read so far, across files.
+#[derive(Default)]
+struct Gathered {
+    logs: DecodedLogs,
+    spans: SpanIndex,
+    aggregates: Vec<AggregatedMetric>,
+}
+
+/// Which signal a JSON body holds.
+fn signal_of(value: &serde_json::Value) -> Option<&'static str> {
+    ["resourceLogs", "resourceSpans", "resourceMetrics"]
+        .into_iter()
+        .find(|key| value.get(key).is_some())
+}
+
+/// Decodes one body into `gathered`, counting it in `info`.
+fn read_body(
+    signal: &str,
+    body: &[u8],
+    gathered: &mut Gathered,
+    info: &mut SourceInfo,
+) -> Result<(), otlp::OtlpError> {
+    match signal {
+        "resourceLogs" => {
+            gathered
+                .logs
+                .absorb(otlp::decode_logs(body, Encoding::Json)?);
+            info.bodies += 1;
+        }
+        "resourceSpans" => {
+            let (spans, _) = otlp::decode_spans(body, Encoding::Json)?;
+            for span in spans {
+                gathered.spans.insert(span);
+            }
+            info.trace_bodies += 1;
+        }
+        _ => {
+            gathered
+                .aggregates
+                .extend(otlp::decode_phase_metrics(body, Encoding::Json)?);
+            info.metric_bodies += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Why a file could not be ingested at all.
@@ -55,30 +120,27 @@ pub struct IngestError {
     pub source: std::io::Error,
 }
 
-fn read_source(path: &Path, text: &[u8], decoded: &mut DecodedLogs) -> SourceInfo {
+fn read_source(path: &Path, text: &[u8], gathered: &mut Gathered) -> SourceInfo {
     let mut info = SourceInfo {
         path: path.display().to_string(),
         format: "otlp-json".into(),
         bodies: 0,
+        trace_bodies: 0,
+        metric_bodies: 0,
         skipped_lines: 0,
         malformed_lines: 0,
         malformed_examples: Vec::new(),
     };
     // A whole-file body first; else one body per line.
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
-        if value.get("resourceLogs").is_some() {
-            match otlp::decode_logs(text, Encoding::Json) {
-                Ok(d) => {
-                    decoded.absorb(d);
-                    info.bodies = 1;
-                }
-                Err(e) => {
+        match signal_of(&value) {
+            Some(signal) => {
+                if let Err(e) = read_body(signal, text, gathered, &mut info) {
                     info.malformed_lines = 1;
                     info.malformed_examples.push(format!("whole file: {e}"));
                 }
             }
-        } else {
-            info.skipped_lines = 1;
+            None => info.skipped_lines = 1,
         }
         return info;
     }
@@ -97,13 +159,13 @@ fn read_source(path: &Path, text: &[u8], decoded: &mut DecodedLogs) -> SourceInf
         };
         match serde_json::from_slice::<serde_json::Value>(line) {
             Err(e) => malformed(&mut info, format!("not JSON: {e}")),
-            Ok(v) if v.get("resourceLogs").is_none() => info.skipped_lines += 1,
-            Ok(_) => match otlp::decode_logs(line, Encoding::Json) {
-                Ok(d) => {
-                    decoded.absorb(d);
-                    info.bodies += 1;
+            Ok(v) => match signal_of(&v) {
+                None => info.skipped_lines += 1,
+                Some(signal) => {
+                    if let Err(e) = read_body(signal, line, gathered, &mut info) {
+                        malformed(&mut info, e.to_string());
+                    }
                 }
-                Err(e) => malformed(&mut info, e.to_string()),
             },
         }
     }
@@ -112,29 +174,34 @@ fn read_source(path: &Path, text: &[u8], decoded: &mut DecodedLogs) -> SourceInf
 
 /// Reads every file and summarizes the samples they hold.
 pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
-    let mut decoded = DecodedLogs::default();
+    let mut gathered = Gathered::default();
     let mut sources = Vec::with_capacity(paths.len());
     for path in paths {
         let text = std::fs::read(path).map_err(|source| IngestError {
             path: path.clone(),
             source,
         })?;
-        sources.push(read_source(path, &text, &mut decoded));
+        sources.push(read_source(path, &text, &mut gathered));
     }
     let mut recorder = Recorder::default();
     let mut threads = BTreeSet::new();
-    for logged in &decoded.samples {
+    let mut refinements = RefinementCounts::default();
+    for logged in &mut gathered.logs.samples {
         threads.insert(logged.thread.as_str());
+        refinements.count(gathered.spans.refine(&mut logged.sample, logged.span));
         recorder.record(&logged.sample);
     }
     Ok(IngestSummary {
         schema_version: INGEST_SCHEMA_VERSION,
         sources,
         threads: threads.len(),
-        log_records: decoded.records,
-        malformed_events: decoded.malformed_events,
-        unattributed_events: decoded.unattributed_events,
+        log_records: gathered.logs.records,
+        malformed_events: gathered.logs.malformed_events,
+        unattributed_events: gathered.logs.unattributed_events,
+        span_refined_samples: refinements.refined,
+        span_unrefined_samples: refinements.missing + refinements.disagreeing,
         metrics: report::metric_rows(&recorder),
+        metric_histograms: otlp::merge_aggregates(gathered.aggregates),
     })
 }
 
@@ -169,7 +236,8 @@ mod tests {
         assert_eq!(summary.sources[0].format, "otlp-json");
         assert_eq!(summary.sources[1].format, "collector-file");
         assert_eq!(summary.sources[1].bodies, 2);
-        assert_eq!(summary.sources[1].skipped_lines, 1);
+        assert_eq!(summary.sources[1].trace_bodies, 1);
+        assert_eq!(summary.sources[1].skipped_lines, 0);
         assert_eq!(summary.sources[1].malformed_lines, 1);
         assert!(
             summary.sources[1].malformed_examples[0].starts_with("line 4:"),
@@ -186,5 +254,40 @@ mod tests {
         assert_eq!(ttft.p50_ms, Some(66.0));
         assert_eq!(ttft.resolution, Some(crate::sample::Resolution::Ms));
         assert!(ingest(&[dir.path().join("missing.json")]).is_err());
+    }
+
+    fn data(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/codex-0.169.0")
+            .join(name)
+    }
+
+    #[test]
+    fn traces_refine_and_metrics_aggregate_across_files() {
+        let summary = ingest(&[
+            data("captured-exec-logs.json"),
+            data("captured-exec-traces.json"),
+            data("otlp_v1_metrics.json"),
+        ])
+        .unwrap();
+        assert_eq!(summary.span_refined_samples, 6);
+        assert_eq!(summary.span_unrefined_samples, 0);
+        let row = |m: &str| summary.metrics.iter().find(|r| r.metric == m).unwrap();
+        assert_eq!(
+            row("startup_prewarm_total").resolution,
+            Some(crate::sample::Resolution::Us)
+        );
+        assert_eq!(
+            row("thread_start_total").resolution,
+            Some(crate::sample::Resolution::Ms)
+        );
+        assert_eq!(summary.sources[2].metric_bodies, 1);
+        let ttft = summary
+            .metric_histograms
+            .iter()
+            .find(|m| m.metric == "turn_ttft")
+            .unwrap();
+        assert_eq!((ttft.count, ttft.mean_ms()), (1, Some(66.0)));
+        assert_eq!(summary.metric_histograms.len(), 10);
     }
 }

@@ -335,6 +335,20 @@ fn main() -> ExitCode {
                         "{}",
                         phasebench::report::table::render_metrics(&summary.metrics)
                     );
+                    if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
+                        println!(
+                            "trace spans: {} phase samples refined below 1 ms, {} kept whole milliseconds",
+                            summary.span_refined_samples, summary.span_unrefined_samples
+                        );
+                    }
+                    if !summary.metric_histograms.is_empty() {
+                        print!(
+                            "\ncodex's own metric histograms (aggregated):\n{}",
+                            phasebench::report::table::render_aggregates(
+                                &summary.metric_histograms
+                            )
+                        );
+                    }
                 }
                 ExitCode::from(EXIT_PASS)
             }

@@ -242,3 +242,106 @@ async fn same_seed_draws_the_same_delays() {
     assert_eq!(runs[0], runs[1]);
     assert!(runs[0].iter().any(|d| !d.is_zero()));
 }
+
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/codex-0.169.0");
+
+/// Collapses runs of the same event type (the capture's answer had one delta, the mock's five).
+fn collapsed(kinds: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for kind in kinds {
+        if out.last() != Some(&kind) {
+            out.push(kind);
+        }
+    }
+    out
+}
+
+/// What codex 0.169.0 really sent on its websocket, replayed: the mock answers each message
+/// with the event types the captured session shows.
+#[tokio::test]
+async fn captured_websocket_session_replays_with_the_same_answers() {
+    let text = std::fs::read_to_string(format!("{CAPTURES}/websocket_session.json")).unwrap();
+    let session: Vec<Value> = serde_json::from_str(&text).unwrap();
+    // Each client message, and the event types that followed it in the capture.
+    let mut exchanges: Vec<(Value, Vec<String>)> = Vec::new();
+    for entry in &session {
+        match entry["kind"].as_str().unwrap() {
+            "ws_in" => exchanges.push((entry["body"].clone(), Vec::new())),
+            "ws_out" => exchanges
+                .last_mut()
+                .expect("answers follow a request")
+                .1
+                .push(entry["body"]["type"].as_str().unwrap().to_owned()),
+            _ => {}
+        }
+    }
+    assert_eq!(exchanges.len(), 2, "a warmup and a turn");
+    let mock = MockBackend::start(MockConfig::default()).unwrap();
+    let mut socket = connect(&mock).await.unwrap();
+    let mut previous: Option<String> = None;
+    for (mut request, captured) in exchanges {
+        // The turn chains on whatever id this mock gave the warmup.
+        if let (Some(id), Some(field)) = (&previous, request.get_mut("previous_response_id")) {
+            *field = Value::String(id.clone());
+        }
+        socket
+            .send(Message::text(request.to_string()))
+            .await
+            .unwrap();
+        let mut kinds = Vec::new();
+        loop {
+            let event = next_json(&mut socket).await;
+            kinds.push(event["type"].as_str().unwrap().to_owned());
+            if event["type"] == "response.completed" {
+                previous = event["response"]["id"].as_str().map(str::to_owned);
+                break;
+            }
+        }
+        assert_eq!(
+            collapsed(kinds),
+            collapsed(captured),
+            "answer to {}",
+            request["type"]
+        );
+    }
+    let exchanges: Vec<Exchange> = mock
+        .requests()
+        .take_thread("t-ws")
+        .iter()
+        .map(|r| r.exchange)
+        .collect();
+    assert_eq!(
+        exchanges,
+        [
+            Exchange::WebsocketUpgrade,
+            Exchange::WebsocketWarmup,
+            Exchange::WebsocketTurn
+        ]
+    );
+}
+
+/// The body codex 0.169.0 really POSTed in HTTP mode is accepted and answered as a turn.
+#[tokio::test]
+async fn captured_http_request_body_is_answered_as_a_turn() {
+    let text = std::fs::read_to_string(format!("{CAPTURES}/http_post_v1_responses.json")).unwrap();
+    let captured: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(captured["path"], "/v1/responses");
+    let mock = MockBackend::start(MockConfig::default()).unwrap();
+    let response = post(&mock, &captured["body"].to_string()).await;
+    assert_eq!(response.status(), 200);
+    let events = sse_events(&response.text().await.unwrap());
+    let kinds = collapsed(events.iter().map(|(k, _)| k.clone()));
+    assert_eq!(
+        kinds,
+        [
+            "response.created",
+            "response.output_item.added",
+            "response.output_text.delta",
+            "response.output_item.done",
+            "response.completed"
+        ]
+    );
+    let records = mock.requests().take_thread("t-http");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].exchange, Exchange::HttpResponse);
+}

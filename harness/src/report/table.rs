@@ -74,6 +74,30 @@ pub fn render_metrics(metrics: &[MetricRow]) -> String {
     out
 }
 
+/// Renders codex's aggregated metric histograms (no percentiles: only counts and sums exist).
+pub fn render_aggregates(aggregates: &[crate::otlp::AggregatedMetric]) -> String {
+    let mut out = String::new();
+    let rows: Vec<Vec<String>> = aggregates
+        .iter()
+        .map(|a| {
+            vec![
+                a.metric.clone(),
+                a.status.clone().unwrap_or_else(|| "-".into()),
+                a.count.to_string(),
+                cell(a.min_ms),
+                cell(a.mean_ms()),
+                cell(a.max_ms),
+            ]
+        })
+        .collect();
+    render(
+        &["metric", "status", "count", "min ms", "mean ms", "max ms"],
+        &rows,
+        &mut out,
+    );
+    out
+}
+
 /// Renders the whole terminal report.
 pub fn render_report(summary: &RunSummary) -> String {
     let mut out = String::new();

@@ -143,15 +143,8 @@ impl AppServerProcess {
             next_id: 1,
             threads: 0,
         };
-        let client = json!({
-            "clientInfo": {
-                "name": "phasebench",
-                "title": "phasebench",
-                "version": env!("CARGO_PKG_VERSION"),
-            }
-        });
         process
-            .request("initialize", client, |_, _| {})
+            .request("initialize", initialize_params(), |_, _| {})
             .await
             .map_err(|e| IterationFailure::Start(format!("initialize: {e}")))?;
         let initialized = started.elapsed();
@@ -338,10 +331,9 @@ impl CodexAppServerTarget {
             }
         };
 
-        let cwd = rig.workdir.display().to_string();
         let sent = Instant::now();
         let result = process
-            .request("thread/start", json!({ "cwd": cwd }), |_, _| {})
+            .request("thread/start", thread_start_params(&rig.workdir), |_, _| {})
             .await
             .map_err(IterationFailure::Start)?;
         samples.push(Sample::client(
@@ -401,10 +393,7 @@ impl CodexAppServerTarget {
         let rig = &self.rig;
         for turn in 0..rig.spec.turns.get() {
             let turn_cohort = if turn == 0 { cohort } else { Cohort::Followup };
-            let params = json!({
-                "threadId": thread_id,
-                "input": [{ "type": "text", "text": rig.spec.prompt }],
-            });
+            let params = turn_start_params(thread_id, &rig.spec.prompt);
             let sent = Instant::now();
             let id = process
                 .send_request("turn/start", params)
@@ -464,6 +453,27 @@ impl CodexAppServerTarget {
         }
         Ok(())
     }
+}
+
+fn initialize_params() -> Value {
+    json!({
+        "clientInfo": {
+            "name": "phasebench",
+            "title": "phasebench",
+            "version": env!("CARGO_PKG_VERSION"),
+        }
+    })
+}
+
+fn thread_start_params(cwd: &std::path::Path) -> Value {
+    json!({ "cwd": cwd.display().to_string() })
+}
+
+fn turn_start_params(thread_id: &str, prompt: &str) -> Value {
+    json!({
+        "threadId": thread_id,
+        "input": [{ "type": "text", "text": prompt }],
+    })
 }
 
 /// Folds one notification about the turn's thread into what the turn saw.
@@ -563,6 +573,82 @@ mod tests {
         let bad = Incoming::parse("not json").unwrap_err();
         assert!(bad.contains("not JSON"), "{bad}");
         assert!(Incoming::parse(r#"{"id":"x","result":1}"#).is_err());
+    }
+
+    /// The JSON shape of every key, recursively (values dropped), to compare messages.
+    fn shape(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), shape(v))).collect(),
+            Value::Array(items) => items.iter().map(shape).collect(),
+            other => Value::String(
+                match other {
+                    Value::String(_) => "string",
+                    Value::Number(_) => "number",
+                    Value::Bool(_) => "bool",
+                    _ => "null",
+                }
+                .into(),
+            ),
+        }
+    }
+
+    /// A real app-server session (codex 0.169.0, captured against a mock): phasebench sends
+    /// requests of the same shape, and reads the answer and the turn's end from what came back.
+    #[test]
+    fn captured_app_server_transcript() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/codex-0.169.0/appserver_transcript.jsonl"
+        ))
+        .unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let sent: HashMap<&str, &Value> = lines
+            .iter()
+            .filter(|l| l["dir"] == "->")
+            .filter_map(|l| Some((l["msg"]["method"].as_str()?, &l["msg"]["params"])))
+            .collect();
+        let ours = [
+            ("initialize", initialize_params()),
+            (
+                "thread/start",
+                thread_start_params(std::path::Path::new("/w")),
+            ),
+            ("turn/start", turn_start_params("t", "hi")),
+        ];
+        for (method, params) in ours {
+            assert_eq!(shape(&params), shape(sent[method]), "{method} params");
+        }
+        assert!(sent.contains_key("initialized"));
+
+        let mut thread_id = None;
+        let mut seen = TurnOutcome::default();
+        let start = Instant::now();
+        let mut responses = Vec::new();
+        for line in lines.iter().filter(|l| l["dir"] == "<-") {
+            match Incoming::parse(&line["msg"].to_string()).unwrap() {
+                Incoming::Response { id, result } => {
+                    let result = result.unwrap();
+                    if id == 2 {
+                        thread_id = result["thread"]["id"].as_str().map(str::to_owned);
+                    }
+                    responses.push(id);
+                }
+                Incoming::Notification { method, params } => {
+                    if params["threadId"].as_str() == thread_id.as_deref() {
+                        observe(&mut seen, &method, params, start);
+                    }
+                }
+                Incoming::Request { method, .. } => panic!("unexpected request {method}"),
+            }
+        }
+        assert_eq!(responses, [1, 2, 3]);
+        assert!(thread_id.is_some());
+        assert!(seen.first_delta.is_some());
+        assert_eq!(seen.answer.as_deref(), Some("Hello from the mock model."));
+        assert_eq!(seen.completed.unwrap()["status"], "completed");
     }
 
     #[test]
