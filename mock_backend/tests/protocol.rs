@@ -134,6 +134,18 @@ async fn next_json(socket: &mut mock_socket::Socket) -> Value {
     }
 }
 
+/// Reads one answer: the event types up to `response.completed`, and that event.
+async fn answer(socket: &mut mock_socket::Socket) -> (Vec<String>, Value) {
+    let mut kinds = Vec::new();
+    loop {
+        let event = next_json(socket).await;
+        kinds.push(event["type"].as_str().unwrap().to_owned());
+        if event["type"] == "response.completed" {
+            return (kinds, event);
+        }
+    }
+}
+
 #[tokio::test]
 async fn websocket_warmup_then_chained_turn() {
     let mock = MockBackend::start(MockConfig::default()).unwrap();
@@ -154,14 +166,7 @@ async fn websocket_warmup_then_chained_turn() {
         ))
         .await
         .unwrap();
-    let mut kinds = Vec::new();
-    loop {
-        let event = next_json(&mut socket).await;
-        kinds.push(event["type"].as_str().unwrap().to_owned());
-        if event["type"] == "response.completed" {
-            break;
-        }
-    }
+    let (kinds, _) = answer(&mut socket).await;
     assert_eq!(kinds.len(), 2 + 5 + 2);
     let records = mock.requests().take_thread("t-ws");
     let exchanges: Vec<Exchange> = records.iter().map(|r| r.exchange).collect();
@@ -288,15 +293,8 @@ async fn captured_websocket_session_replays_with_the_same_answers() {
             .send(Message::text(request.to_string()))
             .await
             .unwrap();
-        let mut kinds = Vec::new();
-        loop {
-            let event = next_json(&mut socket).await;
-            kinds.push(event["type"].as_str().unwrap().to_owned());
-            if event["type"] == "response.completed" {
-                previous = event["response"]["id"].as_str().map(str::to_owned);
-                break;
-            }
-        }
+        let (kinds, completed) = answer(&mut socket).await;
+        previous = completed["response"]["id"].as_str().map(str::to_owned);
         assert_eq!(
             collapsed(kinds),
             collapsed(captured),
