@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::recorder::{DurationHistogram, MetricKey};
 use crate::report::{BudgetRow, LoadedResult};
+use crate::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 
 /// Percentiles compared.
@@ -192,13 +193,15 @@ struct Ecdf {
 }
 
 impl Ecdf {
-    fn new(h: &DurationHistogram) -> Self {
+    /// `whole_ms`: the values were reported in whole milliseconds; a bucket's highest
+    /// equivalent value (66 ms reads 66.047) is read back as the whole millisecond it holds.
+    fn new(h: &DurationHistogram, whole_ms: bool) -> Self {
         let mut values = Vec::new();
         let mut cumulative = Vec::new();
         let mut n = 0;
         for (value_us, count) in h.buckets() {
             n += count;
-            values.push(value_us as f64 / 1e3);
+            values.push(snap(value_us as f64 / 1e3, whole_ms));
             cumulative.push(n);
         }
         Self {
@@ -222,6 +225,10 @@ impl Ecdf {
     }
 }
 
+fn snap(value_ms: f64, whole_ms: bool) -> f64 {
+    if whole_ms { value_ms.round() } else { value_ms }
+}
+
 fn too_few(n: u64, q: f64) -> bool {
     n < MIN_SAMPLES || (n as f64) * (1.0 - q) < MIN_TAIL_SAMPLES
 }
@@ -231,17 +238,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
-/// Compares one percentile of one series.
+/// Compares one percentile of one series; `whole_ms` when both sides were reported in whole
+/// milliseconds.
 fn compare_stat(
     key: &MetricKey,
     (name, q): (&str, f64),
-    baseline: &DurationHistogram,
-    current: &DurationHistogram,
+    (baseline, current): (&DurationHistogram, &DurationHistogram),
+    whole_ms: bool,
     policy: &RegressionPolicy,
     options: &CompareOptions,
 ) -> StatComparison {
-    let baseline_ms = baseline.quantile(q).as_secs_f64() * 1e3;
-    let current_ms = current.quantile(q).as_secs_f64() * 1e3;
+    let baseline_ms = snap(baseline.quantile(q).as_secs_f64() * 1e3, whole_ms);
+    let current_ms = snap(current.quantile(q).as_secs_f64() * 1e3, whole_ms);
     let delta_ms = current_ms - baseline_ms;
     let threshold_ms = policy.threshold_ms(&key.metric, baseline_ms);
     let mut row = StatComparison {
@@ -269,7 +277,7 @@ fn compare_stat(
         );
         return row;
     }
-    let (b, c) = (Ecdf::new(baseline), Ecdf::new(current));
+    let (b, c) = (Ecdf::new(baseline, whole_ms), Ecdf::new(current, whole_ms));
     let (Some(b_beta), Some(c_beta)) = (b.order_statistic(q), c.order_statistic(q)) else {
         row.reason = "cannot form the bootstrap distribution".into();
         return row;
@@ -351,8 +359,15 @@ pub fn compare(
         };
         match (baseline.histograms.get(key), current.histograms.get(key)) {
             (Some(b), Some(c)) => {
+                let whole_ms = [current, baseline].iter().all(|r| {
+                    r.summary.metrics.iter().any(|row| {
+                        row.metric == key.metric
+                            && row.status == key.status
+                            && row.resolution == Some(Resolution::Ms)
+                    })
+                });
                 for stat in QUANTILES {
-                    rows.push(compare_stat(key, stat, b, c, &policy, options));
+                    rows.push(compare_stat(key, stat, (b, c), whole_ms, &policy, options));
                 }
             }
             (Some(_), None) => unmatched.push(format!("{label} only in the baseline")),
@@ -413,8 +428,8 @@ mod tests {
         compare_stat(
             &key,
             QUANTILES[0],
-            &histogram(base, n, seed),
-            &histogram(cur, n, seed + 1000),
+            (&histogram(base, n, seed), &histogram(cur, n, seed + 1000)),
+            false,
             &RegressionPolicy::default(),
             &CompareOptions::default(),
         )
@@ -450,14 +465,49 @@ mod tests {
         let row = compare_stat(
             &key,
             QUANTILES[2],
-            &histogram(50.0, 100, 1),
-            &histogram(90.0, 100, 2),
+            (&histogram(50.0, 100, 1), &histogram(90.0, 100, 2)),
+            false,
             &RegressionPolicy::default(),
             &CompareOptions::default(),
         );
         assert_eq!(row.verdict, Verdict::Inconclusive);
         assert!(row.reason.contains("too few samples"), "{}", row.reason);
         assert_eq!(row.ci_low_ms, None);
+    }
+
+    #[test]
+    fn whole_millisecond_series_compare_in_whole_milliseconds() {
+        let whole = |center: u64, seed: u64| {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut h = DurationHistogram::default();
+            for _ in 0..400 {
+                let jitter = rand::Rng::random_range(&mut rng, 0..5);
+                h.record(Duration::from_millis(center + jitter));
+            }
+            h
+        };
+        let key = MetricKey {
+            metric: "turn_ttft".into(),
+            status: None,
+        };
+        let row = compare_stat(
+            &key,
+            QUANTILES[0],
+            (&whole(66, 1), &whole(80, 2)),
+            true,
+            &RegressionPolicy::default(),
+            &CompareOptions::default(),
+        );
+        for v in [
+            row.baseline_ms,
+            row.current_ms,
+            row.ci_low_ms.unwrap(),
+            row.ci_high_ms.unwrap(),
+        ] {
+            assert_eq!(v, v.round(), "{row:?}");
+        }
+        assert_eq!(row.delta_ms, 14.0, "{row:?}");
+        assert_eq!(row.verdict, Verdict::Regressed);
     }
 
     #[test]
@@ -472,7 +522,7 @@ mod tests {
     #[test]
     fn order_statistic_inverse_matches_quantiles() {
         let h = histogram(50.0, 5000, 9);
-        let e = Ecdf::new(&h);
+        let e = Ecdf::new(&h, false);
         for q in [0.1, 0.5, 0.9, 0.99] {
             let direct = h.quantile(q).as_secs_f64() * 1e3;
             assert!(

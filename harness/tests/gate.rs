@@ -58,6 +58,7 @@ fn scripts_pass_shellcheck() {
         .arg(root.join("scripts/perf-gate.sh"))
         .arg(root.join("scripts/test.sh"))
         .arg(root.join("scripts/gate-power.sh"))
+        .arg(root.join("scripts/codex-ab.sh"))
         .arg(root.join(".ci/run"))
         .output()
         .unwrap();
