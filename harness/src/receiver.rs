@@ -1,11 +1,13 @@
 //! The OTLP/HTTP receiver an external target (the real codex CLI) exports to: `POST /v1/logs`,
 //! `/v1/traces` and `/v1/metrics` on 127.0.0.1, JSON or protobuf, gzip accepted, bodies above
-//! a size limit refused. It answers 200 as soon as a body is filed (the exporting process waits
-//! on every export), merges every body, and files log samples under their `conversation.id`
-//! for the harness to take per thread. A malformed body is counted and answered 400, never
-//! fatal. Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined
-//! from their spans when the harness takes them (see [`crate::spans`]). Metric bodies are
-//! counted only (the same figures arrive, unaggregated, as log events).
+//! a size limit refused. It answers 200 as soon as a body is read (the exporting process waits
+//! on every export, at exit too) and decodes it afterwards, merges every body, and files log
+//! samples under their `conversation.id` for the harness to take per thread. A body too large
+//! or badly compressed is answered 400; one that does not decode is counted. Neither is fatal.
+//!
+//! Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined from
+//! their spans when the harness takes them (see [`crate::spans`]). Metric bodies are counted
+//! only (the same figures arrive, unaggregated, as log events).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,18 +71,25 @@ struct Shared {
     malformed_events: AtomicU64,
     unattributed_events: AtomicU64,
     errors: Mutex<Vec<String>>,
-    /// Woken whenever log samples were filed.
+    /// Woken whenever a body was filed.
     arrived: tokio::sync::Notify,
+    /// Bodies answered but not yet filed.
+    pending: AtomicU64,
     limit: usize,
 }
 
 impl Shared {
-    fn malformed(&self, route: &str, why: String) -> Response {
+    fn record_malformed(&self, route: &str, why: String) {
         self.malformed_bodies.fetch_add(1, Ordering::Relaxed);
         let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
         if errors.len() < ERROR_EXAMPLES {
             errors.push(format!("POST {route}: {why}"));
         }
+    }
+
+    /// Counts a body that could not even be read (too large, bad gzip) and refuses it.
+    fn malformed(&self, route: &str, why: String) -> Response {
+        self.record_malformed(route, why.clone());
         (StatusCode::BAD_REQUEST, why).into_response()
     }
 }
@@ -155,6 +164,24 @@ impl OtlpReceiver {
         total.missing += counts.missing;
         total.disagreeing += counts.disagreeing;
         samples
+    }
+
+    /// Waits until every body answered so far has been filed, or `timeout` passed; returns
+    /// whether it settled. Call it before [`OtlpReceiver::take`] once the exporting process has
+    /// exited (it had every export answered before exiting).
+    pub async fn settle(&self, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            if self.shared.pending.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Waits until thread `thread_id` has at least `count` samples of `metric`, or `timeout`
@@ -314,15 +341,30 @@ fn ok(encoding: Encoding) -> Response {
     }
 }
 
-async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let (encoding, bytes) = match read_body(&shared, "/v1/logs", &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let decoded = match otlp::decode_logs(&bytes, encoding) {
-        Ok(decoded) => decoded,
-        Err(e) => return shared.malformed("/v1/logs", e.to_string()),
-    };
+/// Answers at once and files the body in the background: the exporting process waits for
+/// the answer (at exit, for its last batch), so decoding must not delay it. A body that turns
+/// out malformed is counted, not refused.
+fn file_later(
+    shared: &Arc<Shared>,
+    route: &'static str,
+    encoding: Encoding,
+    bytes: Bytes,
+    file: fn(&Shared, &[u8], Encoding) -> Result<(), otlp::OtlpError>,
+) -> Response {
+    shared.pending.fetch_add(1, Ordering::SeqCst);
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = file(&shared, &bytes, encoding) {
+            shared.record_malformed(route, e.to_string());
+        }
+        shared.pending.fetch_sub(1, Ordering::SeqCst);
+        shared.arrived.notify_waiters();
+    });
+    ok(encoding)
+}
+
+fn file_logs(shared: &Shared, bytes: &[u8], encoding: Encoding) -> Result<(), otlp::OtlpError> {
+    let decoded = otlp::decode_logs(bytes, encoding)?;
     shared.logs_bodies.fetch_add(1, Ordering::Relaxed);
     shared
         .malformed_events
@@ -340,20 +382,11 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body)
             .or_default()
             .push((logged.sample, logged.span));
     }
-    drop(by_thread);
-    shared.arrived.notify_waiters();
-    ok(encoding)
+    Ok(())
 }
 
-async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let (encoding, bytes) = match read_body(&shared, "/v1/traces", &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let (kept, seen) = match otlp::decode_spans(&bytes, encoding) {
-        Ok(decoded) => decoded,
-        Err(e) => return shared.malformed("/v1/traces", e.to_string()),
-    };
+fn file_traces(shared: &Shared, bytes: &[u8], encoding: Encoding) -> Result<(), otlp::OtlpError> {
+    let (kept, seen) = otlp::decode_spans(bytes, encoding)?;
     shared.traces_bodies.fetch_add(1, Ordering::Relaxed);
     shared.spans_seen.fetch_add(seen, Ordering::Relaxed);
     let mut spans = shared.spans.lock().unwrap_or_else(PoisonError::into_inner);
@@ -363,9 +396,21 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     for span in kept {
         spans.insert(span);
     }
-    drop(spans);
-    shared.arrived.notify_waiters();
-    ok(encoding)
+    Ok(())
+}
+
+async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    match read_body(&shared, "/v1/logs", &headers, body).await {
+        Ok((encoding, bytes)) => file_later(&shared, "/v1/logs", encoding, bytes, file_logs),
+        Err(response) => response,
+    }
+}
+
+async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    match read_body(&shared, "/v1/traces", &headers, body).await {
+        Ok((encoding, bytes)) => file_later(&shared, "/v1/traces", encoding, bytes, file_traces),
+        Err(response) => response,
+    }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
@@ -375,4 +420,88 @@ async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bo
     };
     shared.metrics_bodies.fetch_add(1, Ordering::Relaxed);
     ok(encoding)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const LOGS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/codex-0.169.0/otlp_v1_logs.json"
+    );
+    const THREAD: &str = "01a20ae0-451f-7be3-8122-be4b48a18ace";
+
+    async fn post(receiver: &OtlpReceiver, path: &str, body: Vec<u8>, gzip: bool) -> u16 {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", receiver.uri()))
+            .header("content-type", "application/json");
+        if gzip {
+            request = request.header("content-encoding", "gzip");
+        }
+        request.body(body).send().await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn bodies_are_answered_at_once_filed_after_and_bad_ones_counted() {
+        let receiver = OtlpReceiver::start(256 * 1024).unwrap();
+        let logs = std::fs::read(LOGS).unwrap();
+        assert_eq!(post(&receiver, "/v1/logs", logs.clone(), false).await, 200);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &logs).unwrap();
+        assert_eq!(
+            post(&receiver, "/v1/logs", gz.finish().unwrap(), true).await,
+            200
+        );
+        // Garbage is answered (the body was read) and counted once decoding fails.
+        assert_eq!(
+            post(&receiver, "/v1/logs", b"{not otlp".to_vec(), false).await,
+            200
+        );
+        assert_eq!(
+            post(&receiver, "/v1/traces", b"[]".to_vec(), false).await,
+            200
+        );
+        // Unreadable bodies are refused outright: bad gzip, above the limit.
+        assert_eq!(
+            post(&receiver, "/v1/logs", b"plain".to_vec(), true).await,
+            400
+        );
+        assert_eq!(
+            post(&receiver, "/v1/logs", vec![b' '; 300 * 1024], false).await,
+            400
+        );
+        assert_eq!(
+            post(&receiver, "/v1/metrics", b"{}".to_vec(), false).await,
+            200
+        );
+        assert!(receiver.settle(Duration::from_secs(5)).await);
+        assert!(
+            receiver
+                .wait_for(THREAD, "turn_ttft", 2, Duration::from_secs(5))
+                .await
+        );
+        let samples = receiver.take(THREAD);
+        assert_eq!(samples.len(), 20, "both log bodies were filed: {samples:?}");
+        assert!(receiver.take(THREAD).is_empty(), "taken once");
+        let stats = receiver.stats();
+        assert_eq!(stats.logs_bodies, 2, "{stats:?}");
+        assert_eq!(stats.metrics_bodies, 1, "{stats:?}");
+        assert_eq!(stats.malformed_bodies, 4, "{stats:?}");
+        assert!(
+            stats
+                .errors
+                .iter()
+                .any(|e| e.starts_with("POST /v1/traces")),
+            "{stats:?}"
+        );
+        // Nothing arrives for a thread that does not exist: the wait ends at its deadline.
+        assert!(
+            !receiver
+                .wait_for("no-such-thread", "turn_ttft", 1, Duration::from_millis(50))
+                .await
+        );
+    }
 }

@@ -270,3 +270,140 @@ async fn trace_spans_give_phases_sub_millisecond_resolution() {
     );
     assert!(target.rig().receiver().stats().spans > 0);
 }
+
+/// The harness's own overhead on the real binary: whole-process time of `codex exec` as
+/// phasebench runs and times it (`client.process_exit`) against the same command run bare (a
+/// plain spawn and wait, timed around it, its telemetry sent to a sink that only answers 200),
+/// alternating, against the same mock. A benchmark, not a check:
+/// `cargo test --release -p phasebench --test codex -- --ignored --nocapture overhead`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark of the harness against bare codex exec; run it with --ignored"]
+async fn harness_overhead_against_bare_codex_exec() {
+    use std::time::{Duration, Instant};
+
+    use axum::Router;
+    use axum::routing::post;
+    use mock_backend::loopback::LoopbackServer;
+    use phasebench::target::Target;
+    use phasebench::target::codex::config_toml;
+
+    let pairs: usize = std::env::var("PHASEBENCH_OVERHEAD_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    // Fresh homes (sqlite migration on disk every run) or, with PHASEBENCH_OVERHEAD_WARM_HOME,
+    // one reused home per side: less disk noise.
+    let warm_home = std::env::var_os("PHASEBENCH_OVERHEAD_WARM_HOME").is_some();
+    let file = if warm_home {
+        "exec-websocket-warm-home.toml"
+    } else {
+        "exec-websocket.toml"
+    };
+    let scenario = load(file, &[]);
+    let TargetKind::CodexExec(spec) = &scenario.target else {
+        panic!("not codex-exec");
+    };
+    let target = CodexExecTarget::start(&scenario, spec).unwrap();
+    let sink = LoopbackServer::start(
+        Router::new().fallback(post(|| async {
+            ([("content-type", "application/json")], "{}")
+        })),
+        0,
+        "otlp-sink",
+    )
+    .unwrap();
+    let sink_uri = if std::env::var_os("PHASEBENCH_OVERHEAD_BARE_TO_RECEIVER").is_some() {
+        target.rig().receiver().uri()
+    } else {
+        format!("http://{}", sink.addr())
+    };
+    let bare_root = tempfile::tempdir().unwrap();
+    let workdir = bare_root.path().join("work");
+    std::fs::create_dir_all(&workdir).unwrap();
+    let binary = codex_binary();
+    let bare_once = |i: usize| {
+        let home = if warm_home {
+            bare_root.path().join("home")
+        } else {
+            bare_root.path().join(format!("home-{i}"))
+        };
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            config_toml(
+                &target.rig().mock().uri(),
+                &sink_uri,
+                scenario.runtime.transport,
+                spec,
+            ),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let status = std::process::Command::new(&binary)
+            .args(["exec", "--skip-git-repo-check", "--json", &spec.prompt])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &workdir)
+            .env("CODEX_HOME", &home)
+            .env("OPENAI_API_KEY", "sk-test")
+            .env("TMPDIR", bare_root.path())
+            .current_dir(&workdir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let took = started.elapsed();
+        assert!(status.success(), "bare codex exec failed: {status}");
+        if !warm_home {
+            std::fs::remove_dir_all(&home).unwrap();
+        }
+        took
+    };
+    // Warm the page cache and both paths once.
+    let _ = bare_once(usize::MAX);
+    let _ = target.run_iteration(u64::MAX).await;
+    let mut bare = Vec::new();
+    let mut harness = Vec::new();
+    for i in 0..pairs {
+        let harness_once = async || {
+            let report = target.run_iteration(i as u64).await;
+            assert!(report.failure.is_none(), "{:?}", report.failure);
+            report
+                .samples
+                .iter()
+                .find(|s| s.metric == "client.process_exit")
+                .expect("the harness times the process")
+                .duration
+        };
+        // Alternate which goes first: drift hits both alike.
+        if i % 2 == 0 {
+            bare.push(tokio::task::block_in_place(|| bare_once(i)));
+            harness.push(harness_once().await);
+        } else {
+            harness.push(harness_once().await);
+            bare.push(tokio::task::block_in_place(|| bare_once(i)));
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut ratios: Vec<f64> = bare
+        .iter()
+        .zip(&harness)
+        .map(|(b, h)| h.as_secs_f64() / b.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let (bare_median, harness_median) = (median(&mut bare), median(&mut harness));
+    let overhead = harness_median.as_secs_f64() / bare_median.as_secs_f64() - 1.0;
+    println!(
+        "codex exec ({file}), {pairs} pairs: bare median {:.1} ms, under phasebench {:.1} ms: overhead {:+.2}% \
+         (median of paired ratios {:+.2}%)",
+        bare_median.as_secs_f64() * 1e3,
+        harness_median.as_secs_f64() * 1e3,
+        overhead * 100.0,
+        (ratios[ratios.len() / 2] - 1.0) * 100.0
+    );
+    assert_eq!(bare.len(), pairs);
+}

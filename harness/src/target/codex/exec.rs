@@ -14,6 +14,9 @@ use crate::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 
+/// How long decoding the telemetry of an exited process may take.
+const SETTLE_WAIT: Duration = Duration::from_secs(5);
+
 /// The codex CLI run as `codex exec`, with its mock backend and OTLP receiver.
 pub struct CodexExecTarget {
     rig: CodexRig,
@@ -96,6 +99,12 @@ impl CodexExecTarget {
                 "codex printed no thread.started event; stderr: {stderr}"
             )));
         };
+        // Codex had its last export answered before exiting; its decoding may still run.
+        if !rig.receiver.settle(SETTLE_WAIT).await {
+            return Err(IterationFailure::Session(format!(
+                "the telemetry codex exported was not decoded within {SETTLE_WAIT:?}"
+            )));
+        }
         let mut samples = rig.receiver.take(&thread_id);
         let _ = rig.mock.requests().take_thread(&thread_id);
         samples.push(Sample::client(CLIENT_PROCESS_EXIT, exited));
