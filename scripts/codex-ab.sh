@@ -15,7 +15,7 @@ fi
 VERSION_A=$1
 VERSION_B=$2
 shift 2
-SCENARIO=scenarios/codex/exec-websocket.toml
+SCENARIO=scenarios/codex/ab-versions.toml
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then
     SCENARIO=$1
     shift

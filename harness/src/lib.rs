@@ -11,6 +11,7 @@
 pub mod ab;
 pub mod capture;
 pub mod compare;
+pub mod egress;
 pub mod ingest;
 pub mod metric;
 pub mod otlp;

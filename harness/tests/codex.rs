@@ -112,6 +112,14 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
         log.count(Exchange::WebsocketUpgrade)
     );
     assert!(log.count(Exchange::WebsocketWarmup) >= n && log.count(Exchange::WebsocketTurn) >= n);
+    // Nothing tried to leave loopback through the proxy variables.
+    assert_eq!(
+        target.rig().egress().attempts(),
+        0,
+        "{:?}",
+        target.rig().egress().examples()
+    );
+    assert_eq!(s.telemetry.egress_attempts, 0);
     let stats = target.rig().receiver().stats();
     assert!(stats.logs_bodies >= n, "{stats:?}");
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
@@ -230,6 +238,12 @@ async fn app_server_measures_cold_and_warm_threads_of_one_process() {
     let stats = target.rig().receiver().stats();
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
     assert_eq!(s.telemetry.malformed_events, 0);
+    assert_eq!(
+        target.rig().egress().attempts(),
+        0,
+        "{:?}",
+        target.rig().egress().examples()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,6 +189,13 @@ pub fn render_report(summary: &RunSummary) -> String {
             t.malformed_events, t.unattributed_events, t.late_samples
         );
     }
+    if t.egress_attempts > 0 {
+        let _ = writeln!(
+            out,
+            "warning: the target tried {} connection(s) beyond loopback; all were refused",
+            t.egress_attempts
+        );
+    }
     if t.span_refined_samples + t.span_unrefined_samples > 0 {
         let _ = writeln!(
             out,

@@ -76,6 +76,9 @@ pub struct TelemetryHealth {
     pub unattributed_events: u64,
     /// Samples that arrived after their iteration ended.
     pub late_samples: u64,
+    /// Connections an external target tried to open beyond loopback (refused by the trap).
+    #[serde(default)]
+    pub egress_attempts: u64,
     /// Whole-millisecond phase samples refined to their trace span's duration.
     #[serde(default)]
     pub span_refined_samples: u64,

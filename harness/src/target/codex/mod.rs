@@ -6,7 +6,8 @@
 //! receiver it talks to, and isolation. Every codex process gets a temporary `CODEX_HOME`
 //! (fresh, or one reused across the run), a temporary working directory that is also `HOME`,
 //! a fake API key, an environment cleared of everything else, and the config switches that
-//! keep codex on loopback (analytics, plugins, shell snapshot and update checks off). It runs
+//! keep codex on loopback (analytics, plugins, shell snapshot and update checks off). Its proxy
+//! variables point at an [`EgressTrap`], which refuses and counts whatever tries to go further. It runs
 //! in its own process group, killed whole when its iteration's deadline passes.
 
 pub mod app_server;
@@ -20,6 +21,7 @@ use thread_runtime::Transport;
 use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
+use crate::egress::EgressTrap;
 use crate::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 use crate::scenario::{CodexHome, CodexSpec, OtlpProtocol, Scenario};
 
@@ -48,6 +50,8 @@ pub enum CodexError {
     Receiver(#[from] crate::receiver::ReceiverError),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error("cannot start the egress trap: {0}")]
+    Egress(std::io::Error),
     #[error("cannot write {path}: {source}")]
     Config {
         path: PathBuf,
@@ -218,6 +222,8 @@ pub struct CodexRig {
     transport: Transport,
     mock: MockBackend,
     receiver: OtlpReceiver,
+    /// Where codex's proxy variables point: anything bound beyond loopback is refused there.
+    egress: EgressTrap,
     answer: String,
     /// Holds fresh homes, the reused home and the working directory.
     root: tempfile::TempDir,
@@ -234,6 +240,7 @@ impl CodexRig {
         let answer = backend.answer.clone();
         let mock = MockBackend::start(backend)?;
         let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT)?;
+        let egress = EgressTrap::start().map_err(CodexError::Egress)?;
         let root = tempfile::Builder::new()
             .prefix("phasebench-codex-")
             .tempdir()
@@ -247,6 +254,7 @@ impl CodexRig {
             transport: scenario.runtime.transport,
             mock,
             receiver,
+            egress,
             answer,
             root,
             workdir,
@@ -268,6 +276,11 @@ impl CodexRig {
     /// The receiver (for tests that check what codex exported).
     pub fn receiver(&self) -> &OtlpReceiver {
         &self.receiver
+    }
+
+    /// The trap codex's proxy variables point at (for tests that check nothing left loopback).
+    pub fn egress(&self) -> &EgressTrap {
+        &self.egress
     }
 
     /// The temporary root holding every home and the working directory.
@@ -321,6 +334,7 @@ impl CodexRig {
             .env("CODEX_HOME", home)
             .env("OPENAI_API_KEY", "sk-test")
             .env("TMPDIR", self.root.path())
+            .envs(self.egress.env())
             .current_dir(&self.workdir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -334,6 +348,7 @@ impl CodexRig {
         TelemetryHealth {
             malformed_events: stats.malformed_events + stats.malformed_bodies,
             unattributed_events: stats.unattributed_events,
+            egress_attempts: self.egress.attempts(),
             span_refined_samples: stats.refined_samples,
             span_unrefined_samples: stats.unrefined_samples,
             late_samples: self
@@ -343,5 +358,82 @@ impl CodexRig {
                 .map(|v| v.len() as u64)
                 .sum(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Dotted paths of every key (inline tables included).
+    fn keys(value: &toml::Value, prefix: &str, out: &mut BTreeSet<String>) {
+        if let toml::Value::Table(table) = value {
+            for (key, child) in table {
+                let path = format!("{prefix}{key}");
+                out.insert(path.clone());
+                keys(child, &format!("{path}."), out);
+            }
+        }
+    }
+
+    fn spec(exporters: bool) -> CodexSpec {
+        CodexSpec {
+            binary: None,
+            home: CodexHome::Fresh,
+            prompt: "hi".into(),
+            ephemeral: false,
+            otlp_protocol: OtlpProtocol::Json,
+            export_traces: exporters,
+            export_metrics: exporters,
+            threads_per_process: std::num::NonZeroU32::MIN,
+            turns: std::num::NonZeroU32::MIN,
+        }
+    }
+
+    /// The config phasebench writes has exactly the keys of the one the loopback facts were
+    /// observed with (../shared/fixtures/codex-0.169.0/config.toml), pointing at our servers.
+    #[test]
+    fn generated_config_matches_the_observed_one() {
+        let observed: toml::Value = toml::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/codex-0.169.0/config.toml"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let transport = Transport::Websocket {
+            connect_timeout: Duration::from_secs(5),
+        };
+        let ours: toml::Value = toml::from_str(&config_toml(
+            "http://127.0.0.1:1/v1",
+            "http://127.0.0.1:2",
+            transport,
+            &spec(true),
+        ))
+        .unwrap();
+        let (mut a, mut b) = (BTreeSet::new(), BTreeSet::new());
+        keys(&observed, "", &mut a);
+        keys(&ours, "", &mut b);
+        assert_eq!(a, b);
+        assert_eq!(
+            ours["model_providers"]["mock"]["base_url"].as_str(),
+            Some("http://127.0.0.1:1/v1")
+        );
+        assert_eq!(
+            ours["otel"]["trace_exporter"]["otlp-http"]["endpoint"].as_str(),
+            Some("http://127.0.0.1:2/v1/traces")
+        );
+        // Exporters off are "none"; HTTP mode turns websockets off.
+        let http: toml::Value =
+            toml::from_str(&config_toml("u", "r", Transport::Http, &spec(false))).unwrap();
+        assert_eq!(http["otel"]["metrics_exporter"].as_str(), Some("none"));
+        assert_eq!(
+            http["model_providers"]["mock"]["supports_websockets"].as_bool(),
+            Some(false)
+        );
     }
 }
