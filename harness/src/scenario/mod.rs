@@ -410,10 +410,24 @@ pub const UNHASHED_KEYS: [&str; 6] = [
     "gate",
 ];
 
+/// `[codex]` keys left out too: which binary runs is the target's identity (its version is in
+/// every result and compared runs show it), not the scenario's content, so an A/B of two codex
+/// releases compares one scenario.
+pub const UNHASHED_CODEX_KEYS: [&str; 1] = ["binary"];
+
 fn measurement_hash(merged: &str) -> String {
     let mut table: toml::Table = toml::from_str(merged).unwrap_or_default();
     for key in UNHASHED_KEYS {
         table.remove(key);
+    }
+    if let Some(toml::Value::Table(codex)) = table.get_mut("codex") {
+        for key in UNHASHED_CODEX_KEYS {
+            codex.remove(key);
+        }
+        // An empty table is the same scenario as none at all.
+        if codex.is_empty() {
+            table.remove("codex");
+        }
     }
     fnv1a64(&toml::to_string(&table).unwrap_or_default())
 }
@@ -927,6 +941,14 @@ mod tests {
                 "{set}"
             );
         }
+        // Which codex binary runs is the target's identity, not the scenario's; its exporters
+        // are part of what is measured.
+        let codex = "name = \"c\"\ntarget = \"codex-exec\"\n";
+        let base = parse(codex).unwrap().content_hash;
+        let other_binary = parse_with(codex, &["codex.binary=\"/opt/codex-0.168/codex\""]).unwrap();
+        assert_eq!(base, other_binary.content_hash);
+        let traced = parse_with(codex, &[r#"codex.exporters=["logs","traces"]"#]).unwrap();
+        assert_ne!(base, traced.content_hash);
     }
 
     #[test]
