@@ -1,7 +1,8 @@
 //! Paired A/B: two builds (phasebench binaries from two commits) or two configurations run in
 //! alternating rounds on one machine (A B, B A, A B, …), each side's histograms merged across
 //! rounds, then B compared with A. Drift in the machine's speed during the job hits both sides
-//! alike, which two separate runs at different times cannot promise.
+//! alike, which two separate runs at different times cannot promise. A verdict must also hold
+//! round by round ([`crate::rounds`]): a shift shared by one round's samples is not evidence.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -134,14 +135,13 @@ fn run_side(
 }
 
 /// Merges the rounds of one side into one result.
-fn merge(rounds: Vec<LoadedResult>, label: &str) -> LoadedResult {
-    let mut iter = rounds.into_iter();
-    let mut merged = iter.next().expect("at least one round");
+fn merge(rounds: &[LoadedResult], label: &str) -> LoadedResult {
+    let mut merged = rounds[0].clone();
     let mut count = 1;
-    for round in iter {
+    for round in &rounds[1..] {
         count += 1;
-        for (key, h) in round.histograms {
-            merged.histograms.entry(key).or_default().merge(&h);
+        for (key, h) in &round.histograms {
+            merged.histograms.entry(key.clone()).or_default().merge(h);
         }
     }
     merged.path = format!("{label} ({count} rounds)");
@@ -207,8 +207,8 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             }
         }
     }
-    let a = merge(results_a, "A");
-    let mut b = merge(results_b, "B");
+    let a = merge(&results_a, "A");
+    let mut b = merge(&results_b, "B");
     // Budgets apply to B's merged distributions.
     let mut recorder = Recorder::default();
     for (key, h) in &b.histograms {
@@ -234,7 +234,9 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         allow_mismatch: request.comparison.allow_mismatch || side_overrides_differ,
         ..CompareOptions::default()
     };
-    let comparison = compare::compare(&b, &a, &options)?;
+    let mut comparison = compare::compare(&b, &a, &options)?;
+    // A verdict must hold round by round too, not only in the pooled samples.
+    crate::rounds::check_rounds(&mut comparison, &results_a, &results_b);
     crate::write_comparison(&comparison, &request.comparison)?;
     let failed = comparison.regressed() || comparison.budgets_breached();
     Ok((

@@ -66,6 +66,11 @@ pub struct StatComparison {
     /// side has too few samples to judge.
     pub ci_low_ms: Option<f64>,
     pub ci_high_ms: Option<f64>,
+    /// Paired A/B only: the interval of the mean per-round difference (see [`crate::rounds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_ci_low_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_ci_high_ms: Option<f64>,
     pub threshold_ms: f64,
     pub verdict: Verdict,
     pub reason: String,
@@ -128,6 +133,24 @@ impl Comparison {
 
     pub fn budgets_breached(&self) -> bool {
         self.budgets.iter().any(|b| !b.passed)
+    }
+
+    /// Regressions first, then inconclusive, improved, unchanged; report order within each.
+    pub fn sort_rows(&mut self) {
+        self.rows.sort_by(|a, b| {
+            (
+                a.verdict,
+                crate::metric::report_rank(&a.metric),
+                &a.metric,
+                &a.status,
+            )
+                .cmp(&(
+                    b.verdict,
+                    crate::metric::report_rank(&b.metric),
+                    &b.metric,
+                    &b.status,
+                ))
+        });
     }
 }
 
@@ -225,7 +248,8 @@ impl Ecdf {
     }
 }
 
-fn snap(value_ms: f64, whole_ms: bool) -> f64 {
+/// A value read from a histogram, as the whole millisecond it was reported in when `whole_ms`.
+pub(crate) fn snap(value_ms: f64, whole_ms: bool) -> f64 {
     if whole_ms { value_ms.round() } else { value_ms }
 }
 
@@ -264,6 +288,8 @@ fn compare_stat(
         delta_pct: (baseline_ms > 0.0).then(|| delta_ms / baseline_ms),
         ci_low_ms: None,
         ci_high_ms: None,
+        round_ci_low_ms: None,
+        round_ci_high_ms: None,
         threshold_ms,
         verdict: Verdict::Inconclusive,
         reason: String::new(),
@@ -375,21 +401,7 @@ pub fn compare(
             (None, None) => {}
         }
     }
-    rows.sort_by(|a, b| {
-        (
-            a.verdict,
-            crate::metric::report_rank(&a.metric),
-            &a.metric,
-            &a.status,
-        )
-            .cmp(&(
-                b.verdict,
-                crate::metric::report_rank(&b.metric),
-                &b.metric,
-                &b.status,
-            ))
-    });
-    Ok(Comparison {
+    let mut comparison = Comparison {
         schema_version: COMPARISON_SCHEMA_VERSION,
         baseline: RunRef::of(baseline),
         current: RunRef::of(current),
@@ -399,7 +411,9 @@ pub fn compare(
         unmatched,
         budgets: current.summary.budgets.clone(),
         mismatches,
-    })
+    };
+    comparison.sort_rows();
+    Ok(comparison)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod otlp;
 pub mod receiver;
 pub mod recorder;
 pub mod report;
+pub mod rounds;
 pub mod runner;
 pub mod sample;
 pub mod scenario;
