@@ -40,7 +40,7 @@ BIN_A=$(install_codex "$VERSION_A")
 BIN_B=$(install_codex "$VERSION_B")
 cargo build --release --locked -p phasebench >&2
 PHASEBENCH=target/release/phasebench
-OUT=results/runs/codex-ab-$VERSION_A-vs-$VERSION_B
+OUT=results/runs/codex-ab-$VERSION_A-vs-$VERSION_B-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 exec "$PHASEBENCH" ab "$SCENARIO" \
     --a-set "codex.binary=\"$BIN_A\"" --b-set "codex.binary=\"$BIN_B\"" \

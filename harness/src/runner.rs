@@ -132,6 +132,11 @@ pub async fn run<T: Target>(
                 {
                     out.examples.push(format!("iteration {index}: {failure}"));
                 }
+                // Asked for every failed iteration, so the target can forget it.
+                let cohort = report
+                    .failure
+                    .as_ref()
+                    .and_then(|_| target.cohort_of(index));
                 if !measured {
                     out.warmup_failures += u64::from(report.failure.is_some());
                     continue;
@@ -147,7 +152,6 @@ pub async fn run<T: Target>(
                     *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
                     let produced: HashSet<&str> =
                         report.samples.iter().map(|s| s.metric.as_str()).collect();
-                    let cohort = target.cohort_of(index);
                     for metric in expected.iter().filter(|m| {
                         !produced.contains(m.as_str()) && cohort.is_none_or(|c| c.covers(m))
                     }) {
@@ -201,6 +205,7 @@ mod tests {
     use std::num::{NonZeroU32, NonZeroU64};
 
     use super::*;
+    use crate::metric::Cohort;
     use crate::recorder::MetricKey;
     use crate::target::fake::FakeTarget;
 
@@ -272,6 +277,69 @@ mod tests {
         assert_eq!(outcome.recorder.errors.get("turn_ttft"), Some(&4));
         assert_eq!(outcome.recorder.errors.get("other"), Some(&4));
         assert_eq!(outcome.failure_examples.len(), 4);
+    }
+
+    /// Even iterations are cold threads, odd ones warm; every third fails.
+    #[derive(Default)]
+    struct CohortTarget {
+        asked: Mutex<Vec<u64>>,
+    }
+
+    impl Target for CohortTarget {
+        async fn run_iteration(&self, index: u64) -> crate::target::IterationReport {
+            let cohort = if index % 2 == 0 {
+                Cohort::Cold
+            } else {
+                Cohort::Warm
+            };
+            if index % 3 == 0 {
+                return crate::target::IterationReport {
+                    failure: Some(IterationFailure::Turn("fake".into())),
+                    ..Default::default()
+                };
+            }
+            crate::target::IterationReport {
+                samples: vec![crate::sample::Sample::client(
+                    &cohort.name("turn_ttft"),
+                    Duration::from_millis(5),
+                )],
+                ..Default::default()
+            }
+        }
+
+        fn info(&self) -> crate::target::TargetInfo {
+            crate::target::TargetInfo {
+                name: "cohorts".into(),
+                version: "0".into(),
+            }
+        }
+
+        fn cohort_of(&self, index: u64) -> Option<Cohort> {
+            self.asked.lock().unwrap().push(index);
+            Some(if index % 2 == 0 {
+                Cohort::Cold
+            } else {
+                Cohort::Warm
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_count_against_their_own_cohort_only() {
+        let target = Arc::new(CohortTarget::default());
+        // Warmup 0..2, measured 2..14.
+        let outcome = run(
+            Arc::clone(&target),
+            plan(12, 2, 1, 1000),
+            vec!["cold.turn_ttft".into(), "warm.turn_ttft".into()],
+            ProgressBar::hidden(),
+        )
+        .await;
+        // Measured failures: 3, 6, 9, 12 → warm 3 and 9, cold 6 and 12.
+        assert_eq!(outcome.recorder.errors.get("cold.turn_ttft"), Some(&2));
+        assert_eq!(outcome.recorder.errors.get("warm.turn_ttft"), Some(&2));
+        // Asked for every failure, the warmup one (0) included, so it can be forgotten.
+        assert_eq!(*target.asked.lock().unwrap(), [0, 3, 6, 9, 12]);
     }
 
     #[tokio::test]

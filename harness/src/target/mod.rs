@@ -96,8 +96,8 @@ pub trait Target: Send + Sync + 'static {
     fn info(&self) -> TargetInfo;
 
     /// The cohort iteration `index` ran in, for targets that split their metrics by cohort
-    /// (the app-server's cold and warm threads). Asked once per failed measured iteration,
-    /// also when the iteration was cancelled at its deadline.
+    /// (the app-server's cold and warm threads). Asked once per failed iteration (warmup
+    /// included), also when the iteration was cancelled at its deadline.
     fn cohort_of(&self, _index: u64) -> Option<Cohort> {
         None
     }
