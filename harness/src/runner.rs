@@ -287,12 +287,12 @@ mod tests {
 
     impl Target for CohortTarget {
         async fn run_iteration(&self, index: u64) -> crate::target::IterationReport {
-            let cohort = if index % 2 == 0 {
+            let cohort = if index.is_multiple_of(2) {
                 Cohort::Cold
             } else {
                 Cohort::Warm
             };
-            if index % 3 == 0 {
+            if index.is_multiple_of(3) {
                 return crate::target::IterationReport {
                     failure: Some(IterationFailure::Turn("fake".into())),
                     ..Default::default()
@@ -316,7 +316,7 @@ mod tests {
 
         fn cohort_of(&self, index: u64) -> Option<Cohort> {
             self.asked.lock().unwrap().push(index);
-            Some(if index % 2 == 0 {
+            Some(if index.is_multiple_of(2) {
                 Cohort::Cold
             } else {
                 Cohort::Warm
