@@ -421,3 +421,44 @@ async fn harness_overhead_against_bare_codex_exec() {
     );
     assert_eq!(bare.len(), pairs);
 }
+
+/// Processes side by side at concurrency 2, each serving its threads one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
+    let scenario = load(
+        "app-server-cold-warm.toml",
+        &[
+            "iterations=4",
+            "warmup=0",
+            "concurrency=2",
+            "codex.threads_per_process=2",
+            "runtime.turns=1",
+        ],
+    );
+    let TargetKind::CodexAppServer(spec) = &scenario.target else {
+        panic!("not a codex-app-server scenario");
+    };
+    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
+    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    // Both workers start a process at once; each process serves at most two threads, and a
+    // worker reuses its own process before it can retire. Usually two processes (two cold,
+    // two warm threads); three when one worker's first thread outlasts the other's two.
+    let processes = target.processes_started();
+    assert!((2..=3).contains(&processes), "{processes} processes");
+    let cold = count(&s, "cold.turn_ttft", None);
+    assert_eq!(
+        cold, processes,
+        "one cold thread per process: {:#?}",
+        s.metrics
+    );
+    assert_eq!(
+        count(&s, "warm.turn_ttft", None),
+        4 - cold,
+        "{:#?}",
+        s.metrics
+    );
+    assert_eq!(count(&s, "cold.client.initialize", None), processes);
+    assert!(rows(&s, "followup.turn_ttft").is_empty());
+    assert_eq!(target.rig().egress().attempts(), 0);
+}
