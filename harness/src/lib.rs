@@ -270,13 +270,15 @@ pub async fn run_target<T: Target>(
         progress_bar(progress),
     )
     .await;
-    RunSummary::new(
+    let mut summary = RunSummary::new(
         scenario,
         target.info(),
         &outcome,
         target.telemetry_health(),
         Environment::detect(started),
-    )
+    );
+    summary.warnings = target.warnings();
+    summary
 }
 
 /// `phasebench ingest`: distributions from OTLP logs on disk, written where asked.

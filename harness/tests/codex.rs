@@ -120,6 +120,7 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
         target.rig().egress().examples()
     );
     assert_eq!(s.telemetry.egress_attempts, 0);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     let stats = target.rig().receiver().stats();
     assert!(stats.logs_bodies >= n, "{stats:?}");
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
@@ -461,4 +462,30 @@ async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
     assert_eq!(count(&s, "cold.client.initialize", None), processes);
     assert!(rows(&s, "followup.turn_ttft").is_empty());
     assert_eq!(target.rig().egress().attempts(), 0);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    // A body that does not decode is answered, counted, and quoted in the warnings.
+    let status = reqwest::Client::new()
+        .post(format!("{}/v1/logs", target.rig().receiver().uri()))
+        .header("content-type", "application/json")
+        .body("{\"resourceLogs\": 7}")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert!(
+        target
+            .rig()
+            .receiver()
+            .settle(std::time::Duration::from_secs(5))
+            .await
+    );
+    use phasebench::target::Target;
+    let warnings = target.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("telemetry: POST /v1/logs: not an OTLP logs request")),
+        "{warnings:?}"
+    );
 }

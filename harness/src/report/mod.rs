@@ -40,6 +40,10 @@ pub struct RunSummary {
     /// The scenario's regression policy, applied when this run is compared with a baseline.
     pub policy: RegressionPolicy,
     pub telemetry: TelemetryHealth,
+    /// What the target noticed and the numbers cannot say: why telemetry bodies were
+    /// malformed, where a refused connection was going. Absent in older files.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -305,6 +309,7 @@ impl RunSummary {
             budgets: evaluate_budgets(&scenario.budgets, &outcome.recorder),
             policy: scenario.policy.clone(),
             telemetry,
+            warnings: Vec::new(),
         }
     }
 

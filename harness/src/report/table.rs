@@ -189,6 +189,9 @@ pub fn render_report(summary: &RunSummary) -> String {
             t.malformed_events, t.unattributed_events, t.late_samples
         );
     }
+    for warning in &summary.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     if t.egress_attempts > 0 {
         let _ = writeln!(
             out,

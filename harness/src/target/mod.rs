@@ -106,4 +106,9 @@ pub trait Target: Send + Sync + 'static {
     fn telemetry_health(&self) -> TelemetryHealth {
         TelemetryHealth::default()
     }
+
+    /// Things worth a line in the report that counts cannot say (a few examples each).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

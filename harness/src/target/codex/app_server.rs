@@ -537,6 +537,10 @@ impl Target for CodexAppServerTarget {
     fn telemetry_health(&self) -> TelemetryHealth {
         self.rig.telemetry_health()
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.rig.warnings()
+    }
 }
 
 #[cfg(test)]

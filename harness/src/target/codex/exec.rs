@@ -149,4 +149,8 @@ impl Target for CodexExecTarget {
     fn telemetry_health(&self) -> TelemetryHealth {
         self.rig.telemetry_health()
     }
+
+    fn warnings(&self) -> Vec<String> {
+        self.rig.warnings()
+    }
 }

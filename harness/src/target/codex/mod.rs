@@ -343,6 +343,19 @@ impl CodexRig {
         command
     }
 
+    /// Why telemetry bodies were refused or undecodable, and where refused connections went.
+    fn warnings(&self) -> Vec<String> {
+        let otlp = self.receiver.stats().errors.into_iter();
+        let egress = self
+            .egress
+            .examples()
+            .into_iter()
+            .map(|line| format!("refused a connection beyond loopback: {line}"));
+        otlp.map(|e| format!("telemetry: {e}"))
+            .chain(egress)
+            .collect()
+    }
+
     fn telemetry_health(&self) -> TelemetryHealth {
         let stats = self.receiver.stats();
         TelemetryHealth {
