@@ -489,3 +489,40 @@ async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
         "{warnings:?}"
     );
 }
+
+/// A process still idle when the run ends is closed like a client closes it: it flushes its
+/// telemetry (its metrics batch, exported only at exit here) and exits by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_app_server_processes_are_closed_gracefully() {
+    let scenario = load(
+        "app-server-cold-warm.toml",
+        &[
+            "iterations=1",
+            "warmup=0",
+            "codex.threads_per_process=3",
+            "runtime.turns=1",
+            r#"codex.exporters=["logs","metrics"]"#,
+        ],
+    );
+    let TargetKind::CodexAppServer(spec) = &scenario.target else {
+        panic!("not a codex-app-server scenario");
+    };
+    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
+    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    let receiver = target.rig().receiver();
+    let before = receiver.stats().metrics_bodies;
+    let closed = tokio::task::block_in_place(|| target.close_idle());
+    assert_eq!(closed, 1, "the idle process exited by itself");
+    assert!(receiver.settle(std::time::Duration::from_secs(5)).await);
+    assert!(
+        receiver.stats().metrics_bodies > before,
+        "no metrics flushed at exit: {:?}",
+        receiver.stats()
+    );
+    assert_eq!(
+        tokio::task::block_in_place(|| target.close_idle()),
+        0,
+        "nothing left"
+    );
+}

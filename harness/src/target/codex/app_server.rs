@@ -503,6 +503,45 @@ fn cohort_samples(samples: Vec<Sample>, cohort: Cohort) -> impl Iterator<Item = 
     })
 }
 
+impl Drop for CodexAppServerTarget {
+    fn drop(&mut self) {
+        self.close_idle();
+    }
+}
+
+impl CodexAppServerTarget {
+    /// Closes the processes idle in the pool the way a client would (stdin closed: codex
+    /// flushes its telemetry and exits), killing those that take longer than [`EXIT_GRACE`];
+    /// returns how many exited by themselves. Runs when the target is dropped.
+    pub fn close_idle(&self) -> usize {
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        // Stdout and the home stay until the process is gone: it still writes to both.
+        let mut children: Vec<_> = idle
+            .into_iter()
+            .map(|process| {
+                drop(process.stdin);
+                (process.child, process.group, process.stdout, process._home)
+            })
+            .collect();
+        let mut exited = 0;
+        let deadline = Instant::now() + EXIT_GRACE;
+        while !children.is_empty() && Instant::now() < deadline {
+            children.retain_mut(|(child, group, _, _)| match child.try_wait() {
+                Ok(Some(_)) => {
+                    group.pgid = None;
+                    exited += 1;
+                    false
+                }
+                Ok(None) => true,
+                Err(_) => false,
+            });
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Whatever is left is killed with its group as the guards drop.
+        exited
+    }
+}
+
 impl Target for CodexAppServerTarget {
     async fn run_iteration(&self, index: u64) -> IterationReport {
         let mut samples = Vec::new();
