@@ -213,10 +213,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     let mut recorder = Recorder::default();
     for (key, h) in &b.histograms {
         let resolution = b
-            .summary
-            .metrics
-            .iter()
-            .find(|r| r.metric == key.metric && r.status == key.status)
+            .row(key)
             .and_then(|r| r.resolution)
             .unwrap_or(crate::sample::Resolution::Us);
         recorder.series.insert(

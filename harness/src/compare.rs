@@ -386,11 +386,8 @@ pub fn compare(
         match (baseline.histograms.get(key), current.histograms.get(key)) {
             (Some(b), Some(c)) => {
                 let whole_ms = [current, baseline].iter().all(|r| {
-                    r.summary.metrics.iter().any(|row| {
-                        row.metric == key.metric
-                            && row.status == key.status
-                            && row.resolution == Some(Resolution::Ms)
-                    })
+                    r.row(key)
+                        .is_some_and(|row| row.resolution == Some(Resolution::Ms))
                 });
                 for stat in QUANTILES {
                     rows.push(compare_stat(key, stat, (b, c), whole_ms, &policy, options));

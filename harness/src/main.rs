@@ -337,8 +337,11 @@ fn main() -> ExitCode {
                     );
                     if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
                         println!(
-                            "trace spans: {} phase samples refined below 1 ms, {} kept whole milliseconds",
-                            summary.span_refined_samples, summary.span_unrefined_samples
+                            "{}",
+                            phasebench::report::table::span_refinement(
+                                summary.span_refined_samples,
+                                summary.span_unrefined_samples
+                            )
                         );
                     }
                     if !summary.metric_histograms.is_empty() {

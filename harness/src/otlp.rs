@@ -104,6 +104,14 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, OtlpError> {
     Ok(out)
 }
 
+/// The value of attribute `key`, when present and of a kind samples use.
+fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<AttrValue<'a>> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(attr_value)
+}
+
 fn attr_value(kv: &KeyValue) -> Option<AttrValue<'_>> {
     match kv.value.as_ref()?.value.as_ref()? {
         ProtoValue::StringValue(s) => Some(AttrValue::Str(s)),
@@ -177,13 +185,7 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
         for scope in &resource.scope_logs {
             for record in &scope.log_records {
                 out.records += 1;
-                let get = |key: &str| {
-                    record
-                        .attributes
-                        .iter()
-                        .find(|kv| kv.key == key)
-                        .and_then(attr_value)
-                };
+                let get = |key: &str| attr(&record.attributes, key);
                 match decode(get) {
                     Ok(Some(sample)) => match get(ATTR_CONVERSATION_ID) {
                         Some(AttrValue::Str(id)) => out.samples.push(LoggedSample {
@@ -264,20 +266,13 @@ pub fn decode_phase_metrics(
                 let cumulative_points =
                     histogram.aggregation_temporality == AggregationTemporality::Cumulative as i32;
                 for point in &histogram.data_points {
-                    let attr = |key: &str| {
-                        point
-                            .attributes
-                            .iter()
-                            .find(|kv| kv.key == key)
-                            .and_then(attr_value)
-                            .and_then(|v| match v {
-                                AttrValue::Str(s) => Some(s.to_owned()),
-                                _ => None,
-                            })
+                    let text = |key: &str| match attr(&point.attributes, key) {
+                        Some(AttrValue::Str(s)) => Some(s.to_owned()),
+                        _ => None,
                     };
                     let (name, status) = match metric.name.as_str() {
-                        PHASE_HISTOGRAM => match attr("phase") {
-                            Some(phase) => (phase, attr("status")),
+                        PHASE_HISTOGRAM => match text("phase") {
+                            Some(phase) => (phase, text("status")),
                             None => continue,
                         },
                         TTFT_HISTOGRAM => (TURN_TTFT.to_owned(), None),

@@ -166,22 +166,34 @@ impl OtlpReceiver {
         samples
     }
 
-    /// Waits until every body answered so far has been filed, or `timeout` passed; returns
-    /// whether it settled. Call it before [`OtlpReceiver::take`] once the exporting process has
-    /// exited (it had every export answered before exiting).
-    pub async fn settle(&self, timeout: std::time::Duration) -> bool {
+    /// Waits until `ready` holds, re-checking whenever a body is filed, or until `timeout`
+    /// passed; returns whether it held.
+    async fn wait_until(
+        &self,
+        timeout: std::time::Duration,
+        ready: impl Fn(&Shared) -> bool,
+    ) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let arrived = self.shared.arrived.notified();
             tokio::pin!(arrived);
+            // Registered before the check, so a body filed in between still wakes us.
             arrived.as_mut().enable();
-            if self.shared.pending.load(Ordering::SeqCst) == 0 {
+            if ready(&self.shared) {
                 return true;
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
                 return false;
             }
         }
+    }
+
+    /// Waits until every body answered so far has been filed, or `timeout` passed; returns
+    /// whether it settled. Call it before [`OtlpReceiver::take`] once the exporting process has
+    /// exited (it had every export answered before exiting).
+    pub async fn settle(&self, timeout: std::time::Duration) -> bool {
+        self.wait_until(timeout, |s| s.pending.load(Ordering::SeqCst) == 0)
+            .await
     }
 
     /// Waits until thread `thread_id` has at least `count` samples of `metric`, or `timeout`
@@ -194,28 +206,17 @@ impl OtlpReceiver {
         count: usize,
         timeout: std::time::Duration,
     ) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let arrived = self.shared.arrived.notified();
-            tokio::pin!(arrived);
-            // Registered before the check, so a body filed in between still wakes us.
-            arrived.as_mut().enable();
-            let have = self
-                .shared
-                .by_thread
+        self.wait_until(timeout, |s| {
+            s.by_thread
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(thread_id)
                 .map_or(0, |samples| {
                     samples.iter().filter(|(s, _)| s.metric == metric).count()
-                });
-            if have >= count {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return false;
-            }
-        }
+                })
+                >= count
+        })
+        .await
     }
 
     /// Removes and returns every thread's samples (as logged, unrefined).
@@ -236,35 +237,16 @@ impl OtlpReceiver {
     /// `timeout` passed; returns whether they all could. Trace batches are exported on their
     /// own schedule, apart from the logs.
     pub async fn wait_for_spans(&self, thread_id: &str, timeout: std::time::Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let arrived = self.shared.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            let ready = {
-                let by_thread = self
-                    .shared
-                    .by_thread
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let spans = self
-                    .shared
-                    .spans
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                by_thread.get(thread_id).is_none_or(|logged| {
-                    logged
-                        .iter()
-                        .all(|(sample, span)| spans.has_span_for(sample, *span))
-                })
-            };
-            if ready {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return false;
-            }
-        }
+        self.wait_until(timeout, |s| {
+            let by_thread = s.by_thread.lock().unwrap_or_else(PoisonError::into_inner);
+            let spans = s.spans.lock().unwrap_or_else(PoisonError::into_inner);
+            by_thread.get(thread_id).is_none_or(|logged| {
+                logged
+                    .iter()
+                    .all(|(sample, span)| spans.has_span_for(sample, *span))
+            })
+        })
+        .await
     }
 
     pub fn stats(&self) -> ReceiverStats {

@@ -37,10 +37,7 @@ pub fn check_rounds(comparison: &mut Comparison, a: &[LoadedResult], b: &[Loaded
             status: row.status.clone(),
         };
         let whole_ms = a.iter().chain(b).all(|r| {
-            r.summary
-                .metrics
-                .iter()
-                .find(|m| m.metric == key.metric && m.status == key.status)
+            r.row(&key)
                 .is_none_or(|m| m.resolution == Some(Resolution::Ms))
         });
         let differences: Vec<f64> = a

@@ -51,6 +51,18 @@ async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
     (summary, target)
 }
 
+/// Runs `app-server-cold-warm.toml` with `sets` through the codex-app-server target.
+async fn run_app_server(sets: &[&str]) -> (RunSummary, Arc<CodexAppServerTarget>) {
+    let scenario = load("app-server-cold-warm.toml", sets);
+    let TargetKind::CodexAppServer(spec) = &scenario.target else {
+        panic!("not a codex-app-server scenario");
+    };
+    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
+    let summary =
+        phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    (summary, target)
+}
+
 fn rows<'a>(s: &'a RunSummary, metric: &str) -> Vec<&'a MetricRow> {
     s.metrics.iter().filter(|r| r.metric == metric).collect()
 }
@@ -177,20 +189,13 @@ async fn refused_upgrade_still_answers_over_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_server_measures_cold_and_warm_threads_of_one_process() {
-    let scenario = load(
-        "app-server-cold-warm.toml",
-        &[
-            "iterations=3",
-            "warmup=0",
-            "codex.threads_per_process=3",
-            "runtime.turns=2",
-        ],
-    );
-    let TargetKind::CodexAppServer(spec) = &scenario.target else {
-        panic!("not a codex-app-server scenario");
-    };
-    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
-    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    let (s, target) = run_app_server(&[
+        "iterations=3",
+        "warmup=0",
+        "codex.threads_per_process=3",
+        "runtime.turns=2",
+    ])
+    .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     assert_eq!(s.target.name, "codex-app-server");
     assert_eq!(target.processes_started(), 1, "three threads, one process");
@@ -426,21 +431,14 @@ async fn harness_overhead_against_bare_codex_exec() {
 /// Processes side by side at concurrency 2, each serving its threads one at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
-    let scenario = load(
-        "app-server-cold-warm.toml",
-        &[
-            "iterations=4",
-            "warmup=0",
-            "concurrency=2",
-            "codex.threads_per_process=2",
-            "runtime.turns=1",
-        ],
-    );
-    let TargetKind::CodexAppServer(spec) = &scenario.target else {
-        panic!("not a codex-app-server scenario");
-    };
-    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
-    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    let (s, target) = run_app_server(&[
+        "iterations=4",
+        "warmup=0",
+        "concurrency=2",
+        "codex.threads_per_process=2",
+        "runtime.turns=1",
+    ])
+    .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     // Both workers start a process at once; each process serves at most two threads, and a
     // worker reuses its own process before it can retire. Usually two processes (two cold,
@@ -494,21 +492,14 @@ async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
 /// telemetry (its metrics batch, exported only at exit here) and exits by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_app_server_processes_are_closed_gracefully() {
-    let scenario = load(
-        "app-server-cold-warm.toml",
-        &[
-            "iterations=1",
-            "warmup=0",
-            "codex.threads_per_process=3",
-            "runtime.turns=1",
-            r#"codex.exporters=["logs","metrics"]"#,
-        ],
-    );
-    let TargetKind::CodexAppServer(spec) = &scenario.target else {
-        panic!("not a codex-app-server scenario");
-    };
-    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
-    let s = phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    let (s, target) = run_app_server(&[
+        "iterations=1",
+        "warmup=0",
+        "codex.threads_per_process=3",
+        "runtime.turns=1",
+        r#"codex.exporters=["logs","metrics"]"#,
+    ])
+    .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     let receiver = target.rig().receiver();
     let before = receiver.stats().metrics_bodies;

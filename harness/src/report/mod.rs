@@ -419,6 +419,16 @@ pub struct LoadedResult {
     pub histograms: BTreeMap<MetricKey, DurationHistogram>,
 }
 
+impl LoadedResult {
+    /// The summary row of one (metric, status) series.
+    pub fn row(&self, key: &MetricKey) -> Option<&MetricRow> {
+        self.summary
+            .metrics
+            .iter()
+            .find(|r| r.metric == key.metric && r.status == key.status)
+    }
+}
+
 /// Reads and checks a result file: JSON, schema version, every histogram.
 pub fn load_result(path: &Path) -> Result<LoadedResult, ResultFileError> {
     let shown = path.display().to_string();

@@ -202,9 +202,17 @@ pub fn render_report(summary: &RunSummary) -> String {
     if t.span_refined_samples + t.span_unrefined_samples > 0 {
         let _ = writeln!(
             out,
-            "trace spans: {} phase samples refined below 1 ms, {} kept whole milliseconds (span missing or disagreeing)",
-            t.span_refined_samples, t.span_unrefined_samples
+            "{}",
+            span_refinement(t.span_refined_samples, t.span_unrefined_samples)
         );
     }
     out
+}
+
+/// The line saying how many phase samples trace spans refined (runs and `ingest`).
+pub fn span_refinement(refined: u64, unrefined: u64) -> String {
+    format!(
+        "trace spans: {refined} phase samples refined below 1 ms, {unrefined} kept whole \
+         milliseconds (span missing or disagreeing)"
+    )
 }

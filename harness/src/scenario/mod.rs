@@ -448,6 +448,11 @@ const MAX_TOOLS_PER_SERVER: u64 = 10_000;
 
 fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario, ScenarioError> {
     let err = |key: &str, message: String| at.error_for_key(key, message);
+    let turns = u32::try_from(raw.runtime.turns)
+        .ok()
+        .filter(|t| *t <= 1000)
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| err("runtime.turns", "must be between 1 and 1000".into()))?;
     let target = match raw.target {
         RawTarget::Builtin => {
             if raw.codex.is_some() {
@@ -458,8 +463,10 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             }
             TargetKind::Builtin
         }
-        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, false, &err)?),
-        RawTarget::CodexAppServer => TargetKind::CodexAppServer(codex_spec(&raw, true, &err)?),
+        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, turns, false, &err)?),
+        RawTarget::CodexAppServer => {
+            TargetKind::CodexAppServer(codex_spec(&raw, turns, true, &err)?)
+        }
     };
     if raw.name.trim().is_empty() {
         return Err(err("name", "must not be empty".into()));
@@ -496,9 +503,6 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             "runtime.instructions_bytes",
             format!("must be at most {MAX_INSTRUCTIONS}"),
         ));
-    }
-    if rt.turns == 0 || rt.turns > 1000 {
-        return Err(err("runtime.turns", "must be between 1 and 1000".into()));
     }
     if thread_runtime::context::TurnContext::resolve(&rt.model, "").is_err() {
         return Err(err(
@@ -616,7 +620,7 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             model: rt.model.clone(),
             first_turn_after: rt.first_turn_after.0,
             interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
-            turns: NonZeroU32::new(rt.turns as u32).expect("checked above"),
+            turns,
             state_storage: match rt.state_storage {
                 raw::RawStateStorage::Temp => StateStorage::Temp,
                 raw::RawStateStorage::Memory => StateStorage::Memory,
@@ -637,6 +641,7 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
 /// `app_server` allows what only a long-lived process can do (several threads and turns).
 fn codex_spec(
     raw: &RawScenario,
+    turns: NonZeroU32,
     app_server: bool,
     err: &impl Fn(&str, String) -> ScenarioError,
 ) -> Result<CodexSpec, ScenarioError> {
@@ -708,11 +713,7 @@ fn codex_spec(
     };
     Ok(CodexSpec {
         threads_per_process: NonZeroU32::new(threads_per_process).expect("checked above"),
-        turns: u32::try_from(rt.turns)
-            .ok()
-            .filter(|t| *t <= 1000)
-            .and_then(NonZeroU32::new)
-            .ok_or_else(|| err("runtime.turns", "must be between 1 and 1000".into()))?,
+        turns,
         binary: codex.binary.map(PathBuf::from),
         home: match codex.home {
             raw::RawCodexHome::Fresh => CodexHome::Fresh,
