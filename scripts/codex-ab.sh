@@ -29,7 +29,9 @@ install_codex() {
     local version=$1
     local prefix=.codex-bin/$version
     local binary=$prefix/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex
-    if ! "$binary" --version 2>/dev/null | grep -q "$version"; then
+    # The installed package says its version; running the binary, even with --version, would
+    # write under the user's ~/.codex.
+    if [ ! -x "$binary" ] || ! grep -q "\"version\": \"$version\"" "$prefix/node_modules/@openai/codex/package.json" 2>/dev/null; then
         npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
             "@openai/codex@$version" >&2
     fi

@@ -20,7 +20,10 @@ export PHASEBENCH_TOOLS="$PWD/$TOOLS/venv/bin"
 # The pinned, released codex CLI, for the tests that drive the real binary (npm registry).
 CODEX_VERSION=0.169.0
 CODEX_BIN=.codex-bin/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex
-if ! "$CODEX_BIN" --version 2>/dev/null | grep -q "$CODEX_VERSION"; then
+# The installed package says its version; running the binary, even with --version, would
+# write under the user's ~/.codex.
+CODEX_PACKAGE=.codex-bin/node_modules/@openai/codex/package.json
+if [ ! -x "$CODEX_BIN" ] || ! grep -q "\"version\": \"$CODEX_VERSION\"" "$CODEX_PACKAGE" 2>/dev/null; then
     npm install --prefix .codex-bin --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
 fi
 export PHASEBENCH_CODEX_BIN="$PWD/$CODEX_BIN"

@@ -153,6 +153,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     if request.rounds == 0 {
         return Err(AbError::NoRounds.into());
     }
+
     // Validate both sides' scenarios here first: a mistake fails before anything runs.
     let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
     let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
@@ -179,6 +180,8 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             temp.path()
         }
     };
+    // After --out-dir exists: the comparison may be asked to go inside it.
+    crate::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
     let mut results_a = Vec::new();
     let mut results_b = Vec::new();
     for round in 1..=request.rounds {

@@ -15,6 +15,7 @@ pub mod egress;
 pub mod ingest;
 pub mod metric;
 pub mod otlp;
+pub mod output;
 pub mod receiver;
 pub mod recorder;
 pub mod report;
@@ -33,6 +34,7 @@ use std::time::SystemTime;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use compare::{CompareOptions, Comparison, MismatchError};
+use output::{Destination, OutputError};
 use report::{Environment, LoadedResult, ResultFileError, RunSummary};
 use scenario::{Override, Scenario, ScenarioError, TargetKind};
 use target::Target;
@@ -43,10 +45,10 @@ use target::builtin::BuiltinTarget;
 pub struct RunRequest {
     pub scenario: PathBuf,
     pub overrides: Vec<Override>,
-    pub json: Option<PathBuf>,
-    pub csv: Option<PathBuf>,
+    pub json: Option<Destination>,
+    pub csv: Option<Destination>,
     /// Bencher Metric Format output.
-    pub bmf: Option<PathBuf>,
+    pub bmf: Option<Destination>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
     /// Compare the run with this baseline result when done.
@@ -57,8 +59,8 @@ pub struct RunRequest {
 /// Where a comparison goes besides the terminal.
 #[derive(Debug, Clone, Default)]
 pub struct ComparisonOutputs {
-    pub json: Option<PathBuf>,
-    pub markdown: Option<PathBuf>,
+    pub json: Option<Destination>,
+    pub markdown: Option<Destination>,
     /// Append the Markdown instead of replacing the file (for `$GITHUB_STEP_SUMMARY`).
     pub append_markdown: bool,
     pub allow_mismatch: bool,
@@ -86,11 +88,12 @@ pub enum Error {
     Codex(#[from] target::codex::CodexError),
     #[error(transparent)]
     Ingest(#[from] ingest::IngestError),
-    #[error("cannot write {path}: {source}")]
-    Output {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// An output that cannot be written, found before anything ran.
+    #[error(transparent)]
+    OutputPath(OutputError),
+    /// An output that could not be written after the work was done.
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error(transparent)]
     ResultFile(#[from] ResultFileError),
     #[error(transparent)]
@@ -105,16 +108,27 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            Error::Scenario(_) | Error::ResultFile(_) | Error::Mismatch(_)
+            Error::Scenario(_) | Error::ResultFile(_) | Error::Mismatch(_) | Error::OutputPath(_)
         )
     }
 }
 
-fn output(path: &Path, result: std::io::Result<()>) -> Result<(), Error> {
-    result.map_err(|source| Error::Output {
-        path: path.to_owned(),
-        source,
-    })
+impl ComparisonOutputs {
+    /// Every file the comparison will write.
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.json.iter().chain(&self.markdown)
+    }
+}
+
+impl RunRequest {
+    /// Every file this run will write, checked before it starts.
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.json
+            .iter()
+            .chain(&self.csv)
+            .chain(&self.bmf)
+            .chain(self.comparison.destinations())
+    }
 }
 
 fn progress_bar(enabled: bool) -> ProgressBar {
@@ -135,6 +149,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 /// requested files, and returns the summary with the comparison.
 pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>, Verdict), Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
+    output::check_all(request.destinations()).map_err(Error::OutputPath)?;
     let baseline = request
         .baseline
         .as_deref()
@@ -159,21 +174,21 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>
             run_target(&scenario, target, request.progress, started).await
         }
     };
-    if let Some(path) = &request.json {
-        output(path, report::write_json(path, &summary))?;
+    if let Some(out) = &request.json {
+        out.write(&report::json_bytes(&summary))?;
     }
-    if let Some(path) = &request.csv {
-        output(path, report::csv::write_csv(path, &summary))?;
+    if let Some(out) = &request.csv {
+        out.write(&report::csv::render(&summary.metrics))?;
     }
-    if let Some(path) = &request.bmf {
-        output(path, report::bmf::write_bmf(path, &summary))?;
+    if let Some(out) = &request.bmf {
+        out.write(&report::bmf::render(&summary))?;
     }
     if summary.run.failed_iterations == summary.plan.iterations {
         return Ok((summary, None, Verdict::TargetFailure));
     }
     let comparison = match baseline {
         Some(baseline) => {
-            let current = as_loaded(&summary, request.json.as_deref())?;
+            let current = as_loaded(&summary, request.json.as_ref())?;
             Some(compare_loaded(&current, &baseline, &request.comparison)?)
         }
         None => None,
@@ -188,9 +203,12 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>
 }
 
 /// A summary as a loaded result (histograms decoded), the form comparisons take.
-fn as_loaded(summary: &RunSummary, path: Option<&Path>) -> Result<LoadedResult, Error> {
+fn as_loaded(summary: &RunSummary, path: Option<&Destination>) -> Result<LoadedResult, Error> {
     let text = serde_json::to_string(summary).expect("a summary always serializes");
-    let name = path.map_or("(this run)".to_owned(), |p| p.display().to_string());
+    let name = match path {
+        Some(Destination::Path(p)) => p.display().to_string(),
+        _ => "(this run)".to_owned(),
+    };
     Ok(report::parse_result(&text, &name)?)
 }
 
@@ -210,14 +228,17 @@ fn compare_loaded(
 
 /// Writes a comparison's JSON and Markdown where asked.
 pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) -> Result<(), Error> {
-    if let Some(path) = &outputs.json {
-        output(path, report::comparison::write_json(path, comparison))?;
+    if let Some(out) = &outputs.json {
+        out.write(&report::json_bytes(comparison))?;
     }
-    if let Some(path) = &outputs.markdown {
-        output(
-            path,
-            report::comparison::write_markdown(path, comparison, outputs.append_markdown),
-        )?;
+    if let Some(out) = &outputs.markdown {
+        let mut text = report::comparison::render_markdown(comparison);
+        if outputs.append_markdown {
+            text.push('\n');
+            out.append(text.as_bytes())?;
+        } else {
+            out.write(text.as_bytes())?;
+        }
     }
     Ok(())
 }
@@ -228,6 +249,7 @@ pub fn compare_files(
     baseline: &Path,
     outputs: &ComparisonOutputs,
 ) -> Result<(Comparison, Verdict), Error> {
+    output::check_all(outputs.destinations()).map_err(Error::OutputPath)?;
     let current = report::load_result(current)?;
     let baseline = report::load_result(baseline)?;
     let comparison = compare_loaded(&current, &baseline, outputs)?;
@@ -248,10 +270,11 @@ pub fn save_baseline(result: &Path, dir: &Path, name: Option<&str>) -> Result<Pa
     })?;
     let file_name = format!("{}.json", name.unwrap_or(&loaded.summary.scenario.name));
     let destination = dir.join(file_name);
-    output(
-        &destination,
-        report::write_atomically(&destination, |w| w.write_all(&text)),
-    )?;
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Destination::from(destination.as_path()).write(&text)?;
     Ok(destination)
 }
 
@@ -284,21 +307,16 @@ pub async fn run_target<T: Target>(
 /// `phasebench ingest`: distributions from OTLP logs on disk, written where asked.
 pub fn ingest_files(
     files: &[PathBuf],
-    json: Option<&Path>,
-    csv: Option<&Path>,
+    json: Option<&Destination>,
+    csv: Option<&Destination>,
 ) -> Result<ingest::IngestSummary, Error> {
+    output::check_all(json.into_iter().chain(csv)).map_err(Error::OutputPath)?;
     let summary = ingest::ingest(files)?;
-    if let Some(path) = json {
-        output(
-            path,
-            report::write_atomically(path, |w| {
-                serde_json::to_writer_pretty(&mut *w, &summary)?;
-                w.write_all(b"\n")
-            }),
-        )?;
+    if let Some(out) = json {
+        out.write(&report::json_bytes(&summary))?;
     }
-    if let Some(path) = csv {
-        output(path, report::csv::write_rows(path, &summary.metrics))?;
+    if let Some(out) = csv {
+        out.write(&report::csv::render(&summary.metrics))?;
     }
     Ok(summary)
 }

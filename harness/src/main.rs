@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use phasebench::output::Destination;
 use phasebench::scenario::Override;
 use phasebench::{ComparisonOutputs, RunRequest, Verdict};
 
@@ -70,12 +71,12 @@ impl ScenarioArgs {
 
 #[derive(Args)]
 struct ComparisonArgs {
-    /// Write the comparison as JSON here.
+    /// Write the comparison as JSON here ("-" for standard output).
     #[arg(long, value_name = "PATH")]
-    comparison_json: Option<PathBuf>,
-    /// Write the comparison as Markdown here (e.g. for a pull request).
+    comparison_json: Option<Destination>,
+    /// Write the comparison as Markdown here (e.g. for a pull request; "-" for standard output).
     #[arg(long, value_name = "PATH")]
-    markdown: Option<PathBuf>,
+    markdown: Option<Destination>,
     /// Append the Markdown instead of replacing the file (for $GITHUB_STEP_SUMMARY).
     #[arg(long)]
     append_markdown: bool,
@@ -101,15 +102,16 @@ enum Command {
     Run {
         #[command(flatten)]
         scenario: ScenarioArgs,
-        /// Write the JSON result here (atomically).
+        /// Write the JSON result here ("-" for standard output; files are replaced atomically,
+        /// devices and FIFOs written through).
         #[arg(long, value_name = "PATH")]
-        json: Option<PathBuf>,
-        /// Write the metric table as CSV here (atomically).
+        json: Option<Destination>,
+        /// Write the metric table as CSV here ("-" for standard output).
         #[arg(long, value_name = "PATH")]
-        csv: Option<PathBuf>,
-        /// Write Bencher Metric Format JSON here.
+        csv: Option<Destination>,
+        /// Write Bencher Metric Format JSON here ("-" for standard output).
         #[arg(long, value_name = "PATH")]
-        bmf: Option<PathBuf>,
+        bmf: Option<Destination>,
         /// Compare the run with this baseline result and fail on a regression.
         #[arg(long, value_name = "PATH")]
         baseline: Option<PathBuf>,
@@ -171,12 +173,12 @@ enum Command {
     Ingest {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write the JSON summary here (atomically).
+        /// Write the JSON summary here ("-" for standard output).
         #[arg(long, value_name = "PATH")]
-        json: Option<PathBuf>,
-        /// Write the metric table as CSV here (atomically).
+        json: Option<Destination>,
+        /// Write the metric table as CSV here ("-" for standard output).
         #[arg(long, value_name = "PATH")]
-        csv: Option<PathBuf>,
+        csv: Option<Destination>,
         /// No table on stdout.
         #[arg(long, short)]
         quiet: bool,
@@ -204,6 +206,28 @@ enum BaselineCommand {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<Override>,
     },
+}
+
+/// Where the human-readable report goes: standard output, unless a machine-readable output
+/// was asked for there ("-"), then standard error, so the two never mix.
+struct Terminal {
+    to_stderr: bool,
+}
+
+impl Terminal {
+    fn new<'a>(outputs: impl IntoIterator<Item = &'a Destination>) -> Self {
+        Self {
+            to_stderr: outputs.into_iter().any(Destination::is_stdout),
+        }
+    }
+
+    fn show(&self, text: &str) {
+        if self.to_stderr {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
 }
 
 fn exit(verdict: Verdict) -> ExitCode {
@@ -289,6 +313,7 @@ fn main() -> ExitCode {
                 baseline,
                 comparison: comparison.outputs(),
             };
+            let terminal = Terminal::new(request.destinations());
             let result = match block_on(phasebench::run(&request)) {
                 Ok(result) => result,
                 Err(code) => return code,
@@ -296,10 +321,10 @@ fn main() -> ExitCode {
             match result {
                 Ok((summary, comparison, verdict)) => {
                     if !quiet {
-                        print!("{}", phasebench::report::table::render_report(&summary));
+                        terminal.show(&phasebench::report::table::render_report(&summary));
                         if let Some(c) = &comparison {
-                            println!();
-                            print!("{}", phasebench::report::comparison::render_terminal(c));
+                            terminal.show("\n");
+                            terminal.show(&phasebench::report::comparison::render_terminal(c));
                         }
                     } else if verdict == Verdict::TargetFailure {
                         // Quiet hides the report, not why nothing could be measured.
@@ -317,40 +342,38 @@ fn main() -> ExitCode {
             json,
             csv,
             quiet,
-        } => match phasebench::ingest_files(&files, json.as_deref(), csv.as_deref()) {
+        } => match phasebench::ingest_files(&files, json.as_ref(), csv.as_ref()) {
             Ok(summary) => {
+                let terminal = Terminal::new(json.iter().chain(&csv));
+                for source in &summary.sources {
+                    for example in &source.malformed_examples {
+                        eprintln!("warning: {}: {example}", source.path);
+                    }
+                }
                 if !quiet {
-                    println!(
-                        "{} threads, {} log records from {} files",
+                    terminal.show(&format!(
+                        "{} threads, {} log records from {} files\n",
                         summary.threads,
                         summary.log_records,
                         summary.sources.len()
-                    );
-                    for source in &summary.sources {
-                        for example in &source.malformed_examples {
-                            eprintln!("warning: {}: {example}", source.path);
-                        }
-                    }
-                    print!(
-                        "{}",
-                        phasebench::report::table::render_metrics(&summary.metrics)
-                    );
+                    ));
+                    terminal.show(&phasebench::report::table::render_metrics(&summary.metrics));
                     if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
-                        println!(
-                            "{}",
+                        terminal.show(&format!(
+                            "{}\n",
                             phasebench::report::table::span_refinement(
                                 summary.span_refined_samples,
                                 summary.span_unrefined_samples
                             )
-                        );
+                        ));
                     }
                     if !summary.metric_histograms.is_empty() {
-                        print!(
+                        terminal.show(&format!(
                             "\ncodex's own metric histograms (aggregated):\n{}",
                             phasebench::report::table::render_aggregates(
                                 &summary.metric_histograms
                             )
-                        );
+                        ));
                     }
                 }
                 ExitCode::from(EXIT_PASS)
@@ -365,7 +388,14 @@ fn main() -> ExitCode {
         } => match phasebench::compare_files(&current, &baseline, &comparison.outputs()) {
             Ok((c, verdict)) => {
                 if !quiet {
-                    print!("{}", phasebench::report::comparison::render_terminal(&c));
+                    Terminal::new(
+                        comparison
+                            .outputs()
+                            .json
+                            .iter()
+                            .chain(&comparison.outputs().markdown),
+                    )
+                    .show(&phasebench::report::comparison::render_terminal(&c));
                 }
                 exit(verdict)
             }
@@ -406,10 +436,17 @@ fn main() -> ExitCode {
                 comparison: comparison.outputs(),
                 progress: !quiet,
             };
+            let terminal = Terminal::new(
+                request
+                    .comparison
+                    .json
+                    .iter()
+                    .chain(&request.comparison.markdown),
+            );
             match phasebench::ab::run_ab(&request) {
                 Ok((c, verdict)) => {
                     if !quiet {
-                        print!("{}", phasebench::report::comparison::render_terminal(&c));
+                        terminal.show(&phasebench::report::comparison::render_terminal(&c));
                     }
                     exit(verdict)
                 }
@@ -439,7 +476,7 @@ fn main() -> ExitCode {
                 let request = RunRequest {
                     scenario: source,
                     overrides,
-                    json: Some(json.clone()),
+                    json: Some(Destination::from(json.as_path())),
                     progress: true,
                     ..RunRequest::default()
                 };

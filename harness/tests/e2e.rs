@@ -613,3 +613,55 @@ fn baselines_are_saved_and_used_by_run() {
         "the scenario must not have run"
     );
 }
+
+#[test]
+fn outputs_go_to_stdout_devices_and_fifos_and_bad_paths_fail_first() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dir = tempfile::tempdir().unwrap();
+    // `--json -`: the JSON alone on stdout, the human report on stderr.
+    let out = phasebench()
+        .args(["run", "--iterations", "20", "--warmup", "2", "--json", "-"])
+        .arg(scenario_path("default.toml"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["scenario"]["name"], "default");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("turn_ttft"));
+    assert!(!dir.path().join("-").exists(), "no file named -");
+
+    // Devices are written through, never replaced (run as root, a rename would replace them).
+    let before = std::fs::metadata("/dev/null").unwrap();
+    let status = phasebench()
+        .args(["run", "-q", "--iterations", "5", "--warmup", "0"])
+        .args([
+            "--json",
+            "/dev/null",
+            "--csv",
+            "/dev/null",
+            "--bmf",
+            "/dev/null",
+        ])
+        .arg(scenario_path("default.toml"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let after = std::fs::metadata("/dev/null").unwrap();
+    assert!(after.file_type().is_char_device());
+    assert_eq!(before.rdev(), after.rdev());
+
+    // A missing directory is found before the run (exit 2, quickly) and is not created.
+    let started = std::time::Instant::now();
+    let missing = dir.path().join("nowhere/out.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "100000", "--json"])
+        .arg(&missing)
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(started.elapsed() < Duration::from_secs(5), "nothing ran");
+    assert!(!dir.path().join("nowhere").exists());
+}

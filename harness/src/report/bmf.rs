@@ -2,8 +2,6 @@
 //! `{ "<scenario>/<metric>[<status>]": { "p50_ms": { "value": … }, "p90_ms": …, "p99_ms": … } }`.
 //! Each measure is a latency in milliseconds; `count` is carried as its own measure.
 
-use std::path::Path;
-
 use serde_json::{Map, Value, json};
 
 use super::RunSummary;
@@ -32,10 +30,7 @@ pub fn bmf(summary: &RunSummary) -> Value {
     Value::Object(benchmarks)
 }
 
-/// Writes the BMF JSON atomically.
-pub fn write_bmf(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
-    super::write_atomically(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &bmf(summary))?;
-        w.write_all(b"\n")
-    })
+/// The BMF document as bytes.
+pub fn render(summary: &RunSummary) -> Vec<u8> {
+    super::json_bytes(&bmf(summary))
 }

@@ -2,7 +2,6 @@
 //! `$GITHUB_STEP_SUMMARY`; regressions first, unchanged rows folded), and JSON.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::compare::{Comparison, StatComparison, Verdict};
 
@@ -235,28 +234,4 @@ pub fn render_markdown(c: &Comparison) -> String {
         let _ = writeln!(out, "- note: {u}");
     }
     out
-}
-
-/// Writes the comparison JSON atomically.
-pub fn write_json(path: &Path, c: &Comparison) -> std::io::Result<()> {
-    super::write_atomically(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, c)?;
-        w.write_all(b"\n")
-    })
-}
-
-/// Writes (or appends to, for `$GITHUB_STEP_SUMMARY`) a Markdown file.
-pub fn write_markdown(path: &Path, c: &Comparison, append: bool) -> std::io::Result<()> {
-    let text = render_markdown(c);
-    if append {
-        use std::io::Write as _;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")
-    } else {
-        super::write_atomically(path, |w| w.write_all(text.as_bytes()))
-    }
 }

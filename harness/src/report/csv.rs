@@ -1,8 +1,6 @@
 //! CSV: one row per (metric, status) series, the columns of the JSON `metrics` entries.
 
-use std::path::Path;
-
-use super::{MetricRow, RunSummary, write_atomically};
+use super::MetricRow;
 
 pub const HEADER: [&str; 12] = [
     "metric",
@@ -23,15 +21,10 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes a run's CSV atomically.
-pub fn write_csv(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
-    write_rows(path, &summary.metrics)
-}
-
-/// Writes metric rows as CSV atomically.
-pub fn write_rows(path: &Path, rows: &[MetricRow]) -> std::io::Result<()> {
-    write_atomically(path, |w| {
-        let mut csv = ::csv::Writer::from_writer(w);
+/// Metric rows as CSV.
+pub fn render(rows: &[MetricRow]) -> Vec<u8> {
+    let mut csv = ::csv::Writer::from_writer(Vec::new());
+    let written: Result<(), ::csv::Error> = (|| {
         csv.write_record(HEADER)?;
         for row in rows {
             csv.write_record([
@@ -51,7 +44,8 @@ pub fn write_rows(path: &Path, rows: &[MetricRow]) -> std::io::Result<()> {
                     .unwrap_or_default(),
             ])?;
         }
-        csv.flush()?;
         Ok(())
-    })
+    })();
+    written.expect("CSV into memory cannot fail");
+    csv.into_inner().expect("flushing into memory cannot fail")
 }

@@ -8,7 +8,6 @@ pub mod csv;
 pub mod table;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -349,31 +348,6 @@ impl Environment {
     }
 }
 
-/// Writes `path` atomically: a temporary file in the same directory, synced, then renamed
-/// over the target, so a reader never sees half a file.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".phasebench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        write(&mut buffered)?;
-        buffered.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// Why a result file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultFileError {
@@ -506,12 +480,11 @@ pub fn parse_result(text: &str, path: &str) -> Result<LoadedResult, ResultFileEr
     })
 }
 
-/// Writes the JSON result.
-pub fn write_json(path: &Path, summary: &RunSummary) -> std::io::Result<()> {
-    write_atomically(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, summary)?;
-        w.write_all(b"\n")
-    })
+/// A value as pretty JSON with a final newline, the form every JSON output takes.
+pub fn json_bytes(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("output types always serialize");
+    bytes.push(b'\n');
+    bytes
 }
 
 #[cfg(test)]
@@ -668,25 +641,5 @@ mod tests {
 
         let err = parse_result("[1, 2]", "r.json").unwrap_err();
         assert!(matches!(err, ResultFileError::Version { .. }), "{err}");
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub").join("out.json");
-        write_atomically(&path, |w| w.write_all(b"first")).unwrap();
-        write_atomically(&path, |w| w.write_all(b"second")).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
-        // A failing writer leaves the previous file intact and no temporary behind.
-        let err = write_atomically(&path, |w| {
-            w.write_all(b"partial")?;
-            Err(std::io::Error::other("boom"))
-        });
-        assert!(err.is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
-        assert_eq!(
-            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
-            1
-        );
     }
 }

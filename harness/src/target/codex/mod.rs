@@ -15,6 +15,7 @@ pub mod exec;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
 use thread_runtime::Transport;
@@ -183,23 +184,71 @@ fn stderr_tail(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHand
     })
 }
 
+/// How long `codex --version` may take.
+const VERSION_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Asks the binary its version, isolated like every other codex process (its own temporary
+/// `HOME`, `CODEX_HOME` and `TMPDIR`: even `--version` writes `$CODEX_HOME/tmp/arg0-*`), in
+/// its own process group, killed whole if it does not answer within [`VERSION_DEADLINE`].
 fn codex_version(binary: &Path) -> Result<String, CodexError> {
+    codex_version_within(binary, VERSION_DEADLINE)
+}
+
+fn codex_version_within(binary: &Path, deadline: Duration) -> Result<String, CodexError> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
     let fail = |message: String| CodexError::Version {
         binary: binary.display().to_string(),
         message,
     };
-    let out = std::process::Command::new(binary)
+    let scratch = tempfile::Builder::new()
+        .prefix("phasebench-codex-version-")
+        .tempdir()
+        .map_err(CodexError::TempDir)?;
+    let mut child = std::process::Command::new(binary)
         .arg("--version")
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
+        .env("HOME", scratch.path())
+        .env("CODEX_HOME", scratch.path())
+        .env("TMPDIR", scratch.path())
+        .current_dir(scratch.path())
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
         .map_err(|e| fail(e.to_string()))?;
-    if !out.status.success() {
-        return Err(fail(format!("exit {}", out.status)));
+    // Armed until the end: whatever the process left behind in its group goes with it.
+    let group = ProcessGroupGuard {
+        pgid: Some(child.id()),
+    };
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.take(4096).read_to_end(&mut bytes);
+        bytes
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > deadline => {
+                drop(group);
+                let _ = child.wait();
+                return Err(fail(format!("no answer within {deadline:?}; killed")));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(fail(e.to_string())),
+        }
+    };
+    drop(group);
+    let stdout = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(fail(format!("exit {status}")));
     }
     // "codex-cli 0.169.0"
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&stdout);
     Ok(text
         .split_whitespace()
         .last()
@@ -380,6 +429,42 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("codex");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn version_probe_is_isolated_and_has_a_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        let binary = script(
+            dir.path(),
+            &format!(
+                "echo \"$HOME|$CODEX_HOME|$TMPDIR\" > {}; echo codex-cli 9.9.9",
+                seen.display()
+            ),
+        );
+        assert_eq!(codex_version(&binary).unwrap(), "9.9.9");
+        let seen = std::fs::read_to_string(&seen).unwrap();
+        let dirs: Vec<&str> = seen.trim().split('|').collect();
+        let real_home = std::env::var("HOME").unwrap_or_default();
+        for d in &dirs {
+            assert!(d.contains("phasebench-codex-version-"), "{seen}");
+            assert_ne!(*d, real_home);
+            assert!(!Path::new(d).exists(), "the scratch home is removed: {d}");
+        }
+        // A probe that never answers is killed with its group at the deadline.
+        let hang = script(dir.path(), "sleep 30 & sleep 30");
+        let started = Instant::now();
+        let err = codex_version_within(&hang, Duration::from_millis(300)).unwrap_err();
+        assert!(err.to_string().contains("no answer"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 
     /// Dotted paths of every key (inline tables included).
     fn keys(value: &toml::Value, prefix: &str, out: &mut BTreeSet<String>) {
