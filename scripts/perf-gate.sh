@@ -10,18 +10,22 @@
 # (or $OUT/summary.md), keeps every result file under $OUT/results, and exits 1 when any
 # scenario regressed or breached a budget, 3 when a run failed.
 #
-# Environment: PERF_GATE_OUT (default target/perf-gate), PERF_GATE_ROUNDS (default 6),
+# The judge is the base's phasebench: it runs `ab`, reads every result file and decides. The
+# head's binary is only the target (each of its rounds is `phasebench-head run`), so a change
+# under test cannot change how it is judged.
+#
+# Environment: PERF_GATE_OUT (default target/perf-gate), PERF_GATE_ROUNDS (default 10),
 # PERF_GATE_SET (a --set override for both sides, e.g. iterations=60),
 # PERF_GATE_B_SET (a --set override for the head side only: injects a slowdown in tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${PERF_GATE_OUT:-target/perf-gate}
-ROUNDS=${PERF_GATE_ROUNDS:-6}
+ROUNDS=${PERF_GATE_ROUNDS:-10}
 SUMMARY=${GITHUB_STEP_SUMMARY:-$OUT/summary.md}
 
 usage() {
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
 }
 
@@ -60,7 +64,7 @@ compare() {
         [ -n "${PERF_GATE_B_SET:-}" ] && args+=(--b-set "$PERF_GATE_B_SET")
         echo "perf-gate: $name" >&2
         local code=0
-        "$head_bin" "${args[@]}" || code=$?
+        "$base_bin" "${args[@]}" || code=$?
         case $code in
             0) ;;
             1) echo "perf-gate: $name regressed or breached a budget" >&2 ;;

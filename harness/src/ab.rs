@@ -1,17 +1,24 @@
 //! Paired A/B: two builds (phasebench binaries from two commits) or two configurations run in
 //! alternating rounds on one machine (A B, B A, A B, …), each side's histograms merged across
 //! rounds, then B compared with A. Drift in the machine's speed during the job hits both sides
-//! alike, which two separate runs at different times cannot promise. A verdict must also hold
-//! round by round ([`crate::rounds`]): a shift shared by one round's samples is not evidence.
+//! alike, which two separate runs at different times cannot promise. The round pair is the
+//! unit: the verdict comes from the interval of the per-round differences B − A
+//! ([`crate::stats::compare::paired_rounds`]), so a shift shared by one round's samples is
+//! not mistaken for evidence.
+//!
+//! Each side's round is a child `phasebench run` in its own process group, waited on with a
+//! deadline; a stop request (Ctrl-C, SIGTERM) is passed on to the running child, which writes
+//! what it finished, and `ab` stops after it.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::compare::{self, CompareOptions, Comparison};
-use crate::recorder::{Recorder, Series};
-use crate::report::{self, LoadedResult};
+use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
+use crate::stats::compare::{CompareOptions, Comparison};
 use crate::{ComparisonOutputs, Error, Verdict};
 
 /// One side of an A/B run.
@@ -48,7 +55,7 @@ pub enum AbError {
         binary: String,
         source: std::io::Error,
     },
-    #[error("{side} round {round} ({binary}) exited with {code:?}: {stderr}")]
+    #[error("{side} round {round} ({binary}) failed (exit {code:?}): {stderr}")]
     Failed {
         side: char,
         round: u32,
@@ -65,8 +72,49 @@ pub enum AbError {
     },
     #[error("cannot create the A/B output directory: {0}")]
     OutDir(std::io::Error),
-    #[error("--rounds must be at least 1")]
-    NoRounds,
+    #[error("--rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS}")]
+    Rounds,
+    #[error("{side} round {round} ({binary}) wrote no readable result: {source}")]
+    Result {
+        side: char,
+        round: u32,
+        binary: String,
+        source: Box<results::ResultFileError>,
+    },
+    #[error("stopped by {}", crate::shutdown::name(*.0))]
+    Interrupted(i32),
+}
+
+impl AbError {
+    /// Only a bad `--rounds` is the user's input; a side that fails is a target failure.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, AbError::Rounds)
+    }
+}
+
+/// Fewest rounds: the paired interval needs three.
+pub const MIN_ROUNDS: u32 = 3;
+pub const MAX_ROUNDS: u32 = 1000;
+/// How long a child may take to stop after being asked.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Kills a child's process group unless it was reaped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            signal_group(pgid, "-KILL");
+        }
+    }
 }
 
 fn run_side(
@@ -87,9 +135,13 @@ fn run_side(
         .arg(iterations.to_string())
         .arg("--json")
         .arg(json)
+        // The round pair is the unit: each child is one round (its own warmup, one runtime).
+        .arg("--set")
+        .arg("run.rounds=1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .process_group(0);
     for o in request.overrides.iter().chain(&spec.overrides) {
         command.arg("--set").arg(format!("{}={}", o.key, o.value));
     }
@@ -98,32 +150,59 @@ fn run_side(
         binary: binary.clone(),
         source,
     })?;
+    let mut group = GroupGuard(Some(child.id()));
+    // Drained while the child runs: a full pipe would stall it.
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = (&mut pipe).take(1 << 20).read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    });
     let started = Instant::now();
+    let mut stop_sent: Option<Instant> = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(AbError::Deadline {
-                    side,
-                    round,
-                    binary,
-                    deadline,
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {}
             Err(source) => return Err(AbError::Spawn { binary, source }),
         }
+        if let Some(signal) = crate::shutdown::requested() {
+            match stop_sent {
+                None => {
+                    // The child stops in order: it writes what it finished and exits.
+                    signal_group(child.id(), "-TERM");
+                    stop_sent = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() > STOP_GRACE => {
+                    drop(group);
+                    let _ = child.wait();
+                    return Err(AbError::Interrupted(signal));
+                }
+                Some(_) => {}
+            }
+        } else if started.elapsed() > deadline {
+            drop(group);
+            let _ = child.wait();
+            return Err(AbError::Deadline {
+                side,
+                round,
+                binary,
+                deadline,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
     };
-    // 0 pass and 1 budget breach both measured; 2 and 3 did not.
+    // Reaped: anything left in its group goes with it.
+    signal_group(child.id(), "-KILL");
+    group.0 = None;
+    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    if let Some(signal) = crate::shutdown::requested() {
+        return Err(AbError::Interrupted(signal));
+    }
+    // 0 pass and 1 budget breach both measured; anything else did not.
     if matches!(status.code(), Some(0 | 1)) {
         return Ok(());
-    }
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        use std::io::Read;
-        let _ = pipe.read_to_string(&mut stderr);
     }
     Err(AbError::Failed {
         side,
@@ -134,40 +213,26 @@ fn run_side(
     })
 }
 
-/// Merges the rounds of one side into one result.
-fn merge(rounds: &[LoadedResult], label: &str) -> LoadedResult {
-    let mut merged = rounds[0].clone();
-    let mut count = 1;
-    for round in &rounds[1..] {
-        count += 1;
-        for (key, h) in &round.histograms {
-            merged.histograms.entry(key.clone()).or_default().merge(h);
-        }
-    }
-    merged.path = format!("{label} ({count} rounds)");
-    merged
-}
-
-/// Runs both sides in alternating rounds and compares B with A.
+/// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
 pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
-    if request.rounds == 0 {
-        return Err(AbError::NoRounds.into());
+    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
+        return Err(AbError::Rounds.into());
     }
-
     // Validate both sides' scenarios here first: a mistake fails before anything runs.
     let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
     let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
     let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
-    let iterations = scenario_b
-        .plan
+    let plan = scenario_b.plan;
+    let iterations = plan
         .iterations
         .get()
         .div_ceil(u64::from(request.rounds))
         .max(1);
-    let plan = scenario_b.plan;
     let per_iteration = plan.iteration_timeout.as_secs_f64() / f64::from(plan.concurrency.get());
-    let deadline = Duration::from_secs_f64(per_iteration * (iterations + plan.warmup) as f64)
-        + Duration::from_secs(60);
+    let child_iterations = iterations.saturating_add(plan.warmup);
+    let deadline =
+        Duration::from_secs_f64((per_iteration * child_iterations as f64).min(7.0 * 24.0 * 3600.0))
+            + Duration::from_secs(60);
 
     let temp;
     let out_dir: &Path = match &request.out_dir {
@@ -176,7 +241,10 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             dir
         }
         None => {
-            temp = tempfile::tempdir().map_err(AbError::OutDir)?;
+            temp = tempfile::Builder::new()
+                .prefix("phasebench-ab-")
+                .tempdir()
+                .map_err(AbError::OutDir)?;
             temp.path()
         }
     };
@@ -202,7 +270,12 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
                 );
             }
             run_side(side, round, spec, request, iterations, &json, deadline)?;
-            let loaded = report::load_result(&json)?;
+            let loaded = results::load_result(&json).map_err(|source| AbError::Result {
+                side,
+                round,
+                binary: spec.binary.display().to_string(),
+                source: Box::new(source),
+            })?;
             if side == 'A' {
                 results_a.push(loaded);
             } else {
@@ -210,37 +283,32 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             }
         }
     }
-    let a = merge(&results_a, "A");
-    let mut b = merge(&results_b, "B");
-    // Budgets apply to B's merged distributions.
-    let mut recorder = Recorder::default();
-    for (key, h) in &b.histograms {
-        let resolution = b
-            .row(key)
-            .and_then(|r| r.resolution)
-            .unwrap_or(crate::sample::Resolution::Us);
-        recorder.series.insert(
-            key.clone(),
-            Series {
-                histogram: h.clone(),
-                resolution,
-            },
-        );
-    }
-    b.summary.budgets = report::evaluate_budgets(&scenario_b.budgets, &recorder);
-    let side_overrides_differ = scenario_a.content_hash != scenario_b.content_hash;
-    let options = CompareOptions {
-        // Different per-side overrides are the point of such a run.
-        allow_mismatch: request.comparison.allow_mismatch || side_overrides_differ,
-        ..CompareOptions::default()
-    };
-    let mut comparison = compare::compare(&b, &a, &options)?;
-    // A verdict must hold round by round too, not only in the pooled samples.
-    crate::rounds::check_rounds(&mut comparison, &results_a, &results_b);
+    let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
     crate::write_comparison(&comparison, &request.comparison)?;
     let failed = comparison.regressed() || comparison.budgets_breached();
     Ok((
         comparison,
         if failed { Verdict::Fail } else { Verdict::Pass },
     ))
+}
+
+/// B's budgets on its rounds (each round pair's B run is a unit), and the paired comparison.
+fn judge(
+    scenario_a: &Scenario,
+    scenario_b: &Scenario,
+    a: &[LoadedResult],
+    b: &[LoadedResult],
+    request: &AbRequest,
+) -> Result<Comparison, Error> {
+    let b_units: Vec<crate::stats::RoundSeries> = b.iter().map(|r| r.pooled.clone()).collect();
+    let budgets =
+        crate::stats::budget::evaluate(&scenario_b.budgets, &b_units, scenario_b.policy.confidence);
+    let options = CompareOptions {
+        // Different per-side overrides are the point of such a run.
+        allow_mismatch: request.comparison.allow_mismatch
+            || scenario_a.content_hash != scenario_b.content_hash,
+    };
+    Ok(crate::stats::compare::paired_rounds(
+        a, b, budgets, &options,
+    )?)
 }

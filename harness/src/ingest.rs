@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
 use crate::recorder::Recorder;
-use crate::report::{self, MetricRow};
+use crate::results::MetricRow;
+use crate::results::summarize::metric_rows;
 use crate::spans::{RefinementCounts, SpanIndex};
 
 /// How many malformed lines are quoted per file.
@@ -173,6 +174,13 @@ fn read_source(path: &Path, text: &[u8], gathered: &mut Gathered) -> SourceInfo 
 }
 
 /// Reads every file and summarizes the samples they hold.
+impl IngestError {
+    /// A file that cannot be read is the user's input, not the harness failing.
+    pub fn is_invalid_input(&self) -> bool {
+        true
+    }
+}
+
 pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut gathered = Gathered::default();
     let mut sources = Vec::with_capacity(paths.len());
@@ -200,7 +208,7 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         unattributed_events: gathered.logs.unattributed_events,
         span_refined_samples: refinements.refined,
         span_unrefined_samples: refinements.missing + refinements.disagreeing,
-        metrics: report::metric_rows(&recorder),
+        metrics: metric_rows(&recorder),
         metric_histograms: otlp::merge_aggregates(gathered.aggregates),
     })
 }

@@ -1,16 +1,18 @@
 //! phasebench: latency benchmarks and regression checks for the startup path of LLM-agent
 //! thread runtimes (thread start, startup prewarm, first turn, time to first token).
 //!
-//! A [`scenario::Scenario`] says what to run; a [`target::Target`] runs one iteration and
-//! reports samples decoded from the runtime's own OpenTelemetry events ([`sample`]); the
-//! [`runner`] drives warmup and measured iterations with deadlines into HdrHistograms
-//! ([`recorder`]); [`report`] renders the result as a table, JSON and CSV. The binary is a thin
-//! shell over [`run`] and [`validate`].
+//! The pipeline: a [`scenario::Scenario`] says what to run; a [`target::Target`] runs one
+//! iteration and reports samples decoded from the runtime's own OpenTelemetry events
+//! ([`sample`]); the [`runner`] drives each round's iterations with deadlines into
+//! HdrHistograms ([`recorder`]); [`results`] keeps the rounds apart in a versioned file;
+//! [`stats`] judges budgets and comparisons with the run as the unit; [`report`] renders. The
+//! binary is a thin shell over [`run`], [`compare_files`], [`ab::run_ab`], [`save_baseline`]
+//! and [`ingest_files`], every output going through [`output`] and every stop through
+//! [`shutdown`].
 #![forbid(unsafe_code)]
 
 pub mod ab;
 pub mod capture;
-pub mod compare;
 pub mod egress;
 pub mod ingest;
 pub mod metric;
@@ -19,26 +21,30 @@ pub mod output;
 pub mod receiver;
 pub mod recorder;
 pub mod report;
-pub mod rounds;
+pub mod results;
 pub mod runner;
 pub mod sample;
 pub mod scenario;
+pub mod shutdown;
 pub mod spans;
+pub mod stats;
 pub mod target;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use compare::{CompareOptions, Comparison, MismatchError};
 use output::{Destination, OutputError};
-use report::{Environment, LoadedResult, ResultFileError, RunSummary};
+use results::history::{self, Baseline, BaselineError};
+use results::summarize::{RunContext, summarize};
+use results::{Environment, LoadedResult, ResultFileError, RunSummary};
+use runner::{RoundPlan, RunOutcome};
 use scenario::{Override, Scenario, ScenarioError, TargetKind};
-use target::Target;
-use target::builtin::BuiltinTarget;
+use stats::compare::{CompareOptions, Comparison, MismatchError};
+use target::{Target, TargetInfo, TelemetryHealth};
 
 /// What `phasebench run` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +57,7 @@ pub struct RunRequest {
     pub bmf: Option<Destination>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
-    /// Compare the run with this baseline result when done.
+    /// Compare the run with this baseline (a history or a result file) when done.
     pub baseline: Option<PathBuf>,
     pub comparison: ComparisonOutputs,
 }
@@ -66,15 +72,36 @@ pub struct ComparisonOutputs {
     pub allow_mismatch: bool,
 }
 
+impl ComparisonOutputs {
+    /// Every file the comparison will write.
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.json.iter().chain(&self.markdown)
+    }
+}
+
+impl RunRequest {
+    /// Every file this run will write, checked before it starts.
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.json
+            .iter()
+            .chain(&self.csv)
+            .chain(&self.bmf)
+            .chain(self.comparison.destinations())
+    }
+}
+
 /// How a run or comparison ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Measured, every budget held, and no percentile regressed against the baseline.
+    /// Measured, no budget breached, and no primary statistic regressed.
     Pass,
-    /// At least one `[gate]` budget was breached or a percentile regressed.
+    /// A `[gate]` budget was breached or a primary statistic regressed.
     Fail,
-    /// No measured iteration succeeded: the target is broken, there is nothing to judge.
+    /// More iterations failed than `[run] max_failure_ratio` allows (or all did): the target
+    /// is broken, there is nothing to judge.
     TargetFailure,
+    /// Stopped by this signal; what was finished was written, marked partial.
+    Interrupted(i32),
 }
 
 /// Errors that stop a run.
@@ -97,37 +124,33 @@ pub enum Error {
     #[error(transparent)]
     ResultFile(#[from] ResultFileError),
     #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error(transparent)]
     Mismatch(#[from] MismatchError),
     #[error(transparent)]
-    Ab(#[from] ab::AbError),
+    Ab(#[from] Box<ab::AbError>),
+}
+
+impl From<ab::AbError> for Error {
+    fn from(e: ab::AbError) -> Self {
+        Error::Ab(Box::new(e))
+    }
 }
 
 impl Error {
-    /// True for errors in what the user gave (scenario, overrides, result files), false for
-    /// the harness's own failures.
+    /// True for errors in what the user gave (scenario, overrides, result files, output
+    /// paths), false for the harness's own failures.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(
-            self,
-            Error::Scenario(_) | Error::ResultFile(_) | Error::Mismatch(_) | Error::OutputPath(_)
-        )
-    }
-}
-
-impl ComparisonOutputs {
-    /// Every file the comparison will write.
-    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
-        self.json.iter().chain(&self.markdown)
-    }
-}
-
-impl RunRequest {
-    /// Every file this run will write, checked before it starts.
-    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
-        self.json
-            .iter()
-            .chain(&self.csv)
-            .chain(&self.bmf)
-            .chain(self.comparison.destinations())
+        match self {
+            Error::Scenario(_)
+            | Error::ResultFile(_)
+            | Error::Mismatch(_)
+            | Error::OutputPath(_) => true,
+            Error::Baseline(e) => !matches!(e, BaselineError::Output(_)),
+            Error::Ingest(e) => e.is_invalid_input(),
+            Error::Ab(e) => e.is_invalid_input(),
+            _ => false,
+        }
     }
 }
 
@@ -145,37 +168,68 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
-/// Loads the scenario (and the baseline, if any, before running), runs it, writes the
-/// requested files, and returns the summary with the comparison.
-pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>, Verdict), Error> {
+/// What `phasebench run` produced.
+#[derive(Debug)]
+pub struct RunReport {
+    pub summary: RunSummary,
+    pub comparison: Option<Comparison>,
+    /// Baseline runs left out (corrupt or edited), each with why.
+    pub skipped_baseline_runs: Vec<String>,
+    pub verdict: Verdict,
+}
+
+/// Differences between a scenario about to run and a baseline, found before running (exit 2
+/// then means nothing ran).
+fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in &baseline.runs {
+        let s = &run.summary;
+        if s.scenario.content_hash != scenario.content_hash {
+            let d = format!(
+                "the scenario content differs (hash {} vs {}; scenario {:?} vs {:?})",
+                scenario.content_hash, s.scenario.content_hash, scenario.name, s.scenario.name
+            );
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        if s.plan.concurrency != scenario.plan.concurrency.get() {
+            let d = format!(
+                "the concurrency differs ({} vs {})",
+                scenario.plan.concurrency, s.plan.concurrency
+            );
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// Loads the scenario and the baseline (and checks both, and every output path, before
+/// running), runs the scenario's rounds, writes the requested files (partial ones too, when
+/// interrupted), and judges the result.
+pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
     output::check_all(request.destinations()).map_err(Error::OutputPath)?;
-    let baseline = request
-        .baseline
-        .as_deref()
-        .map(report::load_result)
-        .transpose()?;
-    let started = SystemTime::now();
-    let summary = match &scenario.target {
-        TargetKind::Builtin => {
-            let target = Arc::new(BuiltinTarget::start(&scenario).await?);
-            run_target(&scenario, target, request.progress, started).await
+    let baseline = request.baseline.as_deref().map(history::load).transpose()?;
+    if let Some(baseline) = &baseline {
+        let differences = baseline_mismatch(&scenario, baseline);
+        if !differences.is_empty() && !request.comparison.allow_mismatch {
+            return Err(MismatchError {
+                current: request.scenario.display().to_string(),
+                baseline: baseline
+                    .runs
+                    .last()
+                    .map_or_else(String::new, |r| r.path.clone()),
+                differences,
+            }
+            .into());
         }
-        TargetKind::CodexExec(spec) => {
-            let target = Arc::new(target::codex::exec::CodexExecTarget::start(
-                &scenario, spec,
-            )?);
-            run_target(&scenario, target, request.progress, started).await
-        }
-        TargetKind::CodexAppServer(spec) => {
-            let target = Arc::new(target::codex::app_server::CodexAppServerTarget::start(
-                &scenario, spec,
-            )?);
-            run_target(&scenario, target, request.progress, started).await
-        }
-    };
+    }
+    let (summary, current) = run_rounds(&scenario, request.progress).await?;
     if let Some(out) = &request.json {
-        out.write(&report::json_bytes(&summary))?;
+        out.write(&results::json_bytes(&summary))?;
     }
     if let Some(out) = &request.csv {
         out.write(&report::csv::render(&summary.metrics))?;
@@ -183,45 +237,209 @@ pub async fn run(request: &RunRequest) -> Result<(RunSummary, Option<Comparison>
     if let Some(out) = &request.bmf {
         out.write(&report::bmf::render(&summary))?;
     }
-    if summary.run.failed_iterations == summary.plan.iterations {
-        return Ok((summary, None, Verdict::TargetFailure));
+    let skipped_baseline_runs = baseline
+        .as_ref()
+        .map(|b| b.skipped.clone())
+        .unwrap_or_default();
+    if let Some(signal) = shutdown::requested() {
+        return Ok(RunReport {
+            summary,
+            comparison: None,
+            skipped_baseline_runs,
+            verdict: Verdict::Interrupted(signal),
+        });
     }
-    let comparison = match baseline {
+    if summary.mostly_failed() {
+        return Ok(RunReport {
+            summary,
+            comparison: None,
+            skipped_baseline_runs,
+            verdict: Verdict::TargetFailure,
+        });
+    }
+    let comparison = match &baseline {
         Some(baseline) => {
-            let current = as_loaded(&summary, request.json.as_ref())?;
-            Some(compare_loaded(&current, &baseline, &request.comparison)?)
+            let current = LoadedResult {
+                path: match &request.json {
+                    Some(Destination::Path(p)) => p.display().to_string(),
+                    _ => "(this run)".to_owned(),
+                },
+                summary: summary.clone(),
+                pooled: stats::merge_rounds(&current),
+                rounds: current,
+            };
+            Some(compare_and_write(
+                &current,
+                &baseline.runs,
+                &request.comparison,
+            )?)
         }
         None => None,
     };
     let failed =
         !summary.budgets_passed() || comparison.as_ref().is_some_and(Comparison::regressed);
-    Ok((
+    Ok(RunReport {
         summary,
         comparison,
-        if failed { Verdict::Fail } else { Verdict::Pass },
-    ))
+        skipped_baseline_runs,
+        verdict: if failed { Verdict::Fail } else { Verdict::Pass },
+    })
 }
 
-/// A summary as a loaded result (histograms decoded), the form comparisons take.
-fn as_loaded(summary: &RunSummary, path: Option<&Destination>) -> Result<LoadedResult, Error> {
-    let text = serde_json::to_string(summary).expect("a summary always serializes");
-    let name = match path {
-        Some(Destination::Path(p)) => p.display().to_string(),
-        _ => "(this run)".to_owned(),
+/// What one round's target reported besides its outcome.
+struct RoundResult {
+    outcome: RunOutcome,
+    info: TargetInfo,
+    telemetry: TelemetryHealth,
+    warnings: Vec<String>,
+}
+
+async fn run_round<T: Target>(
+    target: Arc<T>,
+    plan: RoundPlan,
+    expected: Vec<String>,
+    progress: ProgressBar,
+) -> RoundResult {
+    let outcome = runner::run(Arc::clone(&target), plan, expected, progress).await;
+    RoundResult {
+        outcome,
+        info: target.info(),
+        telemetry: target.telemetry_health(),
+        warnings: target.warnings(),
+    }
+}
+
+/// Runs every round of `scenario`, each on a fresh target (a new runtime and mock, or new
+/// processes), and summarizes them. Stops early on a stop request, keeping finished rounds.
+pub async fn run_rounds(
+    scenario: &Scenario,
+    progress: bool,
+) -> Result<(RunSummary, Vec<stats::RoundSeries>), Error> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let plan = scenario.plan;
+    let bar = progress_bar(progress);
+    let rounds = plan.rounds.get();
+    bar.set_length(
+        (0..rounds)
+            .map(|r| plan.warmup + plan.round_iterations(r))
+            .sum(),
+    );
+    let expected = metric::expected_metrics(scenario.profile());
+    let mut outcomes = Vec::new();
+    let mut info = None;
+    let mut telemetry = TelemetryHealth::default();
+    let mut warnings: Vec<String> = Vec::new();
+    for round in 0..rounds {
+        if shutdown::requested().is_some() {
+            break;
+        }
+        let scenario = scenario.for_round(round);
+        let round_plan = RoundPlan {
+            iterations: plan.round_iterations(round),
+            warmup: plan.warmup,
+            concurrency: plan.concurrency,
+            iteration_timeout: plan.iteration_timeout,
+        };
+        let e = expected.clone();
+        let b = bar.clone();
+        let result = match &scenario.target {
+            TargetKind::Builtin => {
+                let target = Arc::new(target::builtin::BuiltinTarget::start(&scenario).await?);
+                run_round(target, round_plan, e, b).await
+            }
+            TargetKind::CodexExec(spec) => {
+                let target = Arc::new(target::codex::exec::CodexExecTarget::start(
+                    &scenario, spec,
+                )?);
+                run_round(target, round_plan, e, b).await
+            }
+            TargetKind::CodexAppServer(spec) => {
+                let target = Arc::new(target::codex::app_server::CodexAppServerTarget::start(
+                    &scenario, spec,
+                )?);
+                run_round(target, round_plan, e, b).await
+            }
+        };
+        info.get_or_insert(result.info);
+        telemetry.add(&result.telemetry);
+        for w in result.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        // A round cut short by a stop keeps what it measured.
+        if result.outcome.iterations > 0 || shutdown::requested().is_none() {
+            outcomes.push(result.outcome);
+        }
+    }
+    bar.finish_and_clear();
+    let decoded: Vec<stats::RoundSeries> =
+        outcomes.iter().map(|o| o.recorder.series.clone()).collect();
+    let summary = summarize(
+        scenario,
+        &outcomes,
+        RunContext {
+            target: info.unwrap_or_else(|| TargetInfo {
+                name: scenario.target.as_str().to_owned(),
+                version: "unknown".to_owned(),
+            }),
+            telemetry,
+            warnings,
+            environment: Environment::detect(started),
+            total_wall_time: clock.elapsed(),
+            partial: shutdown::requested().is_some(),
+        },
+    );
+    Ok((summary, decoded))
+}
+
+/// Runs a scenario's iterations as one round on a target the caller started (and may
+/// inspect afterwards: tests look at the mock and the receiver), and summarizes them.
+pub async fn run_target<T: Target>(
+    scenario: &Scenario,
+    target: Arc<T>,
+    progress: bool,
+) -> RunSummary {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let plan = scenario.plan;
+    let bar = progress_bar(progress);
+    bar.set_length(plan.warmup + plan.iterations.get());
+    let round_plan = RoundPlan {
+        iterations: plan.iterations.get(),
+        warmup: plan.warmup,
+        concurrency: plan.concurrency,
+        iteration_timeout: plan.iteration_timeout,
     };
-    Ok(report::parse_result(&text, &name)?)
+    let expected = metric::expected_metrics(scenario.profile());
+    let result = run_round(target, round_plan, expected, bar.clone()).await;
+    bar.finish_and_clear();
+    let mut one_round = scenario.clone();
+    one_round.plan.rounds = std::num::NonZeroU32::MIN;
+    summarize(
+        &one_round,
+        std::slice::from_ref(&result.outcome),
+        RunContext {
+            target: result.info,
+            telemetry: result.telemetry,
+            warnings: result.warnings,
+            environment: Environment::detect(started),
+            total_wall_time: clock.elapsed(),
+            partial: shutdown::requested().is_some(),
+        },
+    )
 }
 
-fn compare_loaded(
+fn compare_and_write(
     current: &LoadedResult,
-    baseline: &LoadedResult,
+    history: &[LoadedResult],
     outputs: &ComparisonOutputs,
 ) -> Result<Comparison, Error> {
     let options = CompareOptions {
         allow_mismatch: outputs.allow_mismatch,
-        ..CompareOptions::default()
     };
-    let comparison = compare::compare(current, baseline, &options)?;
+    let comparison = stats::compare::against_baseline(current, history, &options)?;
     write_comparison(&comparison, outputs)?;
     Ok(comparison)
 }
@@ -229,7 +447,7 @@ fn compare_loaded(
 /// Writes a comparison's JSON and Markdown where asked.
 pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) -> Result<(), Error> {
     if let Some(out) = &outputs.json {
-        out.write(&report::json_bytes(comparison))?;
+        out.write(&results::json_bytes(comparison))?;
     }
     if let Some(out) = &outputs.markdown {
         let mut text = report::comparison::render_markdown(comparison);
@@ -243,65 +461,37 @@ pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) ->
     Ok(())
 }
 
-/// `phasebench compare CURRENT BASELINE`: loads both result files and compares them.
+/// `phasebench compare CURRENT BASELINE`: a result file against a baseline (a history, or a
+/// single result file).
 pub fn compare_files(
     current: &Path,
     baseline: &Path,
     outputs: &ComparisonOutputs,
-) -> Result<(Comparison, Verdict), Error> {
+) -> Result<(Comparison, Vec<String>, Verdict), Error> {
     output::check_all(outputs.destinations()).map_err(Error::OutputPath)?;
-    let current = report::load_result(current)?;
-    let baseline = report::load_result(baseline)?;
-    let comparison = compare_loaded(&current, &baseline, outputs)?;
+    let current = results::load_result(current)?;
+    let baseline = history::load(baseline)?;
+    let comparison = compare_and_write(&current, &baseline.runs, outputs)?;
     let failed = comparison.regressed() || comparison.budgets_breached();
     Ok((
         comparison,
+        baseline.skipped,
         if failed { Verdict::Fail } else { Verdict::Pass },
     ))
 }
 
-/// Stores a result file as the baseline of its scenario: `DIR/<scenario name>.json`, copied
-/// byte for byte after it was checked. Returns where it went.
-pub fn save_baseline(result: &Path, dir: &Path, name: Option<&str>) -> Result<PathBuf, Error> {
-    let loaded = report::load_result(result)?;
-    let text = std::fs::read(result).map_err(|source| ResultFileError::Read {
-        path: result.display().to_string(),
-        source,
-    })?;
-    let file_name = format!("{}.json", name.unwrap_or(&loaded.summary.scenario.name));
-    let destination = dir.join(file_name);
-    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    Destination::from(destination.as_path()).write(&text)?;
-    Ok(destination)
-}
-
-/// Runs a scenario's plan against any target and summarizes it.
-pub async fn run_target<T: Target>(
-    scenario: &Scenario,
-    target: Arc<T>,
-    progress: bool,
-    started: SystemTime,
-) -> RunSummary {
-    let expected = metric::expected_metrics(scenario.profile());
-    let outcome = runner::run(
-        Arc::clone(&target),
-        scenario.plan,
-        expected,
-        progress_bar(progress),
-    )
-    .await;
-    let mut summary = RunSummary::new(
-        scenario,
-        target.info(),
-        &outcome,
-        target.telemetry_health(),
-        Environment::detect(started),
-    );
-    summary.warnings = target.warnings();
-    summary
+/// Adds result files (each checked) to the baseline history `DIR/<name>.json`.
+pub fn save_baseline(
+    results: &[PathBuf],
+    dir: &Path,
+    name: Option<&str>,
+    keep: Option<usize>,
+) -> Result<history::Saved, Error> {
+    let loaded: Vec<LoadedResult> = results
+        .iter()
+        .map(|p| results::load_result(p))
+        .collect::<Result<_, _>>()?;
+    Ok(history::save(&loaded, dir, name, keep)?)
 }
 
 /// `phasebench ingest`: distributions from OTLP logs on disk, written where asked.
@@ -313,7 +503,7 @@ pub fn ingest_files(
     output::check_all(json.into_iter().chain(csv)).map_err(Error::OutputPath)?;
     let summary = ingest::ingest(files)?;
     if let Some(out) = json {
-        out.write(&report::json_bytes(&summary))?;
+        out.write(&results::json_bytes(&summary))?;
     }
     if let Some(out) = csv {
         out.write(&report::csv::render(&summary.metrics))?;

@@ -152,7 +152,7 @@ enum Command {
         #[arg(long = "b-set", value_name = "KEY=VALUE")]
         b_overrides: Vec<Override>,
         /// Rounds per side; the scenario's iterations are split across them.
-        #[arg(long, default_value_t = 6)]
+        #[arg(long, default_value_t = 10)]
         rounds: u32,
         /// Keep every round's result file here.
         #[arg(long, value_name = "DIR")]
@@ -192,16 +192,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BaselineCommand {
-    /// Store a result (or run a scenario and store its result) as a baseline.
+    /// Add runs to a baseline history (DIR/NAME.json, the newest --keep runs kept): result
+    /// files, or one scenario (.toml) to run first.
     Save {
-        /// A result JSON file, or a scenario (.toml) to run first.
-        source: PathBuf,
+        /// Result JSON files (added oldest first), or one scenario (.toml) to run first.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
         /// Baseline directory.
         #[arg(long, default_value = "results/baselines")]
         dir: PathBuf,
-        /// File name (without .json); defaults to the scenario name.
+        /// File name (without .json; letters, digits, '.', '_', '-'); defaults to the
+        /// scenario name.
         #[arg(long)]
         name: Option<String>,
+        /// Runs to keep, newest first (default: what the baseline says, else 20).
+        #[arg(long)]
+        keep: Option<usize>,
         /// Overrides when SOURCE is a scenario.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<Override>,
@@ -234,17 +240,42 @@ fn exit(verdict: Verdict) -> ExitCode {
     match verdict {
         Verdict::Pass => ExitCode::from(EXIT_PASS),
         Verdict::Fail => {
-            eprintln!("error: a regression or a [gate] budget breach (see above)");
+            eprintln!("error: a primary regression or a [gate] budget breach (see above)");
             ExitCode::from(EXIT_FAIL)
         }
-        Verdict::TargetFailure => {
-            eprintln!("error: every measured iteration failed; see the failures above");
-            ExitCode::from(EXIT_FAILURE)
+        Verdict::TargetFailure => ExitCode::from(EXIT_FAILURE),
+        Verdict::Interrupted(signal) => {
+            eprintln!(
+                "interrupted by {}: stopped in order; what finished was written, marked partial",
+                phasebench::shutdown::name(signal)
+            );
+            ExitCode::from(phasebench::shutdown::exit_code(signal))
         }
     }
 }
 
+/// Why a run is a target failure: how many failed, and the first distinct causes.
+fn explain_failure(summary: &phasebench::results::RunSummary) {
+    let run = &summary.run;
+    eprintln!(
+        "error: {} of {} measured iterations failed ({:.1}%, more than [run] max_failure_ratio = {}); \
+         nothing to judge. Causes:",
+        run.failed_iterations,
+        run.failed_iterations + run.succeeded_iterations,
+        summary.failure_ratio() * 100.0,
+        summary.plan.max_failure_ratio
+    );
+    for cause in &run.failure_examples {
+        eprintln!("  {}", phasebench::report::table::printable(cause));
+    }
+}
+
 fn report_error(e: &phasebench::Error) -> ExitCode {
+    if let phasebench::Error::Ab(ab) = e
+        && let phasebench::ab::AbError::Interrupted(signal) = **ab
+    {
+        return exit(Verdict::Interrupted(signal));
+    }
     eprintln!("error: {e}");
     ExitCode::from(if e.is_invalid_input() {
         EXIT_INVALID_INPUT
@@ -253,12 +284,27 @@ fn report_error(e: &phasebench::Error) -> ExitCode {
     })
 }
 
+fn warn_skipped(skipped: &[String]) {
+    for s in skipped {
+        eprintln!(
+            "warning: baseline run {}",
+            phasebench::report::table::printable(s)
+        );
+    }
+}
+
+/// Runs a future on a fresh runtime; whatever is left when it returns (a half-open
+/// connection's task, a blocking decode) gets 5 s, never an unbounded wait.
 fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => Ok(rt.block_on(future)),
+        Ok(rt) => {
+            let out = rt.block_on(future);
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            Ok(out)
+        }
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             Err(ExitCode::from(EXIT_FAILURE))
@@ -268,6 +314,10 @@ fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = phasebench::shutdown::install() {
+        eprintln!("error: cannot install the signal handlers: {e}");
+        return ExitCode::from(EXIT_FAILURE);
+    }
     match cli.command {
         Command::Validate { scenarios } => {
             let mut failed = false;
@@ -319,20 +369,20 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             match result {
-                Ok((summary, comparison, verdict)) => {
+                Ok(report) => {
+                    warn_skipped(&report.skipped_baseline_runs);
                     if !quiet {
-                        terminal.show(&phasebench::report::table::render_report(&summary));
-                        if let Some(c) = &comparison {
+                        terminal.show(&phasebench::report::table::render_report(&report.summary));
+                        if let Some(c) = &report.comparison {
                             terminal.show("\n");
                             terminal.show(&phasebench::report::comparison::render_terminal(c));
                         }
-                    } else if verdict == Verdict::TargetFailure {
-                        // Quiet hides the report, not why nothing could be measured.
-                        for example in &summary.run.failure_examples {
-                            eprintln!("failed: {example}");
-                        }
                     }
-                    exit(verdict)
+                    if report.verdict == Verdict::TargetFailure {
+                        // Quiet hides the report, not why nothing could be judged.
+                        explain_failure(&report.summary);
+                    }
+                    exit(report.verdict)
                 }
                 Err(e) => report_error(&e),
             }
@@ -386,7 +436,8 @@ fn main() -> ExitCode {
             comparison,
             quiet,
         } => match phasebench::compare_files(&current, &baseline, &comparison.outputs()) {
-            Ok((c, verdict)) => {
+            Ok((c, skipped, verdict)) => {
+                warn_skipped(&skipped);
                 if !quiet {
                     Terminal::new(
                         comparison
@@ -456,15 +507,18 @@ fn main() -> ExitCode {
         Command::Baseline {
             command:
                 BaselineCommand::Save {
-                    source,
+                    sources,
                     dir,
                     name,
+                    keep,
                     overrides,
                 },
         } => {
-            // Keeps the run's result file alive until it is copied.
+            // Keeps the run's result file alive until it is stored.
             let mut _run_dir = None;
-            let result_path = if source.extension().is_some_and(|e| e == "toml") {
+            let results = if let [scenario] = &sources[..]
+                && scenario.extension().is_some_and(|e| e == "toml")
+            {
                 let tmp = match tempfile::tempdir() {
                     Ok(t) => t,
                     Err(e) => {
@@ -474,7 +528,7 @@ fn main() -> ExitCode {
                 };
                 let json = tmp.path().join("result.json");
                 let request = RunRequest {
-                    scenario: source,
+                    scenario: scenario.clone(),
                     overrides,
                     json: Some(Destination::from(json.as_path())),
                     progress: true,
@@ -483,17 +537,32 @@ fn main() -> ExitCode {
                 match block_on(phasebench::run(&request)) {
                     Err(code) => return code,
                     Ok(Err(e)) => return report_error(&e),
-                    Ok(Ok((_, _, Verdict::TargetFailure))) => return exit(Verdict::TargetFailure),
+                    Ok(Ok(report))
+                        if report.verdict != Verdict::Pass && report.verdict != Verdict::Fail =>
+                    {
+                        if report.verdict == Verdict::TargetFailure {
+                            explain_failure(&report.summary);
+                        }
+                        return exit(report.verdict);
+                    }
                     Ok(Ok(_)) => {}
                 }
                 _run_dir = Some(tmp);
-                json
+                vec![json]
             } else {
-                source
+                sources
             };
-            match phasebench::save_baseline(&result_path, &dir, name.as_deref()) {
-                Ok(path) => {
-                    println!("saved baseline {}", path.display());
+            match phasebench::save_baseline(&results, &dir, name.as_deref(), keep) {
+                Ok(saved) => {
+                    warn_skipped(&saved.skipped);
+                    println!(
+                        "saved baseline {}: {} run(s) added, {} already there, {} kept, {} dropped (oldest)",
+                        saved.path.display(),
+                        saved.added,
+                        saved.duplicates,
+                        saved.kept,
+                        saved.dropped
+                    );
                     ExitCode::from(EXIT_PASS)
                 }
                 Err(e) => report_error(&e),

@@ -13,11 +13,21 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use crate::recorder::Recorder;
-use crate::scenario::RunPlan;
 use crate::target::{IterationFailure, Target};
+use std::num::NonZeroU32;
 
-/// How many failure messages are kept as examples.
-const FAILURE_EXAMPLES: usize = 5;
+/// How many distinct failure causes are counted by name; the rest are counted together.
+const FAILURE_CAUSES: usize = 20;
+const OTHER_CAUSES: &str = "other failures";
+
+/// One round's share of a run: measured iterations after warmup, `concurrency` at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundPlan {
+    pub iterations: u64,
+    pub warmup: u64,
+    pub concurrency: NonZeroU32,
+    pub iteration_timeout: Duration,
+}
 
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
@@ -28,8 +38,9 @@ pub struct RunOutcome {
     pub warmup: u64,
     /// Failed measured iterations by kind.
     pub failures: BTreeMap<String, u64>,
-    /// The first few failure messages (measured or warmup), for the report.
-    pub failure_examples: Vec<String>,
+    /// Failed iterations (measured or warmup) per distinct cause, the message without its
+    /// iteration number; at most [`FAILURE_CAUSES`] named, the rest under "other failures".
+    pub failure_causes: BTreeMap<String, u64>,
     /// Failed warmup iterations (not counted in `failures`).
     pub warmup_failures: u64,
     /// From the start of the first measured iteration to the end of the last.
@@ -41,40 +52,44 @@ impl RunOutcome {
     pub fn failed_iterations(&self) -> u64 {
         self.failures.values().sum()
     }
+}
 
-    /// Measured iterations per second of wall time.
-    pub fn iterations_per_second(&self) -> f64 {
-        let secs = self.measured_wall_time.as_secs_f64();
-        if secs > 0.0 {
-            self.iterations as f64 / secs
-        } else {
-            0.0
-        }
-    }
+fn count_cause(causes: &mut BTreeMap<String, u64>, cause: String, n: u64) {
+    let key = if causes.contains_key(&cause) || causes.len() < FAILURE_CAUSES {
+        cause
+    } else {
+        OTHER_CAUSES.to_owned()
+    };
+    *causes.entry(key).or_default() += n;
 }
 
 struct WorkerResult {
     failures: BTreeMap<String, u64>,
-    examples: Vec<String>,
+    causes: BTreeMap<String, u64>,
     warmup_failures: u64,
+    /// Measured iterations that ran to an end (success, failure or deadline).
+    measured: u64,
     last_end: Option<Instant>,
 }
 
 /// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
 /// a failed iteration counts an error against each one it did not produce (of those its
 /// [`Cohort`](crate::metric::Cohort), when the target names one, covers).
+///
+/// A stop request ([`crate::shutdown`]) ends the round early: no new iteration starts, and the
+/// ones in flight are cancelled (dropped, like at their deadline) and not counted.
 pub async fn run<T: Target>(
     target: Arc<T>,
-    plan: RunPlan,
+    plan: RoundPlan,
     expected: Vec<String>,
     progress: ProgressBar,
 ) -> RunOutcome {
-    let total = plan.warmup + plan.iterations.get();
+    // Both are bounded by scenario validation; saturating all the same.
+    let total = plan.warmup.saturating_add(plan.iterations);
     let next = Arc::new(AtomicU64::new(0));
     let measured_start: Arc<OnceLock<Instant>> = Arc::default();
     let expected: Arc<Vec<String>> = Arc::new(expected);
     let started = Instant::now();
-    progress.set_length(total);
     if plan.warmup > 0 {
         progress.set_message("warmup");
     } else {
@@ -99,11 +114,15 @@ pub async fn run<T: Target>(
             let shard = &shards[worker as usize % shards.len()];
             let mut out = WorkerResult {
                 failures: BTreeMap::new(),
-                examples: Vec::new(),
+                causes: BTreeMap::new(),
                 warmup_failures: 0,
+                measured: 0,
                 last_end: None,
             };
             loop {
+                if crate::shutdown::requested().is_some() {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= total {
                     break;
@@ -115,22 +134,23 @@ pub async fn run<T: Target>(
                         progress.set_message("measuring");
                     }
                 }
-                let report =
-                    match tokio::time::timeout(plan.iteration_timeout, target.run_iteration(index))
-                        .await
-                    {
+                let iteration =
+                    tokio::time::timeout(plan.iteration_timeout, target.run_iteration(index));
+                let report = tokio::select! {
+                    finished = iteration => match finished {
                         Ok(report) => report,
                         Err(_) => crate::target::IterationReport {
                             failure: Some(IterationFailure::Deadline(plan.iteration_timeout)),
                             ..Default::default()
                         },
-                    };
+                    },
+                    // Cancelled by a stop request: dropped, not counted.
+                    () = crate::shutdown::wait() => break,
+                };
                 out.last_end = Some(Instant::now());
                 progress.inc(1);
-                if let Some(failure) = &report.failure
-                    && out.examples.len() < FAILURE_EXAMPLES
-                {
-                    out.examples.push(format!("iteration {index}: {failure}"));
+                if let Some(failure) = &report.failure {
+                    count_cause(&mut out.causes, failure.to_string(), 1);
                 }
                 // Asked for every failed iteration, so the target can forget it.
                 let cohort = report
@@ -141,6 +161,7 @@ pub async fn run<T: Target>(
                     out.warmup_failures += u64::from(report.failure.is_some());
                     continue;
                 }
+                out.measured += 1;
                 let mut recorder = shard.lock().unwrap_or_else(PoisonError::into_inner);
                 for sample in &report.samples {
                     recorder.record(sample);
@@ -163,7 +184,6 @@ pub async fn run<T: Target>(
         }));
     }
     let mut outcome = RunOutcome {
-        iterations: plan.iterations.get(),
         warmup: plan.warmup,
         ..RunOutcome::default()
     };
@@ -179,11 +199,10 @@ pub async fn run<T: Target>(
             *outcome.failures.entry(kind).or_default() += n;
         }
         outcome.warmup_failures += worker.warmup_failures;
-        for example in worker.examples {
-            if outcome.failure_examples.len() < FAILURE_EXAMPLES {
-                outcome.failure_examples.push(example);
-            }
+        for (cause, n) in worker.causes {
+            count_cause(&mut outcome.failure_causes, cause, n);
         }
+        outcome.iterations += worker.measured;
         last_end = last_end.max(worker.last_end);
     }
     for shard in shards.iter() {
@@ -191,7 +210,6 @@ pub async fn run<T: Target>(
             .recorder
             .merge(&shard.lock().unwrap_or_else(PoisonError::into_inner));
     }
-    progress.finish_and_clear();
     outcome.total_wall_time = started.elapsed();
     outcome.measured_wall_time = match (measured_start.get(), last_end) {
         (Some(start), Some(end)) => end.saturating_duration_since(*start),
@@ -202,16 +220,15 @@ pub async fn run<T: Target>(
 
 #[cfg(test)]
 mod tests {
-    use std::num::{NonZeroU32, NonZeroU64};
 
     use super::*;
     use crate::metric::Cohort;
     use crate::recorder::MetricKey;
     use crate::target::fake::FakeTarget;
 
-    fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RunPlan {
-        RunPlan {
-            iterations: NonZeroU64::new(iterations).unwrap(),
+    fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RoundPlan {
+        RoundPlan {
+            iterations,
             warmup,
             concurrency: NonZeroU32::new(concurrency).unwrap(),
             iteration_timeout: Duration::from_millis(timeout_ms),
@@ -276,7 +293,13 @@ mod tests {
         );
         assert_eq!(outcome.recorder.errors.get("turn_ttft"), Some(&4));
         assert_eq!(outcome.recorder.errors.get("other"), Some(&4));
-        assert_eq!(outcome.failure_examples.len(), 4);
+        assert_eq!(outcome.failure_causes.values().sum::<u64>(), 4);
+        assert_eq!(
+            outcome.failure_causes.len(),
+            1,
+            "one cause, counted: {:?}",
+            outcome.failure_causes
+        );
     }
 
     /// Even iterations are cold threads, odd ones warm; every third fails.

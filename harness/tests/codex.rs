@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use mock_backend::Exchange;
-use phasebench::report::{MetricRow, RunSummary};
+use phasebench::results::{MetricRow, RunSummary};
 use phasebench::scenario::{Override, Scenario, TargetKind};
 use phasebench::target::codex::NPM_INSTALL_PATH;
 use phasebench::target::codex::app_server::CodexAppServerTarget;
@@ -46,8 +45,7 @@ async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
         panic!("{file} is not a codex-exec scenario");
     };
     let target = Arc::new(CodexExecTarget::start(&scenario, spec).unwrap());
-    let summary =
-        phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
 
@@ -58,8 +56,7 @@ async fn run_app_server(sets: &[&str]) -> (RunSummary, Arc<CodexAppServerTarget>
         panic!("not a codex-app-server scenario");
     };
     let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
-    let summary =
-        phasebench::run_target(&scenario, Arc::clone(&target), false, SystemTime::now()).await;
+    let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
 

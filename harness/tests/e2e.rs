@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use phasebench::report::{MetricRow, RunSummary};
+use phasebench::results::{MetricRow, RunSummary};
 use phasebench::scenario::{Override, Scenario};
 use phasebench::target::builtin::BuiltinTarget;
 
@@ -28,7 +28,7 @@ fn overrides(sets: &[&str]) -> Vec<Override> {
 async fn run(file: &str, sets: &[&str]) -> RunSummary {
     let scenario = Scenario::load(&scenario_path(file), &overrides(sets)).unwrap();
     let target = Arc::new(BuiltinTarget::start(&scenario).await.unwrap());
-    phasebench::run_target(&scenario, target, false, SystemTime::now()).await
+    phasebench::run_target(&scenario, target, false).await
 }
 
 fn row<'a>(summary: &'a RunSummary, metric: &str, status: Option<&str>) -> &'a MetricRow {
@@ -254,7 +254,9 @@ fn default_scenario_json_has_every_phase_with_full_counts() {
     assert_eq!(status.code(), Some(0));
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
+    // Five rounds by default, each with its own histograms; their merge is the pooled row.
+    assert_eq!(doc["rounds"].as_array().unwrap().len(), 5);
     let metrics = doc["metrics"].as_array().unwrap();
     for phase in thread_runtime::StartupPhase::ALL
         .iter()
@@ -401,10 +403,12 @@ fn every_shipped_scenario_validates() {
     }
 }
 
-/// Runs the calibration scenario through the CLI into `json`, with extra arguments.
+/// Runs the calibration scenario through the CLI into `json` (60 iterations in 3 rounds of
+/// 20: enough per round for p50), with extra arguments.
 fn run_calibration(json: &Path, extra: &[&str]) {
     let out = phasebench()
-        .args(["run", "-q", "--iterations", "40", "--warmup", "2"])
+        .args(["run", "-q", "--iterations", "60", "--warmup", "2"])
+        .args(["--set", "run.rounds=3"])
         .arg(scenario_path("calibration.toml"))
         .arg("--json")
         .arg(json)
@@ -419,20 +423,71 @@ fn run_calibration(json: &Path, extra: &[&str]) {
     );
 }
 
-#[test]
-fn compare_reaches_the_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.json");
-    let slow = dir.path().join("slow.json");
-    let bmf = dir.path().join("base.bmf.json");
-    run_calibration(&base, &["--bmf", bmf.to_str().unwrap()]);
-    run_calibration(&slow, &["--set", "backend.delays.first_token=30ms"]);
+fn calibration_runs(dir: &Path, names: &[&str], extra: &[&str]) -> Vec<PathBuf> {
+    let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    std::thread::scope(|scope| {
+        for p in &paths {
+            scope.spawn(|| run_calibration(p, extra));
+        }
+    });
+    paths
+}
 
-    // A result against itself: every delta is 0, nothing regresses.
+fn comparison_row<'a>(c: &'a serde_json::Value, metric: &str, stat: &str) -> &'a serde_json::Value {
+    c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == metric && r["statistic"] == stat)
+        .unwrap_or_else(|| panic!("no {metric} {stat} row"))
+}
+
+#[test]
+fn baselines_are_histories_and_only_primary_regressions_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = calibration_runs(dir.path(), &["b1.json", "b2.json", "b3.json"], &[]);
+    let slow = calibration_runs(
+        dir.path(),
+        &["slow.json"],
+        &["--set", "backend.delays.first_token=30ms"],
+    )
+    .pop()
+    .unwrap();
+    let bmf = dir.path().join("b.bmf.json");
+
+    // A single run as the baseline: between-run variance unknown, so never `regressed`.
+    let cj = dir.path().join("single.json");
     let out = phasebench()
-        .args(["compare", "-q"])
-        .arg(&base)
-        .arg(&base)
+        .args(["compare", "--allow-mismatch", "--comparison-json"])
+        .arg(&cj)
+        .arg(&slow)
+        .arg(&base[0])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cj).unwrap()).unwrap();
+    let ttft = comparison_row(&c, "turn_ttft", "p50");
+    assert_eq!(ttft["verdict"], "inconclusive");
+    assert!(
+        ttft["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the baseline has 1 run"),
+        "{ttft}"
+    );
+
+    // Three runs saved as a history.
+    let baselines = dir.path().join("baselines");
+    let out = phasebench()
+        .args(["baseline", "save"])
+        .args(&base)
+        .arg("--dir")
+        .arg(&baselines)
         .output()
         .unwrap();
     assert_eq!(
@@ -441,18 +496,19 @@ fn compare_reaches_the_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-
-    // Different scenario content is refused unless forced.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 run(s) added"));
+    let history = baselines.join("calibration.json");
+    // Saving the same file again adds nothing.
     let out = phasebench()
-        .arg("compare")
-        .arg(&slow)
-        .arg(&base)
+        .args(["baseline", "save"])
+        .arg(&base[2])
+        .arg("--dir")
+        .arg(&baselines)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to compare"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 run(s) added, 1 already there"));
 
-    // A 10 ms first-token slowdown regresses turn_ttft: exit 1, Markdown and JSON say so.
+    // A 10 ms first-token slowdown against the history: exit 1, turn_ttft p50 regressed.
     let md = dir.path().join("c.md");
     let cj = dir.path().join("c.json");
     let out = phasebench()
@@ -461,7 +517,7 @@ fn compare_reaches_the_exit_code() {
         .arg("--comparison-json")
         .arg(&cj)
         .arg(&slow)
-        .arg(&base)
+        .arg(&history)
         .output()
         .unwrap();
     assert_eq!(
@@ -470,28 +526,69 @@ fn compare_reaches_the_exit_code() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let markdown = std::fs::read_to_string(&md).unwrap();
-    assert!(markdown.contains("FAIL"), "{markdown}");
-    let first_row = markdown.lines().find(|l| l.starts_with("| `")).unwrap();
-    assert!(
-        first_row.contains("**regressed**"),
-        "regressions come first: {markdown}"
-    );
-    let comparison: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cj).unwrap()).unwrap();
-    let ttft = comparison["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric"] == "turn_ttft" && r["statistic"] == "p50")
-        .unwrap();
-    assert_eq!(ttft["verdict"], "regressed");
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cj).unwrap()).unwrap();
+    assert_eq!(c["design"], "history");
+    assert_eq!(c["baseline_runs"], 3);
+    let ttft = comparison_row(&c, "turn_ttft", "p50");
+    assert_eq!(ttft["verdict"], "regressed", "{ttft}");
+    assert_eq!(ttft["primary"], true);
     let delta = ttft["delta_ms"].as_f64().unwrap();
     assert!((delta - 10.0).abs() < 2.0, "delta {delta}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("FAIL") && markdown.contains("**regressed**"),
+        "{markdown}"
+    );
+
+    // The same build against the history: nothing fails.
+    let same = calibration_runs(
+        dir.path(),
+        &["same.json"],
+        &["--bmf", bmf.to_str().unwrap()],
+    )
+    .pop()
+    .unwrap();
+    let out = phasebench()
+        .args(["compare", "-q"])
+        .arg(&same)
+        .arg(&history)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another scenario's content is refused (nothing compared) unless forced.
+    let out = phasebench()
+        .arg("compare")
+        .arg(&slow)
+        .arg(&history)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to compare"));
+
+    // run --baseline judges in one step; a baseline of another scenario stops it before
+    // anything runs.
+    let started = std::time::Instant::now();
+    let out = phasebench()
+        .args(["run", "-q", "--baseline"])
+        .arg(&history)
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(3), "nothing ran");
 
     // Bencher Metric Format.
-    let bmf: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&bmf).unwrap()).unwrap();
+    let bmf: serde_json::Value = serde_json::from_slice(&std::fs::read(&bmf).unwrap()).unwrap();
     assert!(
         bmf["calibration/turn_ttft"]["p50_ms"]["value"]
             .as_f64()
@@ -502,11 +599,25 @@ fn compare_reaches_the_exit_code() {
 }
 
 #[test]
-fn corrupt_or_foreign_results_are_invalid_input() {
+fn corrupt_foreign_or_tampered_results_are_invalid_input() {
     let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.json");
-    run_calibration(&base, &[]);
+    let base = calibration_runs(dir.path(), &["base.json"], &[])
+        .pop()
+        .unwrap();
     let text = std::fs::read_to_string(&base).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tamper = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut d = doc.clone();
+        edit(&mut d);
+        d.to_string()
+    };
+    let ttft = doc["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|m| m["metric"] == "turn_ttft")
+        .unwrap();
+    let other = (ttft + 1) % doc["metrics"].as_array().unwrap().len();
     let cases = [
         (
             "truncated.json",
@@ -515,10 +626,56 @@ fn corrupt_or_foreign_results_are_invalid_input() {
         ),
         (
             "future.json",
-            text.replace("\"schema_version\": 1", "\"schema_version\": 2"),
-            "schema_version 2",
+            text.replace("\"schema_version\": 2", "\"schema_version\": 9"),
+            "schema_version 9",
         ),
         ("empty.json", String::new(), "is not a phasebench result"),
+        (
+            "p50.json",
+            tamper(&|d| d["metrics"][ttft]["p50_ms"] = 1.0.into()),
+            "p50_ms",
+        ),
+        (
+            "swapped.json",
+            tamper(&|d| {
+                let h = d["metrics"][other]["histogram"].clone();
+                d["metrics"][ttft]["histogram"] = h;
+            }),
+            "turn_ttft",
+        ),
+        (
+            "deleted.json",
+            tamper(&|d| {
+                d["metrics"].as_array_mut().unwrap().remove(ttft);
+            }),
+            "rows were deleted",
+        ),
+        (
+            "policy.json",
+            tamper(&|d| d["policy"]["relative_threshold"] = 1e300.into()),
+            "policy is invalid",
+        ),
+        (
+            "confidence.json",
+            tamper(&|d| d["policy"]["confidence"] = 2.into()),
+            "policy is invalid",
+        ),
+        (
+            "budget.json",
+            tamper(&|d| {
+                d["budgets"] = serde_json::json!([{
+                    "key": "turn_ttft.p50", "limit_ms": 1.0, "inclusive": false,
+                    "actual_ms": 0.5, "low_ms": 0.4, "high_ms": 0.6,
+                    "verdict": "held", "passed": true
+                }]);
+            }),
+            "budget turn_ttft.p50 says Held",
+        ),
+        (
+            "escape.json",
+            tamper(&|d| d["scenario"]["name"] = "x\u{1b}[2J".into()),
+            "control characters",
+        ),
     ];
     for (name, content, message) in cases {
         let path = dir.path().join(name);
@@ -543,75 +700,18 @@ fn corrupt_or_foreign_results_are_invalid_input() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-}
-
-#[test]
-fn baselines_are_saved_and_used_by_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base.json");
-    run_calibration(&base, &[]);
-    let baselines = dir.path().join("baselines");
-    let out = phasebench()
-        .args(["baseline", "save"])
-        .arg(&base)
-        .arg("--dir")
-        .arg(&baselines)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let saved = baselines.join("calibration.json");
-    assert_eq!(
-        std::fs::read(&saved).unwrap(),
-        std::fs::read(&base).unwrap()
-    );
-
-    // run --baseline compares in one step and writes the comparison.
-    let cj = dir.path().join("c.json");
-    let out = phasebench()
-        .args([
-            "run",
-            "-q",
-            "--iterations",
-            "40",
-            "--warmup",
-            "2",
-            "--baseline",
-        ])
-        .arg(&saved)
-        .arg("--comparison-json")
-        .arg(&cj)
-        .arg(scenario_path("calibration.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let comparison: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cj).unwrap()).unwrap();
-    assert!(comparison["rows"].as_array().unwrap().len() >= 30);
-
-    // A bad baseline stops the run before anything runs.
-    let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{").unwrap();
-    let started = std::time::Instant::now();
-    let out = phasebench()
-        .args(["run", "-q", "--baseline"])
-        .arg(&bad)
-        .arg(scenario_path("default.toml"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the scenario must not have run"
-    );
+    // Baseline names stay inside the baselines directory.
+    for name in ["../../x", "/abs/x"] {
+        let out = phasebench()
+            .args(["baseline", "save", "--name", name, "--dir"])
+            .arg(dir.path().join("baselines"))
+            .arg(&base)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid baseline name"));
+    }
+    assert!(!dir.path().join("x.json").exists());
 }
 
 #[test]

@@ -87,8 +87,8 @@ fn gate_script_fails_on_an_injected_slowdown() {
         .arg(repo().join("scripts/perf-gate.sh"))
         .arg("compare")
         .env("PERF_GATE_OUT", out_dir.path())
-        .env("PERF_GATE_ROUNDS", "2")
-        .env("PERF_GATE_SET", "iterations=40")
+        .env("PERF_GATE_ROUNDS", "3")
+        .env("PERF_GATE_SET", "iterations=60")
         .env("PERF_GATE_B_SET", "backend.delays.first_token=60ms")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
@@ -108,6 +108,6 @@ fn gate_script_fails_on_an_injected_slowdown() {
     for scenario in ["startup-websocket", "startup-http"] {
         let results = out_dir.path().join("results").join(scenario);
         assert!(results.join("comparison.json").exists(), "{scenario}");
-        assert!(results.join("a-round01.json").exists() && results.join("b-round02.json").exists());
+        assert!(results.join("a-round01.json").exists() && results.join("b-round03.json").exists());
     }
 }

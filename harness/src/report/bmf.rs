@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::RunSummary;
+use crate::results::RunSummary;
 
 /// The BMF document of a run.
 pub fn bmf(summary: &RunSummary) -> Value {
@@ -32,5 +32,5 @@ pub fn bmf(summary: &RunSummary) -> Value {
 
 /// The BMF document as bytes.
 pub fn render(summary: &RunSummary) -> Vec<u8> {
-    super::json_bytes(&bmf(summary))
+    crate::results::json_bytes(&bmf(summary))
 }

@@ -3,12 +3,33 @@
 
 use std::fmt::Write;
 
-use crate::compare::{Comparison, StatComparison, Verdict};
+use crate::stats::compare::{Comparison, StatComparison, Verdict};
+
+use super::table::{budget_line, printable};
 
 fn series(row: &StatComparison) -> String {
     match &row.status {
-        Some(s) => format!("{}[{s}]", row.metric),
-        None => row.metric.clone(),
+        Some(s) => printable(&format!("{}[{s}]", row.metric)),
+        None => printable(&row.metric),
+    }
+}
+
+fn gate(row: &StatComparison) -> &'static str {
+    if row.primary { "primary" } else { "info" }
+}
+
+/// What was compared with what, in one sentence.
+fn design(c: &Comparison) -> String {
+    match c.design {
+        crate::stats::compare::Design::History => format!(
+            "the current run ({} rounds) against a baseline history of {} run{}",
+            c.current_rounds,
+            c.baseline_runs,
+            if c.baseline_runs == 1 { "" } else { "s" }
+        ),
+        crate::stats::compare::Design::Paired => {
+            format!("B against A over {} paired rounds", c.current_rounds)
+        }
     }
 }
 
@@ -28,8 +49,13 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn headline(c: &Comparison) -> String {
+    let primary_regressed = c
+        .rows
+        .iter()
+        .filter(|r| r.primary && r.verdict == Verdict::Regressed)
+        .count();
     format!(
-        "{} regressed, {} inconclusive, {} improved, {} unchanged",
+        "{primary_regressed} primary regressed; all rows: {} regressed, {} inconclusive, {} improved, {} unchanged",
         c.count(Verdict::Regressed),
         c.count(Verdict::Inconclusive),
         c.count(Verdict::Improved),
@@ -43,9 +69,15 @@ pub fn render_terminal(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "{} vs baseline {}: {}",
-        c.current.scenario,
-        c.baseline.path,
+        printable(&c.current.scenario),
+        printable(&c.baseline.path),
         headline(c)
+    );
+    let _ = writeln!(
+        out,
+        "{}; {} primary rows can fail the gate (Holm), the others are informational",
+        design(c),
+        c.primary_rows
     );
     for m in &c.mismatches {
         let _ = writeln!(out, "warning: compared although {m}");
@@ -53,6 +85,7 @@ pub fn render_terminal(c: &Comparison) -> String {
     let headers = [
         "series",
         "stat",
+        "gate",
         "baseline ms",
         "current ms",
         "delta ms",
@@ -61,13 +94,14 @@ pub fn render_terminal(c: &Comparison) -> String {
         "threshold",
         "verdict",
     ];
-    let rows: Vec<[String; 9]> = c
+    let rows: Vec<[String; 10]> = c
         .rows
         .iter()
         .map(|r| {
             [
                 series(r),
                 r.statistic.clone(),
+                gate(r).to_owned(),
                 format!("{:.3}", r.baseline_ms),
                 format!("{:.3}", r.current_ms),
                 signed(r.delta_ms),
@@ -87,7 +121,7 @@ pub fn render_terminal(c: &Comparison) -> String {
     let mut line = |cells: Vec<&str>| {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i < 2 || i == 8 {
+            if i < 3 || i == 9 {
                 let _ = write!(s, "{cell:<w$}  ");
             } else {
                 let _ = write!(s, "{cell:>w$}  ");
@@ -103,21 +137,18 @@ pub fn render_terminal(c: &Comparison) -> String {
     for u in &c.unmatched {
         let _ = writeln!(out, "note: {u}");
     }
-    for b in c.budgets.iter().filter(|b| !b.passed) {
-        let _ = writeln!(
-            out,
-            "BUDGET BREACH: {} {} {} ms (actual {})",
-            b.key,
-            if b.inclusive { "<=" } else { "<" },
-            b.limit_ms,
-            b.actual_ms
-                .map_or("no samples".into(), |a| format!("{a} ms"))
-        );
+    for b in &c.budgets {
+        let _ = writeln!(out, "budget{}", budget_line(b));
     }
-    for r in c.rows.iter().filter(|r| r.verdict == Verdict::Inconclusive) {
+    for r in c
+        .rows
+        .iter()
+        .filter(|r| r.primary && r.verdict != Verdict::Unchanged)
+    {
         let _ = writeln!(
             out,
-            "inconclusive {} {}: {}",
+            "{} {} {}: {}",
+            r.verdict.as_str(),
             series(r),
             r.statistic,
             r.reason
@@ -128,25 +159,27 @@ pub fn render_terminal(c: &Comparison) -> String {
 
 fn markdown_row(r: &StatComparison) -> String {
     let verdict = match r.verdict {
-        Verdict::Regressed => "**regressed**".to_owned(),
+        Verdict::Regressed if r.primary => "**regressed**".to_owned(),
         v => v.as_str().to_owned(),
     };
     format!(
-        "| `{}` | {} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {} |\n",
-        series(r),
+        "| `{}` | {} | {} | {:.3} | {:.3} | {} | {} | {} | {:.3} | {} | {} |\n",
+        series(r).replace('|', "\\|").replace('`', "'"),
         r.statistic,
+        gate(r),
         r.baseline_ms,
         r.current_ms,
         signed(r.delta_ms),
         pct(r.delta_pct),
         interval(r),
         r.threshold_ms,
-        verdict
+        verdict,
+        r.reason.replace('|', "\\|")
     )
 }
 
-const MARKDOWN_HEADER: &str = "| series | stat | baseline ms | current ms | Δ ms | Δ | CI of Δ ms | threshold ms | verdict |\n\
-                               |---|---|---:|---:|---:|---:|---|---:|---|\n";
+const MARKDOWN_HEADER: &str = "| series | stat | gate | baseline ms | current ms | Δ ms | Δ | CI of Δ ms | threshold ms | verdict | why |\n\
+                               |---|---|---|---:|---:|---:|---:|---|---:|---|---|\n";
 
 /// Markdown for a pull request.
 pub fn render_markdown(c: &Comparison) -> String {
@@ -159,73 +192,63 @@ pub fn render_markdown(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "### phasebench `{}`: {mark} ({})\n",
-        c.current.scenario,
+        printable(&c.current.scenario).replace('`', "'"),
         headline(c)
     );
-    let commit = |r: &crate::compare::RunRef| {
+    let commit = |r: &crate::stats::compare::RunRef| {
         r.git_commit
             .as_deref()
             .map_or("unknown".to_owned(), |g| g.chars().take(10).collect())
     };
     let _ = writeln!(
         out,
-        "Baseline `{}` ({} {}), current `{}` ({} {}). {:.0}% bootstrap intervals of current − baseline ({} resamples); \
-         a change counts when its interval lies beyond max({:.0}% of baseline, {} ms).\n",
+        "Baseline `{}` ({} {}), current `{}` ({} {}): {}. {:.0}% intervals of current − baseline with the run as the unit; \
+         a change counts when its interval lies beyond max({:.0}% of baseline, {} ms, the resolution), \
+         and only the {} primary rows can fail (Holm's correction over them).\n",
         commit(&c.baseline),
         c.baseline.target,
         c.baseline.target_version,
         commit(&c.current),
         c.current.target,
         c.current.target_version,
+        design(c),
         c.policy.confidence * 100.0,
-        c.bootstrap_resamples,
         c.policy.relative_threshold * 100.0,
-        c.policy.absolute_threshold_ms
+        c.policy.absolute_threshold_ms,
+        c.primary_rows
     );
     for m in &c.mismatches {
         let _ = writeln!(out, "> **Warning:** compared although {m}.\n");
     }
-    let breached: Vec<_> = c.budgets.iter().filter(|b| !b.passed).collect();
-    if !breached.is_empty() {
-        out.push_str("**Budget breaches:**\n\n");
-        for b in breached {
+    if !c.budgets.is_empty() {
+        out.push_str("**Budgets** (judged on their interval):\n\n");
+        for b in &c.budgets {
             let _ = writeln!(
                 out,
-                "- `{}` {} {} ms: actual {}",
-                b.key,
-                if b.inclusive { "<=" } else { "<" },
-                b.limit_ms,
-                b.actual_ms
-                    .map_or("no samples".into(), |a| format!("{a} ms"))
+                "-{}",
+                budget_line(b).trim_start_matches(' ').replace("  ", " ")
             );
         }
         out.push('\n');
     }
-    let shown: Vec<&StatComparison> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict != Verdict::Unchanged)
-        .collect();
-    if !shown.is_empty() {
+    let primary: Vec<&StatComparison> = c.rows.iter().filter(|r| r.primary).collect();
+    if !primary.is_empty() {
+        out.push_str("**Primary rows** (these can fail the gate):\n\n");
         out.push_str(MARKDOWN_HEADER);
-        for r in shown {
+        for r in primary {
             out.push_str(&markdown_row(r));
         }
         out.push('\n');
     }
-    let unchanged: Vec<&StatComparison> = c
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Unchanged)
-        .collect();
-    if !unchanged.is_empty() {
+    let informational: Vec<&StatComparison> = c.rows.iter().filter(|r| !r.primary).collect();
+    if !informational.is_empty() {
         let _ = writeln!(
             out,
-            "<details><summary>{} unchanged</summary>\n",
-            unchanged.len()
+            "<details><summary>{} informational rows (never fail)</summary>\n",
+            informational.len()
         );
         out.push_str(MARKDOWN_HEADER);
-        for r in unchanged {
+        for r in informational {
             out.push_str(&markdown_row(r));
         }
         out.push_str("\n</details>\n");

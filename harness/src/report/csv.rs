@@ -1,6 +1,6 @@
 //! CSV: one row per (metric, status) series, the columns of the JSON `metrics` entries.
 
-use super::MetricRow;
+use crate::results::MetricRow;
 
 pub const HEADER: [&str; 12] = [
     "metric",

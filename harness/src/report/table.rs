@@ -2,13 +2,23 @@
 
 use std::fmt::Write;
 
-use super::{MetricRow, RunSummary};
+use crate::results::{MetricRow, RunSummary};
 
 fn cell(v: Option<f64>) -> String {
     match v {
         None => "-".to_owned(),
         Some(v) if v >= 100.0 => format!("{v:.1}"),
         Some(v) => format!("{v:.3}"),
+    }
+}
+
+/// A name as it may be printed: control characters (escape sequences, newlines) from a
+/// hostile file or telemetry body are shown escaped, never interpreted by the terminal.
+pub fn printable(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        name.escape_debug().to_string()
+    } else {
+        name.to_owned()
     }
 }
 
@@ -44,12 +54,13 @@ pub fn render_metrics(metrics: &[MetricRow]) -> String {
         .iter()
         .map(|r| {
             vec![
-                r.metric.clone(),
-                r.status.clone().unwrap_or_else(|| "-".into()),
+                printable(&r.metric),
+                r.status.as_deref().map_or_else(|| "-".into(), printable),
                 r.count.to_string(),
                 r.errors.to_string(),
                 cell(r.p50_ms),
                 cell(r.p90_ms),
+                cell(r.p95_ms),
                 cell(r.p99_ms),
                 cell(r.max_ms),
                 r.resolution.map_or("-", |r| r.as_str()).to_owned(),
@@ -64,6 +75,7 @@ pub fn render_metrics(metrics: &[MetricRow]) -> String {
             "errors",
             "p50 ms",
             "p90 ms",
+            "p95 ms",
             "p99 ms",
             "max ms",
             "resolution",
@@ -81,8 +93,8 @@ pub fn render_aggregates(aggregates: &[crate::otlp::AggregatedMetric]) -> String
         .iter()
         .map(|a| {
             vec![
-                a.metric.clone(),
-                a.status.clone().unwrap_or_else(|| "-".into()),
+                printable(&a.metric),
+                a.status.as_deref().map_or_else(|| "-".into(), printable),
                 a.count.to_string(),
                 cell(a.min_ms),
                 cell(a.mean_ms()),
@@ -104,15 +116,22 @@ pub fn render_report(summary: &RunSummary) -> String {
     let run = &summary.run;
     let _ = writeln!(
         out,
-        "{} ({}): {} iterations + {} warmup at concurrency {}, {:.2} s, {:.1} iterations/s, {} failed",
-        summary.scenario.name,
-        summary.target.name,
+        "{} ({}): {} iterations in {} rounds (+ {} warmup each) at concurrency {}, {:.2} s, \
+         {:.1} successful iterations/s, {} failed{}",
+        printable(&summary.scenario.name),
+        printable(&summary.target.name),
         summary.plan.iterations,
+        summary.rounds.len(),
         summary.plan.warmup,
         summary.plan.concurrency,
         run.wall_time_s,
         run.iterations_per_s,
         run.failed_iterations,
+        if summary.partial {
+            " (INTERRUPTED: partial results)"
+        } else {
+            ""
+        },
     );
     out.push('\n');
     out.push_str(&render_metrics(&summary.metrics));
@@ -152,16 +171,8 @@ pub fn render_report(summary: &RunSummary) -> String {
     if !summary.budgets.is_empty() {
         out.push_str("\nbudgets:\n");
         for b in &summary.budgets {
-            let _ = writeln!(
-                out,
-                "  {:<7} {} {} {} ms (actual {})",
-                if b.passed { "pass" } else { "BREACH" },
-                b.key,
-                if b.inclusive { "<=" } else { "<" },
-                b.limit_ms,
-                b.actual_ms
-                    .map_or("no samples".to_owned(), |a| format!("{a} ms")),
-            );
+            out.push_str(&budget_line(b));
+            out.push('\n');
         }
     }
     if run.failed_iterations > 0 || run.warmup_failures > 0 {
@@ -178,7 +189,7 @@ pub fn render_report(summary: &RunSummary) -> String {
             run.warmup_failures
         );
         for example in &run.failure_examples {
-            let _ = writeln!(out, "  {example}");
+            let _ = writeln!(out, "  {}", printable(example));
         }
     }
     let t = &summary.telemetry;
@@ -190,7 +201,7 @@ pub fn render_report(summary: &RunSummary) -> String {
         );
     }
     for warning in &summary.warnings {
-        let _ = writeln!(out, "warning: {warning}");
+        let _ = writeln!(out, "warning: {}", printable(warning));
     }
     if t.egress_attempts > 0 {
         let _ = writeln!(
@@ -207,6 +218,27 @@ pub fn render_report(summary: &RunSummary) -> String {
         );
     }
     out
+}
+
+/// One budget: its verdict, the limit, the point and the interval it was judged on.
+pub fn budget_line(b: &crate::results::BudgetRow) -> String {
+    use crate::results::BudgetVerdict;
+    let verdict = match b.verdict {
+        BudgetVerdict::Held => "held",
+        BudgetVerdict::Breached => "BREACH",
+        BudgetVerdict::Inconclusive => "unsure",
+    };
+    let actual = match (b.actual_ms, b.low_ms, b.high_ms) {
+        (None, ..) => "no samples".to_owned(),
+        (Some(a), Some(lo), Some(hi)) => format!("{a} ms, interval [{lo}, {hi}]"),
+        (Some(a), ..) => format!("{a} ms"),
+    };
+    format!(
+        "  {verdict:<7} {} {} {} ms (actual {actual})",
+        printable(&b.key),
+        if b.inclusive { "<=" } else { "<" },
+        b.limit_ms,
+    )
 }
 
 /// The line saying how many phase samples trace spans refined (runs and `ingest`).

@@ -26,6 +26,14 @@ impl Statistic {
             "mean" => Some(Statistic::Mean),
             p => {
                 let digits = p.strip_prefix('p')?;
+                // p50 is 0.50, p999 is 0.999; p100 or p500 would read as 0.1 and 0.5: refused
+                // (write max, p10, p50).
+                if !digits.bytes().all(|b| b.is_ascii_digit())
+                    || digits.len() > 6
+                    || (digits.len() > 2 && digits.ends_with('0'))
+                {
+                    return None;
+                }
                 let n: u32 = digits.parse().ok()?;
                 // p50 is 0.50, p999 is 0.999: the digits are the fraction's.
                 let q = f64::from(n) / 10f64.powi(digits.len().max(2) as i32);
@@ -55,32 +63,108 @@ pub struct MetricThreshold {
 }
 
 /// When a change counts as a regression: its confidence interval must lie wholly beyond
-/// max(relative × baseline, absolute). Stored in every result file, so a comparison needs
-/// no scenario file.
+/// max(relative × baseline, absolute, the series' resolution). Stored in every result file,
+/// so a comparison needs no scenario file (and is re-validated when read back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionPolicy {
     pub relative_threshold: f64,
     pub absolute_threshold_ms: f64,
-    /// Two-sided confidence of the bootstrap interval.
+    /// Two-sided confidence of the intervals.
     pub confidence: f64,
     #[serde(default)]
     pub metrics: BTreeMap<String, MetricThreshold>,
+    /// The statistics that can fail the gate, as "metric.p50"; every other compared row is
+    /// informational. A name also covers its cohort forms (`cold.turn_ttft`, …) and every
+    /// status of the metric.
+    #[serde(default = "default_primary")]
+    pub primary: Vec<String>,
+}
+
+/// The default relative threshold: a change under 2% never fails the gate.
+pub const DEFAULT_RELATIVE_THRESHOLD: f64 = 0.02;
+
+/// TTFT and the startup totals, at p50 and p90.
+pub fn default_primary() -> Vec<String> {
+    [
+        "turn_ttft.p50",
+        "turn_ttft.p90",
+        "thread_start_total.p50",
+        "thread_start_total.p90",
+        "startup_prewarm_total.p50",
+        "startup_prewarm_total.p90",
+    ]
+    .map(String::from)
+    .into()
 }
 
 impl Default for RegressionPolicy {
     fn default() -> Self {
         Self {
-            relative_threshold: 0.05,
+            relative_threshold: DEFAULT_RELATIVE_THRESHOLD,
             absolute_threshold_ms: 0.1,
             confidence: 0.95,
             metrics: BTreeMap::new(),
+            primary: default_primary(),
         }
     }
 }
 
+/// Accepted ranges (the same for `[gate]` and for a policy read back from a file).
+const MAX_RELATIVE: f64 = 10.0;
+const MAX_ABSOLUTE_MS: f64 = 3_600_000.0;
+
 impl RegressionPolicy {
-    /// The practical threshold for `metric` at a baseline value, in milliseconds.
-    pub fn threshold_ms(&self, metric: &str, baseline_ms: f64) -> f64 {
+    /// Checks a policy read from a file: a tampered threshold of 1e300 or a confidence of 2
+    /// would silence or break every verdict.
+    pub fn validate(&self) -> Result<(), String> {
+        let relative = |what: &str, v: f64| {
+            if (0.0..=MAX_RELATIVE).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{what} {v} is outside [0, {MAX_RELATIVE}]"))
+            }
+        };
+        let absolute = |what: &str, v: f64| {
+            if (0.0..=MAX_ABSOLUTE_MS).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{what} {v} ms is outside [0, {MAX_ABSOLUTE_MS}]"))
+            }
+        };
+        relative("relative_threshold", self.relative_threshold)?;
+        absolute("absolute_threshold_ms", self.absolute_threshold_ms)?;
+        if !(0.5..1.0).contains(&self.confidence) {
+            return Err(format!(
+                "confidence {} is outside [0.5, 1)",
+                self.confidence
+            ));
+        }
+        for (metric, t) in &self.metrics {
+            if let Some(v) = t.relative {
+                relative(&format!("{metric}.relative_threshold"), v)?;
+            }
+            if let Some(v) = t.absolute_ms {
+                absolute(&format!("{metric}.absolute_threshold"), v)?;
+            }
+        }
+        for entry in &self.primary {
+            parse_primary(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Whether (metric, quantile) is one of the primary statistics.
+    pub fn is_primary(&self, metric: &str, q: f64) -> bool {
+        self.primary.iter().any(|entry| {
+            parse_primary(entry).is_ok_and(|(name, pq)| {
+                (pq - q).abs() < 1e-9 && (metric == name || metric.ends_with(&format!(".{name}")))
+            })
+        })
+    }
+
+    /// The practical threshold for `metric` at a baseline value, in milliseconds, never finer
+    /// than the series' resolution (a 0.1 ms threshold on whole milliseconds means nothing).
+    pub fn threshold_ms(&self, metric: &str, baseline_ms: f64, resolution_ms: f64) -> f64 {
         let m = self.metrics.get(metric);
         let relative = m
             .and_then(|m| m.relative)
@@ -88,7 +172,22 @@ impl RegressionPolicy {
         let absolute = m
             .and_then(|m| m.absolute_ms)
             .unwrap_or(self.absolute_threshold_ms);
-        (relative * baseline_ms.abs()).max(absolute)
+        (relative * baseline_ms.abs())
+            .max(absolute)
+            .max(resolution_ms)
+    }
+}
+
+/// Splits a primary entry "metric.p50" into its metric and quantile.
+pub fn parse_primary(entry: &str) -> Result<(&str, f64), String> {
+    let (metric, stat) = entry
+        .rsplit_once('.')
+        .ok_or_else(|| format!("{entry:?} is not \"METRIC.STAT\" (e.g. \"turn_ttft.p50\")"))?;
+    match Statistic::parse(stat) {
+        Some(Statistic::Quantile(q)) if q < 1.0 => Ok((metric, q)),
+        _ => Err(format!(
+            "{entry:?}: a primary statistic is a percentile such as p50, p90, p95 or p99"
+        )),
     }
 }
 
@@ -152,6 +251,23 @@ pub fn parse(
             "absolute_threshold" => {
                 gate.policy.absolute_threshold_ms = ms(as_duration(value, key).map_err(fail)?)
             }
+            "primary" => {
+                let toml::Value::Array(items) = value else {
+                    return Err(fail(
+                        "primary is a list such as [\"turn_ttft.p50\", \"turn_ttft.p90\"]".into(),
+                    ));
+                };
+                let mut primary = Vec::new();
+                for item in items {
+                    let toml::Value::String(entry) = item else {
+                        return Err(fail(format!("{item} is not a string \"METRIC.STAT\"")));
+                    };
+                    let (metric, _) = parse_primary(entry).map_err(fail)?;
+                    check_metric(metric).map_err(fail)?;
+                    primary.push(entry.clone());
+                }
+                gate.policy.primary = primary;
+            }
             "confidence" => {
                 let c = as_fraction(value, key).map_err(fail)?;
                 if !(0.5..1.0).contains(&c) {
@@ -165,7 +281,7 @@ pub fn parse(
                 let Some((metric, what)) = key.rsplit_once('.') else {
                     return Err(fail(format!(
                         "unknown gate setting {key:?}: write a budget \"METRIC.STAT\" = \"< DURATION\", \
-                         or one of relative_threshold, absolute_threshold, confidence"
+                         or one of relative_threshold, absolute_threshold, confidence, primary"
                     )));
                 };
                 check_metric(metric).map_err(fail)?;
@@ -219,6 +335,9 @@ pub fn parse(
             }
         }
     }
+    gate.policy
+        .validate()
+        .map_err(|m| ("relative_threshold".to_owned(), m))?;
     Ok(gate)
 }
 
@@ -255,9 +374,18 @@ mod tests {
         .unwrap();
         assert_eq!(gate.budgets[0].statistic, Statistic::Quantile(0.999));
         assert!(gate.budgets[0].inclusive);
-        assert_eq!(gate.policy.threshold_ms("turn_ttft", 100.0), 20.0);
-        assert_eq!(gate.policy.threshold_ms("thread_start_total", 100.0), 10.0);
-        assert_eq!(gate.policy.threshold_ms("thread_start_total", 1.0), 1.0);
+        assert_eq!(gate.policy.threshold_ms("turn_ttft", 100.0, 0.001), 20.0);
+        assert_eq!(
+            gate.policy.threshold_ms("thread_start_total", 100.0, 0.001),
+            10.0
+        );
+        assert_eq!(
+            gate.policy.threshold_ms("thread_start_total", 1.0, 0.001),
+            1.0
+        );
+        // Whole-millisecond series: never below 1 ms.
+        let default = RegressionPolicy::default();
+        assert_eq!(default.threshold_ms("turn_ttft", 10.0, 1.0), 1.0);
     }
 
     #[test]

@@ -156,12 +156,28 @@ pub struct CodexSpec {
 }
 
 /// How many iterations, how many at once, and how long each may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunPlan {
     pub iterations: NonZeroU64,
+    /// Discarded iterations at the start of every round (each round starts a fresh runtime).
     pub warmup: u64,
     pub concurrency: NonZeroU32,
     pub iteration_timeout: Duration,
+    /// Rounds the iterations are split into, each with a fresh target (never more than the
+    /// iterations).
+    pub rounds: NonZeroU32,
+    /// A run with a larger share of failed measured iterations fails (exit 3).
+    pub max_failure_ratio: f64,
+}
+
+impl RunPlan {
+    /// Measured iterations in round `round` (0-based): as even a split as possible, earlier
+    /// rounds taking the remainder.
+    pub fn round_iterations(&self, round: u32) -> u64 {
+        let rounds = u64::from(self.rounds.get());
+        let n = self.iterations.get();
+        n / rounds + u64::from(u64::from(round) < n % rounds)
+    }
 }
 
 /// Where the runtime writes thread state.
@@ -233,6 +249,16 @@ impl Scenario {
             producer: self.target.producer(),
             transport: self.transport_kind(),
         }
+    }
+
+    /// This scenario as round `round` (0-based) runs it: the same, with the seeds moved on by
+    /// the round, so every round draws its own delays while round 0 is the scenario itself
+    /// (and round r of two runs draws the same ones).
+    pub fn for_round(&self, round: u32) -> Scenario {
+        let mut s = self.clone();
+        s.seed = self.seed.wrapping_add(u64::from(round));
+        s.backend.seed = self.backend.seed.wrapping_add(u64::from(round));
+        s
     }
 
     /// Reads and validates a scenario file.
@@ -400,14 +426,15 @@ fn set_in_inline(
 }
 
 /// Top-level keys left out of [`Scenario::content_hash`]: how long a run is, what it is called,
-/// and how it is judged do not change what it measures.
-pub const UNHASHED_KEYS: [&str; 6] = [
+/// how it is cut into rounds and how it is judged do not change what it measures.
+pub const UNHASHED_KEYS: [&str; 7] = [
     "name",
     "description",
     "iterations",
     "warmup",
     "iteration_timeout",
     "gate",
+    "run",
 ];
 
 /// `[codex]` keys left out too: which binary runs is the target's identity (its version is in
@@ -442,6 +469,10 @@ fn fnv1a64(text: &str) -> String {
 }
 
 const MAX_CONCURRENCY: u64 = 4096;
+/// Iterations and warmup each: far beyond any real run, and `warmup + iterations` (and every
+/// count derived from them) cannot overflow.
+const MAX_ITERATIONS: u64 = 1_000_000_000;
+const MAX_ROUNDS: u64 = 1000;
 const MAX_INSTRUCTIONS: u64 = 64 * 1024 * 1024;
 const MAX_TOOL_SERVERS: u64 = 64;
 const MAX_TOOLS_PER_SERVER: u64 = 10_000;
@@ -472,7 +503,31 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         return Err(err("name", "must not be empty".into()));
     }
     let iterations = NonZeroU64::new(raw.iterations)
-        .ok_or_else(|| err("iterations", "must be at least 1".into()))?;
+        .filter(|n| n.get() <= MAX_ITERATIONS)
+        .ok_or_else(|| {
+            err(
+                "iterations",
+                format!("must be between 1 and {MAX_ITERATIONS}"),
+            )
+        })?;
+    if raw.warmup > MAX_ITERATIONS {
+        return Err(err("warmup", format!("must be at most {MAX_ITERATIONS}")));
+    }
+    if raw.run.rounds == 0 || raw.run.rounds > MAX_ROUNDS {
+        return Err(err(
+            "run.rounds",
+            format!("must be between 1 and {MAX_ROUNDS}"),
+        ));
+    }
+    // More rounds than iterations would leave rounds empty: one iteration per round at most.
+    let rounds =
+        NonZeroU32::new(raw.run.rounds.min(iterations.get()) as u32).expect("both are at least 1");
+    if !(0.0..=1.0).contains(&raw.run.max_failure_ratio) {
+        return Err(err(
+            "run.max_failure_ratio",
+            "must be between 0 and 1 (the share of measured iterations that may fail)".into(),
+        ));
+    }
     if raw.concurrency == 0 || raw.concurrency > MAX_CONCURRENCY {
         return Err(err(
             "concurrency",
@@ -537,6 +592,21 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
         ));
     }
     let b = &raw.backend;
+    if rt.transport == RawTransport::Websocket {
+        // Turns go over the websocket: these HTTP answers are never given.
+        let http_only = [
+            ("backend.faults.http_429", b.faults.http_429.0.value() > 0.0),
+            ("backend.faults.http_500", b.faults.http_500.0.value() > 0.0),
+        ];
+        if let Some((key, _)) = http_only.iter().find(|(_, set)| *set) {
+            return Err(err(
+                key,
+                "has no effect with runtime.transport = \"websocket\" (turns go over the \
+                 websocket): use runtime.transport = \"http\""
+                    .into(),
+            ));
+        }
+    }
     if b.tokens == 0 || b.tokens > 100_000 {
         return Err(err("backend.tokens", "must be between 1 and 100000".into()));
     }
@@ -612,6 +682,8 @@ fn validate(raw: RawScenario, merged: &str, at: &Locator<'_>) -> Result<Scenario
             warmup: raw.warmup,
             concurrency,
             iteration_timeout: raw.iteration_timeout.0,
+            rounds,
+            max_failure_ratio: raw.run.max_failure_ratio,
         },
         seed: raw.seed,
         runtime: RuntimeSpec {
@@ -688,6 +760,16 @@ fn codex_spec(
     });
     if codex.prompt.trim().is_empty() {
         return Err(err("codex.prompt", "must not be empty".into()));
+    }
+    if codex
+        .prompt
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(err(
+            "codex.prompt",
+            "must not hold control characters (NUL, escapes): it is passed as an argument".into(),
+        ));
     }
     if !codex.exporters.contains(&raw::RawExporter::Logs) {
         return Err(err(

@@ -223,6 +223,35 @@ pub struct RawScenario {
     pub gate: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub codex: Option<RawCodex>,
+    #[serde(default)]
+    pub run: RawRun,
+}
+
+/// `[run]`: how a run is cut into rounds and how many failures it may have.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    #[serde(default = "default_rounds")]
+    pub rounds: u64,
+    #[serde(default = "default_max_failure_ratio")]
+    pub max_failure_ratio: f64,
+}
+
+impl Default for RawRun {
+    fn default() -> Self {
+        Self {
+            rounds: default_rounds(),
+            max_failure_ratio: default_max_failure_ratio(),
+        }
+    }
+}
+
+fn default_rounds() -> u64 {
+    5
+}
+
+fn default_max_failure_ratio() -> f64 {
+    0.1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

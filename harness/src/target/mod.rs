@@ -87,6 +87,18 @@ pub struct TelemetryHealth {
     pub span_unrefined_samples: u64,
 }
 
+impl TelemetryHealth {
+    /// Adds another round's counts.
+    pub fn add(&mut self, other: &TelemetryHealth) {
+        self.malformed_events += other.malformed_events;
+        self.unattributed_events += other.unattributed_events;
+        self.late_samples += other.late_samples;
+        self.egress_attempts += other.egress_attempts;
+        self.span_refined_samples += other.span_refined_samples;
+        self.span_unrefined_samples += other.span_unrefined_samples;
+    }
+}
+
 /// A thread runtime the harness can drive.
 pub trait Target: Send + Sync + 'static {
     /// Runs iteration `index` (warmup iterations included) to completion. Dropping the future

@@ -43,6 +43,8 @@ impl CodexExecTarget {
         if rig.spec.ephemeral {
             args.push("--ephemeral");
         }
+        // "--": a prompt such as "--help" is the prompt, not an option.
+        args.push("--");
         args.push(&rig.spec.prompt);
         let mut command = rig.command(&home.path, &args);
         command.stdin(Stdio::null());

@@ -1,0 +1,253 @@
+//! Results: what a run measured, as a versioned file format (`schema_version`, documented in
+//! the README, units in field names), built once from the runner's histograms
+//! ([`summarize`]), read back as untrusted input with everything derivable re-derived
+//! ([`load`]), and kept as baseline histories ([`history`]).
+//!
+//! A result keeps its rounds apart: each round ran on a fresh runtime (or fresh processes),
+//! and what a round shares moves all its iterations together, so the statistics take the
+//! round, not the iteration, as their unit. The pooled rows (`metrics`) are the merge of the
+//! rounds' histograms.
+
+pub mod history;
+pub mod load;
+pub mod summarize;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sample::Resolution;
+use crate::scenario::RegressionPolicy;
+use crate::target::{TargetInfo, TelemetryHealth};
+
+pub use load::{LoadedResult, ResultFileError, load_result, parse_result};
+
+/// Version of the JSON result format. Bump on any change a reader could notice.
+/// 2: rounds kept apart (`rounds`), `plan.rounds`, budgets judged on intervals, `partial`.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The JSON result of one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub scenario: ScenarioInfo,
+    pub target: TargetInfo,
+    pub environment: Environment,
+    pub plan: PlanInfo,
+    pub run: RunInfo,
+    /// Pooled over the rounds: one row per (metric, status).
+    pub metrics: Vec<MetricRow>,
+    /// Each round's histograms, the unit the statistics work on.
+    pub rounds: Vec<RoundRecord>,
+    pub overhead: Vec<OverheadRow>,
+    pub budgets: Vec<BudgetRow>,
+    /// The scenario's regression policy, applied when this run is compared with a baseline.
+    pub policy: RegressionPolicy,
+    pub telemetry: TelemetryHealth,
+    /// What the target noticed and the numbers cannot say: why telemetry bodies were
+    /// malformed, where a refused connection was going.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The run was interrupted (SIGINT/SIGTERM): these are the rounds finished so far.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub path: Option<String>,
+    pub content_hash: String,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub cpu_model: Option<String>,
+    pub git_commit: Option<String>,
+    pub started_unix_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanInfo {
+    pub iterations: u64,
+    /// Per round.
+    pub warmup: u64,
+    pub concurrency: u32,
+    pub iteration_timeout_ms: f64,
+    pub rounds: u32,
+    pub max_failure_ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub wall_time_s: f64,
+    pub measured_wall_time_s: f64,
+    /// Measured iterations that completed.
+    pub succeeded_iterations: u64,
+    /// Successful iterations per second of measured wall time (failures are not throughput).
+    pub iterations_per_s: f64,
+    pub failed_iterations: u64,
+    pub failures_by_kind: BTreeMap<String, u64>,
+    pub warmup_failures: u64,
+    /// The first distinct failure messages, with how many iterations failed that way.
+    pub failure_examples: Vec<String>,
+}
+
+/// One (metric, status) series, pooled over the rounds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricRow {
+    pub metric: String,
+    pub status: Option<String>,
+    pub count: u64,
+    /// Failed iterations that did not produce this metric.
+    pub errors: u64,
+    pub min_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub stdev_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    #[serde(default)]
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    /// The unit the values were really reported in: "us" or "ms".
+    pub resolution: Option<Resolution>,
+    /// The full distribution: an HdrHistogram in microseconds, V2-encoded, deflated, base64
+    /// (the HdrHistogram interchange form). Absent for error-only rows.
+    pub histogram: Option<String>,
+}
+
+/// One round: a fresh runtime (or fresh processes) and its share of the iterations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoundRecord {
+    /// 1-based.
+    pub round: u32,
+    /// Measured iterations run in this round.
+    pub iterations: u64,
+    pub failed_iterations: u64,
+    pub wall_time_s: f64,
+    pub series: Vec<RoundSeries>,
+}
+
+/// One (metric, status) series of one round.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RoundSeries {
+    pub metric: String,
+    pub status: Option<String>,
+    pub count: u64,
+    pub resolution: Resolution,
+    /// Encoded like [`MetricRow::histogram`].
+    pub histogram: String,
+}
+
+/// Measured − injected for one metric, over clean iterations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OverheadRow {
+    pub metric: String,
+    pub count: u64,
+    pub injected_p50_ms: f64,
+    pub overhead_p50_ms: f64,
+    pub overhead_p99_ms: f64,
+    pub overhead_max_ms: f64,
+    /// Samples measured below their injected delay (should be 0).
+    pub below_injected: u64,
+}
+
+/// How a budget came out, judged on the interval of its statistic, not the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetVerdict {
+    /// The whole interval lies within the limit.
+    Held,
+    /// The whole interval lies beyond the limit (or the metric has no samples): fails.
+    Breached,
+    /// The interval straddles the limit: shown, does not fail.
+    Inconclusive,
+}
+
+/// An absolute budget from `[gate]`, evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetRow {
+    pub key: String,
+    pub limit_ms: f64,
+    pub inclusive: bool,
+    /// Absent when the metric had no samples (then the budget is breached).
+    pub actual_ms: Option<f64>,
+    /// The interval of the statistic at the policy's confidence (rounds, or order statistics
+    /// of the pooled samples); absent for `max` and without samples.
+    pub low_ms: Option<f64>,
+    pub high_ms: Option<f64>,
+    pub verdict: BudgetVerdict,
+    /// False only when breached.
+    pub passed: bool,
+}
+
+impl RunSummary {
+    pub fn budgets_passed(&self) -> bool {
+        self.budgets.iter().all(|b| b.passed)
+    }
+
+    /// The share of measured iterations that failed.
+    pub fn failure_ratio(&self) -> f64 {
+        let attempted = self.run.succeeded_iterations + self.run.failed_iterations;
+        if attempted == 0 {
+            return 0.0;
+        }
+        self.run.failed_iterations as f64 / attempted as f64
+    }
+
+    /// More iterations failed than the plan allows (or none succeeded).
+    pub fn mostly_failed(&self) -> bool {
+        self.run.succeeded_iterations == 0 || self.failure_ratio() > self.plan.max_failure_ratio
+    }
+}
+
+impl Environment {
+    /// Reads the machine fingerprint and the git commit of the working directory (if any).
+    pub fn detect(started: std::time::SystemTime) -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            });
+        let git_commit = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        Self {
+            os: std::env::consts::OS.to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model,
+            git_commit,
+            started_unix_ms: started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+}
+
+/// A value as pretty JSON with a final newline, the form every JSON output takes.
+pub fn json_bytes(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("output types always serialize");
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,127 @@
+//! Statistics on results: interval estimates with the run or round as the unit
+//! ([`estimate`]), budgets judged on intervals ([`budget`]), and comparisons with their
+//! verdicts and family-wise error control ([`compare`]). Depends on `results`, never on
+//! `report`.
+
+pub mod budget;
+pub mod compare;
+pub mod estimate;
+
+use std::collections::BTreeMap;
+
+use crate::recorder::{DurationHistogram, MetricKey, Series};
+use crate::sample::Resolution;
+
+/// A round needs at least this many samples of a series to give a percentile...
+pub const MIN_SAMPLES: u64 = 20;
+/// ...and at least this many beyond it (n × (1 − q)): p90 needs 50, p99 500.
+pub const MIN_TAIL_SAMPLES: f64 = 5.0;
+
+/// Whether `n` samples are enough for the `q` quantile.
+pub fn enough_for(n: u64, q: f64) -> bool {
+    n >= MIN_SAMPLES && (n as f64) * (1.0 - q) >= MIN_TAIL_SAMPLES
+}
+
+/// Samples needed for the `q` quantile.
+pub fn needed_for(q: f64) -> u64 {
+    ((MIN_TAIL_SAMPLES / (1.0 - q) - 1e-9).ceil() as u64).max(MIN_SAMPLES)
+}
+
+/// One round's series, decoded.
+pub type RoundSeries = BTreeMap<MetricKey, Series>;
+
+/// The resolution in milliseconds.
+pub fn resolution_ms(resolution: Resolution) -> f64 {
+    match resolution {
+        Resolution::Us => 0.001,
+        Resolution::Ms => 1.0,
+    }
+}
+
+/// The `q` percentile of `key` in a round, when the round has enough samples for it.
+pub fn round_value(round: &RoundSeries, key: &MetricKey, q: f64) -> Option<f64> {
+    let series = round.get(key)?;
+    enough_for(series.histogram.count(), q)
+        .then(|| series.histogram.quantile_ms(q, series.resolution))
+}
+
+/// All statuses of `metric` in a round merged (budgets judge a metric whole), with the
+/// coarsest resolution among them.
+pub fn merged_metric(round: &RoundSeries, metric: &str) -> Option<Series> {
+    let mut out: Option<Series> = None;
+    for (key, series) in round.iter().filter(|(k, _)| k.metric == metric) {
+        let _ = key;
+        match &mut out {
+            Some(o) => {
+                o.histogram.merge(&series.histogram);
+                o.resolution = o.resolution.max(series.resolution);
+            }
+            None => out = Some(series.clone()),
+        }
+    }
+    out
+}
+
+/// Several rounds merged into one.
+pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a RoundSeries>) -> RoundSeries {
+    let mut out = RoundSeries::new();
+    for round in rounds {
+        for (key, series) in round {
+            match out.get_mut(key) {
+                Some(o) => {
+                    o.histogram.merge(&series.histogram);
+                    o.resolution = o.resolution.max(series.resolution);
+                }
+                None => {
+                    out.insert(key.clone(), series.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A distribution-free interval for the `q` quantile of the pooled samples: the order
+/// statistics whose ranks bound nq by z·√(nq(1−q)) (the normal form of the binomial
+/// interval). Exact enough from a few dozen samples; it assumes independent samples, so it
+/// is used only beside the rounds' interval, never alone when rounds can give one.
+pub fn order_statistic_interval(
+    h: &DurationHistogram,
+    resolution: Resolution,
+    q: f64,
+    confidence: f64,
+) -> Option<(f64, f64)> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let n = h.count();
+    if n == 0 {
+        return None;
+    }
+    let z = Normal::standard().inverse_cdf(0.5 + confidence / 2.0);
+    let nf = n as f64;
+    let spread = z * (nf * q * (1.0 - q)).sqrt();
+    let low_rank = (nf * q - spread).floor().max(1.0);
+    let high_rank = ((nf * q + spread).ceil() + 1.0).min(nf);
+    let at = |rank: f64| h.quantile_ms((rank / nf).clamp(0.0, 1.0), resolution);
+    Some((at(low_rank), at(high_rank)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_order_statistic_interval_brackets_the_quantile() {
+        let mut h = DurationHistogram::default();
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us * 10));
+        }
+        let (lo, hi) = order_statistic_interval(&h, Resolution::Us, 0.9, 0.95).unwrap();
+        let point = h.quantile_ms(0.9, Resolution::Us);
+        assert!(lo < point && point < hi, "{lo} {point} {hi}");
+        // ±1.96 √(1000 × 0.09) ≈ ±19 ranks of 10 µs.
+        assert!(hi - lo > 0.3 && hi - lo < 0.45, "{lo} {hi}");
+        assert!(needed_for(0.99) == 500 && needed_for(0.5) == 20 && needed_for(0.9) == 50);
+    }
+}
