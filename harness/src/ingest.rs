@@ -65,6 +65,9 @@ pub struct IngestSummary {
     /// connect ones), aggregated: counts, sums and extremes, no percentiles.
     #[serde(default)]
     pub metric_histograms: Vec<AggregatedMetric>,
+    /// Samples of (metric, status) series beyond the first 256 distinct ones, not kept.
+    #[serde(default)]
+    pub dropped_samples: u64,
 }
 
 /// Everything read so far, across files.
@@ -113,12 +116,27 @@ fn read_body(
     Ok(())
 }
 
+/// Largest file read.
+const MAX_FILE_BYTES: u64 = 512 << 20;
+/// Distinct (metric, status) series kept: each costs a histogram (~190 KB), and a hostile file
+/// of 5,000 phase names once took a gigabyte. Samples of further series are counted, dropped.
+const MAX_SERIES: usize = 256;
+
 /// Why a file could not be ingested at all.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {path}: {source}")]
-pub struct IngestError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+pub enum IngestError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is larger than {MAX_FILE_BYTES} bytes; split it")]
+    TooLarge { path: PathBuf },
+    #[error(
+        "{path}: no OTLP/JSON export found ({why}); phasebench reads OTLP JSON bodies and the \
+         Collector file exporter's JSON lines, uncompressed"
+    )]
+    Nothing { path: PathBuf, why: &'static str },
 }
 
 fn read_source(path: &Path, text: &[u8], gathered: &mut Gathered) -> SourceInfo {
@@ -173,28 +191,74 @@ fn read_source(path: &Path, text: &[u8], gathered: &mut Gathered) -> SourceInfo 
     info
 }
 
-/// Reads every file and summarizes the samples they hold.
 impl IngestError {
-    /// A file that cannot be read is the user's input, not the harness failing.
+    /// A file that cannot be read or holds nothing readable is the user's input, not the
+    /// harness failing.
     pub fn is_invalid_input(&self) -> bool {
         true
     }
 }
 
+fn read_file(path: &Path) -> Result<Vec<u8>, IngestError> {
+    use std::io::Read;
+    let read_error = |source| IngestError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read_error)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(IngestError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Why a file gave nothing, from its first bytes.
+fn nothing_in(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [] => "the file is empty",
+        [0x1f, 0x8b, ..] => "it is gzip-compressed",
+        b if b.trim_ascii().first().is_some_and(|c| *c == b'{') => {
+            "it holds JSON, but no resourceLogs, resourceSpans or resourceMetrics"
+        }
+        _ => "it is not JSON (protobuf?)",
+    }
+}
+
+/// Reads every file and summarizes the samples they hold.
 pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut gathered = Gathered::default();
     let mut sources = Vec::with_capacity(paths.len());
     for path in paths {
-        let text = std::fs::read(path).map_err(|source| IngestError {
-            path: path.clone(),
-            source,
-        })?;
-        sources.push(read_source(path, &text, &mut gathered));
+        let text = read_file(path)?;
+        let info = read_source(path, &text, &mut gathered);
+        if info.bodies + info.trace_bodies + info.metric_bodies == 0 {
+            return Err(IngestError::Nothing {
+                path: path.clone(),
+                why: nothing_in(&text),
+            });
+        }
+        sources.push(info);
     }
     let mut recorder = Recorder::default();
     let mut threads = BTreeSet::new();
     let mut refinements = RefinementCounts::default();
+    let mut dropped_samples = 0;
     for logged in &mut gathered.logs.samples {
+        let key = crate::recorder::MetricKey {
+            metric: logged.sample.metric.clone(),
+            status: logged.sample.status.clone(),
+        };
+        if recorder.series.len() >= MAX_SERIES && !recorder.series.contains_key(&key) {
+            dropped_samples += 1;
+            continue;
+        }
         threads.insert(logged.thread.as_str());
         refinements.count(gathered.spans.refine(&mut logged.sample, logged.span));
         recorder.record(&logged.sample);
@@ -210,6 +274,7 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         span_unrefined_samples: refinements.missing + refinements.disagreeing,
         metrics: metric_rows(&recorder),
         metric_histograms: otlp::merge_aggregates(gathered.aggregates),
+        dropped_samples,
     })
 }
 

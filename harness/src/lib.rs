@@ -30,6 +30,9 @@ pub mod spans;
 pub mod stats;
 pub mod target;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -324,11 +324,12 @@ fn main() -> ExitCode {
             for (path, result) in scenarios.iter().zip(phasebench::validate(&scenarios)) {
                 match result {
                     Ok(s) => println!(
-                        "ok      {}: {} ({}, {} iterations + {} warmup at concurrency {})",
+                        "ok      {}: {} ({}, {} iterations in {} rounds + {} warmup each, at concurrency {})",
                         path.display(),
                         s.name,
                         s.target.as_str(),
                         s.plan.iterations,
+                        s.plan.rounds,
                         s.plan.warmup,
                         s.plan.concurrency
                     ),
@@ -397,8 +398,18 @@ fn main() -> ExitCode {
                 let terminal = Terminal::new(json.iter().chain(&csv));
                 for source in &summary.sources {
                     for example in &source.malformed_examples {
-                        eprintln!("warning: {}: {example}", source.path);
+                        eprintln!(
+                            "warning: {}: {}",
+                            source.path,
+                            phasebench::report::table::printable(example)
+                        );
                     }
+                }
+                if summary.dropped_samples > 0 {
+                    eprintln!(
+                        "warning: {} samples of series beyond the first 256 distinct ones were dropped",
+                        summary.dropped_samples
+                    );
                 }
                 if !quiet {
                     terminal.show(&format!(

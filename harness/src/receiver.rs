@@ -5,6 +5,11 @@
 //! samples under their `conversation.id` for the harness to take per thread. A body too large
 //! or badly compressed is answered 400; one that does not decode is counted. Neither is fatal.
 //!
+//! Everything it holds is bounded, whoever sends: at most [`BODIES_IN_FLIGHT`] bodies are read
+//! or decoded at once (the others wait their turn; 200 parallel 16 MiB bodies once took 3 GB),
+//! a body must arrive within [`BODY_DEADLINE`], and at most [`MAX_THREADS`] threads of at most
+//! [`MAX_SAMPLES_PER_THREAD`] samples are kept; what is dropped is counted and reported.
+//!
 //! Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined from
 //! their spans when the harness takes them (see [`crate::spans`]). Metric bodies are counted
 //! only (the same figures arrive, unaggregated, as log events).
@@ -30,6 +35,15 @@ use crate::spans::{RefinementCounts, SpanIndex};
 /// startup are never asked for, and a run of many thousand threads must not grow without end).
 const MAX_SPANS: usize = 200_000;
 
+/// Bodies read or being decoded at once.
+pub const BODIES_IN_FLIGHT: usize = 4;
+/// How long a body may take to arrive.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Threads (`conversation.id`s) with samples waiting to be taken.
+pub const MAX_THREADS: usize = 10_000;
+/// Samples kept per thread.
+pub const MAX_SAMPLES_PER_THREAD: usize = 10_000;
+
 /// Default largest accepted body, after decompression.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Malformed bodies quoted in the stats.
@@ -50,6 +64,9 @@ pub struct ReceiverStats {
     pub malformed_bodies: u64,
     pub malformed_events: u64,
     pub unattributed_events: u64,
+    /// Samples not kept: beyond [`MAX_THREADS`] threads or [`MAX_SAMPLES_PER_THREAD`].
+    #[serde(default)]
+    pub dropped_samples: u64,
     /// The first few problems: "POST /v1/logs: why".
     pub errors: Vec<String>,
 }
@@ -57,8 +74,19 @@ pub struct ReceiverStats {
 /// A logged sample and the span (`spanId`) its record was logged in.
 type SpannedSample = (Sample, Option<u64>);
 
+/// Permits to read and decode a body.
+struct BodySlots(Arc<tokio::sync::Semaphore>);
+
+impl Default for BodySlots {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)))
+    }
+}
+
 #[derive(Default)]
 struct Shared {
+    slots: BodySlots,
+    dropped_samples: AtomicU64,
     /// Each sample with the span it was logged in.
     by_thread: Mutex<HashMap<String, Vec<SpannedSample>>>,
     spans: Mutex<SpanIndex>,
@@ -262,6 +290,7 @@ impl OtlpReceiver {
             malformed_bodies: s.malformed_bodies.load(Ordering::Relaxed),
             malformed_events: s.malformed_events.load(Ordering::Relaxed),
             unattributed_events: s.unattributed_events.load(Ordering::Relaxed),
+            dropped_samples: s.dropped_samples.load(Ordering::Relaxed),
             errors: s
                 .errors
                 .lock()
@@ -278,15 +307,21 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Encoding, Bytes), Response> {
-    let bytes = match axum::body::to_bytes(body, shared.limit).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return Err(shared.malformed(
-                route,
-                format!("body unreadable or above {} bytes: {e}", shared.limit),
-            ));
-        }
-    };
+    let bytes =
+        match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, shared.limit)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                return Err(shared.malformed(
+                    route,
+                    format!("body unreadable or above {} bytes: {e}", shared.limit),
+                ));
+            }
+            Err(_) => {
+                return Err(
+                    shared.malformed(route, format!("body not received within {BODY_DEADLINE:?}"))
+                );
+            }
+        };
     let encoding = Encoding::from_content_type(
         headers
             .get(header::CONTENT_TYPE)
@@ -328,6 +363,7 @@ fn ok(encoding: Encoding) -> Response {
 /// out malformed is counted, not refused.
 fn file_later(
     shared: &Arc<Shared>,
+    slot: tokio::sync::OwnedSemaphorePermit,
     route: &'static str,
     encoding: Encoding,
     bytes: Bytes,
@@ -336,6 +372,8 @@ fn file_later(
     shared.pending.fetch_add(1, Ordering::SeqCst);
     let shared = Arc::clone(shared);
     tokio::task::spawn_blocking(move || {
+        // The body's slot is freed once it is filed.
+        let _slot = slot;
         if let Err(e) = file(&shared, &bytes, encoding) {
             shared.record_malformed(route, e.to_string());
         }
@@ -358,11 +396,21 @@ fn file_logs(shared: &Shared, bytes: &[u8], encoding: Encoding) -> Result<(), ot
         .by_thread
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
+    let mut dropped = 0;
     for logged in decoded.samples {
-        by_thread
-            .entry(logged.thread)
-            .or_default()
-            .push((logged.sample, logged.span));
+        if by_thread.len() >= MAX_THREADS && !by_thread.contains_key(&logged.thread) {
+            dropped += 1;
+            continue;
+        }
+        let samples = by_thread.entry(logged.thread).or_default();
+        if samples.len() >= MAX_SAMPLES_PER_THREAD {
+            dropped += 1;
+            continue;
+        }
+        samples.push((logged.sample, logged.span));
+    }
+    if dropped > 0 {
+        shared.dropped_samples.fetch_add(dropped, Ordering::Relaxed);
     }
     Ok(())
 }
@@ -381,21 +429,34 @@ fn file_traces(shared: &Shared, bytes: &[u8], encoding: Encoding) -> Result<(), 
     Ok(())
 }
 
+/// Waits for a body slot: at most [`BODIES_IN_FLIGHT`] bodies are held at once.
+async fn slot(shared: &Shared) -> tokio::sync::OwnedSemaphorePermit {
+    Arc::clone(&shared.slots.0)
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let slot = slot(&shared).await;
     match read_body(&shared, "/v1/logs", &headers, body).await {
-        Ok((encoding, bytes)) => file_later(&shared, "/v1/logs", encoding, bytes, file_logs),
+        Ok((encoding, bytes)) => file_later(&shared, slot, "/v1/logs", encoding, bytes, file_logs),
         Err(response) => response,
     }
 }
 
 async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let slot = slot(&shared).await;
     match read_body(&shared, "/v1/traces", &headers, body).await {
-        Ok((encoding, bytes)) => file_later(&shared, "/v1/traces", encoding, bytes, file_traces),
+        Ok((encoding, bytes)) => {
+            file_later(&shared, slot, "/v1/traces", encoding, bytes, file_traces)
+        }
         Err(response) => response,
     }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let _slot = slot(&shared).await;
     let (encoding, _) = match read_body(&shared, "/v1/metrics", &headers, body).await {
         Ok(read) => read,
         Err(response) => return response,
@@ -424,6 +485,41 @@ mod tests {
             request = request.header("content-encoding", "gzip");
         }
         request.body(body).send().await.unwrap().status().as_u16()
+    }
+
+    /// A logs body with one TTFT record for each of `threads` distinct conversation ids.
+    fn many_threads(threads: usize) -> Vec<u8> {
+        let records: Vec<serde_json::Value> = (0..threads)
+            .map(|i| {
+                serde_json::json!({ "attributes": [
+                    { "key": "event.name", "value": { "stringValue": "codex.turn_ttft" } },
+                    { "key": "conversation.id", "value": { "stringValue": format!("t-{i}") } },
+                    { "key": "duration_ms", "value": { "intValue": "5" } },
+                ]})
+            })
+            .collect();
+        serde_json::json!({ "resourceLogs": [{ "scopeLogs": [{ "logRecords": records }] }] })
+            .to_string()
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn threads_kept_are_bounded_and_drops_counted() {
+        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT).unwrap();
+        let extra = 1_500;
+        assert_eq!(
+            post(
+                &receiver,
+                "/v1/logs",
+                many_threads(MAX_THREADS + extra),
+                false
+            )
+            .await,
+            200
+        );
+        assert!(receiver.settle(Duration::from_secs(30)).await);
+        assert_eq!(receiver.stats().dropped_samples, extra as u64);
+        assert_eq!(receiver.take_all().len(), MAX_THREADS);
     }
 
     #[tokio::test]

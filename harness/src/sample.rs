@@ -66,7 +66,7 @@ pub enum AttrValue<'a> {
 pub enum DecodeError {
     #[error("{event}: missing attribute `{key}`")]
     Missing { event: String, key: &'static str },
-    #[error("{event}: attribute `{key}` is not a non-negative number: {value}")]
+    #[error("{event}: attribute `{key}` is not a non-negative number up to one hour: {value}")]
     BadNumber {
         event: String,
         key: &'static str,
@@ -101,12 +101,12 @@ pub fn decode<'a>(
     };
     let (duration, resolution) = if let Some(us) = get(ATTR_DURATION_US) {
         (
-            Duration::from_micros(number(event, ATTR_DURATION_US, us)?),
+            Duration::from_micros(number(event, ATTR_DURATION_US, us, MAX_DURATION_MS * 1000)?),
             Resolution::Us,
         )
     } else if let Some(ms) = get(ATTR_DURATION_MS) {
         (
-            Duration::from_millis(number(event, ATTR_DURATION_MS, ms)?),
+            Duration::from_millis(number(event, ATTR_DURATION_MS, ms, MAX_DURATION_MS)?),
             Resolution::Ms,
         )
     } else {
@@ -123,18 +123,31 @@ pub fn decode<'a>(
     }))
 }
 
-fn number(event: &str, key: &'static str, value: AttrValue<'_>) -> Result<u64, DecodeError> {
+/// The longest duration an event may carry: one hour (what the histograms track). Beyond it
+/// the value is malformed, never silently clamped.
+const MAX_DURATION_MS: u64 = 3_600_000;
+
+fn number(
+    event: &str,
+    key: &'static str,
+    value: AttrValue<'_>,
+    max: u64,
+) -> Result<u64, DecodeError> {
     let bad = |v: String| DecodeError::BadNumber {
         event: event.to_owned(),
         key,
         value: v,
     };
-    match value {
-        AttrValue::Int(i) => u64::try_from(i).map_err(|_| bad(i.to_string())),
-        AttrValue::Str(s) => s.trim().parse::<u64>().map_err(|_| bad(format!("{s:?}"))),
-        AttrValue::Double(d) if d >= 0.0 && d.is_finite() => Ok(d.round() as u64),
-        AttrValue::Double(d) => Err(bad(d.to_string())),
+    let n = match value {
+        AttrValue::Int(i) => u64::try_from(i).map_err(|_| bad(i.to_string()))?,
+        AttrValue::Str(s) => s.trim().parse::<u64>().map_err(|_| bad(format!("{s:?}")))?,
+        AttrValue::Double(d) if d >= 0.0 && d <= max as f64 => d.round() as u64,
+        AttrValue::Double(d) => return Err(bad(d.to_string())),
+    };
+    if n > max {
+        return Err(bad(format!("{n} (beyond one hour)")));
     }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -192,5 +205,20 @@ mod tests {
             decode(attrs(&pairs)),
             Err(DecodeError::Missing { .. })
         ));
+        // Beyond an hour is malformed, never clamped to the histogram's top.
+        for value in [
+            AttrValue::Double(1e308),
+            AttrValue::Str("3600001"),
+            AttrValue::Int(i64::MAX),
+        ] {
+            let pairs = [
+                ("event.name", AttrValue::Str("codex.turn_ttft")),
+                ("duration_ms", value),
+            ];
+            assert!(
+                matches!(decode(attrs(&pairs)), Err(DecodeError::BadNumber { .. })),
+                "{value:?}"
+            );
+        }
     }
 }

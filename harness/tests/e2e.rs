@@ -765,3 +765,203 @@ fn outputs_go_to_stdout_devices_and_fifos_and_bad_paths_fail_first() {
     assert!(started.elapsed() < Duration::from_secs(5), "nothing ran");
     assert!(!dir.path().join("nowhere").exists());
 }
+
+/// Processes whose environment mentions `marker` (children put their temporary trees there).
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&environ).contains(marker) {
+            found.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+/// Sends `signal` to the process group `pgid`.
+fn signal_group(pgid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigint_and_sigterm_stop_in_order_and_leave_nothing_behind() {
+    use std::os::unix::process::CommandExt;
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let json = tmp.path().join("partial.json");
+        let private_tmp = tmp.path().join("tmp");
+        std::fs::create_dir(&private_tmp).unwrap();
+        let mut child = phasebench()
+            .args(["run", "-q", "--iterations", "100000", "--json"])
+            .arg(&json)
+            .arg(scenario_path("default.toml"))
+            .env("TMPDIR", &private_tmp)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Into the second round (rounds of 20,000 iterations; wait for some to finish).
+        std::thread::sleep(Duration::from_millis(2500));
+        signal_group(child.id(), signal);
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{signal}: no exit within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}: {stderr}");
+        assert!(stderr.contains("interrupted by SIG"), "{stderr}");
+        // What finished was written, marked partial.
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(doc["partial"], true);
+        assert!(doc["run"]["succeeded_iterations"].as_u64().unwrap() > 0);
+        // No temporary tree left (runtime state lives under TMPDIR).
+        let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+        assert!(left.is_empty(), "{signal}: left behind {left:?}");
+        assert!(processes_mentioning(&private_tmp.display().to_string()).is_empty());
+    }
+}
+
+#[test]
+fn a_run_that_mostly_failed_exits_3_with_its_causes() {
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "40", "--warmup", "0"])
+        .args(["--set", "backend.faults.reset_mid_stream=0.5"])
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("measured iterations failed"), "{stderr}");
+    assert!(
+        stderr.contains("× turn failed"),
+        "causes with counts: {stderr}"
+    );
+    // Allowed by the scenario: the same run passes.
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "40", "--warmup", "0"])
+        .args(["--set", "backend.faults.reset_mid_stream=0.5"])
+        .args(["--set", "run.max_failure_ratio=0.9"])
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn overflowing_and_ambiguous_values_are_refused_before_anything_runs() {
+    let cases: &[&[&str]] = &[
+        &["run", "--set", "warmup=18446744073709551615"],
+        &["run", "--set", "iterations=18446744073709551615"],
+        &["run", "--set", "run.rounds=0"],
+        &["run", "--set", "gate.\"turn_ttft.p100\"=\"< 1s\""],
+        &["run", "--set", "backend.faults.http_429=0.5"],
+        &["ab", "--set", "warmup=9223372036854775807"],
+        &["ab", "--rounds", "2"],
+    ];
+    for args in cases {
+        let started = std::time::Instant::now();
+        let out = phasebench()
+            .args(*args)
+            .arg(scenario_path("default.toml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?} ran");
+    }
+    // A prompt with a NUL is refused by validate.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("nul.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"x\"\ntarget = \"codex-exec\"\n[codex]\nprompt = \"hi\\u0000there\"\n",
+    )
+    .unwrap();
+    let out = phasebench()
+        .arg("validate")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control characters"));
+}
+
+#[test]
+fn ingest_refuses_what_it_cannot_read_and_bounds_what_it_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "").unwrap();
+    let gz = dir.path().join("logs.json.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    for (path, why) in [(&empty, "empty"), (&gz, "gzip")] {
+        let out = phasebench().arg("ingest").arg(path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(why));
+    }
+    let out = phasebench()
+        .arg("ingest")
+        .arg(dir.path().join("missing.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // 1,000 distinct phase names, some with escape sequences: 256 series kept, the rest
+    // counted; names printed escaped.
+    let records: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({ "attributes": [
+                { "key": "event.name", "value": { "stringValue": "codex.startup_phase" } },
+                { "key": "startup.phase", "value": { "stringValue": format!("p{i}\u{1b}[2J\n") } },
+                { "key": "conversation.id", "value": { "stringValue": "t" } },
+                { "key": "duration_ms", "value": { "intValue": "5" } },
+            ]})
+        })
+        .collect();
+    let body = dir.path().join("many.json");
+    std::fs::write(
+        &body,
+        serde_json::json!({ "resourceLogs": [{ "scopeLogs": [{ "logRecords": records }] }] })
+            .to_string(),
+    )
+    .unwrap();
+    let json = dir.path().join("summary.json");
+    let out = phasebench()
+        .arg("ingest")
+        .arg(&body)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\u{1b}'), "escape sequences printed raw");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(summary["metrics"].as_array().unwrap().len(), 256);
+    assert_eq!(summary["dropped_samples"], 744);
+}

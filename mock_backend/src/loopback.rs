@@ -1,7 +1,9 @@
 //! An axum app served on 127.0.0.1 from a thread and tokio runtime of its own, so the code under
 //! test can never starve it, with `TCP_NODELAY` on every accepted socket (Nagle's algorithm
 //! meeting delayed ACKs would add ~40 ms to small frames). Dropping the handle shuts the
-//! server down and joins its thread. The mock backend and phasebench's OTLP receiver use it.
+//! server down and joins its thread: connections get [`SHUTDOWN_GRACE`] to finish, then are
+//! dropped (a client sending its headers a byte at a time once held the process open for a
+//! minute). The mock backend and phasebench's OTLP receiver use it.
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
@@ -9,7 +11,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::ListenerExt;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
+
+/// How long open connections may take to finish once the server is asked to stop.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// Binding or starting failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +28,7 @@ pub enum LoopbackError {
 /// A running server.
 pub struct LoopbackServer {
     addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -42,7 +47,7 @@ impl LoopbackServer {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(bind_error)?;
         listener.set_nonblocking(true).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name(format!("{name}-{}", addr.port()))
             .spawn(move || {
@@ -68,11 +73,20 @@ impl LoopbackServer {
                             return;
                         }
                     };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = shutdown_rx.await;
-                        })
-                        .await;
+                    let stopped = |mut rx: watch::Receiver<bool>| async move {
+                        // A dropped sender stops the server too.
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    };
+                    let serve = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped(shutdown_rx.clone()));
+                    let grace = async {
+                        stopped(shutdown_rx).await;
+                        tokio::time::sleep(SHUTDOWN_GRACE).await;
+                    };
+                    tokio::select! {
+                        _ = serve => {}
+                        () = grace => {}
+                    }
                 });
                 // Open websockets and streams are dropped with the runtime.
                 runtime.shutdown_timeout(Duration::from_millis(100));
@@ -93,7 +107,7 @@ impl LoopbackServer {
 impl Drop for LoopbackServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

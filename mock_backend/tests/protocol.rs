@@ -343,3 +343,23 @@ async fn captured_http_request_body_is_answered_as_a_turn() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].exchange, Exchange::HttpResponse);
 }
+
+#[test]
+fn a_half_open_client_cannot_hold_the_server_open() {
+    use std::io::Write;
+    let mock = MockBackend::start(MockConfig::default()).unwrap();
+    // A client that sent part of its headers and then went quiet (slowloris).
+    let mut client = std::net::TcpStream::connect(mock.addr()).unwrap();
+    client
+        .write_all(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    drop(mock);
+    let took = started.elapsed();
+    assert!(
+        took < mock_backend::loopback::SHUTDOWN_GRACE + Duration::from_secs(2),
+        "shutdown took {took:?}"
+    );
+    drop(client);
+}

@@ -24,10 +24,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::{CodexError, CodexRig, Home, ProcessGroupGuard, stderr_tail};
+use super::{CodexError, CodexRig, Home, LossyLines, ProcessGroupGuard, stderr_tail};
 use crate::metric::{
     CLIENT_FIRST_DELTA, CLIENT_INITIALIZE, CLIENT_THREAD_START, CLIENT_TURN_START, Cohort,
     TURN_TTFT,
@@ -100,7 +100,7 @@ struct AppServerProcess {
     group: ProcessGroupGuard,
     _home: Home,
     stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: LossyLines<ChildStdout>,
     stderr: tokio::task::JoinHandle<String>,
     next_id: u64,
     /// Threads started in this process so far.
@@ -131,7 +131,7 @@ impl AppServerProcess {
         })?;
         let group = ProcessGroupGuard { pgid: child.id() };
         let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        let stdout = LossyLines::new(child.stdout.take().expect("stdout is piped"));
         let stderr = stderr_tail(child.stderr.take().expect("stderr is piped"));
         let mut process = Self {
             child,

@@ -6,9 +6,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-use super::{CodexError, CodexRig, ProcessGroupGuard, stderr_tail};
+use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard, stderr_tail};
 use crate::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
 use crate::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
@@ -58,7 +56,7 @@ impl CodexExecTarget {
         let mut thread_id = None;
         let mut answer: Option<(String, Duration)> = None;
         let mut errors = Vec::new();
-        let mut lines = BufReader::new(stdout).lines();
+        let mut lines = LossyLines::new(stdout);
         while let Ok(Some(line)) = lines.next_line().await {
             let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;

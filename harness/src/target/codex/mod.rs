@@ -173,6 +173,54 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// The longest stdout line kept from a child; the rest of a longer line is skipped.
+const MAX_LINE: usize = 1 << 20;
+
+/// A child's stdout as lines, whatever it prints: invalid UTF-8 is replaced (a line-based
+/// reader that stops at the first invalid byte would leave the child blocked on a full pipe
+/// until the iteration's deadline), and lines are bounded.
+pub(crate) struct LossyLines<R> {
+    reader: tokio::io::BufReader<R>,
+    line: Vec<u8>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> LossyLines<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Self {
+            reader: tokio::io::BufReader::new(reader),
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line without its line break; `None` at the end.
+    pub(crate) async fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        use tokio::io::AsyncBufReadExt;
+        self.line.clear();
+        loop {
+            let buffer = self.reader.fill_buf().await?;
+            if buffer.is_empty() {
+                return Ok((!self.line.is_empty()).then(|| self.take_line()));
+            }
+            let (used, done) = match buffer.iter().position(|b| *b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buffer.len(), false),
+            };
+            let room = MAX_LINE.saturating_sub(self.line.len());
+            self.line.extend_from_slice(&buffer[..used.min(room)]);
+            self.reader.consume(used);
+            if done {
+                return Ok(Some(self.take_line()));
+            }
+        }
+    }
+
+    fn take_line(&mut self) -> String {
+        let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        String::from_utf8_lossy(line).into_owned()
+    }
+}
+
 /// Reads a child's stderr to the end in the background; yields its last [`STDERR_TAIL`] bytes.
 fn stderr_tail(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
     tokio::spawn(async move {
@@ -394,13 +442,23 @@ impl CodexRig {
 
     /// Why telemetry bodies were refused or undecodable, and where refused connections went.
     fn warnings(&self) -> Vec<String> {
-        let otlp = self.receiver.stats().errors.into_iter();
+        let stats = self.receiver.stats();
+        let dropped = (stats.dropped_samples > 0).then(|| {
+            format!(
+                "telemetry: {} samples dropped (more than {} threads or {} samples per thread)",
+                stats.dropped_samples,
+                crate::receiver::MAX_THREADS,
+                crate::receiver::MAX_SAMPLES_PER_THREAD
+            )
+        });
+        let otlp = stats.errors.into_iter();
         let egress = self
             .egress
             .examples()
             .into_iter()
             .map(|line| format!("refused a connection beyond loopback: {line}"));
         otlp.map(|e| format!("telemetry: {e}"))
+            .chain(dropped)
             .chain(egress)
             .collect()
     }
@@ -429,6 +487,21 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[tokio::test]
+    async fn stdout_lines_survive_invalid_utf8_and_huge_lines() {
+        let mut bytes = b"first\n\xff\xfe bad \xc3\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        bytes.extend(b"\nlast\r\nunterminated");
+        let mut lines = LossyLines::new(&bytes[..]);
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "first");
+        let bad = lines.next_line().await.unwrap().unwrap();
+        assert!(bad.contains("bad") && bad.contains('\u{fffd}'), "{bad:?}");
+        assert_eq!(lines.next_line().await.unwrap().unwrap().len(), MAX_LINE);
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "last");
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "unterminated");
+        assert_eq!(lines.next_line().await.unwrap(), None);
+    }
 
     fn script(dir: &Path, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
