@@ -300,7 +300,7 @@ fn judge(
     b: &[LoadedResult],
     request: &AbRequest,
 ) -> Result<Comparison, Error> {
-    let b_units: Vec<crate::stats::RoundSeries> = b.iter().map(|r| r.pooled.clone()).collect();
+    let b_units: Vec<crate::results::DecodedRound> = b.iter().map(|r| r.pooled.clone()).collect();
     let budgets =
         crate::stats::budget::evaluate(&scenario_b.budgets, &b_units, scenario_b.policy.confidence);
     let options = CompareOptions {

@@ -77,10 +77,13 @@ fn result_fixture() -> Vec<u8> {
         ));
     }
     outcome.iterations = 40;
+    let budgets =
+        crate::stats::budget::evaluate(&scenario.budgets, &[outcome.recorder.series.clone()], 0.95);
     let summary = crate::results::summarize::summarize(
         &scenario,
         &[outcome],
         crate::results::summarize::RunContext {
+            budgets,
             target: crate::target::TargetInfo {
                 name: "fake".into(),
                 version: "0".into(),

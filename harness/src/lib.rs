@@ -268,7 +268,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
                     _ => "(this run)".to_owned(),
                 },
                 summary: summary.clone(),
-                pooled: stats::merge_rounds(&current),
+                pooled: results::merge_rounds(&current),
                 rounds: current,
             };
             Some(compare_and_write(
@@ -317,7 +317,7 @@ async fn run_round<T: Target>(
 pub async fn run_rounds(
     scenario: &Scenario,
     progress: bool,
-) -> Result<(RunSummary, Vec<stats::RoundSeries>), Error> {
+) -> Result<(RunSummary, Vec<results::DecodedRound>), Error> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let plan = scenario.plan;
@@ -377,12 +377,17 @@ pub async fn run_rounds(
         }
     }
     bar.finish_and_clear();
-    let decoded: Vec<stats::RoundSeries> =
+    let decoded: Vec<results::DecodedRound> =
         outcomes.iter().map(|o| o.recorder.series.clone()).collect();
     let summary = summarize(
         scenario,
         &outcomes,
         RunContext {
+            budgets: stats::budget::evaluate(
+                &scenario.budgets,
+                &decoded,
+                scenario.policy.confidence,
+            ),
             target: info.unwrap_or_else(|| TargetInfo {
                 name: scenario.target.as_str().to_owned(),
                 version: "unknown".to_owned(),
@@ -420,10 +425,16 @@ pub async fn run_target<T: Target>(
     bar.finish_and_clear();
     let mut one_round = scenario.clone();
     one_round.plan.rounds = std::num::NonZeroU32::MIN;
+    let decoded = [result.outcome.recorder.series.clone()];
     summarize(
         &one_round,
         std::slice::from_ref(&result.outcome),
         RunContext {
+            budgets: stats::budget::evaluate(
+                &scenario.budgets,
+                &decoded,
+                scenario.policy.confidence,
+            ),
             target: result.info,
             telemetry: result.telemetry,
             warnings: result.warnings,

@@ -661,17 +661,6 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
             "policy is invalid",
         ),
         (
-            "budget.json",
-            tamper(&|d| {
-                d["budgets"] = serde_json::json!([{
-                    "key": "turn_ttft.p50", "limit_ms": 1.0, "inclusive": false,
-                    "actual_ms": 0.5, "low_ms": 0.4, "high_ms": 0.6,
-                    "verdict": "held", "passed": true
-                }]);
-            }),
-            "budget turn_ttft.p50 says Held",
-        ),
-        (
             "escape.json",
             tamper(&|d| d["scenario"]["name"] = "x\u{1b}[2J".into()),
             "control characters",
@@ -700,6 +689,31 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A budget edited to say it held is judged again from the histograms: breached, exit 1.
+    let edited = dir.path().join("budget.json");
+    std::fs::write(
+        &edited,
+        tamper(&|d| {
+            d["budgets"] = serde_json::json!([{
+                "key": "turn_ttft.p50", "limit_ms": 1.0, "inclusive": false,
+                "actual_ms": 0.5, "low_ms": 0.4, "high_ms": 0.6,
+                "verdict": "held", "passed": true
+            }]);
+        }),
+    )
+    .unwrap();
+    let out = phasebench()
+        .arg("compare")
+        .arg(&edited)
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("BREACH") && stdout.contains("turn_ttft.p50"),
+        "{stdout}"
+    );
     // Baseline names stay inside the baselines directory.
     for name in ["../../x", "/abs/x"] {
         let out = phasebench()

@@ -172,10 +172,7 @@ pub fn save(
     let keep = keep.or(stored_keep).unwrap_or(DEFAULT_KEEP);
     let reference = runs.first().unwrap_or(first);
     for r in results {
-        if let Some(difference) = crate::stats::compare::differences(r, reference)
-            .into_iter()
-            .next()
-        {
+        if let Some(difference) = super::differences(r, reference).into_iter().next() {
             return Err(BaselineError::Mismatch {
                 path: path.display().to_string(),
                 difference,

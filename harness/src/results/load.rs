@@ -2,19 +2,16 @@
 //! machine, another version, or an editor; a gate that believed it could be told anything.
 //! So: the file's size, each histogram's size and header are bounded before anything is
 //! allocated for them; names are short and free of control characters (they end up in
-//! terminal tables); the pooled rows, their percentiles and the budgets' verdicts are
-//! re-derived from the rounds' histograms and must agree with what the file says; the stored
-//! policy is re-validated. Anything else is refused, naming the file and the field.
+//! terminal tables); the pooled rows and their percentiles are re-derived from the rounds'
+//! histograms and must agree with what the file says; the stored policy is re-validated.
+//! Anything else is refused, naming the file and the field. (Budgets are judged again from
+//! the histograms wherever a verdict depends on them: see `stats::budget::rejudge`.)
 
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
 
+use super::{DecodedRound, MetricRow, RunSummary, SCHEMA_VERSION, merge_rounds};
 use crate::recorder::{DurationHistogram, MetricKey, Series};
-use crate::scenario::{Budget, Statistic};
-use crate::stats::{RoundSeries as DecodedRound, budget, merge_rounds};
-
-use super::{MetricRow, RunSummary, SCHEMA_VERSION};
 
 /// Largest result file read (a 1,000-round result of 40 series is ~10 MB).
 pub const MAX_RESULT_BYTES: u64 = 64 << 20;
@@ -331,48 +328,10 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
         ));
     }
 
-    // Budgets: re-judged from the histograms; the file's verdict must agree.
-    let budgets: Vec<Budget> = summary
-        .budgets
-        .iter()
-        .map(|b| {
-            budget_of(&b.key, b.limit_ms, b.inclusive)
-                .ok_or_else(|| inconsistent(path, format!("budget {:?} is not a budget", b.key)))
-        })
-        .collect::<Result<_, _>>()?;
-    let judged = budget::evaluate(&budgets, &rounds, summary.policy.confidence);
-    for (stored, derived) in summary.budgets.iter().zip(&judged) {
-        if stored.verdict != derived.verdict || stored.passed != derived.passed {
-            return Err(inconsistent(
-                path,
-                format!(
-                    "budget {} says {:?} but its histograms say {:?}",
-                    stored.key, stored.verdict, derived.verdict
-                ),
-            ));
-        }
-    }
-    summary.budgets = judged;
     Ok(LoadedResult {
         path: path.to_owned(),
         summary,
         rounds,
         pooled,
-    })
-}
-
-/// A budget back from its row: "metric.stat" with a limit.
-fn budget_of(key: &str, limit_ms: f64, inclusive: bool) -> Option<Budget> {
-    let (metric, stat) = key.rsplit_once('.')?;
-    let statistic = Statistic::parse(stat)?;
-    if !(0.0..=3.6e6).contains(&limit_ms) || metric.is_empty() {
-        return None;
-    }
-    Some(Budget {
-        key: key.to_owned(),
-        metric: metric.to_owned(),
-        statistic,
-        inclusive,
-        limit: Duration::from_secs_f64(limit_ms / 1e3),
     })
 }

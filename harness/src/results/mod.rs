@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::recorder::{MetricKey, Series};
 use crate::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 use crate::target::{TargetInfo, TelemetryHealth};
@@ -243,6 +244,53 @@ impl Environment {
                 .map_or(0, |d| d.as_millis() as u64),
         }
     }
+}
+
+/// One round's series, decoded: what statistics work on.
+pub type DecodedRound = BTreeMap<MetricKey, Series>;
+
+/// Several rounds merged into one (histograms added, the coarsest resolution kept).
+pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a DecodedRound>) -> DecodedRound {
+    let mut out = DecodedRound::new();
+    for round in rounds {
+        for (key, series) in round {
+            match out.get_mut(key) {
+                Some(o) => {
+                    o.histogram.merge(&series.histogram);
+                    o.resolution = o.resolution.max(series.resolution);
+                }
+                None => {
+                    out.insert(key.clone(), series.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What makes two runs measure different things: scenario content, target, concurrency.
+pub fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<String> {
+    let (c, b) = (&current.summary, &baseline.summary);
+    let mut out = Vec::new();
+    if c.scenario.content_hash != b.scenario.content_hash {
+        out.push(format!(
+            "the scenario content differs (hash {} vs {}; scenario {:?} vs {:?})",
+            c.scenario.content_hash, b.scenario.content_hash, c.scenario.name, b.scenario.name
+        ));
+    }
+    if c.target.name != b.target.name {
+        out.push(format!(
+            "the target differs ({} vs {})",
+            c.target.name, b.target.name
+        ));
+    }
+    if c.plan.concurrency != b.plan.concurrency {
+        out.push(format!(
+            "the concurrency differs ({} vs {})",
+            c.plan.concurrency, b.plan.concurrency
+        ));
+    }
+    out
 }
 
 /// A value as pretty JSON with a final newline, the form every JSON output takes.

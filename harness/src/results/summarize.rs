@@ -1,5 +1,5 @@
-//! From the runner's histograms to a [`RunSummary`]: pooled rows, each round's histograms,
-//! the overhead table and the budgets (judged by `stats`).
+//! From the runner's histograms to a [`RunSummary`]: pooled rows, each round's histograms
+//! and the overhead table. Budgets arrive judged (by `stats`, a later layer).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,12 +8,11 @@ use crate::metric::report_rank;
 use crate::recorder::{Recorder, Series};
 use crate::runner::RunOutcome;
 use crate::scenario::Scenario;
-use crate::stats::{self, RoundSeries as DecodedRound};
 use crate::target::{TargetInfo, TelemetryHealth};
 
 use super::{
-    Environment, MetricRow, OverheadRow, PlanInfo, RoundRecord, RoundSeries, RunInfo, RunSummary,
-    SCHEMA_VERSION, ScenarioInfo, ToolInfo,
+    BudgetRow, Environment, MetricRow, OverheadRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,
+    RunSummary, SCHEMA_VERSION, ScenarioInfo, ToolInfo,
 };
 
 /// How many distinct failure causes a summary names.
@@ -149,6 +148,8 @@ fn round_record(index: usize, outcome: &RunOutcome) -> RoundRecord {
 /// What a run produced besides its rounds.
 pub struct RunContext {
     pub target: TargetInfo,
+    /// The scenario's budgets, already judged on the rounds.
+    pub budgets: Vec<BudgetRow>,
     pub telemetry: TelemetryHealth,
     pub warnings: Vec<String>,
     pub environment: Environment,
@@ -179,7 +180,6 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
     let succeeded = iterations.saturating_sub(failed);
     let mut ranked: Vec<(String, u64)> = causes.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let decoded: Vec<DecodedRound> = rounds.iter().map(|r| r.recorder.series.clone()).collect();
     RunSummary {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -227,7 +227,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             .map(|(i, r)| round_record(i, r))
             .collect(),
         overhead: overhead_rows(&pooled),
-        budgets: stats::budget::evaluate(&scenario.budgets, &decoded, scenario.policy.confidence),
+        budgets: context.budgets,
         policy: scenario.policy.clone(),
         telemetry: context.telemetry,
         warnings: context.warnings,

@@ -13,7 +13,8 @@ use crate::results::{BudgetRow, BudgetVerdict};
 use crate::scenario::{Budget, Statistic};
 
 use super::estimate::t_quantile;
-use super::{RoundSeries, enough_for, merge_rounds, merged_metric, order_statistic_interval};
+use super::{enough_for, merged_metric, order_statistic_interval};
+use crate::results::{DecodedRound, merge_rounds};
 
 /// Fewest rounds for the rounds' interval.
 const MIN_ROUNDS: usize = 3;
@@ -40,7 +41,7 @@ fn point(series: &Series, statistic: Statistic) -> f64 {
 /// The interval of `statistic` over `rounds` (pooled `all`), at `confidence`.
 fn interval(
     all: &Series,
-    rounds: &[RoundSeries],
+    rounds: &[DecodedRound],
     metric: &str,
     statistic: Statistic,
     confidence: f64,
@@ -77,7 +78,7 @@ fn interval(
 }
 
 /// Evaluates budgets on a run's rounds.
-pub fn evaluate(budgets: &[Budget], rounds: &[RoundSeries], confidence: f64) -> Vec<BudgetRow> {
+pub fn evaluate(budgets: &[Budget], rounds: &[DecodedRound], confidence: f64) -> Vec<BudgetRow> {
     let pooled = merge_rounds(rounds);
     budgets
         .iter()
@@ -127,6 +128,47 @@ pub fn evaluate(budgets: &[Budget], rounds: &[RoundSeries], confidence: f64) -> 
         .collect()
 }
 
+/// Budgets as a result file states them, judged again from its histograms: a stored verdict
+/// is never believed (a file edited to say `passed` says nothing). A key that is not a budget
+/// is breached, so a tampered file cannot pass by naming nonsense.
+pub fn rejudge(rows: &[BudgetRow], rounds: &[DecodedRound], confidence: f64) -> Vec<BudgetRow> {
+    rows.iter()
+        .map(
+            |row| match budget_of(&row.key, row.limit_ms, row.inclusive) {
+                Some(budget) => evaluate(std::slice::from_ref(&budget), rounds, confidence)
+                    .pop()
+                    .expect("one budget, one row"),
+                None => BudgetRow {
+                    key: row.key.clone(),
+                    limit_ms: row.limit_ms,
+                    inclusive: row.inclusive,
+                    actual_ms: None,
+                    low_ms: None,
+                    high_ms: None,
+                    verdict: BudgetVerdict::Breached,
+                    passed: false,
+                },
+            },
+        )
+        .collect()
+}
+
+/// A budget back from its row: "metric.stat" with a limit.
+fn budget_of(key: &str, limit_ms: f64, inclusive: bool) -> Option<Budget> {
+    let (metric, stat) = key.rsplit_once('.')?;
+    let statistic = Statistic::parse(stat)?;
+    if !(0.0..=3.6e6).contains(&limit_ms) || metric.is_empty() {
+        return None;
+    }
+    Some(Budget {
+        key: key.to_owned(),
+        metric: metric.to_owned(),
+        statistic,
+        inclusive,
+        limit: std::time::Duration::from_secs_f64(limit_ms / 1e3),
+    })
+}
+
 fn round3(v: f64) -> f64 {
     (v * 1e3).round() / 1e3
 }
@@ -139,12 +181,12 @@ mod tests {
     use crate::recorder::{DurationHistogram, MetricKey};
     use crate::sample::Resolution;
 
-    fn round_of(ms: impl Iterator<Item = f64>) -> RoundSeries {
+    fn round_of(ms: impl Iterator<Item = f64>) -> DecodedRound {
         let mut h = DurationHistogram::default();
         for v in ms {
             h.record(Duration::from_secs_f64(v / 1e3));
         }
-        let mut r = RoundSeries::new();
+        let mut r = DecodedRound::new();
         r.insert(
             MetricKey {
                 metric: "turn_ttft".into(),
@@ -171,7 +213,7 @@ mod tests {
     #[test]
     fn budgets_are_judged_on_the_interval() {
         // Five rounds of 100 samples spread over 90..110 ms: p50 ≈ 100.
-        let rounds: Vec<RoundSeries> = (0..5)
+        let rounds: Vec<DecodedRound> = (0..5)
             .map(|r| {
                 round_of((0..100).map(move |i| 90.0 + 0.2 * f64::from(i) + 0.01 * f64::from(r)))
             })

@@ -20,12 +20,12 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::recorder::MetricKey;
-use crate::results::{BudgetRow, LoadedResult};
+use crate::results::{BudgetRow, DecodedRound, LoadedResult, merge_rounds};
 use crate::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 
 use super::estimate::{Interval, against_history, paired};
-use super::{RoundSeries, merge_rounds, needed_for, resolution_ms, round_value};
+use super::{budget, needed_for, resolution_ms, round_value};
 
 /// Percentiles compared.
 pub const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
@@ -194,30 +194,7 @@ pub struct MismatchError {
     pub differences: Vec<String>,
 }
 
-/// What makes two runs measure different things.
-pub fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<String> {
-    let (c, b) = (&current.summary, &baseline.summary);
-    let mut out = Vec::new();
-    if c.scenario.content_hash != b.scenario.content_hash {
-        out.push(format!(
-            "the scenario content differs (hash {} vs {}; scenario {:?} vs {:?})",
-            c.scenario.content_hash, b.scenario.content_hash, c.scenario.name, b.scenario.name
-        ));
-    }
-    if c.target.name != b.target.name {
-        out.push(format!(
-            "the target differs ({} vs {})",
-            c.target.name, b.target.name
-        ));
-    }
-    if c.plan.concurrency != b.plan.concurrency {
-        out.push(format!(
-            "the concurrency differs ({} vs {})",
-            c.plan.concurrency, b.plan.concurrency
-        ));
-    }
-    out
-}
+pub use crate::results::differences;
 
 fn label(key: &MetricKey) -> String {
     match &key.status {
@@ -228,7 +205,7 @@ fn label(key: &MetricKey) -> String {
 
 /// The resolution of `key` across rounds: Err when they disagree.
 fn resolution_of<'a>(
-    rounds: impl IntoIterator<Item = &'a RoundSeries>,
+    rounds: impl IntoIterator<Item = &'a DecodedRound>,
     key: &MetricKey,
 ) -> Result<Option<Resolution>, ()> {
     let seen: BTreeSet<Resolution> = rounds
@@ -395,7 +372,7 @@ pub fn against_baseline(
         });
     }
     let policy = current.summary.policy.clone();
-    let baseline_pooled: Vec<&RoundSeries> = history.iter().map(|r| &r.pooled).collect();
+    let baseline_pooled: Vec<&DecodedRound> = history.iter().map(|r| &r.pooled).collect();
     let keys: BTreeSet<&MetricKey> = current
         .pooled
         .keys()
@@ -434,7 +411,7 @@ pub fn against_baseline(
         };
         let merged_baseline = merge_rounds(baseline_pooled.iter().copied());
         for (name, q) in QUANTILES {
-            let values = |rounds: &[RoundSeries]| -> Vec<f64> {
+            let values = |rounds: &[DecodedRound]| -> Vec<f64> {
                 rounds
                     .iter()
                     .filter_map(|r| round_value(r, key, q))
@@ -442,7 +419,7 @@ pub fn against_baseline(
             };
             let history_values: Vec<Vec<f64>> = history.iter().map(|r| values(&r.rounds)).collect();
             let current_values = values(&current.rounds);
-            let pooled_at = |p: &RoundSeries| {
+            let pooled_at = |p: &DecodedRound| {
                 p.get(key)
                     .map_or(0.0, |s| s.histogram.quantile_ms(q, s.resolution))
             };
@@ -494,7 +471,12 @@ pub fn against_baseline(
         primary_rows,
         rows,
         unmatched,
-        budgets: current.summary.budgets.clone(),
+        // Judged again from the histograms: a stored verdict is never believed.
+        budgets: budget::rejudge(
+            &current.summary.budgets,
+            &current.rounds,
+            current.summary.policy.confidence,
+        ),
         mismatches,
     };
     comparison.sort_rows();
@@ -543,8 +525,8 @@ pub fn paired_rounds(
         });
     }
     let policy = first_b.summary.policy.clone();
-    let a_units: Vec<&RoundSeries> = a.iter().map(|r| &r.pooled).collect();
-    let b_units: Vec<&RoundSeries> = b.iter().map(|r| &r.pooled).collect();
+    let a_units: Vec<&DecodedRound> = a.iter().map(|r| &r.pooled).collect();
+    let b_units: Vec<&DecodedRound> = b.iter().map(|r| &r.pooled).collect();
     let a_all = merge_rounds(a_units.iter().copied());
     let b_all = merge_rounds(b_units.iter().copied());
     let keys: BTreeSet<&MetricKey> = a_all.keys().chain(b_all.keys()).collect();

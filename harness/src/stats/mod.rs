@@ -1,15 +1,14 @@
 //! Statistics on results: interval estimates with the run or round as the unit
 //! ([`estimate`]), budgets judged on intervals ([`budget`]), and comparisons with their
-//! verdicts and family-wise error control ([`compare`]). Depends on `results`, never on
-//! `report`.
+//! verdicts and family-wise error control ([`compare`]). Depends on `results` (and the
+//! layers below it), never on `report`; `results` never depends on it.
 
 pub mod budget;
 pub mod compare;
 pub mod estimate;
 
-use std::collections::BTreeMap;
-
 use crate::recorder::{DurationHistogram, MetricKey, Series};
+use crate::results::DecodedRound;
 use crate::sample::Resolution;
 
 /// A round needs at least this many samples of a series to give a percentile...
@@ -27,9 +26,6 @@ pub fn needed_for(q: f64) -> u64 {
     ((MIN_TAIL_SAMPLES / (1.0 - q) - 1e-9).ceil() as u64).max(MIN_SAMPLES)
 }
 
-/// One round's series, decoded.
-pub type RoundSeries = BTreeMap<MetricKey, Series>;
-
 /// The resolution in milliseconds.
 pub fn resolution_ms(resolution: Resolution) -> f64 {
     match resolution {
@@ -39,7 +35,7 @@ pub fn resolution_ms(resolution: Resolution) -> f64 {
 }
 
 /// The `q` percentile of `key` in a round, when the round has enough samples for it.
-pub fn round_value(round: &RoundSeries, key: &MetricKey, q: f64) -> Option<f64> {
+pub fn round_value(round: &DecodedRound, key: &MetricKey, q: f64) -> Option<f64> {
     let series = round.get(key)?;
     enough_for(series.histogram.count(), q)
         .then(|| series.histogram.quantile_ms(q, series.resolution))
@@ -47,7 +43,7 @@ pub fn round_value(round: &RoundSeries, key: &MetricKey, q: f64) -> Option<f64> 
 
 /// All statuses of `metric` in a round merged (budgets judge a metric whole), with the
 /// coarsest resolution among them.
-pub fn merged_metric(round: &RoundSeries, metric: &str) -> Option<Series> {
+pub fn merged_metric(round: &DecodedRound, metric: &str) -> Option<Series> {
     let mut out: Option<Series> = None;
     for (key, series) in round.iter().filter(|(k, _)| k.metric == metric) {
         let _ = key;
@@ -57,25 +53,6 @@ pub fn merged_metric(round: &RoundSeries, metric: &str) -> Option<Series> {
                 o.resolution = o.resolution.max(series.resolution);
             }
             None => out = Some(series.clone()),
-        }
-    }
-    out
-}
-
-/// Several rounds merged into one.
-pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a RoundSeries>) -> RoundSeries {
-    let mut out = RoundSeries::new();
-    for round in rounds {
-        for (key, series) in round {
-            match out.get_mut(key) {
-                Some(o) => {
-                    o.histogram.merge(&series.histogram);
-                    o.resolution = o.resolution.max(series.resolution);
-                }
-                None => {
-                    out.insert(key.clone(), series.clone());
-                }
-            }
         }
     }
     out
