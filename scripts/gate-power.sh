@@ -14,7 +14,7 @@
 #   bash scripts/gate-power.sh [SCENARIO...]      default: scenarios/ci/*.toml
 #
 # Environment: POWER_RUNS (M, default 40), POWER_HISTORY (H, default 10), POWER_DETECT (K,
-# default 20), POWER_AB (N, default 10), POWER_SHIFT (default 0.05), POWER_LOAD=1 (a CPU hog on
+# default 20), POWER_AB (N, default 10), POWER_AB_ROUNDS (default 10), POWER_SHIFT (default 0.05), POWER_LOAD=1 (a CPU hog on
 # one core for the whole measurement), POWER_OUT (default target/gate-power/<time>),
 # PHASEBENCH (default target/release/phasebench, built when missing).
 set -euo pipefail
@@ -24,6 +24,7 @@ RUNS=${POWER_RUNS:-40}
 HISTORY=${POWER_HISTORY:-10}
 DETECT=${POWER_DETECT:-20}
 AB=${POWER_AB:-10}
+AB_ROUNDS=${POWER_AB_ROUNDS:-10}
 SHIFT=${POWER_SHIFT:-0.05}
 OUT=${POWER_OUT:-target/gate-power/$(date -u +%Y%m%dT%H%M%SZ)}
 PHASEBENCH=${PHASEBENCH:-target/release/phasebench}
@@ -128,9 +129,9 @@ for s in "${scenarios[@]}"; do
     ab_detect=0
     for j in $(seq 1 "$AB"); do
         echo "gate-power: $name: ab pair $j/$AB" >&2
-        judge "$name-ab-aa" "$PHASEBENCH" ab "$s" --quiet --out-dir "$dir/ab-aa-$j" ||
+        judge "$name-ab-aa" "$PHASEBENCH" ab "$s" --quiet --rounds "$AB_ROUNDS" --out-dir "$dir/ab-aa-$j" ||
             ab_false=$((ab_false + 1))
-        judge "$name-ab-shift" "$PHASEBENCH" ab "$s" --quiet --out-dir "$dir/ab-shift-$j" \
+        judge "$name-ab-shift" "$PHASEBENCH" ab "$s" --quiet --rounds "$AB_ROUNDS" --out-dir "$dir/ab-shift-$j" \
             --b-set "backend.delays.first_token=\"$first_token\"" || ab_detect=$((ab_detect + 1))
     done
     line="$name: stored baseline (history of $HISTORY runs): false alarms $false_alarms/$comparisons, detections $detections/$DETECT, median run $(median "$dir/run-ms.txt") ms"

@@ -45,6 +45,9 @@ pub struct AbRequest {
     pub comparison: ComparisonOutputs,
     /// Print a line per round on stderr.
     pub progress: bool,
+    /// Judge the round files an earlier run kept in this directory (`--out-dir`) instead of
+    /// running anything.
+    pub rejudge: Option<PathBuf>,
 }
 
 /// Why a side's run failed.
@@ -222,6 +225,17 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
     let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
     let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
+    if let Some(dir) = &request.rejudge {
+        crate::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
+        let (a, b) = kept_rounds(dir)?;
+        let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
+        crate::write_comparison(&comparison, &request.comparison)?;
+        let failed = comparison.regressed() || comparison.budgets_breached();
+        return Ok((
+            comparison,
+            if failed { Verdict::Fail } else { Verdict::Pass },
+        ));
+    }
     let plan = scenario_b.plan;
     let iterations = plan
         .iterations
@@ -290,6 +304,27 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         comparison,
         if failed { Verdict::Fail } else { Verdict::Pass },
     ))
+}
+
+/// The round files an earlier run kept: `a-round01.json`, `b-round01.json`, … up to the first
+/// round missing a side.
+fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 1..=MAX_ROUNDS {
+        let (pa, pb) = (
+            dir.join(format!("a-round{round:02}.json")),
+            dir.join(format!("b-round{round:02}.json")),
+        );
+        if !pa.exists() || !pb.exists() {
+            break;
+        }
+        a.push(results::load_result(&pa)?);
+        b.push(results::load_result(&pb)?);
+    }
+    if a.len() < MIN_ROUNDS as usize {
+        return Err(AbError::Rounds.into());
+    }
+    Ok((a, b))
 }
 
 /// B's budgets on its rounds (each round pair's B run is a unit), and the paired comparison.

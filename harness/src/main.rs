@@ -157,6 +157,10 @@ enum Command {
         /// Keep every round's result file here.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+        /// Judge the round files an earlier `ab --out-dir DIR` kept, running nothing (e.g.
+        /// under another policy via --set 'gate.relative_threshold=0.05').
+        #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
+        rejudge: Option<PathBuf>,
         #[command(flatten)]
         comparison: ComparisonArgs,
         /// No progress and no table.
@@ -472,6 +476,7 @@ fn main() -> ExitCode {
             b_overrides,
             rounds,
             out_dir,
+            rejudge,
             comparison,
             quiet,
         } => {
@@ -497,6 +502,7 @@ fn main() -> ExitCode {
                 out_dir,
                 comparison: comparison.outputs(),
                 progress: !quiet,
+                rejudge,
             };
             let terminal = Terminal::new(
                 request
