@@ -503,6 +503,51 @@ mod tests {
             .into_bytes()
     }
 
+    /// Peak resident memory of this process, from /proc (kB).
+    fn peak_rss_kb() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// `cargo test --release -p phasebench --lib receiver_memory -- --ignored --nocapture`:
+    /// 200 clients each post a 16 MiB body at once; the receiver holds at most
+    /// [`BODIES_IN_FLIGHT`] of them. Prints the peak RSS.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a memory figure, run by hand"]
+    async fn receiver_memory_is_bounded() {
+        let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT).unwrap();
+        let body = Bytes::from(vec![b' '; DEFAULT_BODY_LIMIT]);
+        let before = peak_rss_kb();
+        let client = reqwest::Client::new();
+        let posts: Vec<_> = (0..200)
+            .map(|_| {
+                let request = client
+                    .post(format!("{}/v1/logs", receiver.uri()))
+                    .header("content-type", "application/json")
+                    .body(body.clone());
+                tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+            })
+            .collect();
+        let mut answered = 0;
+        for post in posts {
+            if post.await.unwrap().is_ok() {
+                answered += 1;
+            }
+        }
+        assert!(receiver.settle(Duration::from_secs(120)).await);
+        let peak = peak_rss_kb();
+        eprintln!(
+            "200 parallel 16 MiB bodies: {answered} answered; peak RSS {} MB (before: {} MB; the client's 16 MiB body is shared)",
+            peak / 1024,
+            before / 1024
+        );
+        assert!(peak < before + 512 * 1024, "peak {peak} kB");
+    }
+
     #[tokio::test]
     async fn threads_kept_are_bounded_and_drops_counted() {
         let receiver = OtlpReceiver::start(DEFAULT_BODY_LIMIT).unwrap();
