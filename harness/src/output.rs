@@ -123,6 +123,19 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// A new file needs its directory: never created silently.
+fn directory_exists(path: &Path) -> Result<(), OutputError> {
+    let dir = parent_of(path);
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(OutputError::MissingDirectory {
+            path: path.display().to_string(),
+            dir: dir.display().to_string(),
+        })
+    }
+}
+
 fn classify(path: &Path) -> Result<Kind, OutputError> {
     let shown = || path.display().to_string();
     let link = match std::fs::symlink_metadata(path) {
@@ -272,13 +285,7 @@ impl Destination {
             Kind::WriteThrough => return Ok(()),
             Kind::Regular(resolved, mode) => (resolved, Some(mode)),
             Kind::Missing => {
-                let dir = parent_of(path);
-                if !dir.is_dir() {
-                    return Err(OutputError::MissingDirectory {
-                        path: path.display().to_string(),
-                        dir: dir.display().to_string(),
-                    });
-                }
+                directory_exists(path)?;
                 (path.clone(), None)
             }
         };
@@ -300,13 +307,7 @@ impl Destination {
                 replace_atomically(&resolved, Some(&mode), &[bytes]).map_err(io_error(path))
             }
             Kind::Missing => {
-                let dir = parent_of(path);
-                if !dir.is_dir() {
-                    return Err(OutputError::MissingDirectory {
-                        path: path.display().to_string(),
-                        dir: dir.display().to_string(),
-                    });
-                }
+                directory_exists(path)?;
                 replace_atomically(path, None, &[bytes]).map_err(io_error(path))
             }
         }
