@@ -514,3 +514,88 @@ async fn idle_app_server_processes_are_closed_gracefully() {
         "nothing left"
     );
 }
+
+/// Processes whose environment mentions `marker`.
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(environ) = std::fs::read(entry.path().join("environ"))
+            && String::from_utf8_lossy(&environ).contains(marker)
+        {
+            found.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let private_tmp = tmp.path().join("tmp");
+    std::fs::create_dir(&private_tmp).unwrap();
+    let json = tmp.path().join("partial.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .args([
+            "run",
+            "-q",
+            "--iterations",
+            "1000",
+            "--warmup",
+            "0",
+            "--json",
+        ])
+        .arg(&json)
+        .arg(repo().join("scenarios/codex/exec-websocket.toml"))
+        .arg("--set")
+        .arg(format!("codex.binary=\"{}\"", codex_binary().display()))
+        .env("TMPDIR", &private_tmp)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A few launches in, wait for a moment a codex process is running, then signal.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let marker = private_tmp.display().to_string();
+    let own = child.id().to_string();
+    let waiting = std::time::Instant::now();
+    while !processes_mentioning(&marker).iter().any(|pid| *pid != own) {
+        assert!(
+            waiting.elapsed() < std::time::Duration::from_secs(10),
+            "no codex process (its TMPDIR is under ours) ever ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Ctrl-C: SIGINT to the foreground process group (phasebench's; codex has its own).
+    let status = std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no exit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["partial"], true);
+    // No codex left running under PID 1, no /tmp/phasebench-codex-* left behind.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        processes_mentioning(&marker).is_empty(),
+        "left running: {:?}",
+        processes_mentioning(&marker)
+    );
+    let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -979,3 +979,53 @@ fn ingest_refuses_what_it_cannot_read_and_bounds_what_it_keeps() {
     assert_eq!(summary["metrics"].as_array().unwrap().len(), 256);
     assert_eq!(summary["dropped_samples"], 744);
 }
+
+#[test]
+fn ctrl_c_stops_ab_and_its_running_round() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let private_tmp = tmp.path().join("tmp");
+    std::fs::create_dir(&private_tmp).unwrap();
+    let mut child = phasebench()
+        .args(["ab", "--quiet", "--rounds", "3"])
+        .arg(repo().join("scenarios/ci/startup-http.toml"))
+        .env("TMPDIR", &private_tmp)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a round's child `phasebench run` is running (it inherits our TMPDIR).
+    let marker = private_tmp.display().to_string();
+    let own = child.id().to_string();
+    let waiting = std::time::Instant::now();
+    while !processes_mentioning(&marker).iter().any(|pid| *pid != own) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no round started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    signal_group(child.id(), "-INT");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(
+        processes_mentioning(&marker).is_empty(),
+        "left running: {:?}",
+        processes_mentioning(&marker)
+    );
+    // The ab's own temporary directory for round files is gone too.
+    let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
