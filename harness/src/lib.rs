@@ -215,6 +215,9 @@ fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
 pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
     output::check_all(request.destinations()).map_err(Error::OutputPath)?;
+    if request.baseline.is_none() && request.comparison.destinations().next().is_some() {
+        return Err(Error::OutputPath(OutputError::NoComparison));
+    }
     let baseline = request.baseline.as_deref().map(history::load).transpose()?;
     if let Some(baseline) = &baseline {
         let differences = baseline_mismatch(&scenario, baseline);

@@ -59,6 +59,8 @@ pub enum OutputError {
         WRITE_THROUGH_DEADLINE
     )]
     Stalled { path: String },
+    #[error("--markdown and --comparison-json write a comparison: give --baseline too")]
+    NoComparison,
     #[error("cannot write {path}: {source}")]
     Io {
         path: String,

@@ -892,6 +892,8 @@ fn overflowing_and_ambiguous_values_are_refused_before_anything_runs() {
         &["run", "--set", "backend.faults.http_429=0.5"],
         &["ab", "--set", "warmup=9223372036854775807"],
         &["ab", "--rounds", "2"],
+        // A comparison output without a baseline would silently write nothing.
+        &["run", "--markdown", "/dev/null"],
     ];
     for args in cases {
         let started = std::time::Instant::now();

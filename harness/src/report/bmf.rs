@@ -18,6 +18,7 @@ pub fn bmf(summary: &RunSummary) -> Value {
         for (measure, value) in [
             ("p50_ms", row.p50_ms),
             ("p90_ms", row.p90_ms),
+            ("p95_ms", row.p95_ms),
             ("p99_ms", row.p99_ms),
         ] {
             if let Some(v) = value {

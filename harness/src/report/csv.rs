@@ -2,7 +2,7 @@
 
 use crate::results::MetricRow;
 
-pub const HEADER: [&str; 12] = [
+pub const HEADER: [&str; 13] = [
     "metric",
     "status",
     "count",
@@ -12,6 +12,7 @@ pub const HEADER: [&str; 12] = [
     "stdev_ms",
     "p50_ms",
     "p90_ms",
+    "p95_ms",
     "p99_ms",
     "max_ms",
     "resolution",
@@ -37,6 +38,7 @@ pub fn render(rows: &[MetricRow]) -> Vec<u8> {
                 opt(row.stdev_ms),
                 opt(row.p50_ms),
                 opt(row.p90_ms),
+                opt(row.p95_ms),
                 opt(row.p99_ms),
                 opt(row.max_ms),
                 row.resolution

@@ -469,8 +469,17 @@ impl CodexRig {
             malformed_events: stats.malformed_events + stats.malformed_bodies,
             unattributed_events: stats.unattributed_events,
             egress_attempts: self.egress.attempts(),
-            span_refined_samples: stats.refined_samples,
-            span_unrefined_samples: stats.unrefined_samples,
+            // Without the trace exporter no span was asked for: nothing to report.
+            span_refined_samples: if self.spec.export_traces {
+                stats.refined_samples
+            } else {
+                0
+            },
+            span_unrefined_samples: if self.spec.export_traces {
+                stats.unrefined_samples
+            } else {
+                0
+            },
             late_samples: self
                 .receiver
                 .take_all()
