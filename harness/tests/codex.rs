@@ -94,6 +94,14 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
     let (s, target) = run("exec-websocket.toml", &["iterations=3", "warmup=0"]).await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     assert_eq!(s.target.version, "0.169.0");
+    // Logs only: no span was asked for, so none is reported missing.
+    assert_eq!(
+        (
+            s.telemetry.span_refined_samples,
+            s.telemetry.span_unrefined_samples
+        ),
+        (0, 0)
+    );
     for (phase, status) in PREWARM
         .into_iter()
         .chain([("websocket_connect", None), ("turn_ttft", None)])
