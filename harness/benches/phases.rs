@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use phasebench::metric::expected_metrics;
+use phasebench::model::metric::expected_metrics;
 use phasebench::scenario::Scenario;
 use phasebench::target::Target;
 use phasebench::target::builtin::BuiltinTarget;

@@ -84,7 +84,7 @@ pub enum AbError {
         binary: String,
         source: Box<results::ResultFileError>,
     },
-    #[error("stopped by {}", crate::shutdown::name(*.0))]
+    #[error("stopped by {}", crate::sys::shutdown::name(*.0))]
     Interrupted(i32),
 }
 
@@ -170,7 +170,7 @@ fn run_side(
             Ok(None) => {}
             Err(source) => return Err(AbError::Spawn { binary, source }),
         }
-        if let Some(signal) = crate::shutdown::requested() {
+        if let Some(signal) = crate::sys::shutdown::requested() {
             match stop_sent {
                 None => {
                     // The child stops in order: it writes what it finished and exits.
@@ -200,7 +200,7 @@ fn run_side(
     signal_group(child.id(), "-KILL");
     group.0 = None;
     let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
-    if let Some(signal) = crate::shutdown::requested() {
+    if let Some(signal) = crate::sys::shutdown::requested() {
         return Err(AbError::Interrupted(signal));
     }
     // 0 pass and 1 budget breach both measured; anything else did not.
@@ -226,7 +226,8 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
     let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
     if let Some(dir) = &request.rejudge {
-        crate::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
+        crate::sys::output::check_all(request.comparison.destinations())
+            .map_err(Error::OutputPath)?;
         let (a, b) = kept_rounds(dir)?;
         let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
         crate::write_comparison(&comparison, &request.comparison)?;
@@ -263,7 +264,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         }
     };
     // After --out-dir exists: the comparison may be asked to go inside it.
-    crate::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
+    crate::sys::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
     let mut results_a = Vec::new();
     let mut results_b = Vec::new();
     for round in 1..=request.rounds {

@@ -6,9 +6,9 @@
 
 use proptest::prelude::*;
 
-use crate::otlp::{self, Encoding};
 use crate::results::parse_result;
 use crate::scenario::Scenario;
+use crate::telemetry::otlp::{self, Encoding};
 
 /// One edit to a byte string.
 #[derive(Debug, Clone)]
@@ -69,12 +69,14 @@ fn result_fixture() -> Vec<u8> {
         &[],
     )
     .unwrap();
-    let mut outcome = crate::runner::RunOutcome::default();
+    let mut outcome = crate::measure::runner::RunOutcome::default();
     for ms in 1..=40 {
-        outcome.recorder.record(&crate::sample::Sample::client(
-            "turn_ttft",
-            Duration::from_millis(ms),
-        ));
+        outcome
+            .recorder
+            .record(&crate::model::sample::Sample::client(
+                "turn_ttft",
+                Duration::from_millis(ms),
+            ));
     }
     outcome.iterations = 40;
     let budgets =

@@ -2,7 +2,7 @@
 //! engineers who collect production telemetry. Reads single OTLP/JSON bodies and the
 //! OpenTelemetry Collector file exporter's format (one JSON export request per line). Log
 //! bodies give the distributions; trace bodies, when present, refine phases below a
-//! millisecond (see [`crate::spans`]); metric bodies give codex's own aggregated histograms
+//! millisecond (see [`crate::telemetry::spans`]); metric bodies give codex's own aggregated histograms
 //! (counts and means) as a cross-check, or as all there is when only metrics were kept.
 //! A malformed line is counted and reported with its number, never fatal.
 
@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
-use crate::recorder::Recorder;
+use crate::measure::recorder::Recorder;
 use crate::results::MetricRow;
 use crate::results::summarize::metric_rows;
-use crate::spans::{RefinementCounts, SpanIndex};
+use crate::telemetry::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
+use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 
 /// How many malformed lines are quoted per file.
 const MALFORMED_EXAMPLES: usize = 5;
@@ -251,7 +251,7 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut refinements = RefinementCounts::default();
     let mut dropped_samples = 0;
     for logged in &mut gathered.logs.samples {
-        let key = crate::recorder::MetricKey {
+        let key = crate::measure::recorder::MetricKey {
             metric: logged.sample.metric.clone(),
             status: logged.sample.status.clone(),
         };
@@ -325,7 +325,7 @@ mod tests {
             .unwrap();
         assert_eq!(ttft.count, 3);
         assert_eq!(ttft.p50_ms, Some(66.0));
-        assert_eq!(ttft.resolution, Some(crate::sample::Resolution::Ms));
+        assert_eq!(ttft.resolution, Some(crate::model::sample::Resolution::Ms));
         assert!(ingest(&[dir.path().join("missing.json")]).is_err());
     }
 
@@ -348,11 +348,11 @@ mod tests {
         let row = |m: &str| summary.metrics.iter().find(|r| r.metric == m).unwrap();
         assert_eq!(
             row("startup_prewarm_total").resolution,
-            Some(crate::sample::Resolution::Us)
+            Some(crate::model::sample::Resolution::Us)
         );
         assert_eq!(
             row("thread_start_total").resolution,
-            Some(crate::sample::Resolution::Ms)
+            Some(crate::model::sample::Resolution::Ms)
         );
         assert_eq!(summary.sources[2].metric_bodies, 1);
         let ttft = summary

@@ -11,27 +11,24 @@
 //! [`shutdown`].
 #![forbid(unsafe_code)]
 
-pub mod ab;
-pub mod capture;
-pub mod egress;
-pub mod ingest;
-pub mod metric;
-pub mod otlp;
-pub mod output;
-pub mod receiver;
-pub mod recorder;
+// The pipeline's stages, each folder using only those listed before it (a test checks):
+pub mod measure;
+pub mod model;
 pub mod report;
 pub mod results;
-pub mod runner;
-pub mod sample;
 pub mod scenario;
-pub mod shutdown;
-pub mod spans;
 pub mod stats;
+pub mod sys;
 pub mod target;
+pub mod telemetry;
+// Commands on top.
+pub mod ab;
+pub mod ingest;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod layering_tests;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -40,13 +37,14 @@ use std::time::{Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use output::{Destination, OutputError};
+use measure::runner::{self, RoundPlan, RunOutcome};
 use results::history::{self, Baseline, BaselineError};
 use results::summarize::{RunContext, summarize};
 use results::{Environment, LoadedResult, ResultFileError, RunSummary};
-use runner::{RoundPlan, RunOutcome};
 use scenario::{Override, Scenario, ScenarioError, TargetKind};
 use stats::compare::{CompareOptions, Comparison, MismatchError};
+use sys::output::{self, Destination, OutputError};
+use sys::shutdown;
 use target::{Target, TargetInfo, TelemetryHealth};
 
 /// What `phasebench run` was asked to do.
@@ -331,7 +329,7 @@ pub async fn run_rounds(
             .map(|r| plan.warmup + plan.round_iterations(r))
             .sum(),
     );
-    let expected = metric::expected_metrics(scenario.profile());
+    let expected = model::metric::expected_metrics(scenario.profile());
     let mut outcomes = Vec::new();
     let mut info = None;
     let mut telemetry = TelemetryHealth::default();
@@ -423,7 +421,7 @@ pub async fn run_target<T: Target>(
         concurrency: plan.concurrency,
         iteration_timeout: plan.iteration_timeout,
     };
-    let expected = metric::expected_metrics(scenario.profile());
+    let expected = model::metric::expected_metrics(scenario.profile());
     let result = run_round(target, round_plan, expected, bar.clone()).await;
     bar.finish_and_clear();
     let mut one_round = scenario.clone();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use phasebench::output::Destination;
 use phasebench::scenario::Override;
+use phasebench::sys::output::Destination;
 use phasebench::{ComparisonOutputs, RunRequest, Verdict};
 
 /// The runtime under test, the mock and the harness share this process; glibc's allocator
@@ -251,9 +251,9 @@ fn exit(verdict: Verdict) -> ExitCode {
         Verdict::Interrupted(signal) => {
             eprintln!(
                 "interrupted by {}: stopped in order; what finished was written, marked partial",
-                phasebench::shutdown::name(signal)
+                phasebench::sys::shutdown::name(signal)
             );
-            ExitCode::from(phasebench::shutdown::exit_code(signal))
+            ExitCode::from(phasebench::sys::shutdown::exit_code(signal))
         }
     }
 }
@@ -318,7 +318,7 @@ fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = phasebench::shutdown::install() {
+    if let Err(e) = phasebench::sys::shutdown::install() {
         eprintln!("error: cannot install the signal handlers: {e}");
         return ExitCode::from(EXIT_FAILURE);
     }

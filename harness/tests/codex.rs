@@ -115,7 +115,7 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
         let row = &rows(&s, phase)[0];
         assert_eq!(
             row.resolution,
-            Some(phasebench::sample::Resolution::Ms),
+            Some(phasebench::model::sample::Resolution::Ms),
             "codex reports whole milliseconds"
         );
     }
@@ -270,7 +270,7 @@ async fn trace_spans_give_phases_sub_millisecond_resolution() {
     .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     let resolution = |metric: &str| rows(&s, metric)[0].resolution;
-    use phasebench::sample::Resolution::{Ms, Us};
+    use phasebench::model::sample::Resolution::{Ms, Us};
     // The phase events logged inside their own span: refined on every iteration.
     for metric in [
         "startup_prewarm_total",

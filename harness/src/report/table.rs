@@ -87,7 +87,7 @@ pub fn render_metrics(metrics: &[MetricRow]) -> String {
 }
 
 /// Renders codex's aggregated metric histograms (no percentiles: only counts and sums exist).
-pub fn render_aggregates(aggregates: &[crate::otlp::AggregatedMetric]) -> String {
+pub fn render_aggregates(aggregates: &[crate::telemetry::otlp::AggregatedMetric]) -> String {
     let mut out = String::new();
     let rows: Vec<Vec<String>> = aggregates
         .iter()

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::{Destination, OutputError};
+use crate::sys::output::{Destination, OutputError};
 
 use super::load::{LoadedResult, ResultFileError, parse_value, read_bounded};
 use super::{SCHEMA_VERSION, json_bytes};

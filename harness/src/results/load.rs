@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::{DecodedRound, MetricRow, RunSummary, SCHEMA_VERSION, merge_rounds};
-use crate::recorder::{DurationHistogram, MetricKey, Series};
+use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 
 /// Largest result file read (a 1,000-round result of 40 series is ~10 MB).
 pub const MAX_RESULT_BYTES: u64 = 64 << 20;

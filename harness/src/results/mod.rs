@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recorder::{MetricKey, Series};
-use crate::sample::Resolution;
+use crate::measure::recorder::{MetricKey, Series};
+use crate::model::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 use crate::target::{TargetInfo, TelemetryHealth};
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::metric::report_rank;
-use crate::recorder::{Recorder, Series};
-use crate::runner::RunOutcome;
+use crate::measure::recorder::{Recorder, Series};
+use crate::measure::runner::RunOutcome;
+use crate::model::metric::report_rank;
 use crate::scenario::Scenario;
 use crate::target::{TargetInfo, TelemetryHealth};
 
@@ -238,7 +238,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{Resolution, Sample};
+    use crate::model::sample::{Resolution, Sample};
 
     #[test]
     fn errors_go_to_the_only_series_or_a_row_of_their_own() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metric::{Profile, expected_metrics};
+use crate::model::metric::{Profile, expected_metrics};
 
 /// A statistic a budget constrains.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -344,7 +344,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metric::{Producer, TransportKind};
+    use crate::model::metric::{Producer, TransportKind};
 
     fn builtin(transport: TransportKind) -> Profile {
         Profile {

@@ -20,7 +20,7 @@ pub use gate::{Budget, Gate, RegressionPolicy, Statistic};
 pub use locate::LineCol;
 use raw::{RawScenario, RawTarget, RawTransport};
 
-use crate::metric::{Producer, Profile, TransportKind};
+use crate::model::metric::{Producer, Profile, TransportKind};
 
 /// A scenario error, located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,9 +19,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recorder::MetricKey;
+use crate::measure::recorder::MetricKey;
+use crate::model::sample::Resolution;
 use crate::results::{BudgetRow, DecodedRound, LoadedResult, merge_rounds};
-use crate::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 
 use super::estimate::{Interval, against_history, paired};
@@ -165,7 +165,7 @@ impl Comparison {
             (
                 a.verdict,
                 !a.primary,
-                crate::metric::report_rank(&a.metric),
+                crate::model::metric::report_rank(&a.metric),
                 &a.metric,
                 &a.status,
                 stat_rank(&a.statistic),
@@ -173,7 +173,7 @@ impl Comparison {
                 .cmp(&(
                     b.verdict,
                     !b.primary,
-                    crate::metric::report_rank(&b.metric),
+                    crate::model::metric::report_rank(&b.metric),
                     &b.metric,
                     &b.status,
                     stat_rank(&b.statistic),

@@ -7,9 +7,9 @@ pub mod budget;
 pub mod compare;
 pub mod estimate;
 
-use crate::recorder::{DurationHistogram, MetricKey, Series};
+use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
+use crate::model::sample::Resolution;
 use crate::results::DecodedRound;
-use crate::sample::Resolution;
 
 /// A round needs at least this many samples of a series to give a percentile...
 pub const MIN_SAMPLES: u64 = 20;

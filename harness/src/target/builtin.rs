@@ -23,13 +23,13 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
-use crate::capture::Capture;
-use crate::metric::{
+use crate::model::metric::{
     CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START, TURN_TTFT, WEBSOCKET_CONNECT,
 };
-use crate::recorder::OverheadSample;
-use crate::sample::Sample;
+use crate::model::sample::OverheadSample;
+use crate::model::sample::Sample;
 use crate::scenario::{RuntimeSpec, Scenario, StateStorage};
+use crate::telemetry::capture::Capture;
 
 /// Why the built-in target could not be set up.
 #[derive(Debug, thiserror::Error)]

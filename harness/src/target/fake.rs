@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{IterationFailure, IterationReport, Target, TargetInfo};
-use crate::sample::{Resolution, Sample};
+use crate::model::sample::{Resolution, Sample};
 
 /// A fake that reports `phases` every iteration; durations grow by `step × (index % 10)`.
 #[derive(Debug, Clone, Default)]

@@ -9,9 +9,9 @@ pub mod fake;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::metric::Cohort;
-use crate::recorder::OverheadSample;
-use crate::sample::Sample;
+use crate::model::metric::Cohort;
+use crate::model::sample::OverheadSample;
+use crate::model::sample::Sample;
 
 /// Why an iteration did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]

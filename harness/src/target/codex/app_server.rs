@@ -28,11 +28,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::{CodexError, CodexRig, Home, LossyLines, ProcessGroupGuard, stderr_tail};
-use crate::metric::{
+use crate::model::metric::{
     CLIENT_FIRST_DELTA, CLIENT_INITIALIZE, CLIENT_THREAD_START, CLIENT_TURN_START, Cohort,
     TURN_TTFT,
 };
-use crate::sample::Sample;
+use crate::model::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 
@@ -700,7 +700,7 @@ mod tests {
             metric: m.into(),
             status: None,
             duration: Duration::from_millis(v),
-            resolution: crate::sample::Resolution::Ms,
+            resolution: crate::model::sample::Resolution::Ms,
         };
         let named: Vec<(String, u64)> = cohort_samples(
             vec![

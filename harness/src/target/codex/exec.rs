@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard, stderr_tail};
-use crate::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
-use crate::sample::Sample;
+use crate::model::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
+use crate::model::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 

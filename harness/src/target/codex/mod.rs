@@ -11,6 +11,7 @@
 //! in its own process group, killed whole when its iteration's deadline passes.
 
 pub mod app_server;
+pub mod egress;
 pub mod exec;
 
 use std::path::{Path, PathBuf};
@@ -22,9 +23,9 @@ use thread_runtime::Transport;
 use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
-use crate::egress::EgressTrap;
-use crate::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 use crate::scenario::{CodexHome, CodexSpec, OtlpProtocol, Scenario};
+use crate::target::codex::egress::EgressTrap;
+use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 
 /// Where `scripts/test.sh` (and the README) install the pinned release, relative to the
 /// working directory.
@@ -48,7 +49,7 @@ pub enum CodexError {
     #[error("cannot start the mock backend: {0}")]
     Mock(#[from] mock_backend::StartError),
     #[error(transparent)]
-    Receiver(#[from] crate::receiver::ReceiverError),
+    Receiver(#[from] crate::telemetry::receiver::ReceiverError),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
     #[error("cannot start the egress trap: {0}")]
@@ -447,8 +448,8 @@ impl CodexRig {
             format!(
                 "telemetry: {} samples dropped (more than {} threads or {} samples per thread)",
                 stats.dropped_samples,
-                crate::receiver::MAX_THREADS,
-                crate::receiver::MAX_SAMPLES_PER_THREAD
+                crate::telemetry::receiver::MAX_THREADS,
+                crate::telemetry::receiver::MAX_SAMPLES_PER_THREAD
             )
         });
         let otlp = stats.errors.into_iter();

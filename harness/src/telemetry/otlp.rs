@@ -1,7 +1,7 @@
 //! OTLP log bodies → samples: the same pipeline as the in-memory capture, for telemetry that
 //! arrives over the wire (an external process's OTLP/HTTP exporter) or sits on disk (the
 //! OpenTelemetry Collector's file exporter). JSON and protobuf bodies, gzip accepted. Trace
-//! bodies → the spans [`crate::spans`] refines phases with.
+//! bodies → the spans [`crate::telemetry::spans`] refines phases with.
 
 use std::io::Read;
 
@@ -15,9 +15,9 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data as MetricData;
 use prost::Message;
 use thread_runtime::telemetry::ATTR_CONVERSATION_ID;
 
-use crate::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
-use crate::sample::{AttrValue, Sample, decode};
-use crate::spans::{SpanRecord, known_span_name};
+use crate::model::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
+use crate::model::sample::{AttrValue, Sample, decode};
+use crate::telemetry::spans::{SpanRecord, known_span_name};
 
 /// How a body is encoded (from its `Content-Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ fn span_id(bytes: &[u8]) -> Option<u64> {
 }
 
 /// Decodes one `ExportTraceServiceRequest` body, keeping only the spans phases are read from
-/// (see [`crate::spans::PHASE_SPANS`]); returns them with the number of spans seen.
+/// (see [`crate::telemetry::spans::PHASE_SPANS`]); returns them with the number of spans seen.
 pub fn decode_spans(body: &[u8], encoding: Encoding) -> Result<(Vec<SpanRecord>, u64), OtlpError> {
     let request: ExportTraceServiceRequest = decode_request(body, encoding, "traces")?;
     let mut kept = Vec::new();
@@ -369,11 +369,16 @@ pub fn merge_aggregates(
         }
     }
     merged.sort_by(|a, b| {
-        (crate::metric::report_rank(&a.metric), &a.metric, &a.status).cmp(&(
-            crate::metric::report_rank(&b.metric),
-            &b.metric,
-            &b.status,
-        ))
+        (
+            crate::model::metric::report_rank(&a.metric),
+            &a.metric,
+            &a.status,
+        )
+            .cmp(&(
+                crate::model::metric::report_rank(&b.metric),
+                &b.metric,
+                &b.status,
+            ))
     });
     merged
 }
@@ -383,7 +388,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::sample::Resolution;
+    use crate::model::sample::Resolution;
 
     const FIXTURE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -476,7 +481,7 @@ mod tests {
 
     #[test]
     fn captured_spans_refine_the_phases_they_time() {
-        use crate::spans::{Refinement, SpanIndex};
+        use crate::telemetry::spans::{Refinement, SpanIndex};
         let logs = decode_logs(&std::fs::read(CAPTURED_LOGS).unwrap(), Encoding::Json).unwrap();
         let (spans, seen) =
             decode_spans(&std::fs::read(CAPTURED_TRACES).unwrap(), Encoding::Json).unwrap();

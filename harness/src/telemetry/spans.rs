@@ -19,8 +19,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::metric::WEBSOCKET_CONNECT;
-use crate::sample::{Resolution, Sample};
+use crate::model::metric::WEBSOCKET_CONNECT;
+use crate::model::sample::{Resolution, Sample};
 
 /// Largest difference, in whole milliseconds, between a span and the logged `duration_ms`.
 pub const AGREEMENT: u64 = 1;

@@ -9,7 +9,7 @@ use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
-use crate::sample::{Resolution, Sample};
+use crate::model::sample::{OverheadSample, Resolution, Sample};
 
 /// Highest trackable value: one hour, in microseconds.
 const MAX_US: u64 = 3_600_000_000;
@@ -256,14 +256,6 @@ pub struct OverheadSeries {
     pub excess: DurationHistogram,
     /// Samples whose measured value was below the injected delay (a timing inconsistency).
     pub below_injected: u64,
-}
-
-/// One measured phase of one iteration next to the delay injected into it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverheadSample {
-    pub metric: String,
-    pub measured: Duration,
-    pub injected: Duration,
 }
 
 /// Everything measured by one worker (or, merged, by a run).

@@ -12,7 +12,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use thread_runtime::telemetry::ATTR_CONVERSATION_ID;
 
-use crate::sample::{AttrValue, Sample, decode};
+use crate::model::sample::{AttrValue, Sample, decode};
 
 #[derive(Debug, Default)]
 struct Inner {

@@ -9,7 +9,7 @@ use thread_runtime::telemetry::{
     STARTUP_PHASE_EVENT, TURN_TTFT_EVENT, WEBSOCKET_CONNECT_EVENT,
 };
 
-use crate::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
+use crate::model::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
 
 /// The finest unit a metric's values were really reported in.
 #[derive(
@@ -51,6 +51,14 @@ impl Sample {
             resolution: Resolution::Us,
         }
     }
+}
+
+/// One measured phase of one iteration next to the delay injected into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverheadSample {
+    pub metric: String,
+    pub measured: Duration,
+    pub injected: Duration,
 }
 
 /// An attribute value as OpenTelemetry carries it.

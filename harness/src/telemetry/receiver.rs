@@ -11,7 +11,7 @@
 //! [`MAX_SAMPLES_PER_THREAD`] samples are kept; what is dropped is counted and reported.
 //!
 //! Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined from
-//! their spans when the harness takes them (see [`crate::spans`]). Metric bodies are counted
+//! their spans when the harness takes them (see [`crate::telemetry::spans`]). Metric bodies are counted
 //! only (the same figures arrive, unaggregated, as log events).
 
 use std::collections::HashMap;
@@ -27,9 +27,9 @@ use axum::routing::post;
 use mock_backend::loopback::{LoopbackError, LoopbackServer};
 use serde::{Deserialize, Serialize};
 
-use crate::otlp::{self, Encoding};
-use crate::sample::Sample;
-use crate::spans::{RefinementCounts, SpanIndex};
+use crate::model::sample::Sample;
+use crate::telemetry::otlp::{self, Encoding};
+use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 
 /// Spans kept at most; past it the index is emptied (spans of the turns after a thread's
 /// startup are never asked for, and a run of many thousand threads must not grow without end).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 
-use crate::recorder::Recorder;
+use crate::measure::recorder::Recorder;
 use crate::target::{IterationFailure, Target};
 use std::num::NonZeroU32;
 
@@ -74,9 +74,9 @@ struct WorkerResult {
 
 /// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
 /// a failed iteration counts an error against each one it did not produce (of those its
-/// [`Cohort`](crate::metric::Cohort), when the target names one, covers).
+/// [`Cohort`](crate::model::metric::Cohort), when the target names one, covers).
 ///
-/// A stop request ([`crate::shutdown`]) ends the round early: no new iteration starts, and the
+/// A stop request ([`crate::sys::shutdown`]) ends the round early: no new iteration starts, and the
 /// ones in flight are cancelled (dropped, like at their deadline) and not counted.
 pub async fn run<T: Target>(
     target: Arc<T>,
@@ -120,7 +120,7 @@ pub async fn run<T: Target>(
                 last_end: None,
             };
             loop {
-                if crate::shutdown::requested().is_some() {
+                if crate::sys::shutdown::requested().is_some() {
                     break;
                 }
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +145,7 @@ pub async fn run<T: Target>(
                         },
                     },
                     // Cancelled by a stop request: dropped, not counted.
-                    () = crate::shutdown::wait() => break,
+                    () = crate::sys::shutdown::wait() => break,
                 };
                 out.last_end = Some(Instant::now());
                 progress.inc(1);
@@ -222,8 +222,8 @@ pub async fn run<T: Target>(
 mod tests {
 
     use super::*;
-    use crate::metric::Cohort;
-    use crate::recorder::MetricKey;
+    use crate::measure::recorder::MetricKey;
+    use crate::model::metric::Cohort;
     use crate::target::fake::FakeTarget;
 
     fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RoundPlan {
@@ -322,7 +322,7 @@ mod tests {
                 };
             }
             crate::target::IterationReport {
-                samples: vec![crate::sample::Sample::client(
+                samples: vec![crate::model::sample::Sample::client(
                     &cohort.name("turn_ttft"),
                     Duration::from_millis(5),
                 )],
