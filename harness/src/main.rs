@@ -121,9 +121,12 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Compare a result with a baseline result; exit 1 on a regression or budget breach.
+    /// Compare a result with a baseline (a history of runs, or one result file); exit 1 on a
+    /// primary regression or a budget breach.
     Compare {
+        /// The result file to judge (from `phasebench run --json`).
         current: PathBuf,
+        /// The baseline: a history (`phasebench baseline save`) or a single result file.
         baseline: PathBuf,
         #[command(flatten)]
         comparison: ComparisonArgs,
@@ -175,6 +178,7 @@ enum Command {
     /// Per-phase and TTFT distributions from OTLP logs on disk: single OTLP/JSON bodies or the
     /// OpenTelemetry Collector file exporter's format (one export request per line).
     Ingest {
+        /// OTLP/JSON bodies or Collector file-exporter files (uncompressed).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Write the JSON summary here ("-" for standard output).
@@ -189,9 +193,17 @@ enum Command {
     },
     /// Check scenario files without running them.
     Validate {
+        /// Scenario files (TOML).
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -323,6 +335,21 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_FAILURE);
     }
     match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "phasebench", &mut std::io::stdout());
+            ExitCode::from(EXIT_PASS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::from(EXIT_PASS),
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+        }
         Command::Validate { scenarios } => {
             let mut failed = false;
             for (path, result) in scenarios.iter().zip(phasebench::validate(&scenarios)) {
@@ -595,5 +622,41 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_positional_argument_says_what_it_is() {
+        fn check(command: &clap::Command, path: &str) {
+            for arg in command.get_positionals() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{path} <{}> has no help text",
+                    arg.get_id()
+                );
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        check(&super::Cli::command(), "phasebench");
+    }
+
+    #[test]
+    fn completions_and_the_manual_page_render() {
+        let mut command = super::Cli::command();
+        let mut bash = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut command,
+            "phasebench",
+            &mut bash,
+        );
+        let bash = String::from_utf8(bash).unwrap();
+        assert!(bash.contains("baseline") && bash.contains("--comparison-json"));
+        let mut man = Vec::new();
+        clap_mangen::Man::new(super::Cli::command())
+            .render(&mut man)
+            .unwrap();
+        assert!(String::from_utf8(man).unwrap().contains(".TH phasebench"));
     }
 }
