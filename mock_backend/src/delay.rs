@@ -17,7 +17,7 @@ const Z_P99: f64 = 2.326_347_874_040_841;
 pub enum DelayDist {
     /// Always the same delay.
     Constant(Duration),
-    /// Uniform between `low` and `high` (inclusive of `low`).
+    /// Uniform between `low` and `high`, both included.
     Uniform { low: Duration, high: Duration },
     /// Normal with the given mean and standard deviation, clamped at zero.
     Normal { mean: Duration, std_dev: Duration },
@@ -25,6 +25,40 @@ pub enum DelayDist {
     LogNormal { p50: Duration, p99: Duration },
     /// Uniform choice among recorded values (e.g. measured in production).
     Empirical(Vec<Duration>),
+}
+
+/// Reads a distribution from one word, for command lines: `20ms` (constant),
+/// `uniform:5ms,15ms`, `normal:20ms,5ms` (mean, standard deviation), `lognormal:30ms,90ms`
+/// (p50, p99) or `empirical:1ms,3ms,9ms`. The parameters are validated.
+pub fn parse_delay(text: &str) -> Result<DelayDist, String> {
+    let Some((kind, args)) = text.split_once(':') else {
+        return parse_duration(text)
+            .map(DelayDist::Constant)
+            .map_err(|e| e.to_string());
+    };
+    let values: Vec<Duration> = args
+        .split(',')
+        .map(|v| parse_duration(v.trim()).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let two = |name: &str| -> Result<(Duration, Duration), String> {
+        match values[..] {
+            [a, b] => Ok((a, b)),
+            _ => Err(format!("{name} takes two durations, e.g. {name}:5ms,15ms")),
+        }
+    };
+    let dist = match kind {
+        "uniform" => two("uniform").map(|(low, high)| DelayDist::Uniform { low, high })?,
+        "normal" => two("normal").map(|(mean, std_dev)| DelayDist::Normal { mean, std_dev })?,
+        "lognormal" => two("lognormal").map(|(p50, p99)| DelayDist::LogNormal { p50, p99 })?,
+        "empirical" => DelayDist::Empirical(values),
+        other => {
+            return Err(format!(
+                "unknown distribution {other:?}: use uniform, normal, lognormal or empirical"
+            ));
+        }
+    };
+    dist.validate().map_err(|e| e.to_string())?;
+    Ok(dist)
 }
 
 /// Why a distribution's parameters are impossible.
@@ -189,6 +223,38 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distributions_read_from_one_word() {
+        assert_eq!(
+            parse_delay("20ms").unwrap(),
+            DelayDist::Constant(Duration::from_millis(20))
+        );
+        assert_eq!(
+            parse_delay("uniform:5ms,15ms").unwrap(),
+            DelayDist::Uniform {
+                low: Duration::from_millis(5),
+                high: Duration::from_millis(15)
+            }
+        );
+        assert!(matches!(
+            parse_delay("lognormal:30ms,90ms").unwrap(),
+            DelayDist::LogNormal { .. }
+        ));
+        assert!(matches!(
+            parse_delay("empirical:1ms,3ms,9ms").unwrap(),
+            DelayDist::Empirical(v) if v.len() == 3
+        ));
+        for bad in [
+            "uniform:15ms,5ms",
+            "lognormal:90ms,30ms",
+            "normal:1ms",
+            "zipf:1ms",
+            "fast",
+        ] {
+            assert!(parse_delay(bad).is_err(), "{bad}");
+        }
+    }
     use rand::SeedableRng;
     use rand::rngs::SmallRng;
 

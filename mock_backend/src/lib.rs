@@ -20,6 +20,6 @@ mod server;
 pub mod timer;
 
 pub use config::{Faults, MockConfig, Probability, StageDelays};
-pub use delay::{DelayDist, ParseDurationError, format_duration, parse_duration};
+pub use delay::{DelayDist, ParseDurationError, format_duration, parse_delay, parse_duration};
 pub use record::{Exchange, InjectedFault, RecordedRequest, RequestLog};
 pub use server::{MockBackend, MockBackendBuilder, StartError};

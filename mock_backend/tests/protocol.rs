@@ -363,3 +363,50 @@ fn a_half_open_client_cannot_hold_the_server_open() {
     );
     drop(client);
 }
+
+#[tokio::test]
+async fn the_binary_serves_in_the_background_until_signalled() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-backend"))
+        .args(["--first-token", "uniform:5ms,10ms", "--inter-token", "1ms"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // Still up with stdin closed (it was never open).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(child.try_wait().unwrap().is_none());
+    let started = Instant::now();
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/responses"))
+        .header("thread-id", "t-bin")
+        .body(r#"{"model":"m","input":[],"stream":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body = answer.text().await.unwrap();
+    assert!(body.contains("response.output_text.delta"), "{body}");
+    assert!(started.elapsed() >= Duration::from_millis(5));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopping.elapsed() < Duration::from_secs(5), "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+}

@@ -7,13 +7,16 @@
 //!              [--ws-upgrade-reject P] [--warmup-stall P] [--reset-mid-stream P]
 //!              [--http-429 P] [--http-500 P]
 //! ```
-//! D is a constant duration ("20ms"); P a probability in [0, 1]. Prints the base URL, serves
-//! until stdin closes or the process is killed, then prints how many requests it answered.
+//! D is a duration ("20ms") or a distribution ("uniform:5ms,15ms", "normal:20ms,5ms",
+//! "lognormal:30ms,90ms", "empirical:1ms,3ms"); P a probability in [0, 1]. Prints the base
+//! URL on stdout and serves until SIGINT or SIGTERM, so it can run in the background
+//! (`mock-backend --first-token 30ms > url.txt &`, then `kill %1`).
 
-use std::io::Read;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use mock_backend::{DelayDist, MockBackend, MockConfig, Probability, parse_duration};
+use mock_backend::{MockBackend, MockConfig, Probability, parse_delay};
 
 fn parse_args(args: &[String]) -> Result<(MockConfig, u16), String> {
     let mut config = MockConfig::default();
@@ -24,11 +27,7 @@ fn parse_args(args: &[String]) -> Result<(MockConfig, u16), String> {
             return Err(String::new());
         }
         let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let duration = || {
-            parse_duration(value)
-                .map(DelayDist::Constant)
-                .map_err(|e| format!("{flag}: {e}"))
-        };
+        let duration = || parse_delay(value).map_err(|e| format!("{flag}: {e}"));
         let probability = || {
             value
                 .parse::<f64>()
@@ -81,13 +80,23 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("error: cannot install the signal handlers: {e}");
+            return ExitCode::from(3);
+        }
+    }
     println!("{}", mock.uri());
     eprintln!(
-        "mock backend serving on {} (websocket {}); close stdin to stop",
+        "mock backend serving on {} (websocket {}); SIGINT or SIGTERM stops it",
         mock.uri(),
         mock.ws_uri()
     );
-    let mut sink = Vec::new();
-    let _ = std::io::stdin().read_to_end(&mut sink);
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(mock);
+    eprintln!("mock backend stopped");
     ExitCode::SUCCESS
 }
