@@ -204,6 +204,20 @@ enum Command {
     },
     /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
     Man,
+    /// Print the JSON Schema of a file format on stdout (the committed copies are in
+    /// schemas/).
+    Schema {
+        /// Which format.
+        format: SchemaFormat,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaFormat {
+    /// A run's result file (`run --json`).
+    Result,
+    /// A comparison (`--comparison-json`).
+    Comparison,
 }
 
 #[derive(Subcommand)]
@@ -338,6 +352,14 @@ fn main() -> ExitCode {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "phasebench", &mut std::io::stdout());
+            ExitCode::from(EXIT_PASS)
+        }
+        Command::Schema { format } => {
+            let schema = match format {
+                SchemaFormat::Result => phasebench::results::json_schema(),
+                SchemaFormat::Comparison => phasebench::stats::compare::json_schema(),
+            };
+            print!("{schema}");
             ExitCode::from(EXIT_PASS)
         }
         Command::Man => {

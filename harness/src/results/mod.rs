@@ -28,7 +28,7 @@ pub use load::{LoadedResult, ResultFileError, load_result, parse_result};
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON result of one run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSummary {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -55,13 +55,13 @@ pub struct RunSummary {
     pub partial: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub path: Option<String>,
@@ -69,7 +69,7 @@ pub struct ScenarioInfo {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Environment {
     pub os: String,
     pub arch: String,
@@ -79,7 +79,7 @@ pub struct Environment {
     pub started_unix_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanInfo {
     pub iterations: u64,
     /// Per round.
@@ -90,7 +90,7 @@ pub struct PlanInfo {
     pub max_failure_ratio: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub wall_time_s: f64,
     pub measured_wall_time_s: f64,
@@ -106,7 +106,7 @@ pub struct RunInfo {
 }
 
 /// One (metric, status) series, pooled over the rounds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct MetricRow {
     pub metric: String,
     pub status: Option<String>,
@@ -130,7 +130,7 @@ pub struct MetricRow {
 }
 
 /// One round: a fresh runtime (or fresh processes) and its share of the iterations.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoundRecord {
     /// 1-based.
     pub round: u32,
@@ -142,7 +142,7 @@ pub struct RoundRecord {
 }
 
 /// One (metric, status) series of one round.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoundSeries {
     pub metric: String,
     pub status: Option<String>,
@@ -153,7 +153,7 @@ pub struct RoundSeries {
 }
 
 /// Measured − injected for one metric, over clean iterations.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OverheadRow {
     pub metric: String,
     pub count: u64,
@@ -166,7 +166,7 @@ pub struct OverheadRow {
 }
 
 /// How a budget came out, judged on the interval of its statistic, not the point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BudgetVerdict {
     /// The whole interval lies within the limit.
@@ -178,7 +178,7 @@ pub enum BudgetVerdict {
 }
 
 /// An absolute budget from `[gate]`, evaluated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BudgetRow {
     pub key: String,
     pub limit_ms: f64,
@@ -291,6 +291,13 @@ pub fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<Strin
         ));
     }
     out
+}
+
+/// The JSON Schema of the result file, generated from these types (committed as
+/// `schemas/result.schema.json`; a test keeps the two equal).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RunSummary);
+    String::from_utf8(json_bytes(&schema)).expect("JSON is UTF-8")
 }
 
 /// A value as pretty JSON with a final newline, the form every JSON output takes.

@@ -54,7 +54,7 @@ pub struct Budget {
 }
 
 /// Per-metric threshold overrides.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MetricThreshold {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relative: Option<f64>,
@@ -65,7 +65,7 @@ pub struct MetricThreshold {
 /// When a change counts as a regression: its confidence interval must lie wholly beyond
 /// max(relative × baseline, absolute, the series' resolution). Stored in every result file,
 /// so a comparison needs no scenario file (and is re-validated when read back).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegressionPolicy {
     pub relative_threshold: f64,
     pub absolute_threshold_ms: f64,

@@ -31,7 +31,19 @@ use super::{budget, needed_for, resolution_ms, round_value};
 pub const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
 
 /// The outcome for one percentile of one series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Regressed,
@@ -52,7 +64,7 @@ impl Verdict {
 }
 
 /// One compared percentile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatComparison {
     pub metric: String,
     pub status: Option<String>,
@@ -80,7 +92,7 @@ pub struct StatComparison {
 }
 
 /// Identifies a compared run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRef {
     pub path: String,
     pub scenario: String,
@@ -105,7 +117,7 @@ impl RunRef {
 }
 
 /// How the two sides were measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Design {
     /// The current run against a baseline history of runs.
@@ -118,7 +130,7 @@ pub enum Design {
 pub const COMPARISON_SCHEMA_VERSION: u32 = 2;
 
 /// A whole comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub schema_version: u32,
     pub design: Design,
@@ -180,6 +192,12 @@ impl Comparison {
                 ))
         });
     }
+}
+
+/// The JSON Schema of the comparison file (committed as `schemas/comparison.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Comparison);
+    String::from_utf8(crate::results::json_bytes(&schema)).expect("JSON is UTF-8")
 }
 
 /// Why two runs were not compared.

@@ -61,14 +61,26 @@ pub struct IterationReport {
 }
 
 /// Identity of a target, for result files.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct TargetInfo {
     pub name: String,
     pub version: String,
 }
 
 /// Telemetry that arrived but could not be used, reported with the run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct TelemetryHealth {
     /// Metric events whose attributes could not be decoded.
     pub malformed_events: u64,

@@ -111,3 +111,80 @@ fn gate_script_fails_on_an_injected_slowdown() {
         assert!(results.join("a-round01.json").exists() && results.join("b-round03.json").exists());
     }
 }
+
+/// The committed JSON Schemas are what the types generate, and real outputs validate against
+/// them (with the Python `jsonschema` package `scripts/test.sh` installs).
+#[test]
+fn committed_schemas_match_the_types_and_validate_real_outputs() {
+    let exe = env!("CARGO_BIN_EXE_phasebench");
+    for (kind, file) in [
+        ("result", "schemas/result.schema.json"),
+        ("comparison", "schemas/comparison.schema.json"),
+    ] {
+        let out = Command::new(exe).args(["schema", kind]).output().unwrap();
+        assert!(out.status.success());
+        let committed = std::fs::read_to_string(repo().join(file)).unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            committed,
+            "{file} is stale: regenerate it with `phasebench schema {kind} > {file}`"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("result.json");
+    let comparison = dir.path().join("comparison.json");
+    let run = Command::new(exe)
+        .arg("run")
+        .arg(repo().join("scenarios/default.toml"))
+        .args([
+            "--iterations",
+            "20",
+            "--warmup",
+            "2",
+            "--set",
+            "run.rounds=2",
+            "-q",
+        ])
+        .arg("--json")
+        .arg(&result)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let compare = Command::new(exe)
+        .arg("compare")
+        .arg(&result)
+        .arg(&result)
+        .arg("--comparison-json")
+        .arg(&comparison)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(
+        compare.status.code() == Some(0) || compare.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&compare.stderr)
+    );
+    let validate = "import json, sys, jsonschema\n\
+        for schema, doc in zip(sys.argv[1::2], sys.argv[2::2]):\n\
+        \x20   jsonschema.validate(json.load(open(doc)), json.load(open(schema)))\n\
+        print('ok')";
+    let out = Command::new(tools().join("python"))
+        .arg("-c")
+        .arg(validate)
+        .arg(repo().join("schemas/result.schema.json"))
+        .arg(&result)
+        .arg(repo().join("schemas/comparison.schema.json"))
+        .arg(&comparison)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.starts_with(b"ok"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
