@@ -271,7 +271,12 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         malformed_events: gathered.logs.malformed_events,
         unattributed_events: gathered.logs.unattributed_events,
         span_refined_samples: refinements.refined,
-        span_unrefined_samples: refinements.missing + refinements.disagreeing,
+        // Without trace files there was nothing to refine with: nothing was "kept whole".
+        span_unrefined_samples: if gathered.spans.is_empty() {
+            0
+        } else {
+            refinements.missing + refinements.disagreeing
+        },
         metrics: metric_rows(&recorder),
         metric_histograms: otlp::merge_aggregates(gathered.aggregates),
         dropped_samples,

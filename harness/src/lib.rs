@@ -173,6 +173,8 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 #[derive(Debug)]
 pub struct RunReport {
     pub summary: RunSummary,
+    /// The summary's metric table as every format shows it.
+    pub table: report::MetricTable,
     pub comparison: Option<Comparison>,
     /// Baseline runs left out (corrupt or edited), each with why.
     pub skipped_baseline_runs: Vec<String>,
@@ -213,7 +215,7 @@ fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
 pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
     output::check_all(request.destinations()).map_err(Error::OutputPath)?;
-    if request.baseline.is_none() && request.comparison.destinations().next().is_some() {
+    if request.baseline.is_none() && request.comparison.json.is_some() {
         return Err(Error::OutputPath(OutputError::NoComparison));
     }
     let baseline = request.baseline.as_deref().map(history::load).transpose()?;
@@ -232,14 +234,29 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         }
     }
     let (summary, current) = run_rounds(&scenario, request.progress).await?;
-    if let Some(out) = &request.json {
-        out.write(&results::json_bytes(&summary))?;
+    let table = report::RunView::new(&summary, &current).table;
+    let view = report::RunView {
+        summary: &summary,
+        table: table.clone(),
+    };
+    for (format, out) in [
+        (report::Format::Json, &request.json),
+        (report::Format::Csv, &request.csv),
+        (report::Format::Bmf, &request.bmf),
+    ] {
+        if let Some(out) = out {
+            out.write(&export(format, report::Document::Run(&view)))?;
+        }
     }
-    if let Some(out) = &request.csv {
-        out.write(&report::csv::render(&summary.metrics))?;
-    }
-    if let Some(out) = &request.bmf {
-        out.write(&report::bmf::render(&summary))?;
+    // Without a baseline, `--markdown` is the run's own report.
+    if baseline.is_none()
+        && let Some(out) = &request.comparison.markdown
+    {
+        write_markdown(
+            out,
+            export(report::Format::Markdown, report::Document::Run(&view)),
+            request.comparison.append_markdown,
+        )?;
     }
     let skipped_baseline_runs = baseline
         .as_ref()
@@ -248,6 +265,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     if let Some(signal) = shutdown::requested() {
         return Ok(RunReport {
             summary,
+            table,
             comparison: None,
             skipped_baseline_runs,
             verdict: Verdict::Interrupted(signal),
@@ -256,6 +274,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     if summary.mostly_failed() {
         return Ok(RunReport {
             summary,
+            table,
             comparison: None,
             skipped_baseline_runs,
             verdict: Verdict::TargetFailure,
@@ -284,6 +303,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         !summary.budgets_passed() || comparison.as_ref().is_some_and(Comparison::regressed);
     Ok(RunReport {
         summary,
+        table,
         comparison,
         skipped_baseline_runs,
         verdict: if failed { Verdict::Fail } else { Verdict::Pass },
@@ -461,17 +481,31 @@ fn compare_and_write(
 
 /// Writes a comparison's JSON and Markdown where asked.
 pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) -> Result<(), Error> {
+    let document = report::Document::Comparison(comparison);
     if let Some(out) = &outputs.json {
-        out.write(&results::json_bytes(comparison))?;
+        out.write(&export(report::Format::Json, document))?;
     }
     if let Some(out) = &outputs.markdown {
-        let mut text = report::comparison::render_markdown(comparison);
-        if outputs.append_markdown {
-            text.push('\n');
-            out.append(text.as_bytes())?;
-        } else {
-            out.write(text.as_bytes())?;
-        }
+        write_markdown(
+            out,
+            export(report::Format::Markdown, document),
+            outputs.append_markdown,
+        )?;
+    }
+    Ok(())
+}
+
+/// A document every format can show (runs, tables, comparisons in JSON, CSV, Markdown).
+fn export(format: report::Format, document: report::Document<'_>) -> Vec<u8> {
+    report::export(format, document).expect("every format shows runs and comparisons but BMF")
+}
+
+fn write_markdown(out: &Destination, mut text: Vec<u8>, append: bool) -> Result<(), Error> {
+    if append {
+        text.push(b'\n');
+        out.append(&text)?;
+    } else {
+        out.write(&text)?;
     }
     Ok(())
 }
@@ -521,7 +555,11 @@ pub fn ingest_files(
         out.write(&results::json_bytes(&summary))?;
     }
     if let Some(out) = csv {
-        out.write(&report::csv::render(&summary.metrics))?;
+        let table = report::MetricTable::new(&summary.metrics, None, 0.95);
+        out.write(&export(
+            report::Format::Csv,
+            report::Document::Metrics(&table),
+        ))?;
     }
     Ok(summary)
 }

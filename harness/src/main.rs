@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use phasebench::report::{Document, Format, MetricTable, RunView};
 use phasebench::scenario::Override;
 use phasebench::sys::output::Destination;
 use phasebench::{ComparisonOutputs, RunRequest, Verdict};
@@ -284,6 +285,13 @@ fn exit(verdict: Verdict) -> ExitCode {
     }
 }
 
+/// A document as the terminal shows it.
+fn terminal_text(document: Document<'_>) -> String {
+    let bytes = phasebench::report::export(Format::Terminal, document)
+        .expect("the terminal shows every document");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Why a run is a target failure: how many failed, and the first distinct causes.
 fn explain_failure(summary: &phasebench::results::RunSummary) {
     let run = &summary.run;
@@ -296,7 +304,7 @@ fn explain_failure(summary: &phasebench::results::RunSummary) {
         summary.plan.max_failure_ratio
     );
     for cause in &run.failure_examples {
-        eprintln!("  {}", phasebench::report::table::printable(cause));
+        eprintln!("  {}", phasebench::report::printable(cause));
     }
 }
 
@@ -316,10 +324,7 @@ fn report_error(e: &phasebench::Error) -> ExitCode {
 
 fn warn_skipped(skipped: &[String]) {
     for s in skipped {
-        eprintln!(
-            "warning: baseline run {}",
-            phasebench::report::table::printable(s)
-        );
+        eprintln!("warning: baseline run {}", phasebench::report::printable(s));
     }
 }
 
@@ -426,10 +431,13 @@ fn main() -> ExitCode {
                 Ok(report) => {
                     warn_skipped(&report.skipped_baseline_runs);
                     if !quiet {
-                        terminal.show(&phasebench::report::table::render_report(&report.summary));
+                        terminal.show(&terminal_text(Document::Run(&RunView {
+                            summary: &report.summary,
+                            table: report.table.clone(),
+                        })));
                         if let Some(c) = &report.comparison {
                             terminal.show("\n");
-                            terminal.show(&phasebench::report::comparison::render_terminal(c));
+                            terminal.show(&terminal_text(Document::Comparison(c)));
                         }
                     }
                     if report.verdict == Verdict::TargetFailure {
@@ -454,7 +462,7 @@ fn main() -> ExitCode {
                         eprintln!(
                             "warning: {}: {}",
                             source.path,
-                            phasebench::report::table::printable(example)
+                            phasebench::report::printable(example)
                         );
                     }
                 }
@@ -471,11 +479,15 @@ fn main() -> ExitCode {
                         summary.log_records,
                         summary.sources.len()
                     ));
-                    terminal.show(&phasebench::report::table::render_metrics(&summary.metrics));
+                    terminal.show(&terminal_text(Document::Metrics(&MetricTable::new(
+                        &summary.metrics,
+                        None,
+                        0.95,
+                    ))));
                     if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
                         terminal.show(&format!(
                             "{}\n",
-                            phasebench::report::table::span_refinement(
+                            phasebench::report::terminal::span_refinement(
                                 summary.span_refined_samples,
                                 summary.span_unrefined_samples
                             )
@@ -484,9 +496,7 @@ fn main() -> ExitCode {
                     if !summary.metric_histograms.is_empty() {
                         terminal.show(&format!(
                             "\ncodex's own metric histograms (aggregated):\n{}",
-                            phasebench::report::table::render_aggregates(
-                                &summary.metric_histograms
-                            )
+                            phasebench::report::terminal::aggregates(&summary.metric_histograms)
                         ));
                     }
                 }
@@ -510,7 +520,7 @@ fn main() -> ExitCode {
                             .iter()
                             .chain(&comparison.outputs().markdown),
                     )
-                    .show(&phasebench::report::comparison::render_terminal(&c));
+                    .show(&terminal_text(Document::Comparison(&c)));
                 }
                 exit(verdict)
             }
@@ -563,7 +573,7 @@ fn main() -> ExitCode {
             match phasebench::ab::run_ab(&request) {
                 Ok((c, verdict)) => {
                     if !quiet {
-                        terminal.show(&phasebench::report::comparison::render_terminal(&c));
+                        terminal.show(&terminal_text(Document::Comparison(&c)));
                     }
                     exit(verdict)
                 }

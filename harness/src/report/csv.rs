@@ -1,8 +1,32 @@
-//! CSV: one row per (metric, status) series, the columns of the JSON `metrics` entries.
+//! CSV: one row per (metric, status) series with the columns of the JSON `metrics` entries and
+//! which percentiles are only the largest sample; or one row per compared statistic with its
+//! verdict and reason.
 
-use crate::results::MetricRow;
+use crate::stats::compare::Comparison;
 
-pub const HEADER: [&str; 13] = [
+use super::number::plain;
+use super::view::{MetricTable, STATISTICS};
+use super::{Document, Exporter, Format, Unsupported};
+
+/// The CSV format.
+pub struct Csv;
+
+impl Exporter for Csv {
+    fn format(&self) -> Format {
+        Format::Csv
+    }
+
+    fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+        Ok(match document {
+            Document::Run(view) => metrics(&view.table),
+            Document::Metrics(table) => metrics(table),
+            Document::Comparison(c) => comparison(c),
+        })
+    }
+}
+
+/// The header of a metric table.
+pub const METRICS_HEADER: [&str; 14] = [
     "metric",
     "status",
     "count",
@@ -16,38 +40,94 @@ pub const HEADER: [&str; 13] = [
     "p99_ms",
     "max_ms",
     "resolution",
+    "percentiles_at_max",
 ];
 
-fn opt(v: Option<f64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
+/// The header of a comparison.
+pub const COMPARISON_HEADER: [&str; 15] = [
+    "metric",
+    "status",
+    "statistic",
+    "primary",
+    "baseline_count",
+    "current_count",
+    "baseline_ms",
+    "current_ms",
+    "delta_ms",
+    "delta_pct",
+    "ci_low_ms",
+    "ci_high_ms",
+    "threshold_ms",
+    "verdict",
+    "reason",
+];
 
-/// Metric rows as CSV.
-pub fn render(rows: &[MetricRow]) -> Vec<u8> {
+fn write<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; N]>) -> Vec<u8> {
     let mut csv = ::csv::Writer::from_writer(Vec::new());
     let written: Result<(), ::csv::Error> = (|| {
-        csv.write_record(HEADER)?;
+        csv.write_record(header)?;
         for row in rows {
-            csv.write_record([
-                row.metric.clone(),
-                row.status.clone().unwrap_or_default(),
-                row.count.to_string(),
-                row.errors.to_string(),
-                opt(row.min_ms),
-                opt(row.mean_ms),
-                opt(row.stdev_ms),
-                opt(row.p50_ms),
-                opt(row.p90_ms),
-                opt(row.p95_ms),
-                opt(row.p99_ms),
-                opt(row.max_ms),
-                row.resolution
-                    .map(|r| r.as_str().to_owned())
-                    .unwrap_or_default(),
-            ])?;
+            csv.write_record(row)?;
         }
         Ok(())
     })();
     written.expect("CSV into memory cannot fail");
     csv.into_inner().expect("flushing into memory cannot fail")
+}
+
+fn metrics(table: &MetricTable) -> Vec<u8> {
+    write(
+        METRICS_HEADER,
+        table.lines.iter().map(|l| {
+            let at_max: Vec<&str> = STATISTICS
+                .iter()
+                .zip(&l.cells)
+                .filter(|(_, c)| c.is_max)
+                .map(|((name, _), _)| *name)
+                .collect();
+            [
+                l.metric.clone(),
+                l.status.clone().unwrap_or_default(),
+                l.count.to_string(),
+                l.errors.to_string(),
+                plain(l.min_ms),
+                plain(l.mean_ms),
+                plain(l.stdev_ms),
+                plain(l.cells[0].value),
+                plain(l.cells[1].value),
+                plain(l.cells[2].value),
+                plain(l.cells[3].value),
+                plain(l.cells[4].value),
+                l.resolution
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                at_max.join(" "),
+            ]
+        }),
+    )
+}
+
+fn comparison(c: &Comparison) -> Vec<u8> {
+    write(
+        COMPARISON_HEADER,
+        c.rows.iter().map(|r| {
+            [
+                r.metric.clone(),
+                r.status.clone().unwrap_or_default(),
+                r.statistic.clone(),
+                r.primary.to_string(),
+                r.baseline_count.to_string(),
+                r.current_count.to_string(),
+                plain(Some(r.baseline_ms)),
+                plain(Some(r.current_ms)),
+                plain(Some(r.delta_ms)),
+                r.delta_pct.map(|p| p.to_string()).unwrap_or_default(),
+                plain(r.ci_low_ms),
+                plain(r.ci_high_ms),
+                plain(Some(r.threshold_ms)),
+                r.verdict.as_str().to_owned(),
+                r.reason.clone(),
+            ]
+        }),
+    )
 }

@@ -1,8 +1,104 @@
-//! Presentation: each output format renders what `results` and `stats` computed, and never
-//! computes verdicts itself. Terminal tables ([`table`]), CSV ([`csv`]), Bencher Metric Format
-//! ([`bmf`]), and comparisons as terminal text, Markdown and JSON ([`comparison`]).
+//! Presentation: every output format is an [`Exporter`] fed the same [`Document`], built once
+//! ([`view`]) from what `results` and `stats` computed, so the formats carry the same rows,
+//! the same reasons and the same digits ([`number`]). Formats lay out; they never compute a
+//! verdict. Terminal ([`terminal`]), Markdown ([`markdown`]), CSV ([`csv`]), JSON ([`json`])
+//! and Bencher Metric Format ([`bmf`]).
 
 pub mod bmf;
-pub mod comparison;
 pub mod csv;
-pub mod table;
+pub mod json;
+pub mod markdown;
+pub mod number;
+pub mod terminal;
+pub mod view;
+
+#[cfg(test)]
+mod snapshot_tests;
+
+use crate::stats::compare::Comparison;
+
+pub use terminal::printable;
+pub use view::{MetricTable, RunView};
+
+/// What can be exported.
+#[derive(Debug, Clone, Copy)]
+pub enum Document<'a> {
+    /// A whole run: its metric table, overhead, budgets, failures and warnings.
+    Run(&'a RunView<'a>),
+    /// A bare metric table (e.g. from `ingest`).
+    Metrics(&'a MetricTable),
+    /// A comparison with its verdicts.
+    Comparison(&'a Comparison),
+}
+
+impl Document<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Document::Run(_) => "a run",
+            Document::Metrics(_) => "a metric table",
+            Document::Comparison(_) => "a comparison",
+        }
+    }
+}
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terminal,
+    Markdown,
+    Csv,
+    Json,
+    Bmf,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Terminal => "terminal",
+            Format::Markdown => "Markdown",
+            Format::Csv => "CSV",
+            Format::Json => "JSON",
+            Format::Bmf => "Bencher Metric Format",
+        }
+    }
+
+    /// The exporter of this format.
+    pub fn exporter(self) -> &'static dyn Exporter {
+        match self {
+            Format::Terminal => &terminal::Terminal,
+            Format::Markdown => &markdown::Markdown,
+            Format::Csv => &csv::Csv,
+            Format::Json => &json::Json,
+            Format::Bmf => &bmf::Bmf,
+        }
+    }
+}
+
+/// A format that cannot show a kind of document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format} cannot show {document}")]
+pub struct Unsupported {
+    pub format: &'static str,
+    pub document: &'static str,
+}
+
+/// One output format.
+pub trait Exporter: Sync {
+    fn format(&self) -> Format;
+
+    /// The document in this format, or why it cannot be shown in it.
+    fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported>;
+
+    /// The refusal for a document this format does not show.
+    fn unsupported(&self, document: Document<'_>) -> Unsupported {
+        Unsupported {
+            format: self.format().as_str(),
+            document: document.kind(),
+        }
+    }
+}
+
+/// `document` in `format`.
+pub fn export(format: Format, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+    format.exporter().export(document)
+}

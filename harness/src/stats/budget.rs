@@ -46,9 +46,24 @@ fn interval(
     statistic: Statistic,
     confidence: f64,
 ) -> Option<(f64, f64)> {
-    let per_round: Vec<f64> = rounds
-        .iter()
-        .filter_map(|r| merged_metric(r, metric))
+    statistic_interval(
+        all,
+        rounds.iter().filter_map(|r| merged_metric(r, metric)),
+        statistic,
+        confidence,
+    )
+}
+
+/// The interval of `statistic` of one series: the wider of the rounds' t interval (from the
+/// `per_round` series with enough samples) and the order-statistic interval of the pooled
+/// samples `all`. Budgets use it on whole metrics, reports on each (metric, status) series.
+pub fn statistic_interval(
+    all: &Series,
+    per_round: impl Iterator<Item = Series>,
+    statistic: Statistic,
+    confidence: f64,
+) -> Option<(f64, f64)> {
+    let per_round: Vec<f64> = per_round
         .filter(|s| match statistic {
             Statistic::Quantile(q) => enough_for(s.histogram.count(), q),
             _ => s.histogram.count() >= 2,

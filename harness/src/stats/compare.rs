@@ -89,6 +89,10 @@ pub struct StatComparison {
     pub threshold_ms: f64,
     pub verdict: Verdict,
     pub reason: String,
+    /// The unit the series was reported in on both sides; absent when the sides disagree
+    /// (then the row is not compared). Reports print a value's digits by it.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
 }
 
 /// Identifies a compared run.
@@ -169,6 +173,22 @@ impl Comparison {
 
     pub fn budgets_breached(&self) -> bool {
         self.budgets.iter().any(|b| !b.passed)
+    }
+
+    /// Sorts the rows and rounds what the file states to what was measured: milliseconds to
+    /// the microsecond, ratios to 1e-6 (after every verdict was reached).
+    fn finish(&mut self) {
+        let us = |v: f64| (v * 1e3).round() / 1e3;
+        for row in &mut self.rows {
+            row.baseline_ms = us(row.baseline_ms);
+            row.current_ms = us(row.current_ms);
+            row.delta_ms = us(row.delta_ms);
+            row.threshold_ms = us(row.threshold_ms);
+            row.ci_low_ms = row.ci_low_ms.map(us);
+            row.ci_high_ms = row.ci_high_ms.map(us);
+            row.delta_pct = row.delta_pct.map(|p| (p * 1e6).round() / 1e6);
+        }
+        self.sort_rows();
     }
 
     fn sort_rows(&mut self) {
@@ -281,6 +301,7 @@ fn judge(
         threshold_ms,
         verdict: Verdict::Inconclusive,
         reason: String::new(),
+        resolution: Some(resolution),
     };
     let interval = match interval {
         Ok(i) => i,
@@ -497,7 +518,7 @@ pub fn against_baseline(
         ),
         mismatches,
     };
-    comparison.sort_rows();
+    comparison.finish();
     Ok(comparison)
 }
 
@@ -507,7 +528,7 @@ fn mixed_resolution_row(
     counts: (u64, u64),
     policy: &RegressionPolicy,
 ) -> StatComparison {
-    judge(
+    let mut row = judge(
         key,
         (name, q),
         counts,
@@ -522,7 +543,9 @@ fn mixed_resolution_row(
             ),
         },
         policy,
-    )
+    );
+    row.resolution = None;
+    row
 }
 
 /// B against A over alternating rounds (`a[i]` and `b[i]` ran back to back; each is one
@@ -621,7 +644,7 @@ pub fn paired_rounds(
         budgets,
         mismatches,
     };
-    comparison.sort_rows();
+    comparison.finish();
     Ok(comparison)
 }
 
@@ -651,6 +674,7 @@ mod tests {
                 Verdict::Inconclusive
             },
             reason: String::new(),
+            resolution: Some(Resolution::Us),
         }
     }
 

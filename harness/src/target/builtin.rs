@@ -367,13 +367,17 @@ fn overheads(
     if records.iter().any(|r| r.fault.is_some()) {
         return Vec::new();
     }
-    let resolved_as_planned = samples.iter().any(|s| {
-        s.metric == StartupPhase::PrewarmResolve.as_str()
-            && matches!(s.status.as_deref(), Some("ready") | Some("not_scheduled"))
-    });
-    if !resolved_as_planned {
-        return Vec::new();
-    }
+    let resolve_status = samples
+        .iter()
+        .find(|s| s.metric == StartupPhase::PrewarmResolve.as_str())
+        .and_then(|s| s.status.as_deref());
+    // Without a prewarm (HTTP), the first turn discovers and builds the tools itself, so the
+    // tool-listing delay is part of what its first token waited for.
+    let first_turn_builds_tools = match resolve_status {
+        Some("ready") => false,
+        Some("not_scheduled") => true,
+        _ => return Vec::new(),
+    };
     let first = |exchange: Exchange| records.iter().find(|r| r.exchange == exchange);
     let handshake =
         first(Exchange::WebsocketUpgrade).map_or(Duration::ZERO, |r| r.injected_before_answer);
@@ -383,16 +387,24 @@ fn overheads(
         Transport::Websocket { .. } => Exchange::WebsocketTurn,
         Transport::Http => Exchange::HttpResponse,
     };
+    let first_turn_tools = if first_turn_builds_tools {
+        tool_delay
+    } else {
+        Duration::ZERO
+    };
     let mut turn_delays = records
         .iter()
         .filter(|r| r.exchange == turn_exchange)
-        .map(|r| r.injected_before_answer + r.injected_first_token);
+        .map(|r| r.injected_before_answer + r.injected_first_token)
+        .enumerate()
+        .map(|(turn, d)| if turn == 0 { d + first_turn_tools } else { d });
     let first_turn_delay = records
         .iter()
         .find(|r| r.exchange == turn_exchange)
         .map_or(Duration::ZERO, |r| {
             r.injected_before_answer + r.injected_first_token
-        });
+        })
+        + first_turn_tools;
     let mut out = Vec::with_capacity(samples.len());
     for sample in samples {
         let injected = match sample.metric.as_str() {

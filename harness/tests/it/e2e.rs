@@ -242,6 +242,7 @@ fn default_scenario_json_has_every_phase_with_full_counts() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
     let csv = dir.path().join("out.csv");
+    let markdown = dir.path().join("out.md");
     let status = phasebench()
         .args(["run", "-q", "--iterations", "20", "--warmup", "2"])
         .arg(scenario_path("default.toml"))
@@ -249,6 +250,8 @@ fn default_scenario_json_has_every_phase_with_full_counts() {
         .arg(&json)
         .arg("--csv")
         .arg(&csv)
+        .arg("--markdown")
+        .arg(&markdown)
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
@@ -283,10 +286,31 @@ fn default_scenario_json_has_every_phase_with_full_counts() {
     }
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert!(csv.starts_with("metric,status,count,errors,"));
+    let ttft_csv = csv
+        .lines()
+        .find(|l| l.starts_with("turn_ttft,,20,0,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    // Without a baseline, --markdown is the run's own report, with the same rows and values
+    // as the CSV (p95 included) and the note that p99 of 20 samples is only their maximum.
+    let markdown = std::fs::read_to_string(&markdown).unwrap();
     assert!(
-        csv.lines().any(|l| l.starts_with("turn_ttft,,20,0,")),
-        "{csv}"
+        markdown.contains("| p50 ms | p90 ms | p95 ms | p99 ms | max ms |"),
+        "{markdown}"
     );
+    let ttft_md = markdown
+        .lines()
+        .find(|l| l.starts_with("| `turn_ttft` | 20 | 0 |"))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    let fields: Vec<&str> = ttft_csv.split(',').collect();
+    let (p95, p99) = (fields[9], fields[10]);
+    let p95: f64 = p95.parse().unwrap();
+    assert!(
+        ttft_md.contains(&format!(" {p95:.3} |")),
+        "{ttft_md} vs {ttft_csv}"
+    );
+    assert!(ttft_md.contains(&format!(" {:.3}* |", p99.parse::<f64>().unwrap())));
+    assert!(markdown.contains("too few samples for p99"), "{markdown}");
+    assert_eq!(fields[13], "p99", "{ttft_csv}");
 }
 
 #[test]
@@ -597,12 +621,25 @@ fn baselines_are_histories_and_only_primary_regressions_fail() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let bmf: serde_json::Value = serde_json::from_slice(&std::fs::read(&bmf).unwrap()).unwrap();
+    let p50 = &bmf["calibration/turn_ttft"]["p50_ms"];
+    let value = p50["value"].as_f64().unwrap();
+    assert!(value > 20.0, "{bmf}");
+    // The interval the budgets use, as Bencher's bounds.
+    let (low, high) = (
+        p50["lower_value"].as_f64().unwrap(),
+        p50["upper_value"].as_f64().unwrap(),
+    );
+    assert!(low <= value && value <= high && low < high, "{p50}");
+    // 20 samples: p99 would be the largest sample, so it is left out, the max is not.
     assert!(
-        bmf["calibration/turn_ttft"]["p50_ms"]["value"]
+        bmf["calibration/turn_ttft"].get("p99_ms").is_none(),
+        "{bmf}"
+    );
+    assert!(
+        bmf["calibration/turn_ttft"]["max_ms"]["value"]
             .as_f64()
             .unwrap()
-            > 20.0,
-        "{bmf}"
+            >= value
     );
 }
 
@@ -901,7 +938,7 @@ fn overflowing_and_ambiguous_values_are_refused_before_anything_runs() {
         &["ab", "--set", "warmup=9223372036854775807"],
         &["ab", "--rounds", "2"],
         // A comparison output without a baseline would silently write nothing.
-        &["run", "--markdown", "/dev/null"],
+        &["run", "--comparison-json", "/dev/null"],
     ];
     for args in cases {
         let started = std::time::Instant::now();

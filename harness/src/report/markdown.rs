@@ -1,0 +1,175 @@
+//! Markdown, for a pull request or `$GITHUB_STEP_SUMMARY`: a run's metric table (with its
+//! budgets and notes), or a comparison with regressions first, every row with its reason, and
+//! the informational rows folded.
+
+use std::fmt::Write;
+
+use crate::stats::compare::{Comparison, RunRef, StatComparison, Verdict};
+
+use super::terminal::{
+    budget_line, cell, comparison_cells, comparison_headline, design, headline, printable, series,
+    trailer,
+};
+use super::view::{MetricTable, RunView, STATISTICS};
+use super::{Document, Exporter, Format, Unsupported};
+
+/// The Markdown format.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn format(&self) -> Format {
+        Format::Markdown
+    }
+
+    fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+        Ok(match document {
+            Document::Run(view) => run(view),
+            Document::Metrics(table) => metrics(table),
+            Document::Comparison(c) => comparison(c),
+        }
+        .into_bytes())
+    }
+}
+
+/// Text safe inside a table cell or inline code.
+fn escaped(text: &str) -> String {
+    printable(text).replace('|', "\\|").replace('`', "'")
+}
+
+fn metrics(table: &MetricTable) -> String {
+    let mut out = String::from("| series | count | errors |");
+    let mut rule = String::from("|---|---:|---:|");
+    for (name, _) in STATISTICS {
+        let _ = write!(out, " {name} ms |");
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(out, " resolution |\n{rule}---|");
+    for l in &table.lines {
+        let _ = write!(
+            out,
+            "| `{}` | {} | {} |",
+            escaped(&l.series()),
+            l.count,
+            l.errors
+        );
+        for c in &l.cells {
+            let _ = write!(out, " {} |", cell(c, l));
+        }
+        let _ = writeln!(out, " {} |", l.resolution.map_or("-", |r| r.as_str()));
+    }
+    for note in &table.notes {
+        let _ = writeln!(out, "\n{}", note.replacen('*', "\\*", 1));
+    }
+    out
+}
+
+fn run(view: &RunView<'_>) -> String {
+    let summary = view.summary;
+    let mut out = format!("### phasebench `{}`\n\n", escaped(&summary.scenario.name));
+    let _ = writeln!(out, "{}\n", escaped(&headline(summary)));
+    out.push_str(&metrics(&view.table));
+    if !summary.budgets.is_empty() {
+        out.push_str("\n**Budgets** (judged on their interval):\n\n");
+        for b in &summary.budgets {
+            let _ = writeln!(out, "- {}", escaped(&budget_line(b)).replace("  ", " "));
+        }
+    }
+    let trailer = trailer(summary);
+    if !trailer.is_empty() {
+        out.push('\n');
+        for line in trailer {
+            let _ = writeln!(out, "- {}", escaped(line.trim_start()));
+        }
+    }
+    out
+}
+
+fn comparison_row(r: &StatComparison) -> String {
+    let mut cells = comparison_cells(r);
+    if r.primary && r.verdict == Verdict::Regressed {
+        cells[8] = format!("**{}**", cells[8]);
+    }
+    format!(
+        "| `{}` | {} | {} |\n",
+        escaped(&series(r)),
+        cells.join(" | "),
+        escaped(&r.reason)
+    )
+}
+
+const COMPARISON_HEADER: &str = "| series | stat | gate | baseline ms | current ms | Δ ms | Δ | CI of Δ ms | threshold ms | verdict | why |\n\
+                                 |---|---|---|---:|---:|---:|---:|---|---:|---|---|\n";
+
+fn commit(r: &RunRef) -> String {
+    r.git_commit
+        .as_deref()
+        .map_or("unknown".to_owned(), |g| g.chars().take(10).collect())
+}
+
+fn comparison(c: &Comparison) -> String {
+    let mut out = String::new();
+    let mark = if c.regressed() || c.budgets_breached() {
+        "FAIL"
+    } else {
+        "pass"
+    };
+    let _ = writeln!(
+        out,
+        "### phasebench `{}`: {mark} ({})\n",
+        escaped(&c.current.scenario),
+        comparison_headline(c)
+    );
+    let _ = writeln!(
+        out,
+        "Baseline `{}` ({} {}), current `{}` ({} {}): {}. {:.0}% intervals of current − baseline with the run as the unit; \
+         a change counts when its interval lies beyond max({:.0}% of baseline, {} ms, the resolution), \
+         and only the {} primary rows can fail (Holm's correction over them).\n",
+        commit(&c.baseline),
+        escaped(&c.baseline.target),
+        escaped(&c.baseline.target_version),
+        commit(&c.current),
+        escaped(&c.current.target),
+        escaped(&c.current.target_version),
+        design(c),
+        c.policy.confidence * 100.0,
+        c.policy.relative_threshold * 100.0,
+        c.policy.absolute_threshold_ms,
+        c.primary_rows
+    );
+    for m in &c.mismatches {
+        let _ = writeln!(out, "> **Warning:** compared although {}.\n", escaped(m));
+    }
+    if !c.budgets.is_empty() {
+        out.push_str("**Budgets** (judged on their interval):\n\n");
+        for b in &c.budgets {
+            let _ = writeln!(out, "- {}", escaped(&budget_line(b)).replace("  ", " "));
+        }
+        out.push('\n');
+    }
+    let primary: Vec<&StatComparison> = c.rows.iter().filter(|r| r.primary).collect();
+    if !primary.is_empty() {
+        out.push_str("**Primary rows** (these can fail the gate):\n\n");
+        out.push_str(COMPARISON_HEADER);
+        for r in primary {
+            out.push_str(&comparison_row(r));
+        }
+        out.push('\n');
+    }
+    let informational: Vec<&StatComparison> = c.rows.iter().filter(|r| !r.primary).collect();
+    if !informational.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} informational rows (never fail)</summary>\n",
+            informational.len()
+        );
+        out.push_str(COMPARISON_HEADER);
+        for r in informational {
+            out.push_str(&comparison_row(r));
+        }
+        out.push_str("\n</details>\n");
+    }
+    for u in &c.unmatched {
+        let _ = writeln!(out, "- note: {}", escaped(u));
+    }
+    out
+}

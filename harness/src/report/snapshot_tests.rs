@@ -1,0 +1,64 @@
+//! Snapshots (insta) of the terminal, Markdown and CSV reports of committed result files
+//! (`tests/data/results`: the rounds of `phasebench ab scenarios/default.toml --rounds 3 --set
+//! iterations=180 --b-set backend.delays.first_token=40ms`), so a change of layout, digits or
+//! wording shows in review.
+//! Update with `cargo insta review` or `INSTA_UPDATE=always cargo test`.
+
+use std::path::Path;
+
+use crate::results::{LoadedResult, load_result};
+use crate::stats::budget::rejudge;
+use crate::stats::compare::{CompareOptions, paired_rounds};
+
+use super::{Document, Format, RunView, export};
+
+fn fixture(name: &str) -> LoadedResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/results")
+        .join(name);
+    let mut loaded = load_result(&path).unwrap();
+    loaded.path = name.to_owned();
+    loaded
+}
+
+fn text(format: Format, document: Document<'_>) -> String {
+    String::from_utf8(export(format, document).unwrap()).unwrap()
+}
+
+#[test]
+fn run_reports() {
+    let a = fixture("a-round01.json");
+    let view = RunView::new(&a.summary, &a.rounds);
+    insta::assert_snapshot!("run_terminal", text(Format::Terminal, Document::Run(&view)));
+    insta::assert_snapshot!("run_markdown", text(Format::Markdown, Document::Run(&view)));
+    insta::assert_snapshot!("run_csv", text(Format::Csv, Document::Run(&view)));
+}
+
+#[test]
+fn comparison_reports() {
+    let side = |s: &str| -> Vec<LoadedResult> {
+        (1..=3)
+            .map(|i| fixture(&format!("{s}-round{i:02}.json")))
+            .collect()
+    };
+    let (a, b) = (side("a"), side("b"));
+    let b_rounds: Vec<_> = b.iter().map(|r| r.pooled.clone()).collect();
+    let budgets = rejudge(&b[0].summary.budgets, &b_rounds, 0.95);
+    let c = paired_rounds(
+        &a,
+        &b,
+        budgets,
+        &CompareOptions {
+            allow_mismatch: true,
+        },
+    )
+    .unwrap();
+    insta::assert_snapshot!(
+        "comparison_terminal",
+        text(Format::Terminal, Document::Comparison(&c))
+    );
+    insta::assert_snapshot!(
+        "comparison_markdown",
+        text(Format::Markdown, Document::Comparison(&c))
+    );
+}
