@@ -63,3 +63,36 @@ fn no_stage_imports_a_later_stage() {
     assert!(checked > 50, "the check found only {checked} references");
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
+
+/// Lines of a file before its unit tests.
+fn code_lines(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .count()
+}
+
+#[test]
+fn long_files_say_why_in_their_module_doc() {
+    const LIMIT: usize = 400;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "../thread_runtime/src", "../mock_backend/src"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 40, "found only {} files", files.len());
+    let unexplained: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap();
+            let n = code_lines(&text);
+            let doc: String = text.lines().take_while(|l| l.starts_with("//!")).collect();
+            (n > LIMIT && !doc.contains("Why one long file"))
+                .then(|| format!("{} ({n} lines before its tests)", file.display()))
+        })
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "files over {LIMIT} lines whose module doc does not say why (\"Why one long file: …\"), \
+         or split them: {unexplained:#?}"
+    );
+}

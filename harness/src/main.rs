@@ -1,17 +1,22 @@
 //! The `phasebench` command: parses arguments, calls the library, maps the result to an exit
 //! code (0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure).
+//!
+//! Why one long file: it is the one place each subcommand's result becomes terminal output and
+//! an exit code; the argument definitions are in `cli.rs`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use phasebench::report::{Document, Format, MetricTable, RunView};
-use phasebench::scenario::Override;
 use phasebench::sys::output::Destination;
-use phasebench::{ComparisonOutputs, RunRequest, Verdict};
+use phasebench::{RunRequest, Verdict};
 
 /// The runtime under test, the mock and the harness share this process; glibc's allocator
 /// was ~9% of a zero-delay run's CPU, mimalloc roughly halves that.
+mod cli;
+
+use cli::{BaselineCommand, Cli, Command, SchemaFormat};
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -20,230 +25,6 @@ const EXIT_PASS: u8 = 0;
 const EXIT_FAIL: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
 const EXIT_FAILURE: u8 = 3;
-
-#[derive(Parser)]
-#[command(
-    name = "phasebench",
-    version,
-    about = "Latency benchmarks for the startup path of LLM-agent thread runtimes",
-    after_help = "Exit codes: 0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Args)]
-struct ScenarioArgs {
-    /// The scenario file (TOML).
-    scenario: PathBuf,
-    /// Override a scenario value, e.g. --set backend.delays.first_token=50ms (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    overrides: Vec<Override>,
-    /// Measured iterations (same as --set iterations=N).
-    #[arg(long)]
-    iterations: Option<u64>,
-    /// Warmup iterations (same as --set warmup=N).
-    #[arg(long)]
-    warmup: Option<u64>,
-    /// Iterations in flight at once (same as --set concurrency=N).
-    #[arg(long)]
-    concurrency: Option<u64>,
-}
-
-impl ScenarioArgs {
-    fn overrides(&self) -> Vec<Override> {
-        let mut overrides = self.overrides.clone();
-        for (key, value) in [
-            ("iterations", self.iterations),
-            ("warmup", self.warmup),
-            ("concurrency", self.concurrency),
-        ] {
-            if let Some(value) = value {
-                overrides.push(Override {
-                    key: key.into(),
-                    value: value.to_string(),
-                });
-            }
-        }
-        overrides
-    }
-}
-
-#[derive(Args)]
-struct ComparisonArgs {
-    /// Write the comparison as JSON here ("-" for standard output).
-    #[arg(long, value_name = "PATH")]
-    comparison_json: Option<Destination>,
-    /// Write the comparison as Markdown here (e.g. for a pull request; "-" for standard output).
-    #[arg(long, value_name = "PATH")]
-    markdown: Option<Destination>,
-    /// Append the Markdown instead of replacing the file (for $GITHUB_STEP_SUMMARY).
-    #[arg(long)]
-    append_markdown: bool,
-    /// Compare even when the scenario content, target or concurrency differ.
-    #[arg(long)]
-    allow_mismatch: bool,
-}
-
-impl ComparisonArgs {
-    fn outputs(&self) -> ComparisonOutputs {
-        ComparisonOutputs {
-            json: self.comparison_json.clone(),
-            markdown: self.markdown.clone(),
-            append_markdown: self.append_markdown,
-            allow_mismatch: self.allow_mismatch,
-        }
-    }
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a scenario and report per-phase and time-to-first-token distributions.
-    Run {
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// Write the JSON result here ("-" for standard output; files are replaced atomically,
-        /// devices and FIFOs written through).
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-        /// Write the metric table as CSV here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        csv: Option<Destination>,
-        /// Write Bencher Metric Format JSON here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        bmf: Option<Destination>,
-        /// Compare the run with this baseline result and fail on a regression.
-        #[arg(long, value_name = "PATH")]
-        baseline: Option<PathBuf>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No progress bar and no tables on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Compare a result with a baseline (a history of runs, or one result file); exit 1 on a
-    /// primary regression or a budget breach.
-    Compare {
-        /// The result file to judge (from `phasebench run --json`).
-        current: PathBuf,
-        /// The baseline: a history (`phasebench baseline save`) or a single result file.
-        baseline: PathBuf,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No table on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Paired A/B: run two builds (or two configurations) in alternating rounds on this
-    /// machine and compare B with A; exit 1 when B regressed.
-    Ab {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-        /// The phasebench binary for side A (default: this one).
-        #[arg(long, value_name = "BINARY")]
-        a: Option<PathBuf>,
-        /// The phasebench binary for side B (default: this one).
-        #[arg(long, value_name = "BINARY")]
-        b: Option<PathBuf>,
-        /// Override for both sides (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<Override>,
-        /// Override for side A only (repeatable).
-        #[arg(long = "a-set", value_name = "KEY=VALUE")]
-        a_overrides: Vec<Override>,
-        /// Override for side B only, e.g. an injected slowdown (repeatable).
-        #[arg(long = "b-set", value_name = "KEY=VALUE")]
-        b_overrides: Vec<Override>,
-        /// Rounds per side; the scenario's iterations are split across them.
-        #[arg(long, default_value_t = 10)]
-        rounds: u32,
-        /// Keep every round's result file here.
-        #[arg(long, value_name = "DIR")]
-        out_dir: Option<PathBuf>,
-        /// Judge the round files an earlier `ab --out-dir DIR` kept, running nothing (e.g.
-        /// under another policy via --set 'gate.relative_threshold=0.05').
-        #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
-        rejudge: Option<PathBuf>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No progress and no table.
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Manage baselines.
-    Baseline {
-        #[command(subcommand)]
-        command: BaselineCommand,
-    },
-    /// Per-phase and TTFT distributions from OTLP logs on disk: single OTLP/JSON bodies or the
-    /// OpenTelemetry Collector file exporter's format (one export request per line).
-    Ingest {
-        /// OTLP/JSON bodies or Collector file-exporter files (uncompressed).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Write the JSON summary here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-        /// Write the metric table as CSV here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        csv: Option<Destination>,
-        /// No table on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
-    /// Check scenario files without running them.
-    Validate {
-        /// Scenario files (TOML).
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-    },
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-    /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
-    Man,
-    /// Print the JSON Schema of a file format on stdout (the committed copies are in
-    /// schemas/).
-    Schema {
-        /// Which format.
-        format: SchemaFormat,
-    },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum SchemaFormat {
-    /// A run's result file (`run --json`).
-    Result,
-    /// A comparison (`--comparison-json`).
-    Comparison,
-}
-
-#[derive(Subcommand)]
-enum BaselineCommand {
-    /// Add runs to a baseline history (DIR/NAME.json, the newest --keep runs kept): result
-    /// files, or one scenario (.toml) to run first.
-    Save {
-        /// Result JSON files (added oldest first), or one scenario (.toml) to run first.
-        #[arg(required = true)]
-        sources: Vec<PathBuf>,
-        /// Baseline directory.
-        #[arg(long, default_value = "results/baselines")]
-        dir: PathBuf,
-        /// File name (without .json; letters, digits, '.', '_', '-'); defaults to the
-        /// scenario name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Runs to keep, newest first (default: what the baseline says, else 20).
-        #[arg(long)]
-        keep: Option<usize>,
-        /// Overrides when SOURCE is a scenario.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<Override>,
-    },
-}
 
 /// Where the human-readable report goes: standard output, unless a machine-readable output
 /// was asked for there ("-"), then standard error, so the two never mix.
@@ -487,7 +268,7 @@ fn main() -> ExitCode {
                     if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
                         terminal.show(&format!(
                             "{}\n",
-                            phasebench::report::terminal::span_refinement(
+                            phasebench::report::text::span_refinement(
                                 summary.span_refined_samples,
                                 summary.span_unrefined_samples
                             )

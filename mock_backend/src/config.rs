@@ -1,7 +1,5 @@
 //! What the mock injects: per-stage delay distributions and per-request fault probabilities.
 
-use std::time::Duration;
-
 use crate::delay::DelayDist;
 
 /// A probability in `[0, 1]`; the constructor is the only way in, so a stored value is valid.
@@ -110,11 +108,6 @@ impl Default for MockConfig {
             record_requests: true,
         }
     }
-}
-
-/// Duration helper for the common constant case.
-pub fn constant(duration: Duration) -> DelayDist {
-    DelayDist::Constant(duration)
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //!
 //! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
 //! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
+//!
+//! Why one long file: both transports' routes share the delay and fault engine and the request
+//! records; each route is short.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;

@@ -29,6 +29,11 @@ pub const ATTR_DURATION_US: &str = "duration_us";
 /// Histogram names.
 pub const PHASE_HISTOGRAM: &str = "codex.startup.phase.duration_ms";
 pub const TTFT_HISTOGRAM: &str = "codex.turn.ttft.duration_ms";
+/// Codex's websocket connect histogram (the reference runtime does not record it).
+pub const CONNECT_HISTOGRAM: &str = "codex.websocket.connect.duration_ms";
+/// Attribute keys on the phase histogram's points (not those of the log events).
+pub const HISTOGRAM_ATTR_PHASE: &str = "phase";
+pub const HISTOGRAM_ATTR_STATUS: &str = "status";
 
 /// The instrumentation scope name codex uses for its log events.
 pub const SCOPE: &str = "codex_otel.log_only";
@@ -172,9 +177,9 @@ impl SessionTelemetry {
             }
         });
         if let Some(h) = &self.sink.histograms {
-            let mut attrs = vec![KeyValue::new("phase", phase.as_str())];
+            let mut attrs = vec![KeyValue::new(HISTOGRAM_ATTR_PHASE, phase.as_str())];
             if let Some(status) = status {
-                attrs.push(KeyValue::new("status", status.as_str()));
+                attrs.push(KeyValue::new(HISTOGRAM_ATTR_STATUS, status.as_str()));
             }
             h.phase.record(millis_f64(duration), &attrs);
         }

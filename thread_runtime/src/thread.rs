@@ -6,6 +6,9 @@
 //! to the connect timeout for it (`timed_out` past that), takes its warm socket (`ready`),
 //! reconnects or falls back to HTTP when it failed (`failed`), or gives up when the turn is
 //! interrupted while waiting (`cancelled`). In HTTP mode nothing is scheduled (`not_scheduled`).
+//!
+//! Why one long file: the thread is one actor, and its stages (prewarm, resolve, turns,
+//! shutdown) share the actor's fields; split across modules they would have to be crate-visible.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

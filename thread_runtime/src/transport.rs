@@ -49,13 +49,6 @@ pub enum TransportError {
     InvalidRequest(String),
 }
 
-impl TransportError {
-    /// True when retrying the websocket is pointless and HTTP is the fallback.
-    pub fn is_upgrade_refusal(&self) -> bool {
-        matches!(self, TransportError::UpgradeRefused { .. })
-    }
-}
-
 fn header(value: &str) -> Result<HeaderValue, TransportError> {
     HeaderValue::from_str(value).map_err(|e| TransportError::InvalidRequest(e.to_string()))
 }

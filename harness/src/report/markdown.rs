@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::stats::compare::{Comparison, RunRef, StatComparison, Verdict};
 
-use super::terminal::{
+use super::text::{
     budget_line, cell, comparison_cells, comparison_headline, design, headline, printable, series,
     trailer,
 };

@@ -10,6 +10,7 @@ pub mod json;
 pub mod markdown;
 pub mod number;
 pub mod terminal;
+pub mod text;
 pub mod view;
 
 #[cfg(test)]
@@ -17,7 +18,7 @@ mod snapshot_tests;
 
 use crate::stats::compare::Comparison;
 
-pub use terminal::printable;
+pub use text::printable;
 pub use view::{MetricTable, RunView};
 
 /// What can be exported.

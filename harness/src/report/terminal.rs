@@ -3,12 +3,15 @@
 
 use std::fmt::Write;
 
-use crate::results::{BudgetRow, BudgetVerdict, RunSummary};
-use crate::stats::compare::{Comparison, Design, StatComparison, Verdict};
+use crate::stats::compare::{Comparison, Verdict};
 use crate::telemetry::otlp::AggregatedMetric;
 
-use super::number::{derived, measured, percent, signed};
-use super::view::{Cell, Line, MetricTable, RunView, STATISTICS};
+use super::number::{derived, measured};
+use super::text::{
+    budget_line, cell, comparison_cells, comparison_headline, design, headline, printable, series,
+    trailer,
+};
+use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
 /// The terminal format.
@@ -26,16 +29,6 @@ impl Exporter for Terminal {
             Document::Comparison(c) => comparison(c),
         }
         .into_bytes())
-    }
-}
-
-/// A name as it may be printed: control characters (escape sequences, newlines) from a
-/// hostile file or telemetry body are shown escaped, never interpreted by the terminal.
-pub fn printable(name: &str) -> String {
-    if name.chars().any(char::is_control) {
-        name.escape_debug().to_string()
-    } else {
-        name.to_owned()
     }
 }
 
@@ -68,16 +61,6 @@ fn grid(headers: &[(&str, Align)], rows: &[Vec<String>], out: &mut String) {
     line(headers.iter().map(|(h, _)| *h).collect());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
-    }
-}
-
-/// A statistic's cell: its value at the series' resolution, `*` when it is the max.
-pub(super) fn cell(cell: &Cell, line: &Line) -> String {
-    let value = measured(cell.value, line.resolution);
-    if cell.is_max {
-        format!("{value}*")
-    } else {
-        value
     }
 }
 
@@ -147,30 +130,6 @@ pub fn aggregates(aggregates: &[AggregatedMetric]) -> String {
     out
 }
 
-/// The run's headline: what ran, how long, how much failed.
-pub(super) fn headline(summary: &RunSummary) -> String {
-    let run = &summary.run;
-    format!(
-        "{} ({}): {} iterations in {} round{} (+ {} warmup each) at concurrency {}, {:.2} s, \
-         {:.1} successful iterations/s, {} failed{}",
-        printable(&summary.scenario.name),
-        printable(&summary.target.name),
-        summary.plan.iterations,
-        summary.rounds.len(),
-        if summary.rounds.len() == 1 { "" } else { "s" },
-        summary.plan.warmup,
-        summary.plan.concurrency,
-        run.wall_time_s,
-        run.iterations_per_s,
-        run.failed_iterations,
-        if summary.partial {
-            " (INTERRUPTED: partial results)"
-        } else {
-            ""
-        },
-    )
-}
-
 fn run(view: &RunView<'_>) -> String {
     use Align::{Left, Right};
     let summary = view.summary;
@@ -218,147 +177,6 @@ fn run(view: &RunView<'_>) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
-}
-
-/// Failures, telemetry health and warnings: the lines every format ends a run with.
-pub(super) fn trailer(summary: &RunSummary) -> Vec<String> {
-    let run = &summary.run;
-    let mut out = Vec::new();
-    if run.failed_iterations > 0 || run.warmup_failures > 0 {
-        let kinds: Vec<String> = run
-            .failures_by_kind
-            .iter()
-            .map(|(k, n)| format!("{k}: {n}"))
-            .collect();
-        out.push(format!(
-            "failed iterations: {} measured ({}), {} warmup",
-            run.failed_iterations,
-            kinds.join(", "),
-            run.warmup_failures
-        ));
-        for example in &run.failure_examples {
-            out.push(format!("  {}", printable(example)));
-        }
-    }
-    let t = &summary.telemetry;
-    if t.malformed_events + t.unattributed_events + t.late_samples > 0 {
-        out.push(format!(
-            "telemetry: {} malformed events, {} without conversation.id, {} late samples (not counted)",
-            t.malformed_events, t.unattributed_events, t.late_samples
-        ));
-    }
-    for warning in &summary.warnings {
-        out.push(format!("warning: {}", printable(warning)));
-    }
-    if t.egress_attempts > 0 {
-        out.push(format!(
-            "warning: the target tried {} connection(s) beyond loopback; all were refused",
-            t.egress_attempts
-        ));
-    }
-    if t.span_refined_samples + t.span_unrefined_samples > 0 {
-        out.push(span_refinement(
-            t.span_refined_samples,
-            t.span_unrefined_samples,
-        ));
-    }
-    out
-}
-
-/// One budget: its verdict, the limit, the point and the interval it was judged on.
-pub fn budget_line(b: &BudgetRow) -> String {
-    let verdict = match b.verdict {
-        BudgetVerdict::Held => "held",
-        BudgetVerdict::Breached => "BREACH",
-        BudgetVerdict::Inconclusive => "unsure",
-    };
-    let actual = match (b.actual_ms, b.low_ms, b.high_ms) {
-        (None, ..) => "no samples".to_owned(),
-        (Some(a), Some(lo), Some(hi)) => format!("{a} ms, interval [{lo}, {hi}]"),
-        (Some(a), ..) => format!("{a} ms"),
-    };
-    format!(
-        "{verdict:<7} {} {} {} ms (actual {actual})",
-        printable(&b.key),
-        if b.inclusive { "<=" } else { "<" },
-        b.limit_ms,
-    )
-}
-
-/// The line saying how many phase samples trace spans refined (runs and `ingest`).
-pub fn span_refinement(refined: u64, unrefined: u64) -> String {
-    format!(
-        "trace spans: {refined} phase samples refined below 1 ms, {unrefined} kept whole \
-         milliseconds (span missing or disagreeing)"
-    )
-}
-
-pub(super) fn series(row: &StatComparison) -> String {
-    match &row.status {
-        Some(s) => printable(&format!("{}[{s}]", row.metric)),
-        None => printable(&row.metric),
-    }
-}
-
-pub(super) fn gate(row: &StatComparison) -> &'static str {
-    if row.primary { "primary" } else { "info" }
-}
-
-/// What was compared with what, in one sentence.
-pub(super) fn design(c: &Comparison) -> String {
-    match c.design {
-        Design::History => format!(
-            "the current run ({} rounds) against a baseline history of {} run{}",
-            c.current_rounds,
-            c.baseline_runs,
-            if c.baseline_runs == 1 { "" } else { "s" }
-        ),
-        Design::Paired => format!("B against A over {} paired rounds", c.current_rounds),
-    }
-}
-
-/// The interval of a comparison row's change, or `-`.
-pub(super) fn interval(row: &StatComparison) -> String {
-    match (row.ci_low_ms, row.ci_high_ms) {
-        (Some(lo), Some(hi)) => format!(
-            "[{}, {}]",
-            signed(lo, row.resolution),
-            signed(hi, row.resolution)
-        ),
-        _ => "-".to_owned(),
-    }
-}
-
-/// A comparison row's cells after its series: statistic, gate, values, change, interval,
-/// threshold, verdict. Terminal, Markdown and CSV show these same cells.
-pub(super) fn comparison_cells(r: &StatComparison) -> [String; 9] {
-    [
-        r.statistic.clone(),
-        gate(r).to_owned(),
-        derived(r.baseline_ms, r.resolution),
-        derived(r.current_ms, r.resolution),
-        signed(r.delta_ms, r.resolution),
-        percent(r.delta_pct),
-        interval(r),
-        derived(r.threshold_ms, r.resolution),
-        r.verdict.as_str().to_owned(),
-    ]
-}
-
-/// "N primary regressed; all rows: …".
-pub(super) fn comparison_headline(c: &Comparison) -> String {
-    let primary_regressed = c
-        .rows
-        .iter()
-        .filter(|r| r.primary && r.verdict == Verdict::Regressed)
-        .count();
-    format!(
-        "{primary_regressed} primary regressed; all rows: {} regressed, {} inconclusive, {} improved, {} unchanged",
-        c.count(Verdict::Regressed),
-        c.count(Verdict::Inconclusive),
-        c.count(Verdict::Improved),
-        c.count(Verdict::Unchanged)
-    )
 }
 
 fn comparison(c: &Comparison) -> String {

@@ -1,6 +1,7 @@
 //! Finding where a key is in a TOML text, and which key a byte offset belongs to, so every
 //! scenario error can name the file, line and key (serde errors carry only a byte span).
 
+use super::{Origin, Override, ScenarioError};
 use toml_edit::{Document, Item, Table, Value};
 
 /// A 1-based line and column.
@@ -121,6 +122,66 @@ fn split_path(path: &str) -> Option<Vec<String>> {
     toml_edit::Key::parse(path)
         .ok()
         .map(|keys| keys.iter().map(|k| k.get().to_owned()).collect())
+}
+
+/// Locates errors in a scenario text and its overrides.
+pub(super) struct Locator<'a> {
+    pub(super) text: &'a str,
+    pub(super) source: &'a str,
+    pub(super) overrides: &'a [Override],
+}
+
+impl Locator<'_> {
+    fn file(&self, position: Option<LineCol>) -> Origin {
+        Origin::File {
+            path: self.source.to_owned(),
+            position,
+        }
+    }
+
+    /// The override that set `key` (or a table containing it), if any.
+    fn override_for(&self, key: &str) -> Option<&Override> {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|o| key == o.key || key.starts_with(&format!("{}.", o.key)))
+    }
+
+    /// An error about `key`: located at its override, or its line in the file.
+    pub(super) fn error_for_key(&self, key: &str, message: String) -> ScenarioError {
+        let origin = match self.override_for(key) {
+            Some(o) => Origin::Override { spec: o.spec() },
+            None => self.file(position_of(self.text, key)),
+        };
+        ScenarioError {
+            origin,
+            key: Some(key.to_owned()),
+            message,
+        }
+    }
+
+    /// An error at a byte offset of the merged text.
+    pub(super) fn error_at(
+        &self,
+        merged: &str,
+        offset: Option<usize>,
+        message: String,
+    ) -> ScenarioError {
+        let key = offset.and_then(|o| key_path_at(merged, o));
+        match (key, offset) {
+            (Some(key), _) => self.error_for_key(&key, message),
+            (None, Some(offset)) if self.overrides.is_empty() => ScenarioError {
+                origin: self.file(Some(line_col(self.text, offset))),
+                key: None,
+                message,
+            },
+            _ => ScenarioError {
+                origin: self.file(None),
+                key: None,
+                message,
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The scenario file as written: serde structs with `deny_unknown_fields`, and value types
 //! that reject impossible values while deserializing, so the TOML parser's span points at the
 //! offending value. [`super::Scenario`] is built from this after cross-field checks.
+//!
+//! Why one long file: every key of the file format is declared here once, with its doc; it
+//! holds types and their value checks, no other logic.
 
 use std::collections::BTreeMap;
 use std::fmt;

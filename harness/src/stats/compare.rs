@@ -14,6 +14,9 @@
 //! of "the change exceeds +threshold": with six primary rows, a 95% policy keeps the chance
 //! that any of them falsely regresses at 2.5%, not 6 × 2.5%. Every other row is
 //! informational: shown with its verdict, never failing.
+//!
+//! Why one long file: both designs (history and paired) share the row judgement, Holm's
+//! procedure and the row order; the interval estimators live in [`super::estimate`].
 
 use std::collections::BTreeSet;
 

@@ -6,6 +6,10 @@
 //! samples and the mock's ground-truth records. For clean iterations (no fault fired, prewarm
 //! `ready` or `not_scheduled`) every phase is paired with the delay injected into it, which is
 //! how the harness measures its own overhead.
+//!
+//! Why one long file: the iteration, its leftovers (samples that arrive after the thread ends)
+//! and the overhead pairing read the same mock records; apart they would share them through
+//! the crate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -4,7 +4,8 @@
 
 pub mod builtin;
 pub mod codex;
-pub mod fake;
+#[cfg(test)]
+pub(crate) mod fake;
 
 use std::future::Future;
 use std::time::Duration;

@@ -204,12 +204,9 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
     out
 }
 
-/// Codex's histogram of startup phases (`phase`, `status` attributes), in milliseconds.
-pub const PHASE_HISTOGRAM: &str = "codex.startup.phase.duration_ms";
-/// Codex's TTFT histogram.
-pub const TTFT_HISTOGRAM: &str = "codex.turn.ttft.duration_ms";
-/// Codex's websocket connect histogram.
-pub const CONNECT_HISTOGRAM: &str = "codex.websocket.connect.duration_ms";
+// Codex's metric histograms, named by the shared telemetry contract.
+pub use thread_runtime::telemetry::{CONNECT_HISTOGRAM, PHASE_HISTOGRAM, TTFT_HISTOGRAM};
+use thread_runtime::telemetry::{HISTOGRAM_ATTR_PHASE, HISTOGRAM_ATTR_STATUS};
 
 /// One (metric, status) as codex's own metric histograms aggregate it: counts and sums only,
 /// no per-event values (those come from the log events).
@@ -271,8 +268,8 @@ pub fn decode_phase_metrics(
                         _ => None,
                     };
                     let (name, status) = match metric.name.as_str() {
-                        PHASE_HISTOGRAM => match text("phase") {
-                            Some(phase) => (phase, text("status")),
+                        PHASE_HISTOGRAM => match text(HISTOGRAM_ATTR_PHASE) {
+                            Some(phase) => (phase, text(HISTOGRAM_ATTR_STATUS)),
                             None => continue,
                         },
                         TTFT_HISTOGRAM => (TURN_TTFT.to_owned(), None),

@@ -13,6 +13,9 @@
 //! Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined from
 //! their spans when the harness takes them (see [`crate::telemetry::spans`]). Metric bodies are counted
 //! only (the same figures arrive, unaggregated, as log events).
+//!
+//! Why one long file: the three signal routes share the bounds (body size, concurrent decodes,
+//! kept samples) and the filing state; each route is short.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -9,6 +9,10 @@
 //! keep codex on loopback (analytics, plugins, shell snapshot and update checks off). Its proxy
 //! variables point at an [`EgressTrap`], which refuses and counts whatever tries to go further. It runs
 //! in its own process group, killed whole when its iteration's deadline passes.
+//!
+//! Why one long file: the isolated home, the config it gets, the process-group guard and the
+//! exec target are the one contract of running codex safely; the app-server target and the
+//! egress trap have their own modules.
 
 pub mod app_server;
 pub mod egress;

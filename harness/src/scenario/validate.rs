@@ -1,0 +1,368 @@
+//! From a deserialized [`RawScenario`] to a [`Scenario`]: the cross-field checks (limits,
+//! transport and fault combinations, codex settings) that serde's per-field checks cannot do,
+//! each error located at its key in the file or at the override that set it.
+//!
+//! One function per section would scatter the one rule every check follows (locate, then
+//! refuse); it stays a single pass over the sections, which is why this file is long.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::PathBuf;
+
+use mock_backend::{Faults, MockConfig, StageDelays};
+use thread_runtime::Transport;
+
+use super::hash::measurement_hash;
+use super::raw::{self, RawScenario, RawTarget, RawTransport};
+use super::*;
+
+const MAX_CONCURRENCY: u64 = 4096;
+/// Iterations and warmup each: far beyond any real run, and `warmup + iterations` (and every
+/// count derived from them) cannot overflow.
+const MAX_ITERATIONS: u64 = 1_000_000_000;
+const MAX_ROUNDS: u64 = 1000;
+const MAX_INSTRUCTIONS: u64 = 64 * 1024 * 1024;
+const MAX_TOOL_SERVERS: u64 = 64;
+const MAX_TOOLS_PER_SERVER: u64 = 10_000;
+
+pub(super) fn validate(
+    raw: RawScenario,
+    merged: &str,
+    at: &Locator<'_>,
+) -> Result<Scenario, ScenarioError> {
+    let err = |key: &str, message: String| at.error_for_key(key, message);
+    let turns = u32::try_from(raw.runtime.turns)
+        .ok()
+        .filter(|t| *t <= 1000)
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| err("runtime.turns", "must be between 1 and 1000".into()))?;
+    let target = match raw.target {
+        RawTarget::Builtin => {
+            if raw.codex.is_some() {
+                return Err(err(
+                    "codex",
+                    "[codex] applies to the codex-exec and codex-app-server targets only".into(),
+                ));
+            }
+            TargetKind::Builtin
+        }
+        RawTarget::CodexExec => TargetKind::CodexExec(codex_spec(&raw, turns, false, &err)?),
+        RawTarget::CodexAppServer => {
+            TargetKind::CodexAppServer(codex_spec(&raw, turns, true, &err)?)
+        }
+    };
+    if raw.name.trim().is_empty() {
+        return Err(err("name", "must not be empty".into()));
+    }
+    let iterations = NonZeroU64::new(raw.iterations)
+        .filter(|n| n.get() <= MAX_ITERATIONS)
+        .ok_or_else(|| {
+            err(
+                "iterations",
+                format!("must be between 1 and {MAX_ITERATIONS}"),
+            )
+        })?;
+    if raw.warmup > MAX_ITERATIONS {
+        return Err(err("warmup", format!("must be at most {MAX_ITERATIONS}")));
+    }
+    if raw.run.rounds == 0 || raw.run.rounds > MAX_ROUNDS {
+        return Err(err(
+            "run.rounds",
+            format!("must be between 1 and {MAX_ROUNDS}"),
+        ));
+    }
+    // More rounds than iterations would leave rounds empty: one iteration per round at most.
+    let rounds =
+        NonZeroU32::new(raw.run.rounds.min(iterations.get()) as u32).expect("both are at least 1");
+    if !(0.0..=1.0).contains(&raw.run.max_failure_ratio) {
+        return Err(err(
+            "run.max_failure_ratio",
+            "must be between 0 and 1 (the share of measured iterations that may fail)".into(),
+        ));
+    }
+    if raw.concurrency == 0 || raw.concurrency > MAX_CONCURRENCY {
+        return Err(err(
+            "concurrency",
+            format!("must be between 1 and {MAX_CONCURRENCY}"),
+        ));
+    }
+    let concurrency = NonZeroU32::new(raw.concurrency as u32).expect("checked above");
+    if raw.iteration_timeout.0.is_zero() {
+        return Err(err("iteration_timeout", "must be above zero".into()));
+    }
+    let rt = &raw.runtime;
+    let transport = match rt.transport {
+        RawTransport::Websocket => {
+            if rt.websocket_connect_timeout.0.is_zero() {
+                return Err(err(
+                    "runtime.websocket_connect_timeout",
+                    "must be above zero".into(),
+                ));
+            }
+            Transport::Websocket {
+                connect_timeout: rt.websocket_connect_timeout.0,
+            }
+        }
+        RawTransport::Http => Transport::Http,
+    };
+    if rt.instructions_bytes > MAX_INSTRUCTIONS {
+        return Err(err(
+            "runtime.instructions_bytes",
+            format!("must be at most {MAX_INSTRUCTIONS}"),
+        ));
+    }
+    if thread_runtime::context::TurnContext::resolve(&rt.model, "").is_err() {
+        return Err(err(
+            "runtime.model",
+            format!("{:?} is not in the runtime's model catalog", rt.model),
+        ));
+    }
+    if let Some(interrupt) = rt.interrupt_first_turn_after
+        && interrupt.0 >= raw.iteration_timeout.0
+    {
+        return Err(err(
+            "runtime.interrupt_first_turn_after",
+            "must be shorter than iteration_timeout".into(),
+        ));
+    }
+    if raw.tools.servers > MAX_TOOL_SERVERS {
+        return Err(err(
+            "tools.servers",
+            format!("must be at most {MAX_TOOL_SERVERS}"),
+        ));
+    }
+    if raw.tools.per_server > MAX_TOOLS_PER_SERVER {
+        return Err(err(
+            "tools.per_server",
+            format!("must be at most {MAX_TOOLS_PER_SERVER}"),
+        ));
+    }
+    if raw.tools.servers == 0 && raw.tools.per_server > 0 {
+        return Err(err(
+            "tools.per_server",
+            "tools need at least one server: set tools.servers".into(),
+        ));
+    }
+    let b = &raw.backend;
+    if rt.transport == RawTransport::Websocket {
+        // Turns go over the websocket: these HTTP answers are never given.
+        let http_only = [
+            ("backend.faults.http_429", b.faults.http_429.0.value() > 0.0),
+            ("backend.faults.http_500", b.faults.http_500.0.value() > 0.0),
+        ];
+        if let Some((key, _)) = http_only.iter().find(|(_, set)| *set) {
+            return Err(err(
+                key,
+                "has no effect with runtime.transport = \"websocket\" (turns go over the \
+                 websocket): use runtime.transport = \"http\""
+                    .into(),
+            ));
+        }
+    }
+    if b.tokens == 0 || b.tokens > 100_000 {
+        return Err(err("backend.tokens", "must be between 1 and 100000".into()));
+    }
+    if !(400..=599).contains(&b.faults.ws_upgrade_status) {
+        return Err(err(
+            "backend.faults.ws_upgrade_status",
+            "must be an HTTP error status (400-599)".into(),
+        ));
+    }
+    if rt.transport == RawTransport::Http {
+        let websocket_only = [
+            (
+                "backend.delays.ws_handshake",
+                !b.delays.ws_handshake.0.is_zero(),
+            ),
+            (
+                "backend.delays.warmup_response",
+                !b.delays.warmup_response.0.is_zero(),
+            ),
+            (
+                "backend.faults.ws_upgrade_reject",
+                b.faults.ws_upgrade_reject.0.value() > 0.0,
+            ),
+            (
+                "backend.faults.warmup_stall",
+                b.faults.warmup_stall.0.value() > 0.0,
+            ),
+        ];
+        if let Some((key, _)) = websocket_only.iter().find(|(_, set)| *set) {
+            return Err(err(
+                key,
+                "has no effect with runtime.transport = \"http\": remove it or use the websocket"
+                    .into(),
+            ));
+        }
+    }
+    let profile = Profile {
+        producer: target.producer(),
+        transport: match transport {
+            Transport::Websocket { .. } => TransportKind::Websocket,
+            Transport::Http => TransportKind::Http,
+        },
+    };
+    let gate = gate::parse(&raw.gate, profile).map_err(|(key, m)| err(&gate_key(&key), m))?;
+    let backend = MockConfig {
+        delays: StageDelays {
+            ws_handshake: b.delays.ws_handshake.0.clone(),
+            warmup_response: b.delays.warmup_response.0.clone(),
+            response_headers: b.delays.response_headers.0.clone(),
+            first_token: b.delays.first_token.0.clone(),
+            inter_token: b.delays.inter_token.0.clone(),
+        },
+        faults: Faults {
+            ws_upgrade_reject: b.faults.ws_upgrade_reject.0,
+            ws_upgrade_status: b.faults.ws_upgrade_status,
+            warmup_stall: b.faults.warmup_stall.0,
+            reset_mid_stream: b.faults.reset_mid_stream.0,
+            http_429: b.faults.http_429.0,
+            http_500: b.faults.http_500.0,
+        },
+        tokens: b.tokens as u32,
+        seed: raw.seed,
+        ..MockConfig::default()
+    };
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description,
+        path: None,
+        content_hash: measurement_hash(merged),
+        target,
+        plan: RunPlan {
+            iterations,
+            warmup: raw.warmup,
+            concurrency,
+            iteration_timeout: raw.iteration_timeout.0,
+            rounds,
+            max_failure_ratio: raw.run.max_failure_ratio,
+        },
+        seed: raw.seed,
+        runtime: RuntimeSpec {
+            transport,
+            instructions_bytes: rt.instructions_bytes as usize,
+            model: rt.model.clone(),
+            first_turn_after: rt.first_turn_after.0,
+            interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
+            turns,
+            state_storage: match rt.state_storage {
+                raw::RawStateStorage::Temp => StateStorage::Temp,
+                raw::RawStateStorage::Memory => StateStorage::Memory,
+            },
+        },
+        tools: ToolsSpec {
+            servers: raw.tools.servers as usize,
+            per_server: raw.tools.per_server as usize,
+            listing_delay: raw.tools.listing_delay.0.clone(),
+        },
+        backend,
+        budgets: gate.budgets,
+        policy: gate.policy,
+    })
+}
+
+/// Builds the codex spec and refuses settings the real CLI does not take from a scenario.
+/// `app_server` allows what only a long-lived process can do (several threads and turns).
+fn codex_spec(
+    raw: &RawScenario,
+    turns: NonZeroU32,
+    app_server: bool,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<CodexSpec, ScenarioError> {
+    let target = if app_server {
+        "codex-app-server"
+    } else {
+        "codex-exec"
+    };
+    let defaults = raw::RawRuntime::default();
+    let rt = &raw.runtime;
+    let not_for_codex = [
+        (
+            "runtime.instructions_bytes",
+            rt.instructions_bytes != defaults.instructions_bytes,
+        ),
+        ("runtime.model", rt.model != defaults.model),
+        ("runtime.first_turn_after", !rt.first_turn_after.0.is_zero()),
+        (
+            "runtime.interrupt_first_turn_after",
+            rt.interrupt_first_turn_after.is_some(),
+        ),
+        ("runtime.turns", !app_server && rt.turns != 1),
+        (
+            "runtime.state_storage",
+            rt.state_storage != defaults.state_storage,
+        ),
+        ("tools.servers", raw.tools.servers != 0),
+    ];
+    if let Some((key, _)) = not_for_codex.iter().find(|(_, set)| *set) {
+        return Err(err(
+            key,
+            format!(
+                "does not apply to the {target} target (codex brings its own tools, prompt and state{})",
+                if app_server {
+                    ""
+                } else {
+                    "; several turns need target = \"codex-app-server\""
+                }
+            ),
+        ));
+    }
+    let codex = raw.codex.clone().unwrap_or_else(|| {
+        toml::from_str::<raw::RawCodex>("").expect("every [codex] key has a default")
+    });
+    if codex.prompt.trim().is_empty() {
+        return Err(err("codex.prompt", "must not be empty".into()));
+    }
+    if codex
+        .prompt
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(err(
+            "codex.prompt",
+            "must not hold control characters (NUL, escapes): it is passed as an argument".into(),
+        ));
+    }
+    if !codex.exporters.contains(&raw::RawExporter::Logs) {
+        return Err(err(
+            "codex.exporters",
+            "must include \"logs\": the phases and TTFT arrive as log events".into(),
+        ));
+    }
+    let threads_per_process = match codex.threads_per_process {
+        Some(_) if !app_server => {
+            return Err(err(
+                "codex.threads_per_process",
+                "applies to the codex-app-server target only (codex exec runs one thread)".into(),
+            ));
+        }
+        None => 1,
+        Some(n @ 1..=10_000) => n as u32,
+        Some(_) => {
+            return Err(err(
+                "codex.threads_per_process",
+                "must be between 1 and 10000".into(),
+            ));
+        }
+    };
+    Ok(CodexSpec {
+        threads_per_process: NonZeroU32::new(threads_per_process).expect("checked above"),
+        turns,
+        binary: codex.binary.map(PathBuf::from),
+        home: match codex.home {
+            raw::RawCodexHome::Fresh => CodexHome::Fresh,
+            raw::RawCodexHome::Reused => CodexHome::Reused,
+        },
+        prompt: codex.prompt,
+        ephemeral: codex.ephemeral,
+        otlp_protocol: match codex.otlp_protocol {
+            raw::RawOtlpProtocol::Json => OtlpProtocol::Json,
+            raw::RawOtlpProtocol::Binary => OtlpProtocol::Binary,
+        },
+        export_traces: codex.exporters.contains(&raw::RawExporter::Traces),
+        export_metrics: codex.exporters.contains(&raw::RawExporter::Metrics),
+    })
+}
+
+fn gate_key(key: &str) -> String {
+    format!("gate.{key:?}")
+}
