@@ -141,8 +141,15 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
     let stats = target.rig().receiver().stats();
     assert!(stats.logs_bodies >= n, "{stats:?}");
     assert_eq!(stats.malformed_bodies, 0, "{stats:?}");
-    // Nothing outside the temporary root: fresh homes were removed, the user's ~/.codex untouched.
-    let entries: Vec<String> = std::fs::read_dir(target.rig().root())
+    // Homes live outside any temporary directory, so codex did not skip its startup work
+    // (it would have said so on stderr, which the warnings above would carry).
+    assert!(
+        !target.rig().homes().starts_with(std::env::temp_dir()),
+        "{}",
+        target.rig().homes().display()
+    );
+    // Fresh homes were removed, the user's ~/.codex untouched.
+    let entries: Vec<String> = std::fs::read_dir(target.rig().homes())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -542,6 +549,7 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let private_tmp = tmp.path().join("tmp");
     std::fs::create_dir(&private_tmp).unwrap();
+    let private_homes = tmp.path().join("homes");
     let json = tmp.path().join("partial.json");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
         .args([
@@ -558,6 +566,7 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
         .arg("--set")
         .arg(format!("codex.binary=\"{}\"", codex_binary().display()))
         .env("TMPDIR", &private_tmp)
+        .env("PHASEBENCH_HOMES_DIR", &private_homes)
         .process_group(0)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -606,4 +615,7 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     );
     let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+    // The run's homes (outside TMPDIR) are gone too.
+    let left: Vec<_> = std::fs::read_dir(&private_homes).unwrap().collect();
+    assert!(left.is_empty(), "homes left behind: {left:?}");
 }

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::{CodexError, CodexRig, Home, LossyLines, ProcessGroupGuard, stderr_tail};
+use super::{CodexError, CodexRig, Home, LossyLines, ProcessGroupGuard};
 use crate::model::metric::{
     CLIENT_FIRST_DELTA, CLIENT_INITIALIZE, CLIENT_THREAD_START, CLIENT_TURN_START, Cohort,
     TURN_TTFT,
@@ -138,7 +138,7 @@ impl AppServerProcess {
         let group = ProcessGroupGuard { pgid: child.id() };
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = LossyLines::new(child.stdout.take().expect("stdout is piped"));
-        let stderr = stderr_tail(child.stderr.take().expect("stderr is piped"));
+        let stderr = rig.stderr_tail(child.stderr.take().expect("stderr is piped"));
         let mut process = Self {
             child,
             group,

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard, stderr_tail};
+use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard};
 use crate::model::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
 use crate::model::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
@@ -52,7 +52,7 @@ impl CodexExecTarget {
         })?;
         let mut group = ProcessGroupGuard { pgid: child.id() };
         let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = stderr_tail(child.stderr.take().expect("stderr is piped"));
+        let stderr = rig.stderr_tail(child.stderr.take().expect("stderr is piped"));
         let mut thread_id = None;
         let mut answer: Option<(String, Duration)> = None;
         let mut errors = Vec::new();

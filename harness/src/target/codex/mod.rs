@@ -20,6 +20,8 @@ pub mod exec;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
@@ -56,6 +58,14 @@ pub enum CodexError {
     Receiver(#[from] crate::telemetry::receiver::ReceiverError),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error(
+        "cannot create the codex homes directory {path}: {source} (set PHASEBENCH_HOMES_DIR to a \
+         writable directory outside any temporary directory)"
+    )]
+    Homes {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot start the egress trap: {0}")]
     Egress(std::io::Error),
     #[error("cannot write {path}: {source}")]
@@ -227,11 +237,17 @@ impl<R: tokio::io::AsyncRead + Unpin> LossyLines<R> {
 }
 
 /// Reads a child's stderr to the end in the background; yields its last [`STDERR_TAIL`] bytes.
-fn stderr_tail(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+fn stderr_tail(
+    mut stderr: tokio::process::ChildStderr,
+    helper_refusals: Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<String> {
     tokio::spawn(async move {
         let mut all = Vec::new();
         let _ = stderr.read_to_end(&mut all).await;
         let text = String::from_utf8_lossy(&all).into_owned();
+        if text.contains(HELPER_REFUSAL) {
+            helper_refusals.fetch_add(1, Ordering::Relaxed);
+        }
         let cut = text.len().saturating_sub(STDERR_TAIL);
         text[text.floor_char_boundary(cut)..].trim().to_owned()
     })
@@ -327,10 +343,40 @@ pub struct CodexRig {
     /// Where codex's proxy variables point: anything bound beyond loopback is refused there.
     egress: EgressTrap,
     answer: String,
-    /// Holds fresh homes, the reused home and the working directory.
+    /// Codex's `TMPDIR`: scratch space under the system's temporary directory.
     root: tempfile::TempDir,
+    /// Holds fresh homes, the reused home and the working directory (codex's `HOME`), where a
+    /// real home would be: outside any temporary directory (see [`homes_base`]).
+    homes: tempfile::TempDir,
     workdir: PathBuf,
     reused_home: Option<PathBuf>,
+    /// Codex processes that said they refused to create their helper binaries (their
+    /// `CODEX_HOME` was under a temporary directory, so they skipped startup work).
+    helper_refusals: Arc<AtomicU64>,
+}
+
+/// What codex prints when its `CODEX_HOME` lies under a temporary directory.
+const HELPER_REFUSAL: &str = "Refusing to create helper binaries under temporary dir";
+
+/// Where runs keep their codex homes: `$PHASEBENCH_HOMES_DIR`, else
+/// `$XDG_STATE_HOME/phasebench/codex-homes`, else `~/.local/state/phasebench/codex-homes`. Codex
+/// skips work at startup (its helper binaries) when `CODEX_HOME` is under a temporary
+/// directory, and real users' homes are not; each run gets its own directory there, removed
+/// when the run ends.
+pub fn homes_base() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PHASEBENCH_HOMES_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    state.join("phasebench/codex-homes")
 }
 
 impl CodexRig {
@@ -347,7 +393,14 @@ impl CodexRig {
             .prefix("phasebench-codex-")
             .tempdir()
             .map_err(CodexError::TempDir)?;
-        let workdir = root.path().join("work");
+        let base = homes_base();
+        let homes = std::fs::create_dir_all(&base)
+            .and_then(|()| tempfile::Builder::new().prefix("run-").tempdir_in(&base))
+            .map_err(|source| CodexError::Homes {
+                path: base.clone(),
+                source,
+            })?;
+        let workdir = homes.path().join("work");
         std::fs::create_dir_all(&workdir).map_err(CodexError::TempDir)?;
         let mut rig = Self {
             binary,
@@ -359,11 +412,13 @@ impl CodexRig {
             egress,
             answer,
             root,
+            homes,
             workdir,
             reused_home: None,
+            helper_refusals: Arc::new(AtomicU64::new(0)),
         };
         if spec.home == CodexHome::Reused {
-            let home = rig.root.path().join("home");
+            let home = rig.homes.path().join("home");
             rig.write_home(&home)?;
             rig.reused_home = Some(home);
         }
@@ -385,9 +440,19 @@ impl CodexRig {
         &self.egress
     }
 
-    /// The temporary root holding every home and the working directory.
+    /// Codex's `TMPDIR`.
     pub fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// The directory holding this run's homes and codex's `HOME`.
+    pub fn homes(&self) -> &Path {
+        self.homes.path()
+    }
+
+    /// Reads a child's stderr to its end (counting helper-binary refusals); returns its tail.
+    fn stderr_tail(&self, stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+        stderr_tail(stderr, Arc::clone(&self.helper_refusals))
     }
 
     pub fn version(&self) -> &str {
@@ -414,7 +479,7 @@ impl CodexRig {
                 _remove: RemoveOnDrop(None),
             }),
             None => {
-                let path = self.root.path().join(format!("home-{label}"));
+                let path = self.homes.path().join(format!("home-{label}"));
                 let remove = RemoveOnDrop(Some(path.clone()));
                 self.write_home(&path)?;
                 Ok(Home {
@@ -456,6 +521,14 @@ impl CodexRig {
                 crate::telemetry::receiver::MAX_SAMPLES_PER_THREAD
             )
         });
+        let refusals = self.helper_refusals.load(Ordering::Relaxed);
+        let refused = (refusals > 0).then(|| {
+            format!(
+                "codex refused to create its helper binaries in {refusals} process(es): its \
+                 CODEX_HOME was under a temporary directory, so it skipped startup work real \
+                 users pay (set PHASEBENCH_HOMES_DIR outside any temporary directory)"
+            )
+        });
         let otlp = stats.errors.into_iter();
         let egress = self
             .egress
@@ -464,6 +537,7 @@ impl CodexRig {
             .map(|line| format!("refused a connection beyond loopback: {line}"));
         otlp.map(|e| format!("telemetry: {e}"))
             .chain(dropped)
+            .chain(refused)
             .chain(egress)
             .collect()
     }
@@ -501,6 +575,42 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[tokio::test]
+    async fn helper_binary_refusals_on_stderr_are_counted() {
+        let refusals = Arc::new(AtomicU64::new(0));
+        for line in [
+            "WARNING: proceeding, even though we could not create PATH aliases: Refusing to \
+             create helper binaries under temporary dir \"/tmp/x\" (codex_home: \"/tmp/x/h\")",
+            "something else",
+        ] {
+            let mut child = tokio::process::Command::new("sh")
+                .args(["-c", "printf '%s\\n' \"$1\" >&2", "sh", line])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let tail = stderr_tail(child.stderr.take().unwrap(), Arc::clone(&refusals))
+                .await
+                .unwrap();
+            assert_eq!(tail, line);
+            child.wait().await.unwrap();
+        }
+        assert_eq!(refusals.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn homes_live_where_the_environment_says_or_under_the_state_directory() {
+        // Read-only checks of the rule on this process's environment.
+        let base = homes_base();
+        match std::env::var_os("PHASEBENCH_HOMES_DIR").filter(|d| !d.is_empty()) {
+            Some(dir) => assert_eq!(base, PathBuf::from(dir)),
+            None => assert!(
+                base.ends_with("phasebench/codex-homes"),
+                "{}",
+                base.display()
+            ),
+        }
+    }
 
     #[tokio::test]
     async fn stdout_lines_survive_invalid_utf8_and_huge_lines() {
