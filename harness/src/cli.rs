@@ -199,6 +199,75 @@ pub(crate) enum Command {
         /// Which format.
         format: SchemaFormat,
     },
+    /// Serve a mock MCP server on stdin/stdout (what a scenario's `[[mcp.servers]]` makes a
+    /// runtime spawn), with injected delays and faults; exits when the client closes stdin.
+    #[command(hide = true)]
+    McpServer(McpServerArgs),
+}
+
+/// `phasebench mcp-server`: one mock MCP server (see `mock_backend::mcp`).
+#[derive(Args)]
+pub(crate) struct McpServerArgs {
+    #[arg(long, default_value = "mock")]
+    pub(crate) name: String,
+    #[arg(long, default_value_t = 8)]
+    pub(crate) tools: u32,
+    #[arg(long, default_value_t = 256)]
+    pub(crate) schema_bytes: u32,
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Delay before serving anything (one word: `20ms`, `uniform:5ms,15ms`, …).
+    #[arg(long, value_parser = mock_backend::parse_delay)]
+    pub(crate) start_delay: Option<mock_backend::DelayDist>,
+    #[arg(long, value_parser = mock_backend::parse_delay)]
+    pub(crate) initialize_delay: Option<mock_backend::DelayDist>,
+    #[arg(long, value_parser = mock_backend::parse_delay)]
+    pub(crate) list_tools_delay: Option<mock_backend::DelayDist>,
+    #[arg(long, value_parser = mock_backend::parse_delay)]
+    pub(crate) call_tool_delay: Option<mock_backend::DelayDist>,
+    /// Probability of exiting with status 1 before serving.
+    #[arg(long, value_parser = probability, default_value = "0")]
+    pub(crate) crash_at_start: mock_backend::Probability,
+    /// Probability of never answering `initialize`.
+    #[arg(long, value_parser = probability, default_value = "0")]
+    pub(crate) hang_initialize: mock_backend::Probability,
+    /// Probability of answering `tools/list` with an error.
+    #[arg(long, value_parser = probability, default_value = "0")]
+    pub(crate) error_list_tools: mock_backend::Probability,
+    /// Append one JSON line per request here (server-side timestamps, injected delays).
+    #[arg(long)]
+    pub(crate) record: Option<PathBuf>,
+}
+
+fn probability(text: &str) -> Result<mock_backend::Probability, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    mock_backend::Probability::new(value).map_err(|e| e.to_string())
+}
+
+impl McpServerArgs {
+    pub(crate) fn spec(self) -> mock_backend::mcp::McpServerSpec {
+        use mock_backend::mcp::{McpDelays, McpFaults, McpServerSpec};
+        McpServerSpec {
+            name: self.name,
+            tools: self.tools.min(mock_backend::mcp::MAX_TOOLS),
+            schema_bytes: self.schema_bytes.min(mock_backend::mcp::MAX_SCHEMA_BYTES),
+            delays: McpDelays {
+                start: self.start_delay.unwrap_or_default(),
+                initialize: self.initialize_delay.unwrap_or_default(),
+                list_tools: self.list_tools_delay.unwrap_or_default(),
+                call_tool: self.call_tool_delay.unwrap_or_default(),
+            },
+            faults: McpFaults {
+                crash_at_start: self.crash_at_start,
+                hang_initialize: self.hang_initialize,
+                error_list_tools: self.error_list_tools,
+            },
+            seed: self.seed,
+            record: self.record,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

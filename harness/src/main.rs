@@ -140,6 +140,17 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "phasebench", &mut std::io::stdout());
             ExitCode::from(EXIT_PASS)
         }
+        Command::McpServer(args) => {
+            let spec = args.spec();
+            match block_on(mock_backend::mcp::serve_stdio(spec)) {
+                Ok(Ok(())) => ExitCode::from(EXIT_PASS),
+                Ok(Err(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_FAILURE)
+                }
+                Err(code) => code,
+            }
+        }
         Command::Schema { format } => {
             let schema = match format {
                 SchemaFormat::Result => phasebench::results::json_schema(),

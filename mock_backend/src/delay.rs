@@ -145,6 +145,28 @@ impl DelayDist {
     }
 }
 
+/// The one word [`parse_delay`] reads back (for passing a distribution on a command line).
+impl std::fmt::Display for DelayDist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |values: &[Duration]| {
+            values
+                .iter()
+                .map(|d| format_duration(*d))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            DelayDist::Constant(d) => f.write_str(&format_duration(*d)),
+            DelayDist::Uniform { low, high } => write!(f, "uniform:{}", list(&[*low, *high])),
+            DelayDist::Normal { mean, std_dev } => {
+                write!(f, "normal:{}", list(&[*mean, *std_dev]))
+            }
+            DelayDist::LogNormal { p50, p99 } => write!(f, "lognormal:{}", list(&[*p50, *p99])),
+            DelayDist::Empirical(values) => write!(f, "empirical:{}", list(values)),
+        }
+    }
+}
+
 fn secs_clamped(secs: f64) -> Duration {
     if secs.is_finite() && secs > 0.0 {
         Duration::from_secs_f64(secs.min(3600.0))
@@ -223,6 +245,21 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distributions_print_as_the_word_they_are_read_from() {
+        for word in [
+            "20ms",
+            "uniform:5ms,15ms",
+            "normal:20ms,5ms",
+            "lognormal:30ms,90ms",
+            "empirical:1ms,250us,9ms",
+        ] {
+            let dist = parse_delay(word).unwrap();
+            assert_eq!(dist.to_string(), word);
+            assert_eq!(parse_delay(&dist.to_string()).unwrap(), dist);
+        }
+    }
 
     #[test]
     fn distributions_read_from_one_word() {

@@ -14,6 +14,7 @@
 pub mod config;
 pub mod delay;
 pub mod loopback;
+pub mod mcp;
 pub mod protocol;
 pub mod record;
 mod server;

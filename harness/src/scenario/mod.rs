@@ -8,6 +8,7 @@
 pub mod gate;
 mod hash;
 mod locate;
+mod mcp;
 mod overrides;
 pub mod raw;
 mod validate;
@@ -193,6 +194,14 @@ pub struct ToolsSpec {
     pub listing_delay: DelayDist,
 }
 
+/// One mock MCP server of a scenario: what `phasebench mcp-server` serves, and how long the
+/// runtime waits for it at startup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpServer {
+    pub spec: mock_backend::mcp::McpServerSpec,
+    pub startup_timeout: Duration,
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -209,6 +218,8 @@ pub struct Scenario {
     pub seed: u64,
     pub runtime: RuntimeSpec,
     pub tools: ToolsSpec,
+    /// Mock MCP servers the runtime starts (codex targets).
+    pub mcp_servers: Vec<McpServer>,
     pub backend: MockConfig,
     pub budgets: Vec<Budget>,
     pub policy: RegressionPolicy,
@@ -335,6 +346,50 @@ mod tests {
         assert!(parse(&gated).is_ok());
         let err = parse(&format!("{app}[gate]\n\"turn_ttft.p90\" = \"< 150ms\"\n")).unwrap_err();
         assert!(err.message.contains("cold.turn_ttft"), "{err}");
+    }
+
+    #[test]
+    fn mcp_servers_are_validated_and_carried_to_the_codex_targets() {
+        let codex = "name = \"t\"\ntarget = \"codex-exec\"\n\
+                     [[mcp.servers]]\nname = \"slow\"\ntools = 3\n\
+                     [mcp.servers.delays]\ninitialize = \"400ms\"\n\
+                     [mcp.servers.faults]\nhang_initialize = 0.5\n";
+        let s = parse(codex).unwrap();
+        assert_eq!(s.mcp_servers.len(), 1);
+        let server = &s.mcp_servers[0];
+        assert_eq!(server.spec.name, "slow");
+        assert_eq!(server.spec.tools, 3);
+        assert_eq!(server.startup_timeout, Duration::from_secs(10));
+        assert_eq!(
+            server.spec.delays.initialize,
+            DelayDist::Constant(Duration::from_millis(400))
+        );
+        assert_eq!(server.spec.faults.hang_initialize.value(), 0.5);
+        let refused = [
+            ("[[mcp.servers]]\nname = \"a b\"\n", "mcp.servers.name"),
+            (
+                "[[mcp.servers]]\nname = \"a\"\n[[mcp.servers]]\nname = \"a\"\n",
+                "mcp.servers.name",
+            ),
+            (
+                "[[mcp.servers]]\nname = \"a\"\ntools = 20000\n",
+                "mcp.servers.tools",
+            ),
+            (
+                "[[mcp.servers]]\nname = \"a\"\nstartup_timeout = \"1ms\"\n",
+                "mcp.servers.startup_timeout",
+            ),
+        ];
+        for (tail, key) in refused {
+            let text = format!("name = \"t\"\ntarget = \"codex-exec\"\n{tail}");
+            let err = parse(&text).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some(key), "{text}: {err}");
+        }
+        let builtin = format!("{MINIMAL}[[mcp.servers]]\nname = \"a\"\n");
+        let err = parse(&builtin).unwrap_err();
+        assert!(err.message.contains("codex targets only"), "{err}");
+        // Unknown keys are refused like everywhere else.
+        assert!(parse(&format!("{codex}bogus = 1\n")).is_err());
     }
 
     #[test]

@@ -228,6 +228,69 @@ pub struct RawScenario {
     pub codex: Option<RawCodex>,
     #[serde(default)]
     pub run: RawRun,
+    #[serde(default)]
+    pub mcp: RawMcp,
+}
+
+/// `[mcp]`: mock MCP servers the runtime starts (`[[mcp.servers]]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcp {
+    #[serde(default)]
+    pub servers: Vec<RawMcpServer>,
+}
+
+fn default_mcp_tools() -> u64 {
+    8
+}
+fn default_schema_bytes() -> u64 {
+    256
+}
+fn default_startup_timeout() -> DurationValue {
+    DurationValue(Duration::from_secs(10))
+}
+
+/// One `[[mcp.servers]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpServer {
+    pub name: String,
+    #[serde(default = "default_mcp_tools")]
+    pub tools: u64,
+    #[serde(default = "default_schema_bytes")]
+    pub schema_bytes: u64,
+    /// How long the runtime waits for the server to start and list its tools (codex's
+    /// `startup_timeout_sec`).
+    #[serde(default = "default_startup_timeout")]
+    pub startup_timeout: DurationValue,
+    #[serde(default)]
+    pub delays: RawMcpDelays,
+    #[serde(default)]
+    pub faults: RawMcpFaults,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpDelays {
+    #[serde(default)]
+    pub start: DelayValue,
+    #[serde(default)]
+    pub initialize: DelayValue,
+    #[serde(default)]
+    pub list_tools: DelayValue,
+    #[serde(default)]
+    pub call_tool: DelayValue,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpFaults {
+    #[serde(default)]
+    pub crash_at_start: ProbabilityValue,
+    #[serde(default)]
+    pub hang_initialize: ProbabilityValue,
+    #[serde(default)]
+    pub error_list_tools: ProbabilityValue,
 }
 
 /// `[run]`: how a run is cut into rounds and how many failures it may have.

@@ -222,6 +222,7 @@ pub(super) fn validate(
         seed: raw.seed,
         ..MockConfig::default()
     };
+    let mcp_servers = super::mcp::servers(&raw, &err)?;
     Ok(Scenario {
         name: raw.name,
         description: raw.description,
@@ -254,6 +255,7 @@ pub(super) fn validate(
             per_server: raw.tools.per_server as usize,
             listing_delay: raw.tools.listing_delay.0.clone(),
         },
+        mcp_servers,
         backend,
         budgets: gate.budgets,
         policy: gate.policy,

@@ -619,3 +619,64 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     let left: Vec<_> = std::fs::read_dir(&private_homes).unwrap().collect();
     assert!(left.is_empty(), "homes left behind: {left:?}");
 }
+
+fn p50(s: &RunSummary, metric: &str) -> f64 {
+    rows(s, metric)
+        .first()
+        .and_then(|r| r.p50_ms)
+        .unwrap_or_else(|| panic!("no {metric}"))
+}
+
+/// Real codex meets the mock MCP servers (rmcp, spawned as `phasebench mcp-server`): injected
+/// initialize and tools/list delays move tool building by the injection plus a small
+/// overhead, a server that never answers costs codex's startup timeout, and the servers
+/// record what codex asked of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_server_delays_and_faults_move_codex_tool_building() {
+    let quick = ["iterations=3", "warmup=0", "run.rounds=1"];
+    let (fast, _) = run("mcp-fast.toml", &quick).await;
+    let (slow, target) = run("mcp-slow.toml", &quick).await;
+    for s in [&fast, &slow] {
+        assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+    let (fast_tools, slow_tools) = (
+        p50(&fast, "startup_prewarm_build_tools"),
+        p50(&slow, "startup_prewarm_build_tools"),
+    );
+    // 400 ms initialize + 400 ms tools/list, one after the other.
+    assert!(
+        (800.0..1400.0).contains(&slow_tools),
+        "slow server: build_tools p50 {slow_tools} ms"
+    );
+    assert!(
+        fast_tools < 400.0,
+        "fast server: build_tools p50 {fast_tools} ms"
+    );
+    assert!(p50(&slow, "turn_ttft") >= slow_tools);
+    // What the server saw, with server-side timestamps and the injected delays.
+    let records = std::fs::read_to_string(target.rig().mcp_record_path()).unwrap();
+    let lines: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for method in ["start", "initialize", "tools/list"] {
+        let seen: Vec<&serde_json::Value> =
+            lines.iter().filter(|l| l["method"] == method).collect();
+        assert!(seen.len() >= 3, "{method}: {records}");
+        if method != "start" {
+            assert!(
+                seen.iter().all(|l| l["injected_us"] == 400_000),
+                "{records}"
+            );
+        }
+    }
+
+    let (hanging, _) = run("mcp-hanging.toml", &quick).await;
+    assert_eq!(hanging.run.failed_iterations, 0);
+    let waited = p50(&hanging, "startup_prewarm_build_tools");
+    assert!(
+        (1000.0..1600.0).contains(&waited),
+        "a server that never answers costs the 1 s startup timeout: {waited} ms"
+    );
+}

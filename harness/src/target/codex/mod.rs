@@ -29,7 +29,7 @@ use thread_runtime::Transport;
 use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
-use crate::scenario::{CodexHome, CodexSpec, OtlpProtocol, Scenario};
+use crate::scenario::{CodexHome, CodexSpec, McpServer, OtlpProtocol, Scenario};
 use crate::target::codex::egress::EgressTrap;
 use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 
@@ -58,6 +58,8 @@ pub enum CodexError {
     Receiver(#[from] crate::telemetry::receiver::ReceiverError),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error("cannot find the command for the mock MCP servers: {0}")]
+    McpCommand(String),
     #[error(
         "cannot create the codex homes directory {path}: {source} (set PHASEBENCH_HOMES_DIR to a \
          writable directory outside any temporary directory)"
@@ -158,6 +160,60 @@ shell_snapshot = false
         traces = exporter(spec.export_traces, "traces"),
         metrics = exporter(spec.export_metrics, "metrics"),
     )
+}
+
+/// The `[mcp_servers.NAME]` tables for a scenario's mock MCP servers: each runs
+/// `COMMAND mcp-server ARGS` (this phasebench binary), with the scenario's startup timeout,
+/// appending what it was asked to `record`.
+pub fn mcp_config_toml(servers: &[McpServer], command: &Path, record: &Path) -> String {
+    let mut tables = toml::Table::new();
+    for server in servers {
+        let mut spec = server.spec.clone();
+        spec.record = Some(record.to_owned());
+        let mut args = vec![toml::Value::from("mcp-server")];
+        args.extend(spec.to_args().into_iter().map(toml::Value::from));
+        let mut table = toml::Table::new();
+        table.insert(
+            "command".into(),
+            toml::Value::from(command.display().to_string()),
+        );
+        table.insert("args".into(), toml::Value::Array(args));
+        table.insert(
+            "startup_timeout_sec".into(),
+            toml::Value::from(server.startup_timeout.as_secs_f64()),
+        );
+        tables.insert(server.spec.name.clone(), toml::Value::Table(table));
+    }
+    if tables.is_empty() {
+        return String::new();
+    }
+    let mut root = toml::Table::new();
+    root.insert("mcp_servers".into(), toml::Value::Table(tables));
+    toml::to_string(&root).expect("a table of strings and numbers serializes")
+}
+
+/// The phasebench binary that serves mock MCP servers: this process when it is phasebench,
+/// else `phasebench` beside it or one directory up (a test binary in `target/*/deps`).
+pub fn mcp_server_command() -> Result<PathBuf, CodexError> {
+    let exe = std::env::current_exe().map_err(|e| CodexError::McpCommand(e.to_string()))?;
+    let is_phasebench = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy() == "phasebench")
+    };
+    if is_phasebench(&exe) {
+        return Ok(exe);
+    }
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("phasebench"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CodexError::McpCommand(format!(
+                "no phasebench binary beside {} to serve the mock MCP servers",
+                exe.display()
+            ))
+        })
 }
 
 /// Kills a process group when dropped, unless disarmed after the process exited.
@@ -350,6 +406,9 @@ pub struct CodexRig {
     homes: tempfile::TempDir,
     workdir: PathBuf,
     reused_home: Option<PathBuf>,
+    /// The scenario's mock MCP servers and the command that serves them.
+    mcp_servers: Vec<McpServer>,
+    mcp_command: Option<PathBuf>,
     /// Codex processes that said they refused to create their helper binaries (their
     /// `CODEX_HOME` was under a temporary directory, so they skipped startup work).
     helper_refusals: Arc<AtomicU64>,
@@ -415,6 +474,12 @@ impl CodexRig {
             homes,
             workdir,
             reused_home: None,
+            mcp_command: if scenario.mcp_servers.is_empty() {
+                None
+            } else {
+                Some(mcp_server_command()?)
+            },
+            mcp_servers: scenario.mcp_servers.clone(),
             helper_refusals: Arc::new(AtomicU64::new(0)),
         };
         if spec.home == CodexHome::Reused {
@@ -445,6 +510,11 @@ impl CodexRig {
         self.root.path()
     }
 
+    /// Where the mock MCP servers append what they were asked (one JSON line per request).
+    pub fn mcp_record_path(&self) -> PathBuf {
+        self.homes.path().join("mcp-requests.jsonl")
+    }
+
     /// The directory holding this run's homes and codex's `HOME`.
     pub fn homes(&self) -> &Path {
         self.homes.path()
@@ -462,12 +532,20 @@ impl CodexRig {
     fn write_home(&self, home: &Path) -> Result<(), CodexError> {
         std::fs::create_dir_all(home).map_err(CodexError::TempDir)?;
         let path = home.join("config.toml");
-        let text = config_toml(
+        let mut text = config_toml(
             &self.mock.uri(),
             &self.receiver.uri(),
             self.transport,
             &self.spec,
         );
+        if let Some(command) = &self.mcp_command {
+            text.push('\n');
+            text.push_str(&mcp_config_toml(
+                &self.mcp_servers,
+                command,
+                &self.mcp_record_path(),
+            ));
+        }
         std::fs::write(&path, text).map_err(|source| CodexError::Config { path, source })
     }
 
