@@ -654,6 +654,21 @@ async fn mcp_server_delays_and_faults_move_codex_tool_building() {
         "fast server: build_tools p50 {fast_tools} ms"
     );
     assert!(p50(&slow, "turn_ttft") >= slow_tools);
+    // The overhead table pairs tool building with the injected MCP delays.
+    let overhead = slow
+        .overhead
+        .iter()
+        .find(|o| o.metric == "startup_prewarm_build_tools")
+        .unwrap_or_else(|| panic!("{:?}", slow.overhead));
+    assert_eq!(overhead.count, 3);
+    assert!(
+        (overhead.injected_p50_ms - 800.0).abs() < 1.0,
+        "{overhead:?}"
+    );
+    assert!(
+        (0.0..400.0).contains(&overhead.overhead_p50_ms),
+        "{overhead:?}"
+    );
     // What the server saw, with server-side timestamps and the injected delays.
     let records = std::fs::read_to_string(target.rig().mcp_record_path()).unwrap();
     let lines: Vec<serde_json::Value> = records

@@ -108,6 +108,7 @@ impl CodexExecTarget {
         let mut samples = rig.receiver.take(&thread_id);
         let _ = rig.mock.requests().take_thread(&thread_id);
         samples.push(Sample::client(CLIENT_PROCESS_EXIT, exited));
+        let overheads = rig.mcp_overheads(&home.path, &samples);
         let failure = match answer {
             Some((text, at)) => {
                 samples.push(Sample::client(CLIENT_PROCESS_ANSWER, at));
@@ -123,7 +124,11 @@ impl CodexExecTarget {
         };
         Ok(IterationReport {
             samples,
-            overheads: Vec::new(),
+            overheads: if failure.is_none() {
+                overheads
+            } else {
+                Vec::new()
+            },
             failure,
         })
     }

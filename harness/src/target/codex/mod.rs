@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
-use thread_runtime::Transport;
+use thread_runtime::{StartupPhase, Transport};
+
+use crate::model::sample::{OverheadSample, Sample};
 use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
@@ -190,6 +192,47 @@ pub fn mcp_config_toml(servers: &[McpServer], command: &Path, record: &Path) -> 
     let mut root = toml::Table::new();
     root.insert("mcp_servers".into(), toml::Value::Table(tables));
     toml::to_string(&root).expect("a table of strings and numbers serializes")
+}
+
+/// The file each home's mock MCP servers append their requests to.
+const MCP_RECORD: &str = "mcp-requests.jsonl";
+/// The most of one home's MCP record that is read.
+const MAX_MCP_RECORD: u64 = 1 << 20;
+
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The delay injected before tool building could finish, from one iteration's MCP records:
+/// per server start + initialize + tools/list, the slowest server's. None when a server did
+/// not get that far (crashed, never answered, or `expected` servers did not all report).
+pub fn mcp_injected(records: &str, expected: usize) -> Option<Duration> {
+    use std::collections::BTreeMap;
+    let mut per_server: BTreeMap<String, (Duration, bool)> = BTreeMap::new();
+    for line in records.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        let server = value["server"].as_str()?.to_owned();
+        let injected = Duration::from_micros(value["injected_us"].as_u64()?);
+        let entry = per_server.entry(server).or_insert((Duration::ZERO, false));
+        match value["method"].as_str()? {
+            "start" | "initialize" => entry.0 += injected,
+            "tools/list" => {
+                entry.0 += injected;
+                entry.1 = true;
+            }
+            "tools/call" => {}
+            _ => return None,
+        }
+    }
+    if per_server.len() != expected || per_server.values().any(|(_, listed)| !listed) {
+        return None;
+    }
+    per_server.values().map(|(d, _)| *d).max()
 }
 
 /// The phasebench binary that serves mock MCP servers: this process when it is phasebench,
@@ -510,9 +553,48 @@ impl CodexRig {
         self.root.path()
     }
 
-    /// Where the mock MCP servers append what they were asked (one JSON line per request).
+    /// Every MCP request of the run (one JSON line each), gathered from the homes' records as
+    /// their iterations end.
     pub fn mcp_record_path(&self) -> PathBuf {
-        self.homes.path().join("mcp-requests.jsonl")
+        self.homes.path().join(MCP_RECORD)
+    }
+
+    /// After an iteration in `home`: moves its MCP records to the run's file and, for a fresh
+    /// home whose servers all started and listed their tools, pairs the measured tool
+    /// building with the delay injected into it (the slowest server's start + initialize +
+    /// tools/list; codex starts its servers side by side).
+    fn mcp_overheads(&self, home: &Path, samples: &[Sample]) -> Vec<OverheadSample> {
+        if self.mcp_servers.is_empty() {
+            return Vec::new();
+        }
+        let path = home.join(MCP_RECORD);
+        let Ok(text) = read_bounded(&path, MAX_MCP_RECORD) else {
+            return Vec::new();
+        };
+        if self.reused_home.is_some() {
+            // A reused home's record spans iterations: nothing to pair.
+            return Vec::new();
+        }
+        let _ = std::fs::remove_file(&path);
+        if let Ok(mut all) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.mcp_record_path())
+        {
+            let _ = std::io::Write::write_all(&mut all, text.as_bytes());
+        }
+        let Some(injected) = mcp_injected(&text, self.mcp_servers.len()) else {
+            return Vec::new();
+        };
+        samples
+            .iter()
+            .filter(|s| s.metric == StartupPhase::PrewarmBuildTools.as_str())
+            .map(|s| OverheadSample {
+                metric: s.metric.clone(),
+                measured: s.duration,
+                injected,
+            })
+            .collect()
     }
 
     /// The directory holding this run's homes and codex's `HOME`.
@@ -543,7 +625,7 @@ impl CodexRig {
             text.push_str(&mcp_config_toml(
                 &self.mcp_servers,
                 command,
-                &self.mcp_record_path(),
+                &home.join(MCP_RECORD),
             ));
         }
         std::fs::write(&path, text).map_err(|source| CodexError::Config { path, source })
@@ -653,6 +735,38 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn mcp_injection_is_the_slowest_servers_start_initialize_and_listing() {
+        let line = |server: &str, method: &str, us: u64| {
+            format!(
+                "{{\"server\":\"{server}\",\"method\":\"{method}\",\"injected_us\":{us},\
+                 \"received_unix_us\":1,\"answered_unix_us\":2}}\n"
+            )
+        };
+        let both = [
+            line("a", "start", 100_000),
+            line("a", "initialize", 200_000),
+            line("b", "start", 0),
+            line("a", "tools/list", 300_000),
+            line("b", "initialize", 50_000),
+            line("b", "tools/list", 50_000),
+            line("a", "tools/call", 9_000_000),
+        ]
+        .concat();
+        assert_eq!(mcp_injected(&both, 2), Some(Duration::from_millis(600)));
+        // A server missing, crashed before listing, or never answering: nothing to pair.
+        assert_eq!(mcp_injected(&both, 3), None);
+        let crashed = [line("a", "start", 0)].concat();
+        assert_eq!(mcp_injected(&crashed, 1), None);
+        let hung = [
+            line("a", "start", 0),
+            line("a", "initialize (never answered)", 1),
+        ]
+        .concat();
+        assert_eq!(mcp_injected(&hung, 1), None);
+        assert_eq!(mcp_injected("not json\n", 1), None);
+    }
 
     #[tokio::test]
     async fn helper_binary_refusals_on_stderr_are_counted() {
