@@ -373,15 +373,14 @@ pub async fn run_rounds(
                 run_round(target, round_plan, e, b).await
             }
             TargetKind::CodexExec(spec) => {
-                let target = Arc::new(target::codex::exec::CodexExecTarget::start(
-                    &scenario, spec,
-                )?);
+                let target =
+                    Arc::new(target::codex::exec::CodexExecTarget::start(&scenario, spec).await?);
                 run_round(target, round_plan, e, b).await
             }
             TargetKind::CodexAppServer(spec) => {
-                let target = Arc::new(target::codex::app_server::CodexAppServerTarget::start(
-                    &scenario, spec,
-                )?);
+                let target = Arc::new(
+                    target::codex::app_server::CodexAppServerTarget::start(&scenario, spec).await?,
+                );
                 run_round(target, round_plan, e, b).await
             }
         };

@@ -109,6 +109,9 @@ pub enum CodexHome {
     Fresh,
     /// One home for the whole run: the first iteration pays it (use warmup).
     Reused,
+    /// A copy per iteration of a home aged by this many `codex exec` sessions (made once and
+    /// cached per codex version; see `target::codex::aged`).
+    Aged { sessions: u32 },
 }
 
 /// The OTLP encoding codex exports in.

@@ -342,8 +342,22 @@ pub enum RawExporter {
     Metrics,
 }
 
-fn default_home() -> RawCodexHome {
-    RawCodexHome::Fresh
+fn default_home() -> RawHome {
+    RawHome::Kind(RawCodexHome::Fresh)
+}
+
+/// `home = "fresh" | "reused"` or `home = { aged = { sessions = N } }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum RawHome {
+    Kind(RawCodexHome),
+    Aged { aged: RawAged },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAged {
+    pub sessions: u64,
 }
 fn default_prompt() -> String {
     "hi".to_owned()
@@ -363,7 +377,7 @@ pub struct RawCodex {
     #[serde(default)]
     pub binary: Option<String>,
     #[serde(default = "default_home")]
-    pub home: RawCodexHome,
+    pub home: RawHome,
     #[serde(default = "default_prompt")]
     pub prompt: String,
     #[serde(default)]

@@ -351,8 +351,19 @@ fn codex_spec(
         turns,
         binary: codex.binary.map(PathBuf::from),
         home: match codex.home {
-            raw::RawCodexHome::Fresh => CodexHome::Fresh,
-            raw::RawCodexHome::Reused => CodexHome::Reused,
+            raw::RawHome::Kind(raw::RawCodexHome::Fresh) => CodexHome::Fresh,
+            raw::RawHome::Kind(raw::RawCodexHome::Reused) => CodexHome::Reused,
+            raw::RawHome::Aged { aged } => match u32::try_from(aged.sessions) {
+                Ok(sessions) if (1..=MAX_AGED_SESSIONS).contains(&sessions) => {
+                    CodexHome::Aged { sessions }
+                }
+                _ => {
+                    return Err(err(
+                        "codex.home",
+                        format!("aged sessions must be between 1 and {MAX_AGED_SESSIONS}"),
+                    ));
+                }
+            },
         },
         prompt: codex.prompt,
         ephemeral: codex.ephemeral,
@@ -364,6 +375,9 @@ fn codex_spec(
         export_metrics: codex.exporters.contains(&raw::RawExporter::Metrics),
     })
 }
+
+/// The most sessions an aged home is made with (each is one `codex exec`, ~0.3 s).
+const MAX_AGED_SESSIONS: u32 = 20_000;
 
 fn gate_key(key: &str) -> String {
     format!("gate.{key:?}")

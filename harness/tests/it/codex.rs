@@ -44,7 +44,7 @@ async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
     let TargetKind::CodexExec(spec) = &scenario.target else {
         panic!("{file} is not a codex-exec scenario");
     };
-    let target = Arc::new(CodexExecTarget::start(&scenario, spec).unwrap());
+    let target = Arc::new(CodexExecTarget::start(&scenario, spec).await.unwrap());
     let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
@@ -55,7 +55,7 @@ async fn run_app_server(sets: &[&str]) -> (RunSummary, Arc<CodexAppServerTarget>
     let TargetKind::CodexAppServer(spec) = &scenario.target else {
         panic!("not a codex-app-server scenario");
     };
-    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).unwrap());
+    let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).await.unwrap());
     let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
@@ -335,7 +335,7 @@ async fn harness_overhead_against_bare_codex_exec() {
     let TargetKind::CodexExec(spec) = &scenario.target else {
         panic!("not codex-exec");
     };
-    let target = CodexExecTarget::start(&scenario, spec).unwrap();
+    let target = CodexExecTarget::start(&scenario, spec).await.unwrap();
     let sink = LoopbackServer::start(
         Router::new().fallback(post(|| async {
             ([("content-type", "application/json")], "{}")
@@ -694,4 +694,57 @@ async fn mcp_server_delays_and_faults_move_codex_tool_building() {
         (1000.0..1600.0).contains(&waited),
         "a server that never answers costs the 1 s startup timeout: {waited} ms"
     );
+}
+
+fn files_named(dir: &Path, suffix: &str) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    files_named(&path, suffix)
+                } else {
+                    usize::from(path.to_string_lossy().ends_with(suffix))
+                }
+            })
+            .sum()
+    })
+}
+
+/// An aged home is made once (real sessions recorded by codex against the mock), cached, and
+/// copied for each iteration; a second run takes it from the cache instead of aging again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aged_homes_are_made_once_cached_and_copied_per_iteration() {
+    use phasebench::target::codex::aged::template_dir;
+    // A prompt of its own, so this test's cache entry is not another run's.
+    let prompt = format!("aged-{}", std::process::id());
+    let sets = [
+        "iterations=2",
+        "warmup=0",
+        "run.rounds=1",
+        "codex.home={aged={sessions=3}}",
+    ];
+    let with_prompt = |sets: &[&str]| {
+        let mut all: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        all.push(format!("codex.prompt=\"{prompt}\""));
+        all
+    };
+    let owned = with_prompt(&sets);
+    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let (first, target) = run("exec-aged-home.toml", &refs).await;
+    assert_eq!(
+        first.run.failed_iterations, 0,
+        "{:?}",
+        first.run.failure_examples
+    );
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+    let template = template_dir(target.rig().version(), 3, &prompt);
+    assert_eq!(files_named(&template.join("sessions"), ".jsonl"), 3);
+    drop(target);
+    let (second, _) = run("exec-aged-home.toml", &refs).await;
+    assert_eq!(second.run.failed_iterations, 0);
+    // Taken from the cache: not aged again, and the iterations did not write into it.
+    assert_eq!(files_named(&template.join("sessions"), ".jsonl"), 3);
+    std::fs::remove_dir_all(&template).unwrap();
 }

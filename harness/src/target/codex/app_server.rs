@@ -273,9 +273,9 @@ pub struct CodexAppServerTarget {
 }
 
 impl CodexAppServerTarget {
-    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
+    pub async fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
         Ok(Self {
-            rig: CodexRig::start(scenario, spec)?,
+            rig: CodexRig::start(scenario, spec).await?,
             idle: Mutex::default(),
             cohorts: Mutex::default(),
             processes_started: AtomicU64::new(0),

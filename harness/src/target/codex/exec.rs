@@ -21,9 +21,9 @@ pub struct CodexExecTarget {
 }
 
 impl CodexExecTarget {
-    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
+    pub async fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
         Ok(Self {
-            rig: CodexRig::start(scenario, spec)?,
+            rig: CodexRig::start(scenario, spec).await?,
         })
     }
 

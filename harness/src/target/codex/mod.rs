@@ -14,6 +14,7 @@
 //! exec target are the one contract of running codex safely; the app-server target and the
 //! egress trap have their own modules.
 
+pub mod aged;
 pub mod app_server;
 pub mod egress;
 pub mod exec;
@@ -62,6 +63,8 @@ pub enum CodexError {
     TempDir(std::io::Error),
     #[error("cannot find the command for the mock MCP servers: {0}")]
     McpCommand(String),
+    #[error("cannot age a codex home in {path}: {message}")]
+    Aging { path: PathBuf, message: String },
     #[error(
         "cannot create the codex homes directory {path}: {source} (set PHASEBENCH_HOMES_DIR to a \
          writable directory outside any temporary directory)"
@@ -449,6 +452,8 @@ pub struct CodexRig {
     homes: tempfile::TempDir,
     workdir: PathBuf,
     reused_home: Option<PathBuf>,
+    /// The cached aged home each iteration's home is copied from (`home = { aged = … }`).
+    aged_template: Option<PathBuf>,
     /// The scenario's mock MCP servers and the command that serves them.
     mcp_servers: Vec<McpServer>,
     mcp_command: Option<PathBuf>,
@@ -482,7 +487,7 @@ pub fn homes_base() -> PathBuf {
 }
 
 impl CodexRig {
-    pub fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
+    pub async fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
         let binary = resolve_binary(spec)?;
         let version = codex_version(&binary)?;
         let mut backend = scenario.backend.clone();
@@ -517,6 +522,7 @@ impl CodexRig {
             homes,
             workdir,
             reused_home: None,
+            aged_template: None,
             mcp_command: if scenario.mcp_servers.is_empty() {
                 None
             } else {
@@ -525,10 +531,16 @@ impl CodexRig {
             mcp_servers: scenario.mcp_servers.clone(),
             helper_refusals: Arc::new(AtomicU64::new(0)),
         };
-        if spec.home == CodexHome::Reused {
-            let home = rig.homes.path().join("home");
-            rig.write_home(&home)?;
-            rig.reused_home = Some(home);
+        match spec.home {
+            CodexHome::Reused => {
+                let home = rig.homes.path().join("home");
+                rig.write_home(&home)?;
+                rig.reused_home = Some(home);
+            }
+            CodexHome::Aged { sessions } => {
+                rig.aged_template = Some(aged::template(&rig, sessions).await?);
+            }
+            CodexHome::Fresh => {}
         }
         Ok(rig)
     }
@@ -641,6 +653,12 @@ impl CodexRig {
             None => {
                 let path = self.homes.path().join(format!("home-{label}"));
                 let remove = RemoveOnDrop(Some(path.clone()));
+                if let Some(template) = &self.aged_template {
+                    aged::copy_tree(template, &path).map_err(|e| CodexError::Aging {
+                        path: path.clone(),
+                        message: format!("cannot copy the aged home: {e}"),
+                    })?;
+                }
                 self.write_home(&path)?;
                 Ok(Home {
                     path,
