@@ -22,6 +22,8 @@ pub struct RuntimeConfig {
     pub transport: Transport,
     /// Base URLs of tool servers; each serves `GET /tools`.
     pub tool_servers: Vec<String>,
+    /// MCP servers (stdio child processes) listed beside the tool servers.
+    pub mcp_servers: Vec<crate::mcp::McpServerCommand>,
     /// Size of the instructions in the prompt, in bytes.
     pub instructions_bytes: usize,
     /// Directory where thread state is written (created if missing).
@@ -43,6 +45,7 @@ impl RuntimeConfig {
                 connect_timeout: Duration::from_secs(5),
             },
             tool_servers: Vec::new(),
+            mcp_servers: Vec::new(),
             instructions_bytes: 16 * 1024,
             state_dir: state_dir.into(),
             model: "gpt-6.1-sol".to_owned(),

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod context;
+pub mod mcp;
 pub mod prompt;
 pub mod sse;
 pub mod telemetry;

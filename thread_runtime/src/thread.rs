@@ -350,9 +350,14 @@ async fn prewarm_steps(
     // Tool building and the websocket handshake overlap.
     let build_tools = async {
         let started = Instant::now();
-        let tools =
-            tools::discover_and_build(&shared.http, &config.tool_servers, id, config.http_timeout)
-                .await;
+        let tools = tools::discover_and_build(
+            &shared.http,
+            &config.tool_servers,
+            &config.mcp_servers,
+            id,
+            config.http_timeout,
+        )
+        .await;
         if tools.is_ok() {
             telemetry.startup_phase(StartupPhase::PrewarmBuildTools, None, started.elapsed());
         }
@@ -581,6 +586,7 @@ impl Session {
             let tools = tools::discover_and_build(
                 &self.shared.http,
                 &config.tool_servers,
+                &config.mcp_servers,
                 &self.id,
                 config.http_timeout,
             )

@@ -52,18 +52,27 @@ pub struct ToolSpec {
 pub async fn discover_and_build(
     client: &reqwest::Client,
     servers: &[String],
+    mcp_servers: &[crate::mcp::McpServerCommand],
     thread_id: &str,
     timeout: Duration,
 ) -> Result<Vec<ToolSpec>, ToolError> {
-    let listings = futures_util::future::join_all(
-        servers
-            .iter()
-            .map(|server| list_tools(client, server, thread_id, timeout)),
-    )
-    .await;
-    let mut bodies = Vec::with_capacity(servers.len());
+    let (listings, mcp_listings) = tokio::join!(
+        futures_util::future::join_all(
+            servers
+                .iter()
+                .map(|server| list_tools(client, server, thread_id, timeout)),
+        ),
+        futures_util::future::join_all(mcp_servers.iter().map(crate::mcp::list)),
+    );
+    let mut bodies = Vec::with_capacity(servers.len() + mcp_servers.len());
     for (server, body) in servers.iter().zip(listings) {
         bodies.push((server.as_str(), body?));
+    }
+    // A failed MCP server costs its time and its tools, not the thread (as in codex).
+    for (server, body) in mcp_servers.iter().zip(mcp_listings) {
+        if let Ok(body) = body {
+            bodies.push((server.name.as_str(), body));
+        }
     }
     let borrowed: Vec<(&str, &[u8])> = bodies.iter().map(|(s, b)| (*s, b.as_slice())).collect();
     build_specs(&borrowed)

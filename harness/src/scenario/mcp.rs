@@ -1,10 +1,11 @@
-//! `[[mcp.servers]]`: the mock MCP servers a codex run starts, validated (names usable as TOML
+//! `[[mcp.servers]]`: the mock MCP servers a run starts (codex from its config, the built-in
+//! runtime through its rmcp client), validated (names usable as TOML
 //! keys and unique, counts and sizes bounded, a sane startup timeout) and seeded from the
 //! scenario's seed.
 
 use std::time::Duration;
 
-use super::raw::{RawScenario, RawTarget};
+use super::raw::RawScenario;
 use super::{McpServer, ScenarioError};
 
 /// The largest number of mock MCP servers a scenario may start.
@@ -83,14 +84,6 @@ pub(super) fn servers(
             },
             startup_timeout: timeout,
         });
-    }
-    if !out.is_empty() && matches!(raw.target, RawTarget::Builtin) {
-        return Err(err(
-            "mcp.servers",
-            "mock MCP servers are started by the codex targets only; the built-in runtime \
-             discovers tools over [tools] (its MCP client is not built yet)"
-                .into(),
-        ));
     }
     Ok(out)
 }

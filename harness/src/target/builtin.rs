@@ -44,6 +44,8 @@ pub enum BuiltinError {
     TempDir { dir: String, source: std::io::Error },
     #[error("cannot start the thread runtime: {0}")]
     Runtime(#[from] thread_runtime::RuntimeError),
+    #[error("cannot find the command for the mock MCP servers: {0}")]
+    McpCommand(String),
 }
 
 /// Largest listing delay drawn per thread, across tool servers.
@@ -81,6 +83,9 @@ impl Respond for ToolListing {
 pub struct BuiltinTarget {
     runtime: ThreadRuntime,
     spec: RuntimeSpec,
+    /// MCP servers add to tool building what the overhead pairing does not know (their draws
+    /// are made in other processes): no overhead rows then.
+    with_mcp: bool,
     mock: MockBackend,
     _tool_servers: Vec<MockServer>,
     tool_draws: ToolDraws,
@@ -144,10 +149,26 @@ impl BuiltinTarget {
         config.instructions_bytes = scenario.runtime.instructions_bytes;
         config.model = scenario.runtime.model.clone();
         config.http_timeout = scenario.plan.iteration_timeout;
+        if !scenario.mcp_servers.is_empty() {
+            let command = super::mcp_server_command().map_err(BuiltinError::McpCommand)?;
+            config.mcp_servers = scenario
+                .mcp_servers
+                .iter()
+                .map(|server| thread_runtime::mcp::McpServerCommand {
+                    name: server.spec.name.clone(),
+                    command: command.clone(),
+                    args: std::iter::once("mcp-server".to_owned())
+                        .chain(server.spec.to_args())
+                        .collect(),
+                    startup_timeout: server.startup_timeout,
+                })
+                .collect();
+        }
         let runtime = ThreadRuntime::new(config, TelemetrySink::new(&logs).with_meter(&meter))?;
         Ok(Self {
             runtime,
             spec: scenario.runtime.clone(),
+            with_mcp: !scenario.mcp_servers.is_empty(),
             mock,
             _tool_servers: tool_servers,
             tool_draws,
@@ -325,7 +346,10 @@ impl Target for BuiltinTarget {
         if failure.is_none() {
             samples.push(Sample::client(CLIENT_ITERATION, iteration));
         }
-        let overheads = if failure.is_none() && self.spec.interrupt_first_turn_after.is_none() {
+        let overheads = if failure.is_none()
+            && self.spec.interrupt_first_turn_after.is_none()
+            && !self.with_mcp
+        {
             overheads(
                 &samples,
                 &records,

@@ -1076,3 +1076,42 @@ fn ctrl_c_stops_ab_and_its_running_round() {
     let left: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// The built-in runtime meets the same mock MCP servers as codex (through its rmcp client):
+/// injected initialize + tools/list delays move tool building by the injection plus a small
+/// overhead, and a server that crashes costs its tools, not the thread.
+#[test]
+fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p50 = |scenario: &str| -> f64 {
+        let json = dir.path().join(format!("{scenario}.json"));
+        let out = phasebench()
+            .args(["run", "-q", "--iterations", "6", "--warmup", "1"])
+            .args(["--set", "run.rounds=1", "--json"])
+            .arg(&json)
+            .arg(scenario_path(&format!("{scenario}.toml")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        doc["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == "startup_prewarm_build_tools")
+            .and_then(|m| m["p50_ms"].as_f64())
+            .unwrap_or_else(|| panic!("{scenario}: no build_tools"))
+    };
+    let slow = p50("mcp-slow");
+    assert!((800.0..1400.0).contains(&slow), "slow: {slow} ms");
+    let fast = p50("mcp-fast");
+    assert!(fast < 400.0, "fast: {fast} ms");
+    let crashing = p50("mcp-crashing");
+    assert!(crashing < 400.0, "crashing: {crashing} ms");
+}

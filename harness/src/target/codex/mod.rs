@@ -238,30 +238,6 @@ pub fn mcp_injected(records: &str, expected: usize) -> Option<Duration> {
     per_server.values().map(|(d, _)| *d).max()
 }
 
-/// The phasebench binary that serves mock MCP servers: this process when it is phasebench,
-/// else `phasebench` beside it or one directory up (a test binary in `target/*/deps`).
-pub fn mcp_server_command() -> Result<PathBuf, CodexError> {
-    let exe = std::env::current_exe().map_err(|e| CodexError::McpCommand(e.to_string()))?;
-    let is_phasebench = |p: &Path| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy() == "phasebench")
-    };
-    if is_phasebench(&exe) {
-        return Ok(exe);
-    }
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join("phasebench"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            CodexError::McpCommand(format!(
-                "no phasebench binary beside {} to serve the mock MCP servers",
-                exe.display()
-            ))
-        })
-}
-
 /// Kills a process group when dropped, unless disarmed after the process exited.
 struct ProcessGroupGuard {
     pgid: Option<u32>,
@@ -526,7 +502,7 @@ impl CodexRig {
             mcp_command: if scenario.mcp_servers.is_empty() {
                 None
             } else {
-                Some(mcp_server_command()?)
+                Some(super::mcp_server_command().map_err(CodexError::McpCommand)?)
             },
             mcp_servers: scenario.mcp_servers.clone(),
             helper_refusals: Arc::new(AtomicU64::new(0)),
