@@ -9,8 +9,12 @@
 //! Every request is recorded with server-side timestamps and the delay injected into it, as
 //! JSON lines in an optional record file, so a harness can pair MCP phases with injections.
 //!
-//! The stdio server is what a runtime spawns (`phasebench mcp-server …`); [`McpServerSpec`]
-//! travels as command-line arguments ([`McpServerSpec::to_args`], parsed back by the binary).
+//! Two transports, as codex supports: stdio, a process the runtime spawns (`phasebench
+//! mcp-server …`; [`McpServerSpec`] travels as command-line arguments,
+//! [`McpServerSpec::to_args`]), and streamable HTTP, served on loopback by [`McpHttpServer`].
+//! Over HTTP there is no process to start or crash: the start delay is added before each
+//! session's `initialize` answer, and a crash-at-start fault refuses the session (the
+//! `initialize` request gets an error status), each drawn per session.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -134,7 +138,9 @@ struct MockMcp {
     plan: Plan,
     rng: Mutex<SmallRng>,
     tools: Arc<Vec<Tool>>,
-    record: Option<Mutex<std::fs::File>>,
+    record: Option<Arc<Mutex<std::fs::File>>>,
+    /// Over HTTP: the drawn start delay, served before the `initialize` answer.
+    start_before_initialize: Duration,
 }
 
 fn unix_us(at: SystemTime) -> u128 {
@@ -219,6 +225,11 @@ impl ServerHandler for MockMcp {
             );
             std::future::pending::<()>().await;
         }
+        if !self.start_before_initialize.is_zero() {
+            let received = SystemTime::now();
+            tokio::time::sleep(self.start_before_initialize).await;
+            self.record("start", received, self.start_before_initialize);
+        }
         self.delay("initialize", &self.spec.delays.initialize).await;
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
@@ -262,35 +273,52 @@ pub enum McpServeError {
     Session(String),
 }
 
-/// Serves `spec` on this process's stdin and stdout until the client closes them.
-pub async fn serve_stdio(spec: McpServerSpec) -> Result<(), McpServeError> {
-    let mut rng = SmallRng::seed_from_u64(spec.seed ^ u64::from(std::process::id()));
+fn open_record(spec: &McpServerSpec) -> Result<Option<Arc<Mutex<std::fs::File>>>, McpServeError> {
+    let Some(path) = &spec.record else {
+        return Ok(None);
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(|file| Some(Arc::new(Mutex::new(file))))
+        .map_err(|source| McpServeError::Record {
+            path: path.clone(),
+            source,
+        })
+}
+
+/// One server instance (a process, or an HTTP session) and what it drew: its start delay and
+/// whether it crashes.
+fn instance(
+    spec: &McpServerSpec,
+    mut rng: SmallRng,
+    tools: Arc<Vec<Tool>>,
+    record: Option<Arc<Mutex<std::fs::File>>>,
+) -> (MockMcp, Duration, bool) {
     let start = spec.delays.start.sample(&mut rng);
     let crash = rng.random_bool(spec.faults.crash_at_start.value());
     let plan = Plan {
         hang_initialize: rng.random_bool(spec.faults.hang_initialize.value()),
         error_list_tools: rng.random_bool(spec.faults.error_list_tools.value()),
     };
-    let record = match &spec.record {
-        Some(path) => Some(Mutex::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|source| McpServeError::Record {
-                    path: path.clone(),
-                    source,
-                })?,
-        )),
-        None => None,
-    };
     let server = MockMcp {
-        tools: Arc::new(tools(spec.tools, spec.schema_bytes)),
+        tools,
         plan,
         rng: Mutex::new(rng),
         record,
-        spec,
+        spec: spec.clone(),
+        start_before_initialize: Duration::ZERO,
     };
+    (server, start, crash)
+}
+
+/// Serves `spec` on this process's stdin and stdout until the client closes them.
+pub async fn serve_stdio(spec: McpServerSpec) -> Result<(), McpServeError> {
+    let rng = SmallRng::seed_from_u64(spec.seed ^ u64::from(std::process::id()));
+    let record = open_record(&spec)?;
+    let tools = Arc::new(tools(spec.tools, spec.schema_bytes));
+    let (server, start, crash) = instance(&spec, rng, tools, record);
     let launched = SystemTime::now();
     if !start.is_zero() {
         tokio::time::sleep(start).await;
@@ -308,6 +336,52 @@ pub async fn serve_stdio(spec: McpServerSpec) -> Result<(), McpServeError> {
         .await
         .map_err(|e| McpServeError::Session(e.to_string()))?;
     Ok(())
+}
+
+/// A mock MCP server on streamable HTTP at `http://127.0.0.1:PORT/mcp`, one [`MockMcp`] per
+/// session (each drawing its own start delay and faults from one seeded generator). Dropping
+/// it stops the server.
+pub struct McpHttpServer {
+    server: crate::loopback::LoopbackServer,
+}
+
+impl McpHttpServer {
+    pub fn start(spec: &McpServerSpec) -> Result<Self, McpServeError> {
+        use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+        use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+        let record = open_record(spec)?;
+        let tools = Arc::new(tools(spec.tools, spec.schema_bytes));
+        let sessions = Mutex::new(SmallRng::seed_from_u64(spec.seed));
+        let spec = spec.clone();
+        let factory = move || {
+            let rng = {
+                let mut sessions = sessions.lock().unwrap_or_else(PoisonError::into_inner);
+                SmallRng::seed_from_u64(sessions.random())
+            };
+            let (mut server, start, crash) =
+                instance(&spec, rng, Arc::clone(&tools), record.clone());
+            if crash {
+                server.record("start (refused)", SystemTime::now(), Duration::ZERO);
+                return Err(std::io::Error::other("injected crash at start"));
+            }
+            server.start_before_initialize = start;
+            Ok(server)
+        };
+        let service = StreamableHttpService::new(
+            factory,
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default(),
+        );
+        let app = axum::Router::new().nest_service("/mcp", service);
+        let server = crate::loopback::LoopbackServer::start(app, 0, "mock-mcp")
+            .map_err(|e| McpServeError::Session(e.to_string()))?;
+        Ok(Self { server })
+    }
+
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub fn uri(&self) -> String {
+        format!("http://{}/mcp", self.server.addr())
+    }
 }
 
 #[cfg(test)]

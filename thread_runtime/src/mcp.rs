@@ -1,6 +1,6 @@
 //! MCP servers as the runtime's tool sources, next to the HTTP tool servers: each configured
-//! server is spawned as a child process and asked, over stdio with `rmcp` (the client codex
-//! uses), to `initialize` and to list its tools; the listing joins the HTTP ones in tool
+//! server is spawned as a child process (stdio) or reached at its URL (streamable HTTP) and
+//! asked, with `rmcp` (the client codex uses), to `initialize` and to list its tools; the listing joins the HTTP ones in tool
 //! building. As in codex, a server that fails to start, errors or exceeds its startup timeout
 //! costs that time and its tools, never the thread.
 //!
@@ -14,14 +14,22 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 
-/// How to start one MCP server.
+/// One MCP server and how to reach it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct McpServerCommand {
     pub name: String,
-    pub command: PathBuf,
-    pub args: Vec<String>,
+    pub transport: McpTransport,
     /// Start, `initialize` and `tools/list` together, as codex's `startup_timeout_sec`.
     pub startup_timeout: Duration,
+}
+
+/// How an MCP server is reached.
+#[derive(Debug, Clone, PartialEq)]
+pub enum McpTransport {
+    /// A child process speaking MCP on its stdin and stdout.
+    Stdio { command: PathBuf, args: Vec<String> },
+    /// Streamable HTTP at this URL.
+    Http { url: String },
 }
 
 /// Why a server's tools are missing.
@@ -41,24 +49,38 @@ pub enum McpListError {
 /// The server's tools as an MCP `tools/list` body (`{"tools":[…]}`).
 pub async fn list(server: &McpServerCommand) -> Result<Vec<u8>, McpListError> {
     let name = server.name.clone();
-    let mut command = tokio::process::Command::new(&server.command);
-    command.args(&server.args).kill_on_drop(true);
-    let (transport, _) = TokioChildProcess::builder(command)
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|source| McpListError::Spawn {
-            name: name.clone(),
-            source,
-        })?;
     let session = |message: String| McpListError::Session {
         name: name.clone(),
         message,
     };
     let listed = async {
-        let client =
-            ().serve(transport)
-                .await
-                .map_err(|e| session(format!("initialize failed: {e}")))?;
+        let client = match &server.transport {
+            McpTransport::Stdio { command, args } => {
+                let mut command = tokio::process::Command::new(command);
+                command.args(args).kill_on_drop(true);
+                let (transport, _) = TokioChildProcess::builder(command)
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|source| McpListError::Spawn {
+                        name: name.clone(),
+                        source,
+                    })?;
+                ().serve(transport).await
+            }
+            McpTransport::Http { url } => {
+                use rmcp::transport::StreamableHttpClientTransport;
+                use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+                // Loopback only: never through a proxy from the environment.
+                let http = reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .map_err(|e| session(e.to_string()))?;
+                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+                ().serve(StreamableHttpClientTransport::with_client(http, config))
+                    .await
+            }
+        }
+        .map_err(|e| session(format!("initialize failed: {e}")))?;
         let tools = client
             .list_all_tools()
             .await

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::raw::RawScenario;
-use super::{McpServer, ScenarioError};
+use super::raw::{RawMcpTransport, RawScenario};
+use super::{McpServer, McpTransportKind, ScenarioError};
 
 /// The largest number of mock MCP servers a scenario may start.
 const MAX_MCP_SERVERS: usize = 32;
@@ -83,6 +83,10 @@ pub(super) fn servers(
                 record: None,
             },
             startup_timeout: timeout,
+            transport: match server.transport {
+                RawMcpTransport::Stdio => McpTransportKind::Stdio,
+                RawMcpTransport::Http => McpTransportKind::Http,
+            },
         });
     }
     Ok(out)

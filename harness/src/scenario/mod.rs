@@ -203,6 +203,16 @@ pub struct ToolsSpec {
 pub struct McpServer {
     pub spec: mock_backend::mcp::McpServerSpec,
     pub startup_timeout: Duration,
+    pub transport: McpTransportKind,
+}
+
+/// How a mock MCP server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpTransportKind {
+    /// A process the runtime spawns (`phasebench mcp-server`), speaking on stdin/stdout.
+    Stdio,
+    /// Streamable HTTP on loopback, served by the harness for the round.
+    Http,
 }
 
 /// A validated scenario.

@@ -264,9 +264,20 @@ pub struct RawMcpServer {
     #[serde(default = "default_startup_timeout")]
     pub startup_timeout: DurationValue,
     #[serde(default)]
+    pub transport: RawMcpTransport,
+    #[serde(default)]
     pub delays: RawMcpDelays,
     #[serde(default)]
     pub faults: RawMcpFaults,
+}
+
+/// `stdio` (a process the runtime spawns) or `http` (streamable HTTP served by the harness).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawMcpTransport {
+    #[default]
+    Stdio,
+    Http,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -32,7 +32,10 @@ use crate::model::metric::{
 };
 use crate::model::sample::OverheadSample;
 use crate::model::sample::Sample;
-use crate::scenario::{RuntimeSpec, Scenario, StateStorage};
+use mock_backend::mcp::McpHttpServer;
+use thread_runtime::mcp::{McpServerCommand, McpTransport};
+
+use crate::scenario::{McpTransportKind, RuntimeSpec, Scenario, StateStorage};
 use crate::telemetry::capture::Capture;
 
 /// Why the built-in target could not be set up.
@@ -46,6 +49,39 @@ pub enum BuiltinError {
     Runtime(#[from] thread_runtime::RuntimeError),
     #[error("cannot find the command for the mock MCP servers: {0}")]
     McpCommand(String),
+    #[error("cannot start a mock MCP server: {0}")]
+    McpServer(#[from] mock_backend::mcp::McpServeError),
+}
+
+/// How the runtime reaches the scenario's mock MCP servers: stdio ones as `phasebench
+/// mcp-server` child processes, HTTP ones served here for the round (returned to keep alive).
+fn mcp_servers(
+    scenario: &Scenario,
+) -> Result<(Vec<McpServerCommand>, Vec<McpHttpServer>), BuiltinError> {
+    let mut commands = Vec::with_capacity(scenario.mcp_servers.len());
+    let mut http = Vec::new();
+    for server in &scenario.mcp_servers {
+        let transport = match server.transport {
+            McpTransportKind::Stdio => McpTransport::Stdio {
+                command: super::mcp_server_command().map_err(BuiltinError::McpCommand)?,
+                args: std::iter::once("mcp-server".to_owned())
+                    .chain(server.spec.to_args())
+                    .collect(),
+            },
+            McpTransportKind::Http => {
+                let served = McpHttpServer::start(&server.spec)?;
+                let url = served.uri();
+                http.push(served);
+                McpTransport::Http { url }
+            }
+        };
+        commands.push(McpServerCommand {
+            name: server.spec.name.clone(),
+            transport,
+            startup_timeout: server.startup_timeout,
+        });
+    }
+    Ok((commands, http))
 }
 
 /// Largest listing delay drawn per thread, across tool servers.
@@ -86,6 +122,8 @@ pub struct BuiltinTarget {
     /// MCP servers add to tool building what the overhead pairing does not know (their draws
     /// are made in other processes): no overhead rows then.
     with_mcp: bool,
+    /// The streamable-HTTP mock MCP servers, served for the round.
+    _mcp_http: Vec<McpHttpServer>,
     mock: MockBackend,
     _tool_servers: Vec<MockServer>,
     tool_draws: ToolDraws,
@@ -149,26 +187,14 @@ impl BuiltinTarget {
         config.instructions_bytes = scenario.runtime.instructions_bytes;
         config.model = scenario.runtime.model.clone();
         config.http_timeout = scenario.plan.iteration_timeout;
-        if !scenario.mcp_servers.is_empty() {
-            let command = super::mcp_server_command().map_err(BuiltinError::McpCommand)?;
-            config.mcp_servers = scenario
-                .mcp_servers
-                .iter()
-                .map(|server| thread_runtime::mcp::McpServerCommand {
-                    name: server.spec.name.clone(),
-                    command: command.clone(),
-                    args: std::iter::once("mcp-server".to_owned())
-                        .chain(server.spec.to_args())
-                        .collect(),
-                    startup_timeout: server.startup_timeout,
-                })
-                .collect();
-        }
+        let (mcp_servers, mcp_http) = mcp_servers(scenario)?;
+        config.mcp_servers = mcp_servers;
         let runtime = ThreadRuntime::new(config, TelemetrySink::new(&logs).with_meter(&meter))?;
         Ok(Self {
             runtime,
             spec: scenario.runtime.clone(),
             with_mcp: !scenario.mcp_servers.is_empty(),
+            _mcp_http: mcp_http,
             mock,
             _tool_servers: tool_servers,
             tool_draws,

@@ -1083,12 +1083,13 @@ fn ctrl_c_stops_ab_and_its_running_round() {
 #[test]
 fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     let dir = tempfile::tempdir().unwrap();
-    let p50 = |scenario: &str| -> f64 {
+    let p50_with = |scenario: &str, sets: &[&str]| -> f64 {
         let json = dir.path().join(format!("{scenario}.json"));
         let out = phasebench()
             .args(["run", "-q", "--iterations", "6", "--warmup", "1"])
             .args(["--set", "run.rounds=1", "--json"])
             .arg(&json)
+            .args(sets.iter().flat_map(|s| ["--set", s]))
             .arg(scenario_path(&format!("{scenario}.toml")))
             .output()
             .unwrap();
@@ -1108,7 +1109,19 @@ fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
             .and_then(|m| m["p50_ms"].as_f64())
             .unwrap_or_else(|| panic!("{scenario}: no build_tools"))
     };
+    let p50 = |scenario: &str| p50_with(scenario, &[]);
     let slow = p50("mcp-slow");
+    // The same server over streamable HTTP.
+    let over_http = p50_with(
+        "mcp-slow",
+        &[
+            r#"mcp.servers=[{name="slow",transport="http",delays={initialize="400ms",list_tools="400ms"}}]"#,
+        ],
+    );
+    assert!(
+        (800.0..1400.0).contains(&over_http),
+        "slow over HTTP: {over_http} ms"
+    );
     assert!((800.0..1400.0).contains(&slow), "slow: {slow} ms");
     let fast = p50("mcp-fast");
     assert!(fast < 400.0, "fast: {fast} ms");

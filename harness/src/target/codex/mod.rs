@@ -32,7 +32,9 @@ use crate::model::sample::{OverheadSample, Sample};
 use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
-use crate::scenario::{CodexHome, CodexSpec, McpServer, OtlpProtocol, Scenario};
+use mock_backend::mcp::McpHttpServer;
+
+use crate::scenario::{CodexHome, CodexSpec, McpServer, McpTransportKind, OtlpProtocol, Scenario};
 use crate::target::codex::egress::EgressTrap;
 use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 
@@ -63,6 +65,8 @@ pub enum CodexError {
     TempDir(std::io::Error),
     #[error("cannot find the command for the mock MCP servers: {0}")]
     McpCommand(String),
+    #[error("cannot start a mock MCP server: {0}")]
+    McpServer(#[from] mock_backend::mcp::McpServeError),
     #[error("cannot age a codex home in {path}: {message}")]
     Aging { path: PathBuf, message: String },
     #[error(
@@ -170,19 +174,32 @@ shell_snapshot = false
 /// The `[mcp_servers.NAME]` tables for a scenario's mock MCP servers: each runs
 /// `COMMAND mcp-server ARGS` (this phasebench binary), with the scenario's startup timeout,
 /// appending what it was asked to `record`.
-pub fn mcp_config_toml(servers: &[McpServer], command: &Path, record: &Path) -> String {
+/// Streamable-HTTP servers are written as `url` entries (`http` maps their names to URLs).
+pub fn mcp_config_toml(
+    servers: &[McpServer],
+    command: &Path,
+    record: &Path,
+    http: &std::collections::BTreeMap<String, String>,
+) -> String {
     let mut tables = toml::Table::new();
     for server in servers {
-        let mut spec = server.spec.clone();
-        spec.record = Some(record.to_owned());
-        let mut args = vec![toml::Value::from("mcp-server")];
-        args.extend(spec.to_args().into_iter().map(toml::Value::from));
         let mut table = toml::Table::new();
-        table.insert(
-            "command".into(),
-            toml::Value::from(command.display().to_string()),
-        );
-        table.insert("args".into(), toml::Value::Array(args));
+        match http.get(&server.spec.name) {
+            Some(url) => {
+                table.insert("url".into(), toml::Value::from(url.as_str()));
+            }
+            None => {
+                let mut spec = server.spec.clone();
+                spec.record = Some(record.to_owned());
+                let mut args = vec![toml::Value::from("mcp-server")];
+                args.extend(spec.to_args().into_iter().map(toml::Value::from));
+                table.insert(
+                    "command".into(),
+                    toml::Value::from(command.display().to_string()),
+                );
+                table.insert("args".into(), toml::Value::Array(args));
+            }
+        }
         table.insert(
             "startup_timeout_sec".into(),
             toml::Value::from(server.startup_timeout.as_secs_f64()),
@@ -433,6 +450,8 @@ pub struct CodexRig {
     /// The scenario's mock MCP servers and the command that serves them.
     mcp_servers: Vec<McpServer>,
     mcp_command: Option<PathBuf>,
+    /// The streamable-HTTP mock MCP servers, by name, served for the round.
+    mcp_http: Vec<(String, McpHttpServer)>,
     /// Codex processes that said they refused to create their helper binaries (their
     /// `CODEX_HOME` was under a temporary directory, so they skipped startup work).
     helper_refusals: Arc<AtomicU64>,
@@ -505,8 +524,17 @@ impl CodexRig {
                 Some(super::mcp_server_command().map_err(CodexError::McpCommand)?)
             },
             mcp_servers: scenario.mcp_servers.clone(),
+            mcp_http: Vec::new(),
             helper_refusals: Arc::new(AtomicU64::new(0)),
         };
+        for server in &scenario.mcp_servers {
+            if server.transport == McpTransportKind::Http {
+                let mut served = server.spec.clone();
+                served.record = Some(rig.mcp_record_path());
+                let http = McpHttpServer::start(&served)?;
+                rig.mcp_http.push((server.spec.name.clone(), http));
+            }
+        }
         match spec.home {
             CodexHome::Reused => {
                 let home = rig.homes.path().join("home");
@@ -571,6 +599,10 @@ impl CodexRig {
         {
             let _ = std::io::Write::write_all(&mut all, text.as_bytes());
         }
+        if !self.mcp_http.is_empty() {
+            // HTTP sessions are not attributed to iterations.
+            return Vec::new();
+        }
         let Some(injected) = mcp_injected(&text, self.mcp_servers.len()) else {
             return Vec::new();
         };
@@ -610,10 +642,16 @@ impl CodexRig {
         );
         if let Some(command) = &self.mcp_command {
             text.push('\n');
+            let urls = self
+                .mcp_http
+                .iter()
+                .map(|(name, server)| (name.clone(), server.uri()))
+                .collect();
             text.push_str(&mcp_config_toml(
                 &self.mcp_servers,
                 command,
                 &home.join(MCP_RECORD),
+                &urls,
             ));
         }
         std::fs::write(&path, text).map_err(|source| CodexError::Config { path, source })
@@ -729,6 +767,46 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn mcp_servers_are_written_as_commands_or_urls() {
+        use crate::scenario::McpTransportKind;
+        let server = |name: &str, transport| McpServer {
+            spec: mock_backend::mcp::McpServerSpec::new(name, 2),
+            startup_timeout: Duration::from_millis(1500),
+            transport,
+        };
+        let servers = [
+            server("local", McpTransportKind::Stdio),
+            server("remote", McpTransportKind::Http),
+        ];
+        let urls = [("remote".to_owned(), "http://127.0.0.1:9/mcp".to_owned())].into();
+        let text = mcp_config_toml(
+            &servers,
+            Path::new("/opt/phasebench"),
+            Path::new("/h/mcp-requests.jsonl"),
+            &urls,
+        );
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let local = &doc["mcp_servers"]["local"];
+        assert_eq!(local["command"].as_str(), Some("/opt/phasebench"));
+        let args: Vec<&str> = local["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(args[..3], ["mcp-server", "--name", "local"]);
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--record", "/h/mcp-requests.jsonl"])
+        );
+        assert_eq!(local["startup_timeout_sec"].as_float(), Some(1.5));
+        let remote = &doc["mcp_servers"]["remote"];
+        assert_eq!(remote["url"].as_str(), Some("http://127.0.0.1:9/mcp"));
+        assert!(remote.get("command").is_none());
+        assert!(mcp_config_toml(&[], Path::new("x"), Path::new("y"), &urls).is_empty());
+    }
 
     #[test]
     fn mcp_injection_is_the_slowest_servers_start_initialize_and_listing() {
