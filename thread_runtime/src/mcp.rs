@@ -26,7 +26,8 @@ pub struct McpServerCommand {
 /// How an MCP server is reached.
 #[derive(Debug, Clone, PartialEq)]
 pub enum McpTransport {
-    /// A child process speaking MCP on its stdin and stdout.
+    /// A child process speaking MCP on its stdin and stdout. `{thread_id}` in an argument is
+    /// replaced by the id of the thread that starts it (so a server can say whom it served).
     Stdio { command: PathBuf, args: Vec<String> },
     /// Streamable HTTP at this URL.
     Http { url: String },
@@ -47,7 +48,7 @@ pub enum McpListError {
 }
 
 /// The server's tools as an MCP `tools/list` body (`{"tools":[…]}`).
-pub async fn list(server: &McpServerCommand) -> Result<Vec<u8>, McpListError> {
+pub async fn list(server: &McpServerCommand, thread_id: &str) -> Result<Vec<u8>, McpListError> {
     let name = server.name.clone();
     let session = |message: String| McpListError::Session {
         name: name.clone(),
@@ -57,7 +58,9 @@ pub async fn list(server: &McpServerCommand) -> Result<Vec<u8>, McpListError> {
         let client = match &server.transport {
             McpTransport::Stdio { command, args } => {
                 let mut command = tokio::process::Command::new(command);
-                command.args(args).kill_on_drop(true);
+                command
+                    .args(args.iter().map(|a| a.replace("{thread_id}", thread_id)))
+                    .kill_on_drop(true);
                 let (transport, _) = TokioChildProcess::builder(command)
                     .stderr(Stdio::null())
                     .spawn()

@@ -62,7 +62,11 @@ pub async fn discover_and_build(
                 .iter()
                 .map(|server| list_tools(client, server, thread_id, timeout)),
         ),
-        futures_util::future::join_all(mcp_servers.iter().map(crate::mcp::list)),
+        futures_util::future::join_all(
+            mcp_servers
+                .iter()
+                .map(|server| crate::mcp::list(server, thread_id))
+        ),
     );
     let mut bodies = Vec::with_capacity(servers.len() + mcp_servers.len());
     for (server, body) in servers.iter().zip(listings) {

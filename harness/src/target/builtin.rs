@@ -12,6 +12,7 @@
 //! the crate.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -55,19 +56,25 @@ pub enum BuiltinError {
 
 /// How the runtime reaches the scenario's mock MCP servers: stdio ones as `phasebench
 /// mcp-server` child processes, HTTP ones served here for the round (returned to keep alive).
+/// Stdio servers record into `records/mcp-{thread_id}.jsonl` (the runtime fills in the id).
 fn mcp_servers(
     scenario: &Scenario,
+    records: &Path,
 ) -> Result<(Vec<McpServerCommand>, Vec<McpHttpServer>), BuiltinError> {
     let mut commands = Vec::with_capacity(scenario.mcp_servers.len());
     let mut http = Vec::new();
     for server in &scenario.mcp_servers {
         let transport = match server.transport {
-            McpTransportKind::Stdio => McpTransport::Stdio {
-                command: super::mcp_server_command().map_err(BuiltinError::McpCommand)?,
-                args: std::iter::once("mcp-server".to_owned())
-                    .chain(server.spec.to_args())
-                    .collect(),
-            },
+            McpTransportKind::Stdio => {
+                let mut spec = server.spec.clone();
+                spec.record = Some(records.join("mcp-{thread_id}.jsonl"));
+                McpTransport::Stdio {
+                    command: super::mcp::server_command().map_err(BuiltinError::McpCommand)?,
+                    args: std::iter::once("mcp-server".to_owned())
+                        .chain(spec.to_args())
+                        .collect(),
+                }
+            }
             McpTransportKind::Http => {
                 let served = McpHttpServer::start(&server.spec)?;
                 let url = served.uri();
@@ -119,9 +126,11 @@ impl Respond for ToolListing {
 pub struct BuiltinTarget {
     runtime: ThreadRuntime,
     spec: RuntimeSpec,
-    /// MCP servers add to tool building what the overhead pairing does not know (their draws
-    /// are made in other processes): no overhead rows then.
-    with_mcp: bool,
+    /// The scenario's MCP servers: stdio ones record per thread (read back for the overhead
+    /// pairing); HTTP sessions are not attributed to threads, so with any HTTP server there
+    /// are no overhead rows.
+    mcp_stdio: usize,
+    mcp_http_count: usize,
     /// The streamable-HTTP mock MCP servers, served for the round.
     _mcp_http: Vec<McpHttpServer>,
     mock: MockBackend,
@@ -131,7 +140,7 @@ pub struct BuiltinTarget {
     late: Arc<std::sync::atomic::AtomicU64>,
     _logs: SdkLoggerProvider,
     _metrics: SdkMeterProvider,
-    _state: tempfile::TempDir,
+    state_dir: tempfile::TempDir,
 }
 
 impl BuiltinTarget {
@@ -187,13 +196,18 @@ impl BuiltinTarget {
         config.instructions_bytes = scenario.runtime.instructions_bytes;
         config.model = scenario.runtime.model.clone();
         config.http_timeout = scenario.plan.iteration_timeout;
-        let (mcp_servers, mcp_http) = mcp_servers(scenario)?;
+        let (mcp_servers, mcp_http) = mcp_servers(scenario, state.path())?;
         config.mcp_servers = mcp_servers;
         let runtime = ThreadRuntime::new(config, TelemetrySink::new(&logs).with_meter(&meter))?;
         Ok(Self {
             runtime,
             spec: scenario.runtime.clone(),
-            with_mcp: !scenario.mcp_servers.is_empty(),
+            mcp_stdio: scenario
+                .mcp_servers
+                .iter()
+                .filter(|s| s.transport == McpTransportKind::Stdio)
+                .count(),
+            mcp_http_count: mcp_http.len(),
             _mcp_http: mcp_http,
             mock,
             _tool_servers: tool_servers,
@@ -202,7 +216,7 @@ impl BuiltinTarget {
             late: Arc::default(),
             _logs: logs,
             _metrics: metrics,
-            _state: state,
+            state_dir: state,
         })
     }
 
@@ -220,7 +234,16 @@ struct ThreadLeftovers<'a> {
 }
 
 impl ThreadLeftovers<'_> {
-    fn take(&self) -> (Vec<Sample>, Vec<RecordedRequest>, Option<Duration>) {
+    /// The thread's samples, mock records, the largest tool-listing draw, and what its stdio
+    /// MCP servers injected before listing their tools (None when one did not get that far).
+    fn take(
+        &self,
+    ) -> (
+        Vec<Sample>,
+        Vec<RecordedRequest>,
+        Option<Duration>,
+        Option<Duration>,
+    ) {
         let samples = self.target.capture.take(&self.thread_id);
         let records = self.target.mock.requests().take_thread(&self.thread_id);
         let tools = self
@@ -229,13 +252,27 @@ impl ThreadLeftovers<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.thread_id);
-        (samples, records, tools)
+        let mcp = (self.target.mcp_stdio > 0)
+            .then(|| {
+                let path = self
+                    .records_dir()
+                    .join(format!("mcp-{}.jsonl", self.thread_id));
+                let text = super::mcp::read_record(&path).ok();
+                let _ = std::fs::remove_file(&path);
+                super::mcp::injected(&text?, self.target.mcp_stdio)
+            })
+            .flatten();
+        (samples, records, tools, mcp)
+    }
+
+    fn records_dir(&self) -> &Path {
+        self.target.state_dir.path()
     }
 }
 
 impl Drop for ThreadLeftovers<'_> {
     fn drop(&mut self) {
-        let (samples, _, _) = self.take();
+        let (samples, ..) = self.take();
         if !samples.is_empty() {
             self.target
                 .late
@@ -364,7 +401,7 @@ impl Target for BuiltinTarget {
         }
         let iteration = started.elapsed();
 
-        let (mut samples, records, tool_delay) = leftovers.take();
+        let (mut samples, records, tool_delay, mcp_delay) = leftovers.take();
         samples.push(Sample::client(CLIENT_THREAD_START, thread_start));
         if let Some(first_delta) = first_delta {
             samples.push(Sample::client(CLIENT_FIRST_DELTA, first_delta));
@@ -372,18 +409,21 @@ impl Target for BuiltinTarget {
         if failure.is_none() {
             samples.push(Sample::client(CLIENT_ITERATION, iteration));
         }
-        let overheads = if failure.is_none()
-            && self.spec.interrupt_first_turn_after.is_none()
-            && !self.with_mcp
-        {
-            overheads(
-                &samples,
-                &records,
-                tool_delay.unwrap_or_default(),
-                self.spec.transport,
-            )
-        } else {
-            Vec::new()
+        // Tool building waits for the slowest source: HTTP tool servers and MCP servers.
+        let tool_delay = match (self.mcp_stdio, mcp_delay) {
+            (0, _) => Some(tool_delay.unwrap_or_default()),
+            (_, Some(mcp)) => Some(tool_delay.unwrap_or_default().max(mcp)),
+            (_, None) => None,
+        };
+        let overheads = match tool_delay {
+            Some(tool_delay)
+                if failure.is_none()
+                    && self.spec.interrupt_first_turn_after.is_none()
+                    && self.mcp_http_count == 0 =>
+            {
+                overheads(&samples, &records, tool_delay, &self.spec)
+            }
+            _ => Vec::new(),
         };
         IterationReport {
             samples,
@@ -416,8 +456,9 @@ fn overheads(
     samples: &[Sample],
     records: &[RecordedRequest],
     tool_delay: Duration,
-    transport: Transport,
+    spec: &RuntimeSpec,
 ) -> Vec<OverheadSample> {
+    let transport = spec.transport;
     if records.iter().any(|r| r.fault.is_some()) {
         return Vec::new();
     }
@@ -441,10 +482,19 @@ fn overheads(
         Transport::Websocket { .. } => Exchange::WebsocketTurn,
         Transport::Http => Exchange::HttpResponse,
     };
+    let prewarm = handshake.max(tool_delay) + warmup;
+    // What the first turn waited for before it could be sent: building the tools itself
+    // (no prewarm), or the rest of a prewarm still running when the turn came
+    // `first_turn_after` the thread's start (resolve waits for it).
     let first_turn_tools = if first_turn_builds_tools {
         tool_delay
     } else {
+        prewarm.saturating_sub(spec.first_turn_after)
+    };
+    let resolve_wait = if first_turn_builds_tools {
         Duration::ZERO
+    } else {
+        first_turn_tools
     };
     let mut turn_delays = records
         .iter()
@@ -465,7 +515,8 @@ fn overheads(
             m if m == WEBSOCKET_CONNECT => handshake,
             m if m == StartupPhase::PrewarmBuildTools.as_str() => tool_delay,
             m if m == StartupPhase::PrewarmWebsocketWarmup.as_str() => warmup,
-            m if m == StartupPhase::PrewarmTotal.as_str() => handshake.max(tool_delay) + warmup,
+            m if m == StartupPhase::PrewarmTotal.as_str() => prewarm,
+            m if m == StartupPhase::PrewarmResolve.as_str() => resolve_wait,
             m if m == TURN_TTFT => match turn_delays.next() {
                 Some(d) => d,
                 None => continue,

@@ -6,9 +6,9 @@ pub mod builtin;
 pub mod codex;
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod mcp;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::model::metric::Cohort;
@@ -137,28 +137,4 @@ pub trait Target: Send + Sync + 'static {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
-}
-
-/// The phasebench binary that serves mock MCP servers: this process when it is phasebench,
-/// else `phasebench` beside it or one directory up (a test binary in `target/*/deps`).
-pub fn mcp_server_command() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let is_phasebench = |p: &Path| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy() == "phasebench")
-    };
-    if is_phasebench(&exe) {
-        return Ok(exe);
-    }
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join("phasebench"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "no phasebench binary beside {} to serve the mock MCP servers",
-                exe.display()
-            )
-        })
 }

@@ -702,6 +702,24 @@ async fn mcp_server_delays_and_faults_move_codex_tool_building() {
         "slow server over HTTP: build_tools p50 {http_tools} ms"
     );
 
+    // No MCP server outlives its codex (their command lines name the run's homes directory),
+    // and the homes are gone with the target.
+    let homes = target.rig().homes().to_owned();
+    drop(target);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let marker = homes.display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "MCP servers left running: {left:?}");
+    assert!(!homes.exists(), "{}", homes.display());
+
     let (hanging, _) = run("mcp-hanging.toml", &quick).await;
     assert_eq!(hanging.run.failed_iterations, 0);
     let waited = p50(&hanging, "startup_prewarm_build_tools");

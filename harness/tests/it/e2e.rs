@@ -1083,9 +1083,13 @@ fn ctrl_c_stops_ab_and_its_running_round() {
 #[test]
 fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     let dir = tempfile::tempdir().unwrap();
+    // The runtime's state (and the MCP records in it) goes to a TMPDIR of this test's own.
+    let private_tmp = dir.path().join("tmp");
+    std::fs::create_dir(&private_tmp).unwrap();
     let p50_with = |scenario: &str, sets: &[&str]| -> f64 {
         let json = dir.path().join(format!("{scenario}.json"));
         let out = phasebench()
+            .env("TMPDIR", &private_tmp)
             .args(["run", "-q", "--iterations", "6", "--warmup", "1"])
             .args(["--set", "run.rounds=1", "--json"])
             .arg(&json)
@@ -1111,6 +1115,37 @@ fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     };
     let p50 = |scenario: &str| p50_with(scenario, &[]);
     let slow = p50("mcp-slow");
+    // Each thread's stdio servers recorded what they injected; tool building, the prewarm,
+    // resolve (the first turn is sent at once) and TTFT are paired with it.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mcp-slow.json")).unwrap()).unwrap();
+    let row = |metric: &str| {
+        doc["overhead"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["metric"] == metric)
+            .cloned()
+            .unwrap_or_else(|| panic!("no overhead row for {metric}: {doc}"))
+    };
+    let tools = row("startup_prewarm_build_tools");
+    assert!(
+        (tools["injected_p50_ms"].as_f64().unwrap() - 800.0).abs() < 2.0,
+        "{tools}"
+    );
+    for metric in [
+        "startup_prewarm_build_tools",
+        "startup_prewarm_resolve",
+        "turn_ttft",
+    ] {
+        let o = row(metric);
+        let overhead = o["overhead_p50_ms"].as_f64().unwrap();
+        assert!((0.0..400.0).contains(&overhead), "{metric}: {o}");
+        assert!(
+            o["injected_p50_ms"].as_f64().unwrap() >= 800.0,
+            "{metric}: {o}"
+        );
+    }
     // The same server over streamable HTTP.
     let over_http = p50_with(
         "mcp-slow",
@@ -1127,4 +1162,19 @@ fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     assert!(fast < 400.0, "fast: {fast} ms");
     let crashing = p50("mcp-crashing");
     assert!(crashing < 400.0, "crashing: {crashing} ms");
+    // No MCP server outlives its run, and the run's temporary tree is gone.
+    std::thread::sleep(Duration::from_millis(200));
+    let marker = private_tmp.display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "MCP servers left running: {left:?}");
+    let files: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
+    assert!(files.is_empty(), "left behind: {files:?}");
 }

@@ -214,47 +214,6 @@ pub fn mcp_config_toml(
     toml::to_string(&root).expect("a table of strings and numbers serializes")
 }
 
-/// The file each home's mock MCP servers append their requests to.
-const MCP_RECORD: &str = "mcp-requests.jsonl";
-/// The most of one home's MCP record that is read.
-const MAX_MCP_RECORD: u64 = 1 << 20;
-
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_string(&mut text)?;
-    Ok(text)
-}
-
-/// The delay injected before tool building could finish, from one iteration's MCP records:
-/// per server start + initialize + tools/list, the slowest server's. None when a server did
-/// not get that far (crashed, never answered, or `expected` servers did not all report).
-pub fn mcp_injected(records: &str, expected: usize) -> Option<Duration> {
-    use std::collections::BTreeMap;
-    let mut per_server: BTreeMap<String, (Duration, bool)> = BTreeMap::new();
-    for line in records.lines() {
-        let value: serde_json::Value = serde_json::from_str(line).ok()?;
-        let server = value["server"].as_str()?.to_owned();
-        let injected = Duration::from_micros(value["injected_us"].as_u64()?);
-        let entry = per_server.entry(server).or_insert((Duration::ZERO, false));
-        match value["method"].as_str()? {
-            "start" | "initialize" => entry.0 += injected,
-            "tools/list" => {
-                entry.0 += injected;
-                entry.1 = true;
-            }
-            "tools/call" => {}
-            _ => return None,
-        }
-    }
-    if per_server.len() != expected || per_server.values().any(|(_, listed)| !listed) {
-        return None;
-    }
-    per_server.values().map(|(d, _)| *d).max()
-}
-
 /// Kills a process group when dropped, unless disarmed after the process exited.
 struct ProcessGroupGuard {
     pgid: Option<u32>,
@@ -521,7 +480,7 @@ impl CodexRig {
             mcp_command: if scenario.mcp_servers.is_empty() {
                 None
             } else {
-                Some(super::mcp_server_command().map_err(CodexError::McpCommand)?)
+                Some(super::mcp::server_command().map_err(CodexError::McpCommand)?)
             },
             mcp_servers: scenario.mcp_servers.clone(),
             mcp_http: Vec::new(),
@@ -572,7 +531,7 @@ impl CodexRig {
     /// Every MCP request of the run (one JSON line each), gathered from the homes' records as
     /// their iterations end.
     pub fn mcp_record_path(&self) -> PathBuf {
-        self.homes.path().join(MCP_RECORD)
+        self.homes.path().join(super::mcp::RECORD)
     }
 
     /// After an iteration in `home`: moves its MCP records to the run's file and, for a fresh
@@ -583,8 +542,8 @@ impl CodexRig {
         if self.mcp_servers.is_empty() {
             return Vec::new();
         }
-        let path = home.join(MCP_RECORD);
-        let Ok(text) = read_bounded(&path, MAX_MCP_RECORD) else {
+        let path = home.join(super::mcp::RECORD);
+        let Ok(text) = super::mcp::read_record(&path) else {
             return Vec::new();
         };
         if self.reused_home.is_some() {
@@ -603,7 +562,7 @@ impl CodexRig {
             // HTTP sessions are not attributed to iterations.
             return Vec::new();
         }
-        let Some(injected) = mcp_injected(&text, self.mcp_servers.len()) else {
+        let Some(injected) = super::mcp::injected(&text, self.mcp_servers.len()) else {
             return Vec::new();
         };
         samples
@@ -650,7 +609,7 @@ impl CodexRig {
             text.push_str(&mcp_config_toml(
                 &self.mcp_servers,
                 command,
-                &home.join(MCP_RECORD),
+                &home.join(super::mcp::RECORD),
                 &urls,
             ));
         }
@@ -826,18 +785,21 @@ mod tests {
             line("a", "tools/call", 9_000_000),
         ]
         .concat();
-        assert_eq!(mcp_injected(&both, 2), Some(Duration::from_millis(600)));
+        assert_eq!(
+            super::super::mcp::injected(&both, 2),
+            Some(Duration::from_millis(600))
+        );
         // A server missing, crashed before listing, or never answering: nothing to pair.
-        assert_eq!(mcp_injected(&both, 3), None);
+        assert_eq!(super::super::mcp::injected(&both, 3), None);
         let crashed = [line("a", "start", 0)].concat();
-        assert_eq!(mcp_injected(&crashed, 1), None);
+        assert_eq!(super::super::mcp::injected(&crashed, 1), None);
         let hung = [
             line("a", "start", 0),
             line("a", "initialize (never answered)", 1),
         ]
         .concat();
-        assert_eq!(mcp_injected(&hung, 1), None);
-        assert_eq!(mcp_injected("not json\n", 1), None);
+        assert_eq!(super::super::mcp::injected(&hung, 1), None);
+        assert_eq!(super::super::mcp::injected("not json\n", 1), None);
     }
 
     #[tokio::test]
