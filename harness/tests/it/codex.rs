@@ -708,15 +708,7 @@ async fn mcp_server_delays_and_faults_move_codex_tool_building() {
     drop(target);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let marker = homes.display().to_string();
-    let left: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let left = crate::processes_naming(&marker);
     assert!(left.is_empty(), "MCP servers left running: {left:?}");
     assert!(!homes.exists(), "{}", homes.display());
 

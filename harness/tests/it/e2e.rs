@@ -1165,15 +1165,7 @@ fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     // No MCP server outlives its run, and the run's temporary tree is gone.
     std::thread::sleep(Duration::from_millis(200));
     let marker = private_tmp.display().to_string();
-    let left: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let left = crate::processes_naming(&marker);
     assert!(left.is_empty(), "MCP servers left running: {left:?}");
     let files: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
     assert!(files.is_empty(), "left behind: {files:?}");

@@ -5,3 +5,17 @@
 mod codex;
 mod e2e;
 mod gate;
+
+/// Processes whose command line mentions `marker` (e.g. a run's private directory, which
+/// every child it started names in its arguments).
+pub fn processes_naming(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
