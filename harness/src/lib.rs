@@ -56,6 +56,8 @@ pub struct RunRequest {
     pub csv: Option<Destination>,
     /// Bencher Metric Format output.
     pub bmf: Option<Destination>,
+    /// HdrHistogram interval log output.
+    pub hlog: Option<Destination>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
     /// Compare the run with this baseline (a history or a result file) when done.
@@ -87,6 +89,7 @@ impl RunRequest {
             .iter()
             .chain(&self.csv)
             .chain(&self.bmf)
+            .chain(&self.hlog)
             .chain(self.comparison.destinations())
     }
 }
@@ -247,6 +250,9 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         if let Some(out) = out {
             out.write(&export(format, report::Document::Run(&view)))?;
         }
+    }
+    if let Some(out) = &request.hlog {
+        out.write(&report::hlog::interval_log(&summary, &current))?;
     }
     // Without a baseline, `--markdown` is the run's own report.
     if baseline.is_none()

@@ -151,6 +151,11 @@ impl DurationHistogram {
 
     /// The HdrHistogram interchange form: V2 encoding, deflated, base64 (`HISTF…`), values in
     /// microseconds. Other HdrHistogram implementations read it.
+    /// The HdrHistogram itself (microseconds), for writers of its interchange formats.
+    pub fn inner(&self) -> &Histogram<u64> {
+        &self.histogram
+    }
+
     pub fn encode(&self) -> String {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()

@@ -6,6 +6,7 @@
 
 pub mod bmf;
 pub mod csv;
+pub mod hlog;
 pub mod json;
 pub mod markdown;
 pub mod number;

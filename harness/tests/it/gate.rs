@@ -188,3 +188,46 @@ fn committed_schemas_match_the_types_and_validate_real_outputs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `run --hlog` writes an HdrHistogram interval log that HdrHistogram's Python implementation
+/// decodes to the same counts and percentiles as the run's JSON result.
+#[test]
+fn interval_logs_decode_with_hdrhistogram_py_to_the_same_percentiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hlog, json) = (dir.path().join("run.hlog"), dir.path().join("run.json"));
+    let run = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .arg("run")
+        .arg(repo().join("scenarios/default.toml"))
+        .args([
+            "--iterations",
+            "40",
+            "--warmup",
+            "2",
+            "--set",
+            "run.rounds=2",
+            "-q",
+        ])
+        .arg("--hlog")
+        .arg(&hlog)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = Command::new(tools().join("python"))
+        .arg(repo().join("harness/tests/data/check_hlog.py"))
+        .arg(&hlog)
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.starts_with(b"ok "),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
