@@ -34,4 +34,14 @@ if [ ! -x "$CODEX_BIN" ] || ! grep -q "\"version\": \"$CODEX_VERSION\"" "$CODEX_
 fi
 export PHASEBENCH_CODEX_BIN="$PWD/$CODEX_BIN"
 
+# Headless Chromium renders the HTML reports in a test (Debian's package).
+if ! command -v chromium >/dev/null 2>&1; then
+    as_root=()
+    if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+    "${as_root[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q chromium
+fi
+export PHASEBENCH_CHROMIUM
+PHASEBENCH_CHROMIUM="$(command -v chromium)"
+
 cargo test --workspace --locked

@@ -230,7 +230,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             .map_err(Error::OutputPath)?;
         let (a, b) = kept_rounds(dir)?;
         let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
-        crate::write_comparison(&comparison, &request.comparison)?;
+        write_outputs(&comparison, &a, &b, request)?;
         let failed = comparison.regressed() || comparison.budgets_breached();
         return Ok((
             comparison,
@@ -299,12 +299,26 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         }
     }
     let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
-    crate::write_comparison(&comparison, &request.comparison)?;
+    write_outputs(&comparison, &results_a, &results_b, request)?;
     let failed = comparison.regressed() || comparison.budgets_breached();
     Ok((
         comparison,
         if failed { Verdict::Fail } else { Verdict::Pass },
     ))
+}
+
+/// The comparison's JSON, Markdown and HTML (B's rounds, A's overlaid), where asked.
+fn write_outputs(
+    comparison: &Comparison,
+    a: &[LoadedResult],
+    b: &[LoadedResult],
+    request: &AbRequest,
+) -> Result<(), Error> {
+    crate::write_comparison(comparison, &request.comparison)?;
+    if let Some(out) = &request.comparison.html {
+        out.write(&crate::html_report(b, Some(("A", a, comparison))))?;
+    }
+    Ok(())
 }
 
 /// The round files an earlier run kept: `a-round01.json`, `b-round01.json`, … up to the first

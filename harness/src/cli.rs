@@ -69,6 +69,10 @@ pub(crate) struct ComparisonArgs {
     /// Append the Markdown instead of replacing the file (for $GITHUB_STEP_SUMMARY).
     #[arg(long)]
     pub(crate) append_markdown: bool,
+    /// Write a self-contained HTML report here: each series' percentile distribution, the
+    /// baseline (or A) overlaid with the verdicts, the budgets.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) html: Option<Destination>,
     /// Compare even when the scenario content, target or concurrency differ.
     #[arg(long)]
     pub(crate) allow_mismatch: bool,
@@ -80,6 +84,7 @@ impl ComparisonArgs {
             json: self.comparison_json.clone(),
             markdown: self.markdown.clone(),
             append_markdown: self.append_markdown,
+            html: self.html.clone(),
             allow_mismatch: self.allow_mismatch,
         }
     }
@@ -194,6 +199,17 @@ pub(crate) enum Command {
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Render a result file as a self-contained HTML report (`--html`), against a baseline when
+    /// given (the comparison judged again from the files); exit 0 whatever the verdict.
+    Report {
+        /// The result file (from `phasebench run --json`).
+        result: PathBuf,
+        /// A baseline to overlay: a history (`phasebench baseline save`) or a result file.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        #[command(flatten)]
+        comparison: ComparisonArgs,
     },
     /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
     Man,

@@ -72,13 +72,15 @@ pub struct ComparisonOutputs {
     pub markdown: Option<Destination>,
     /// Append the Markdown instead of replacing the file (for `$GITHUB_STEP_SUMMARY`).
     pub append_markdown: bool,
+    /// The HTML report (of the run alone when there is no baseline).
+    pub html: Option<Destination>,
     pub allow_mismatch: bool,
 }
 
 impl ComparisonOutputs {
     /// Every file the comparison will write.
     pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
-        self.json.iter().chain(&self.markdown)
+        self.json.iter().chain(&self.markdown).chain(&self.html)
     }
 }
 
@@ -286,24 +288,27 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             verdict: Verdict::TargetFailure,
         });
     }
+    let current = LoadedResult {
+        path: match &request.json {
+            Some(Destination::Path(p)) => p.display().to_string(),
+            _ => "(this run)".to_owned(),
+        },
+        summary: summary.clone(),
+        pooled: results::merge_rounds(&current),
+        rounds: current,
+    };
     let comparison = match &baseline {
-        Some(baseline) => {
-            let current = LoadedResult {
-                path: match &request.json {
-                    Some(Destination::Path(p)) => p.display().to_string(),
-                    _ => "(this run)".to_owned(),
-                },
-                summary: summary.clone(),
-                pooled: results::merge_rounds(&current),
-                rounds: current,
-            };
-            Some(compare_and_write(
-                &current,
-                &baseline.runs,
-                &request.comparison,
-            )?)
+        Some(baseline) => Some(compare_and_write(
+            &current,
+            &baseline.runs,
+            &request.comparison,
+        )?),
+        None => {
+            if let Some(out) = &request.comparison.html {
+                out.write(&html_report(std::slice::from_ref(&current), None))?;
+            }
+            None
         }
-        None => None,
     };
     let failed =
         !summary.budgets_passed() || comparison.as_ref().is_some_and(Comparison::regressed);
@@ -481,7 +486,83 @@ fn compare_and_write(
     };
     let comparison = stats::compare::against_baseline(current, history, &options)?;
     write_comparison(&comparison, outputs)?;
+    if let Some(out) = &outputs.html {
+        out.write(&html_report(
+            std::slice::from_ref(current),
+            Some(("baseline", history, &comparison)),
+        ))?;
+    }
     Ok(comparison)
+}
+
+/// The HTML report of `current` (one run, or the rounds of one side of an A/B), with
+/// `baseline` (its label, its runs, the comparison) overlaid when given.
+pub fn html_report(
+    current: &[LoadedResult],
+    baseline: Option<(&str, &[LoadedResult], &Comparison)>,
+) -> Vec<u8> {
+    let first = &current[0];
+    let pooled = results::merge_rounds(current.iter().map(|r| &r.pooled));
+    let view = if current.len() == 1 {
+        report::RunView::new(&first.summary, &first.rounds)
+    } else {
+        // One side's rounds, each a whole run: rows pooled across them.
+        let rows: Vec<results::MetricRow> = first
+            .summary
+            .metrics
+            .iter()
+            .filter_map(|row| {
+                let key = measure::recorder::MetricKey {
+                    metric: row.metric.clone(),
+                    status: row.status.clone(),
+                };
+                let series = pooled.get(&key)?;
+                Some(results::summarize::metric_row(
+                    &row.metric,
+                    row.status.as_deref(),
+                    series,
+                ))
+            })
+            .collect();
+        report::RunView {
+            summary: &first.summary,
+            table: report::MetricTable::new(&rows, None, first.summary.policy.confidence),
+        }
+    };
+    let other_pooled =
+        baseline.map(|(_, runs, _)| results::merge_rounds(runs.iter().map(|r| &r.pooled)));
+    let other = match (baseline, &other_pooled) {
+        (Some((label, _, comparison)), Some(pooled)) => Some(report::html::BaselineView {
+            label,
+            pooled,
+            comparison,
+        }),
+        _ => None,
+    };
+    report::html::render(&view, &pooled, other.as_ref()).into_bytes()
+}
+
+/// `phasebench report RESULT [--baseline B]`: the HTML report of a result file, against a
+/// baseline when given (the comparison is judged again from the files).
+pub fn report_files(
+    result: &Path,
+    baseline: Option<&Path>,
+    outputs: &ComparisonOutputs,
+) -> Result<Option<Comparison>, Error> {
+    output::check_all(outputs.destinations()).map_err(Error::OutputPath)?;
+    let current = results::load_result(result)?;
+    match baseline {
+        Some(path) => {
+            let history = history::load(path)?;
+            Ok(Some(compare_and_write(&current, &history.runs, outputs)?))
+        }
+        None => {
+            if let Some(out) = &outputs.html {
+                out.write(&html_report(std::slice::from_ref(&current), None))?;
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// Writes a comparison's JSON and Markdown where asked.

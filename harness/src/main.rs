@@ -159,6 +159,27 @@ fn main() -> ExitCode {
             print!("{schema}");
             ExitCode::from(EXIT_PASS)
         }
+        Command::Report {
+            result,
+            baseline,
+            comparison,
+        } => {
+            let outputs = comparison.outputs();
+            if outputs.destinations().next().is_none() {
+                eprintln!(
+                    "error: nothing to write: pass --html PATH (or --markdown, --comparison-json)"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            if baseline.is_none() && (outputs.json.is_some() || outputs.markdown.is_some()) {
+                eprintln!("error: --comparison-json and --markdown need --baseline");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            match phasebench::report_files(&result, baseline.as_deref(), &outputs) {
+                Ok(_) => ExitCode::from(EXIT_PASS),
+                Err(e) => report_error(&e),
+            }
+        }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {

@@ -7,6 +7,7 @@
 pub mod bmf;
 pub mod csv;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod number;

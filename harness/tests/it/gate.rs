@@ -231,3 +231,165 @@ fn interval_logs_decode_with_hdrhistogram_py_to_the_same_percentiles() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Headless Chromium, as `scripts/test.sh` installs it (Debian's package).
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("PHASEBENCH_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "Chromium is missing at {}: run `bash scripts/test.sh`, which installs Debian's chromium",
+        path.display()
+    );
+    path
+}
+
+/// Chromium with a profile of its own and no background traffic, `args` after.
+fn headless(profile: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The HTML report of a run and of a comparison renders in a real browser: the screenshot is
+/// not blank, and the DOM Chromium built holds one plot per series of the run, with one path
+/// per side carrying the run's own p50.
+#[test]
+fn html_reports_render_in_headless_chromium_with_every_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let run_html = dir.path().join("run.html");
+    let cmp_html = dir.path().join("compare.html");
+    let exe = env!("CARGO_BIN_EXE_phasebench");
+    let run = Command::new(exe)
+        .arg("run")
+        .arg(repo().join("scenarios/default.toml"))
+        .args([
+            "--iterations",
+            "60",
+            "--warmup",
+            "2",
+            "--set",
+            "run.rounds=2",
+            "-q",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--html")
+        .arg(&run_html)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = Command::new(exe)
+        .arg("report")
+        .arg(&json)
+        .arg("--baseline")
+        .arg(repo().join("harness/tests/data/results/a-round01.json"))
+        .arg("--allow-mismatch")
+        .arg("--html")
+        .arg(&cmp_html)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let series: Vec<String> = result["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["count"].as_u64() > Some(0))
+        .map(|m| match m["status"].as_str() {
+            Some(s) => format!("{}[{s}]", m["metric"].as_str().unwrap()),
+            None => m["metric"].as_str().unwrap().to_owned(),
+        })
+        .collect();
+    assert!(series.len() >= 10);
+    let profile = dir.path().join("profile");
+    for (html, sides) in [(&run_html, 1), (&cmp_html, 2)] {
+        let url = format!("file://{}", html.display());
+        let dom = headless(&profile, &["--dump-dom".as_ref(), url.as_ref()]);
+        assert!(
+            dom.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dom.stderr)
+        );
+        let dom = String::from_utf8(dom.stdout).unwrap();
+        for name in &series {
+            let start = dom
+                .find(&format!(
+                    "<section class=\"metric\" data-series=\"{name}\">"
+                ))
+                .unwrap_or_else(|| panic!("{name} has no plot in {}", html.display()));
+            let section = &dom[start..start + dom[start..].find("</section>").unwrap()];
+            assert_eq!(
+                section.matches("<path class=\"series").count(),
+                sides,
+                "{name} in {}",
+                html.display()
+            );
+        }
+        // The plotted p50 of turn_ttft is the result's.
+        let p50 = result["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == "turn_ttft")
+            .unwrap()["p50_ms"]
+            .as_f64()
+            .unwrap();
+        let turn = &dom[dom.find("data-series=\"turn_ttft\">").unwrap()..];
+        assert!(
+            turn.contains(&format!(
+                "data-series=\"current\" data-count=\"60\" data-p50-ms=\"{p50}\""
+            )),
+            "{}",
+            &turn[..turn.len().min(600)]
+        );
+        let png = dir.path().join("shot.png");
+        let shot = headless(
+            &profile,
+            &[
+                "--window-size=1100,1600".as_ref(),
+                format!("--screenshot={}", png.display()).as_ref(),
+                url.as_ref(),
+            ],
+        );
+        assert!(
+            shot.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shot.stderr)
+        );
+        let check = Command::new("python3")
+            .arg(repo().join("harness/tests/data/check_png.py"))
+            .arg(&png)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}

@@ -1,0 +1,388 @@
+//! A self-contained HTML report (no script, no network, no external font or stylesheet: it
+//! opens from a CI artifact): per series, the percentile distribution of its HdrHistogram
+//! drawn as HdrHistogram plots are read (latency against a log-scaled percentile axis, 0% …
+//! 99.99%), the baseline or side A overlaid with the verdicts and intervals of the comparison;
+//! the budgets; the run's notes and warnings.
+//!
+//! Plots are hand-written SVG rather than `plotters`: a few hundred lines give exact control of
+//! what the markup carries (each series is one `<path class="series">` with its name, sample
+//! count and p50 as data attributes, which the browser test reads back), add no dependency,
+//! and keep the file small (~5 KB per series).
+
+use std::fmt::Write;
+
+use crate::measure::recorder::{MetricKey, Series};
+use crate::results::DecodedRound;
+use crate::stats::compare::{Comparison, Verdict};
+
+use super::text::{budget_line, comparison_headline, design, headline, printable, trailer};
+use super::view::RunView;
+
+/// The other side of a comparison, as the report overlays it.
+pub struct BaselineView<'a> {
+    /// "baseline" or "A".
+    pub label: &'a str,
+    /// Its rounds (or runs) merged.
+    pub pooled: &'a DecodedRound,
+    pub comparison: &'a Comparison,
+}
+
+/// What the current side is called beside a baseline.
+fn current_label(baseline: Option<&BaselineView<'_>>) -> &'static str {
+    match baseline {
+        Some(b) if b.label == "A" => "B",
+        _ => "current",
+    }
+}
+
+/// HTML-escapes text.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}\
+h1{font-size:20px}h2{font-size:16px;margin:28px 0 6px}table{border-collapse:collapse;font-size:13px}\
+td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}\
+.regressed{color:#b00020;font-weight:bold}.improved{color:#0a7d32}.inconclusive{color:#8a6d00}\
+.note{color:#555;font-size:13px}svg text{font-size:11px;fill:#333}\
+.axis{stroke:#888;stroke-width:1}.grid{stroke:#eee;stroke-width:1}\
+.s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}";
+
+/// Plot geometry.
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 240.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 14.0;
+const BOTTOM: f64 = 36.0;
+
+/// Percentiles are plotted at x = log10(1 / (1 − q)): 0% at 0, 90% at 1, 99% at 2, …
+fn x_of(q: f64) -> f64 {
+    -(1.0 - q).max(1e-9).log10()
+}
+
+/// The points of a series' percentile distribution: ~20 per decade up to the last sample,
+/// then the maximum, in milliseconds at the series' resolution.
+fn distribution(series: &Series) -> Vec<(f64, f64)> {
+    let h = &series.histogram;
+    let n = h.count();
+    if n == 0 {
+        return Vec::new();
+    }
+    let last = (n as f64).log10();
+    let steps = (last * 20.0).ceil() as u32;
+    let mut points: Vec<(f64, f64)> = (0..=steps)
+        .map(|k| {
+            let x = f64::from(k) / 20.0;
+            let q = (1.0 - 10f64.powf(-x)).min(1.0 - 1.0 / n as f64);
+            (x_of(q), h.quantile_ms(q, series.resolution))
+        })
+        .collect();
+    points.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9);
+    points.push((
+        last.max(points.last().map_or(0.0, |p| p.0)),
+        h.max_ms(series.resolution),
+    ));
+    points
+}
+
+/// One side of a plot: its label, its series and the points drawn.
+type Curve<'a> = (&'a str, &'a Series, Vec<(f64, f64)>);
+
+/// One series' plot: each side one `<path class="series">`.
+fn plot(sides: &[(&str, &Series)]) -> String {
+    let curves: Vec<Curve<'_>> = sides
+        .iter()
+        .map(|(label, series)| (*label, *series, distribution(series)))
+        .collect();
+    let x_max = curves
+        .iter()
+        .flat_map(|c| c.2.iter().map(|p| p.0))
+        .fold(1.0_f64, f64::max)
+        .ceil();
+    let y_max = curves
+        .iter()
+        .flat_map(|c| c.2.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max)
+        .max(0.001)
+        * 1.08;
+    let px = |x: f64| LEFT + x / x_max * (WIDTH - LEFT - RIGHT);
+    let py = |y: f64| TOP + (1.0 - y / y_max) * (HEIGHT - TOP - BOTTOM);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\">"
+    );
+    // Percentile grid and labels: 0%, 90%, 99%, 99.9%, …
+    for decade in 0..=(x_max as u32) {
+        let x = px(f64::from(decade));
+        let label = match decade {
+            0 => "0%".to_owned(),
+            d => format!("{}%", 100.0 - 100.0 / 10f64.powi(d as i32)),
+        };
+        let _ = write!(
+            svg,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>",
+            HEIGHT - BOTTOM,
+            HEIGHT - BOTTOM + 14.0
+        );
+    }
+    for tick in 0..=4 {
+        let value = y_max / 1.08 * f64::from(tick) / 4.0;
+        let y = py(value);
+        let _ = write!(
+            svg,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - RIGHT,
+            LEFT - 4.0,
+            y + 4.0,
+            compact(value)
+        );
+    }
+    let _ = write!(
+        svg,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\"/>\
+         <line class=\"axis\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{b:.1}\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">percentile</text>\
+         <text x=\"12\" y=\"{:.1}\" transform=\"rotate(-90 12 {:.1})\" text-anchor=\"middle\">ms</text>",
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        HEIGHT - 4.0,
+        HEIGHT / 2.0,
+        HEIGHT / 2.0,
+        b = HEIGHT - BOTTOM,
+        r = WIDTH - RIGHT,
+    );
+    // Overlaid first, current last (on top).
+    for (index, (label, series, points)) in curves.iter().enumerate().rev() {
+        let mut d = String::new();
+        for (i, (x, y)) in points.iter().enumerate() {
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { " L" },
+                px(*x),
+                py(*y)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<path class=\"series s{index}\" data-series=\"{}\" data-count=\"{}\" \
+             data-p50-ms=\"{}\" d=\"{d}\"><title>{}</title></path>",
+            esc(label),
+            series.histogram.count(),
+            series.histogram.quantile_ms(0.5, series.resolution),
+            esc(label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// An axis value with few digits.
+fn compact(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else if ms >= 1.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.3}")
+    }
+}
+
+fn series_label(key: &MetricKey) -> String {
+    match &key.status {
+        Some(s) => format!("{}[{s}]", key.metric),
+        None => key.metric.clone(),
+    }
+}
+
+/// The comparison rows of one series, as a small table.
+fn verdict_rows(c: &Comparison, key: &MetricKey, labels: (&str, &str)) -> String {
+    let rows: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| r.metric == key.metric && r.status == key.status)
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<table><tr><th>stat</th><th>gate</th><th>{} ms</th><th>{} ms</th>\
+         <th>Δ</th><th>CI of Δ ms</th><th>verdict</th><th>why</th></tr>",
+        esc(labels.0),
+        esc(labels.1)
+    );
+    for r in rows {
+        let class = match r.verdict {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Unchanged => "",
+        };
+        let interval = match (r.ci_low_ms, r.ci_high_ms) {
+            (Some(lo), Some(hi)) => format!("[{lo:+.3}, {hi:+.3}]"),
+            _ => "-".into(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td>\
+             <td class=\"{class}\">{}</td><td>{}</td></tr>",
+            esc(&r.statistic),
+            if r.primary { "primary" } else { "info" },
+            r.baseline_ms,
+            r.current_ms,
+            r.delta_pct
+                .map_or("-".into(), |p| format!("{:+.1}%", p * 100.0)),
+            interval,
+            r.verdict.as_str(),
+            esc(&r.reason)
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The whole report.
+pub fn render(
+    view: &RunView<'_>,
+    pooled: &DecodedRound,
+    baseline: Option<&BaselineView<'_>>,
+) -> String {
+    let summary = view.summary;
+    let mut out = String::from("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = write!(
+        out,
+        "<title>phasebench: {}</title><style>{STYLE}</style></head><body>",
+        esc(&summary.scenario.name)
+    );
+    let _ = write!(
+        out,
+        "<h1>phasebench: {}</h1><p>{}</p>",
+        esc(&summary.scenario.name),
+        esc(&headline(summary))
+    );
+    let current = current_label(baseline);
+    if let Some(b) = baseline {
+        let c = b.comparison;
+        let verdict = if c.regressed() || c.budgets_breached() {
+            "<span class=\"regressed\">FAIL</span>"
+        } else {
+            "pass"
+        };
+        let _ = write!(
+            out,
+            "<p>{verdict}: {} ({}). The solid line is {current}, the dashed one {}.</p>",
+            esc(&comparison_headline(c)),
+            esc(&design(c)),
+            esc(b.label)
+        );
+    }
+    let budgets = baseline.map_or(&summary.budgets, |b| &b.comparison.budgets);
+    if !budgets.is_empty() {
+        out.push_str("<h2>Budgets</h2><ul>");
+        for b in budgets {
+            let _ = write!(out, "<li>{}</li>", esc(&budget_line(b)));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str(
+        "<h2>Distributions</h2><p class=\"note\">Each plot is a series' percentile \
+         distribution (HdrHistogram), percentiles on a log scale.</p>",
+    );
+    for line in &view.table.lines {
+        let key = MetricKey {
+            metric: line.metric.clone(),
+            status: line.status.clone(),
+        };
+        let Some(series) = pooled.get(&key) else {
+            continue;
+        };
+        let mut sides = vec![(current, series)];
+        if let Some(other) = baseline.and_then(|b| b.pooled.get(&key).map(|s| (b.label, s))) {
+            sides.push(other);
+        }
+        let _ = write!(
+            out,
+            "<section class=\"metric\" data-series=\"{}\"><h2>{}</h2><p class=\"note\">{} samples, \
+             p50 {} ms, p99 {} ms, resolution {}</p>{}",
+            esc(&series_label(&key)),
+            esc(&series_label(&key)),
+            line.count,
+            super::number::measured(line.cells[0].value, line.resolution),
+            super::number::measured(line.cells[3].value, line.resolution),
+            line.resolution.map_or("-", |r| r.as_str()),
+            plot(&sides)
+        );
+        if let Some(b) = baseline {
+            out.push_str(&verdict_rows(b.comparison, &key, (b.label, current)));
+        }
+        out.push_str("</section>");
+    }
+    let notes: Vec<String> = view
+        .table
+        .notes
+        .iter()
+        .cloned()
+        .chain(trailer(summary))
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("<h2>Notes</h2><ul>");
+        for note in notes {
+            let _ = write!(out, "<li>{}</li>", esc(note.trim_start()));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_sit_on_a_log_axis_and_text_is_escaped() {
+        assert!((x_of(0.0)).abs() < 1e-12);
+        assert!((x_of(0.9) - 1.0).abs() < 1e-9);
+        assert!((x_of(0.99) - 2.0).abs() < 1e-9);
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(esc("\u{1b}[31m"), "\\u{1b}[31m");
+    }
+
+    #[test]
+    fn a_distribution_rises_to_the_maximum() {
+        let mut h = crate::measure::recorder::DurationHistogram::default();
+        for us in 1..=1000u64 {
+            h.record(std::time::Duration::from_micros(us * 10));
+        }
+        let series = Series {
+            histogram: h,
+            resolution: crate::model::sample::Resolution::Us,
+        };
+        let points = distribution(&series);
+        assert!(points.len() > 40, "{}", points.len());
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+        );
+        let last = points.last().unwrap();
+        assert!((last.1 - 10.0).abs() < 0.02, "{last:?}");
+        assert!((last.0 - 3.0).abs() < 1e-9);
+    }
+}
