@@ -31,6 +31,24 @@ fn with_tools_on_path(command: &mut Command) -> &mut Command {
     command.env("PATH", std::env::join_paths(paths).unwrap())
 }
 
+/// `phasebench run scenarios/default.toml` with `iterations` in two rounds, quiet, then `outputs`
+/// (e.g. `--json PATH`); panics unless it passes.
+fn run_default(iterations: u32, outputs: &[&std::ffi::OsStr]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .arg("run")
+        .arg(repo().join("scenarios/default.toml"))
+        .args(["--iterations", &iterations.to_string()])
+        .args(["--warmup", "2", "--set", "run.rounds=2", "-q"])
+        .args(outputs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn workflows_pass_actionlint() {
     let workflows: Vec<PathBuf> = std::fs::read_dir(repo().join(".github/workflows"))
@@ -133,27 +151,7 @@ fn committed_schemas_match_the_types_and_validate_real_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let result = dir.path().join("result.json");
     let comparison = dir.path().join("comparison.json");
-    let run = Command::new(exe)
-        .arg("run")
-        .arg(repo().join("scenarios/default.toml"))
-        .args([
-            "--iterations",
-            "20",
-            "--warmup",
-            "2",
-            "--set",
-            "run.rounds=2",
-            "-q",
-        ])
-        .arg("--json")
-        .arg(&result)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_default(20, &["--json".as_ref(), result.as_ref()]);
     let compare = Command::new(exe)
         .arg("compare")
         .arg(&result)
@@ -195,28 +193,14 @@ fn committed_schemas_match_the_types_and_validate_real_outputs() {
 fn interval_logs_decode_with_hdrhistogram_py_to_the_same_percentiles() {
     let dir = tempfile::tempdir().unwrap();
     let (hlog, json) = (dir.path().join("run.hlog"), dir.path().join("run.json"));
-    let run = Command::new(env!("CARGO_BIN_EXE_phasebench"))
-        .arg("run")
-        .arg(repo().join("scenarios/default.toml"))
-        .args([
-            "--iterations",
-            "40",
-            "--warmup",
-            "2",
-            "--set",
-            "run.rounds=2",
-            "-q",
-        ])
-        .arg("--hlog")
-        .arg(&hlog)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    run_default(
+        40,
+        &[
+            "--hlog".as_ref(),
+            hlog.as_ref(),
+            "--json".as_ref(),
+            json.as_ref(),
+        ],
     );
     let out = Command::new(tools().join("python"))
         .arg(repo().join("harness/tests/data/check_hlog.py"))
@@ -275,28 +259,14 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
     let run_html = dir.path().join("run.html");
     let cmp_html = dir.path().join("compare.html");
     let exe = env!("CARGO_BIN_EXE_phasebench");
-    let run = Command::new(exe)
-        .arg("run")
-        .arg(repo().join("scenarios/default.toml"))
-        .args([
-            "--iterations",
-            "60",
-            "--warmup",
-            "2",
-            "--set",
-            "run.rounds=2",
-            "-q",
-        ])
-        .arg("--json")
-        .arg(&json)
-        .arg("--html")
-        .arg(&run_html)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    run_default(
+        60,
+        &[
+            "--json".as_ref(),
+            json.as_ref(),
+            "--html".as_ref(),
+            run_html.as_ref(),
+        ],
     );
     let report = Command::new(exe)
         .arg("report")
