@@ -9,6 +9,7 @@ use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
+use crate::model::critical::{Attribution, Cause};
 use crate::model::sample::{OverheadSample, Resolution, Sample};
 
 /// Highest trackable value: one hour, in microseconds.
@@ -263,6 +264,39 @@ pub struct OverheadSeries {
     pub below_injected: u64,
 }
 
+/// Critical paths of the successful iterations (see [`crate::model::critical`]).
+#[derive(Debug, Clone, Default)]
+pub struct CriticalStats {
+    /// Iterations with a first token.
+    pub iterations: u64,
+    /// The branch each prewarm finished on.
+    pub prewarm: BTreeMap<Cause, u64>,
+    /// How long first tokens waited on each cause (iterations that waited on it at all).
+    pub first_token: BTreeMap<Cause, DurationHistogram>,
+}
+
+impl CriticalStats {
+    fn record(&mut self, attribution: &Attribution) {
+        self.iterations += 1;
+        if let Some(branch) = attribution.prewarm {
+            *self.prewarm.entry(branch).or_default() += 1;
+        }
+        for (cause, waited) in &attribution.first_token {
+            self.first_token.entry(*cause).or_default().record(*waited);
+        }
+    }
+
+    fn merge(&mut self, other: &CriticalStats) {
+        self.iterations += other.iterations;
+        for (branch, n) in &other.prewarm {
+            *self.prewarm.entry(*branch).or_default() += n;
+        }
+        for (cause, h) in &other.first_token {
+            self.first_token.entry(*cause).or_default().merge(h);
+        }
+    }
+}
+
 /// Everything measured by one worker (or, merged, by a run).
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
@@ -270,6 +304,7 @@ pub struct Recorder {
     pub overhead: BTreeMap<String, OverheadSeries>,
     /// Per metric name: failed iterations that did not produce it.
     pub errors: BTreeMap<String, u64>,
+    pub critical: CriticalStats,
 }
 
 impl Recorder {
@@ -299,7 +334,15 @@ impl Recorder {
         *self.errors.entry(metric.to_owned()).or_default() += 1;
     }
 
+    /// The critical path of one successful iteration's samples.
+    pub fn record_critical_path(&mut self, samples: &[Sample]) {
+        if let Some(attribution) = crate::model::critical::attribute(samples) {
+            self.critical.record(&attribution);
+        }
+    }
+
     pub fn merge(&mut self, other: &Recorder) {
+        self.critical.merge(&other.critical);
         for (key, series) in &other.series {
             match self.series.get_mut(key) {
                 Some(mine) => {

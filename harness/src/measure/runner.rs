@@ -169,6 +169,9 @@ pub async fn run<T: Target>(
                 for overhead in &report.overheads {
                     recorder.record_overhead(overhead);
                 }
+                if report.failure.is_none() {
+                    recorder.record_critical_path(&report.samples);
+                }
                 if let Some(failure) = &report.failure {
                     *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
                     let produced: HashSet<&str> =

@@ -1,6 +1,8 @@
-//! The vocabulary every stage shares: metric names, cohorts and report order ([`metric`]), and
-//! the sample an event becomes ([`sample`]). Depends on nothing else in the crate but the
+//! The vocabulary every stage shares: metric names, cohorts and report order ([`metric`]), the
+//! sample an event becomes ([`sample`]), and what an iteration's first token waited on
+//! ([`critical`]). Depends on nothing else in the crate but the
 //! runtime's telemetry contract.
 
+pub mod critical;
 pub mod metric;
 pub mod sample;

@@ -15,7 +15,10 @@ use crate::measure::recorder::{MetricKey, Series};
 use crate::results::DecodedRound;
 use crate::stats::compare::{Comparison, Verdict};
 
-use super::text::{budget_line, comparison_headline, design, headline, printable, trailer};
+use super::text::{
+    budget_line, comparison_headline, critical_path, design, difference_source, headline,
+    printable, trailer,
+};
 use super::view::RunView;
 
 /// The other side of a comparison, as the report overlays it.
@@ -288,6 +291,17 @@ pub fn render(
             esc(&design(c)),
             esc(b.label)
         );
+        if let Some(source) = difference_source(c) {
+            let _ = write!(out, "<p>{}</p>", esc(&source));
+        }
+    }
+    let critical = critical_path(&summary.critical_path, view.table.p50_of("turn_ttft"));
+    if !critical.is_empty() {
+        out.push_str("<h2>Critical path</h2><ul>");
+        for line in critical {
+            let _ = write!(out, "<li>{}</li>", esc(&line));
+        }
+        out.push_str("</ul>");
     }
     let budgets = baseline.map_or(&summary.budgets, |b| &b.comparison.budgets);
     if !budgets.is_empty() {

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use crate::stats::compare::{Comparison, RunRef, StatComparison, Verdict};
 
 use super::text::{
-    budget_line, cell, comparison_cells, comparison_headline, design, headline, printable, series,
-    trailer,
+    budget_line, cell, comparison_cells, comparison_headline, critical_path, design,
+    difference_source, headline, printable, series, trailer,
 };
 use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
@@ -68,6 +68,13 @@ fn run(view: &RunView<'_>) -> String {
     let mut out = format!("### phasebench `{}`\n\n", escaped(&summary.scenario.name));
     let _ = writeln!(out, "{}\n", escaped(&headline(summary)));
     out.push_str(&metrics(&view.table));
+    let critical = critical_path(&summary.critical_path, view.table.p50_of("turn_ttft"));
+    if !critical.is_empty() {
+        out.push('\n');
+        for line in critical {
+            let _ = writeln!(out, "- {}", escaped(&line));
+        }
+    }
     if !summary.budgets.is_empty() {
         out.push_str("\n**Budgets** (judged on their interval):\n\n");
         for b in &summary.budgets {
@@ -138,6 +145,9 @@ fn comparison(c: &Comparison) -> String {
     );
     for m in &c.mismatches {
         let _ = writeln!(out, "> **Warning:** compared although {}.\n", escaped(m));
+    }
+    if let Some(source) = difference_source(c) {
+        let _ = writeln!(out, "{}\n", escaped(&source));
     }
     if !c.budgets.is_empty() {
         out.push_str("**Budgets** (judged on their interval):\n\n");

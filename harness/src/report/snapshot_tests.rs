@@ -1,6 +1,6 @@
 //! Snapshots (insta) of the terminal, Markdown and CSV reports of committed result files
 //! (`tests/data/results`: the rounds of `phasebench ab scenarios/default.toml --rounds 3 --set
-//! iterations=180 --b-set backend.delays.first_token=40ms`), so a change of layout, digits or
+//! iterations=180 --b-set backend.delays.first_token=60ms`), so a change of layout, digits or
 //! wording shows in review.
 //! Update with `cargo insta review` or `INSTA_UPDATE=always cargo test`.
 

@@ -8,8 +8,8 @@ use crate::telemetry::otlp::AggregatedMetric;
 
 use super::number::{derived, measured};
 use super::text::{
-    budget_line, cell, comparison_cells, comparison_headline, design, headline, printable, series,
-    trailer,
+    budget_line, cell, comparison_cells, comparison_headline, critical_path, design,
+    difference_source, headline, printable, series, trailer,
 };
 use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
@@ -167,6 +167,13 @@ fn run(view: &RunView<'_>) -> String {
             &mut out,
         );
     }
+    let critical = critical_path(&summary.critical_path, view.table.p50_of("turn_ttft"));
+    if !critical.is_empty() {
+        out.push('\n');
+        for line in critical {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     if !summary.budgets.is_empty() {
         out.push_str("\nbudgets:\n");
         for b in &summary.budgets {
@@ -228,6 +235,9 @@ fn comparison(c: &Comparison) -> String {
     }
     for b in &c.budgets {
         let _ = writeln!(out, "budget  {}", budget_line(b));
+    }
+    if let Some(source) = difference_source(c) {
+        let _ = writeln!(out, "{source}");
     }
     // Every primary row that is not unchanged says why. Of the informational rows, those the
     // table cannot explain (no interval) are grouped by reason; the others' interval and

@@ -192,3 +192,87 @@ pub(crate) fn comparison_headline(c: &Comparison) -> String {
         c.count(Verdict::Unchanged)
     )
 }
+
+/// The critical-path lines of a run: which branch the prewarm finished on, and what the first
+/// tokens waited on (share of iterations, p50 and mean of the wait), next to the TTFT p50.
+pub(crate) fn critical_path(
+    cp: &crate::results::CriticalPath,
+    ttft_p50_ms: Option<f64>,
+) -> Vec<String> {
+    if cp.iterations == 0 {
+        return Vec::new();
+    }
+    let share = |n: u64| 100.0 * n as f64 / cp.iterations as f64;
+    let mut out = Vec::new();
+    if !cp.prewarm.is_empty() {
+        let branches: Vec<String> = cp
+            .prewarm
+            .iter()
+            .map(|b| format!("{} in {:.0}%", printable(&b.branch), share(b.iterations)))
+            .collect();
+        out.push(format!(
+            "critical path ({} iterations): the prewarm finished on {}",
+            cp.iterations,
+            branches.join(", ")
+        ));
+    }
+    let waits: Vec<String> = cp
+        .first_token
+        .iter()
+        .filter(|w| w.waited_mean_ms > 0.0)
+        .map(|w| {
+            format!(
+                "{} in {:.0}% (p50 {:.3} ms, mean {:.3} ms)",
+                printable(&w.cause),
+                share(w.iterations),
+                w.waited_p50_ms,
+                w.waited_mean_ms
+            )
+        })
+        .collect();
+    if !waits.is_empty() {
+        out.push(format!(
+            "the first token{} waited on {}",
+            ttft_p50_ms.map_or(String::new(), |p| format!(" (turn_ttft p50 {p:.3} ms)")),
+            waits.join("; ")
+        ));
+    }
+    out
+}
+
+/// Where a change of the first token comes from: when `turn_ttft` p50 moved (regressed or
+/// improved), the startup phase whose p50 moved most in the same direction, or the model
+/// response when no phase did.
+pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
+    let ttft = c
+        .rows
+        .iter()
+        .find(|r| r.metric == "turn_ttft" && r.status.is_none() && r.statistic == "p50")?;
+    if !matches!(ttft.verdict, Verdict::Regressed | Verdict::Improved) {
+        return None;
+    }
+    let is_phase = |metric: &str| {
+        metric == "websocket_connect"
+            || (metric.starts_with("startup_prewarm_") && !metric.ends_with("_total"))
+    };
+    let moved = c
+        .rows
+        .iter()
+        .filter(|r| r.statistic == "p50" && is_phase(&r.metric))
+        .filter(|r| r.delta_ms.signum() == ttft.delta_ms.signum())
+        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
+        .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()));
+    Some(match moved {
+        Some(r) => format!(
+            "turn_ttft p50 {} ms: the phase that moved most is {} p50 {} ms ({})",
+            signed(ttft.delta_ms, ttft.resolution),
+            series(r),
+            signed(r.delta_ms, r.resolution),
+            r.verdict.as_str()
+        ),
+        None => format!(
+            "turn_ttft p50 {} ms: no startup phase moved with it; the change is in the model response",
+            signed(ttft.delta_ms, ttft.resolution)
+        ),
+    })
+}

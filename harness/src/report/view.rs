@@ -45,6 +45,16 @@ pub struct Line {
     pub resolution: Option<Resolution>,
 }
 
+impl MetricTable {
+    /// The p50 of `metric` (no status), if the table has it.
+    pub fn p50_of(&self, metric: &str) -> Option<f64> {
+        self.lines
+            .iter()
+            .find(|l| l.metric == metric && l.status.is_none())
+            .and_then(|l| l.cells[0].value)
+    }
+}
+
 impl Line {
     /// `metric` or `metric[status]`.
     pub fn series(&self) -> String {

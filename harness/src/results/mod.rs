@@ -53,6 +53,36 @@ pub struct RunSummary {
     /// The run was interrupted (SIGINT/SIGTERM): these are the rounds finished so far.
     #[serde(default)]
     pub partial: bool,
+    /// What the successful iterations' first tokens waited on (informational: derived per
+    /// iteration, not from the histograms, so a loaded file's copy is shown, never judged).
+    #[serde(default)]
+    pub critical_path: CriticalPath,
+}
+
+/// Critical paths over a run's successful iterations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CriticalPath {
+    /// Iterations with a first token.
+    pub iterations: u64,
+    /// The branch the prewarm finished on: "tool building" or "websocket connect".
+    pub prewarm: Vec<PrewarmBranch>,
+    /// What first tokens waited on, largest share first.
+    pub first_token: Vec<WaitedOn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PrewarmBranch {
+    pub branch: String,
+    pub iterations: u64,
+}
+
+/// How long first tokens waited on one cause, over the iterations that waited on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WaitedOn {
+    pub cause: String,
+    pub iterations: u64,
+    pub waited_p50_ms: f64,
+    pub waited_mean_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

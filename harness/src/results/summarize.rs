@@ -15,6 +15,38 @@ use super::{
     RunSummary, SCHEMA_VERSION, ScenarioInfo, ToolInfo,
 };
 
+/// The run's critical paths as the result file states them.
+fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::CriticalPath {
+    let mut prewarm: Vec<super::PrewarmBranch> = stats
+        .prewarm
+        .iter()
+        .map(|(branch, n)| super::PrewarmBranch {
+            branch: branch.as_str().to_owned(),
+            iterations: *n,
+        })
+        .collect();
+    prewarm.sort_by_key(|b| std::cmp::Reverse(b.iterations));
+    let mut first_token: Vec<super::WaitedOn> = stats
+        .first_token
+        .iter()
+        .map(|(cause, h)| super::WaitedOn {
+            cause: cause.as_str().to_owned(),
+            iterations: h.count(),
+            waited_p50_ms: ms(h.quantile(0.5)),
+            waited_mean_ms: ms(h.mean()),
+        })
+        .collect();
+    first_token.sort_by(|a, b| {
+        (b.waited_mean_ms * b.iterations as f64)
+            .total_cmp(&(a.waited_mean_ms * a.iterations as f64))
+    });
+    super::CriticalPath {
+        iterations: stats.iterations,
+        prewarm,
+        first_token,
+    }
+}
+
 /// How many distinct failure causes a summary names.
 pub const FAILURE_CAUSES: usize = 5;
 
@@ -227,6 +259,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             .map(|(i, r)| round_record(i, r))
             .collect(),
         overhead: overhead_rows(&pooled),
+        critical_path: critical_path(&pooled.critical),
         budgets: context.budgets,
         policy: scenario.policy.clone(),
         telemetry: context.telemetry,

@@ -1170,3 +1170,54 @@ fn builtin_runtime_lists_tools_from_mock_mcp_servers() {
     let files: Vec<_> = std::fs::read_dir(&private_tmp).unwrap().collect();
     assert!(files.is_empty(), "left behind: {files:?}");
 }
+
+/// The critical path names the branch the prewarm finished on (the slow handshake, or tool
+/// building once tools are slower still) and what the first token waited on.
+#[test]
+fn critical_path_names_the_slower_prewarm_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |sets: &[&str]| -> serde_json::Value {
+        let json = dir.path().join("run.json");
+        let out = phasebench()
+            .args(["run", "-q", "--iterations", "20", "--warmup", "2"])
+            .args(["--set", "run.rounds=1", "--json"])
+            .arg(&json)
+            .args(sets.iter().flat_map(|s| ["--set", s]))
+            .arg(scenario_path("slow-handshake.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        doc["critical_path"].clone()
+    };
+    // Handshake 80 ms against tools 50 ms; the turn comes at 150 ms, after the prewarm.
+    let slow_handshake = run(&[]);
+    assert_eq!(slow_handshake["iterations"], 20, "{slow_handshake}");
+    assert_eq!(slow_handshake["prewarm"][0]["branch"], "websocket connect");
+    assert_eq!(slow_handshake["prewarm"][0]["iterations"], 20);
+    assert_eq!(slow_handshake["first_token"][0]["cause"], "model response");
+    // Tools slower than the handshake, and the turn sent at once: the first token waits on
+    // tool building for most of the 150 ms.
+    let slow_tools = run(&["tools.listing_delay=150ms", "runtime.first_turn_after=0ms"]);
+    assert_eq!(
+        slow_tools["prewarm"][0]["branch"], "tool building",
+        "{slow_tools}"
+    );
+    let waited = slow_tools["first_token"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["cause"] == "tool building")
+        .unwrap_or_else(|| panic!("{slow_tools}"));
+    assert_eq!(waited["iterations"], 20);
+    assert!(
+        waited["waited_p50_ms"].as_f64().unwrap() > 100.0,
+        "{waited}"
+    );
+}
