@@ -110,6 +110,10 @@ pub(crate) enum Command {
         /// metric and status; readable by HdrHistogram's own tools).
         #[arg(long, value_name = "PATH")]
         hlog: Option<Destination>,
+        /// Write per-iteration timelines here as Chrome trace-event JSON (opens in
+        /// ui.perfetto.dev): the 20 slowest iterations and a spread sample of at most 200.
+        #[arg(long, value_name = "PATH")]
+        trace: Option<Destination>,
         /// Compare the run with this baseline result and fail on a regression.
         #[arg(long, value_name = "PATH")]
         baseline: Option<PathBuf>,

@@ -58,6 +58,8 @@ pub struct RunRequest {
     pub bmf: Option<Destination>,
     /// HdrHistogram interval log output.
     pub hlog: Option<Destination>,
+    /// Per-iteration timelines as Chrome trace-event JSON (Perfetto).
+    pub trace: Option<Destination>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
     /// Compare the run with this baseline (a history or a result file) when done.
@@ -92,6 +94,7 @@ impl RunRequest {
             .chain(&self.csv)
             .chain(&self.bmf)
             .chain(&self.hlog)
+            .chain(&self.trace)
             .chain(self.comparison.destinations())
     }
 }
@@ -238,7 +241,8 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             .into());
         }
     }
-    let (summary, current) = run_rounds(&scenario, request.progress).await?;
+    let (summary, current, timelines) =
+        run_rounds(&scenario, request.progress, request.trace.is_some()).await?;
     let table = report::RunView::new(&summary, &current).table;
     let view = report::RunView {
         summary: &summary,
@@ -255,6 +259,9 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     }
     if let Some(out) = &request.hlog {
         out.write(&report::hlog::interval_log(&summary, &current))?;
+    }
+    if let Some(out) = &request.trace {
+        out.write(&report::trace::chrome_trace(&summary, &timelines))?;
     }
     // Without a baseline, `--markdown` is the run's own report.
     if baseline.is_none()
@@ -349,7 +356,15 @@ async fn run_round<T: Target>(
 pub async fn run_rounds(
     scenario: &Scenario,
     progress: bool,
-) -> Result<(RunSummary, Vec<results::DecodedRound>), Error> {
+    trace: bool,
+) -> Result<
+    (
+        RunSummary,
+        Vec<results::DecodedRound>,
+        Vec<measure::timeline::Timeline>,
+    ),
+    Error,
+> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let plan = scenario.plan;
@@ -375,6 +390,7 @@ pub async fn run_rounds(
             warmup: plan.warmup,
             concurrency: plan.concurrency,
             iteration_timeout: plan.iteration_timeout,
+            timelines: trace,
         };
         let e = expected.clone();
         let b = bar.clone();
@@ -408,6 +424,12 @@ pub async fn run_rounds(
         }
     }
     bar.finish_and_clear();
+    let mut timelines = measure::timeline::TimelineKeeper::default();
+    for (round, outcome) in outcomes.iter_mut().enumerate() {
+        let mut kept = std::mem::take(&mut outcome.timelines);
+        kept.set_round(round as u32 + 1);
+        timelines.merge(kept);
+    }
     let decoded: Vec<results::DecodedRound> =
         outcomes.iter().map(|o| o.recorder.series.clone()).collect();
     let summary = summarize(
@@ -430,7 +452,7 @@ pub async fn run_rounds(
             partial: shutdown::requested().is_some(),
         },
     );
-    Ok((summary, decoded))
+    Ok((summary, decoded, timelines.into_timelines()))
 }
 
 /// Runs a scenario's iterations as one round on a target the caller started (and may
@@ -450,6 +472,7 @@ pub async fn run_target<T: Target>(
         warmup: plan.warmup,
         concurrency: plan.concurrency,
         iteration_timeout: plan.iteration_timeout,
+        timelines: false,
     };
     let expected = model::metric::expected_metrics(scenario.profile());
     let result = run_round(target, round_plan, expected, bar.clone()).await;

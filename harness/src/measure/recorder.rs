@@ -9,7 +9,7 @@ use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
-use crate::model::critical::{Attribution, Cause};
+pub use super::paths::{CriticalStats, PhaseOffsets};
 use crate::model::sample::{OverheadSample, Resolution, Sample};
 
 /// Highest trackable value: one hour, in microseconds.
@@ -264,39 +264,6 @@ pub struct OverheadSeries {
     pub below_injected: u64,
 }
 
-/// Critical paths of the successful iterations (see [`crate::model::critical`]).
-#[derive(Debug, Clone, Default)]
-pub struct CriticalStats {
-    /// Iterations with a first token.
-    pub iterations: u64,
-    /// The branch each prewarm finished on.
-    pub prewarm: BTreeMap<Cause, u64>,
-    /// How long first tokens waited on each cause (iterations that waited on it at all).
-    pub first_token: BTreeMap<Cause, DurationHistogram>,
-}
-
-impl CriticalStats {
-    fn record(&mut self, attribution: &Attribution) {
-        self.iterations += 1;
-        if let Some(branch) = attribution.prewarm {
-            *self.prewarm.entry(branch).or_default() += 1;
-        }
-        for (cause, waited) in &attribution.first_token {
-            self.first_token.entry(*cause).or_default().record(*waited);
-        }
-    }
-
-    fn merge(&mut self, other: &CriticalStats) {
-        self.iterations += other.iterations;
-        for (branch, n) in &other.prewarm {
-            *self.prewarm.entry(*branch).or_default() += n;
-        }
-        for (cause, h) in &other.first_token {
-            self.first_token.entry(*cause).or_default().merge(h);
-        }
-    }
-}
-
 /// Everything measured by one worker (or, merged, by a run).
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
@@ -305,6 +272,8 @@ pub struct Recorder {
     /// Per metric name: failed iterations that did not produce it.
     pub errors: BTreeMap<String, u64>,
     pub critical: CriticalStats,
+    /// Per metric: when its phases started and ended, relative to their iteration's start.
+    pub offsets: BTreeMap<String, PhaseOffsets>,
 }
 
 impl Recorder {
@@ -334,6 +303,30 @@ impl Recorder {
         *self.errors.entry(metric.to_owned()).or_default() += 1;
     }
 
+    /// Where each timed sample of an iteration started and ended, from `started_at`.
+    pub fn record_offsets(
+        &mut self,
+        started_at: Option<std::time::SystemTime>,
+        samples: &[Sample],
+    ) {
+        let Some(origin) = started_at else { return };
+        for sample in samples {
+            let (Some(start), Some(end)) = (sample.started_at(), sample.ended_at) else {
+                continue;
+            };
+            let offsets = match self.offsets.get_mut(&sample.metric) {
+                Some(o) => o,
+                None => self.offsets.entry(sample.metric.clone()).or_default(),
+            };
+            offsets
+                .start
+                .record(start.duration_since(origin).unwrap_or_default());
+            offsets
+                .end
+                .record(end.duration_since(origin).unwrap_or_default());
+        }
+    }
+
     /// The critical path of one successful iteration's samples.
     pub fn record_critical_path(&mut self, samples: &[Sample]) {
         if let Some(attribution) = crate::model::critical::attribute(samples) {
@@ -343,6 +336,11 @@ impl Recorder {
 
     pub fn merge(&mut self, other: &Recorder) {
         self.critical.merge(&other.critical);
+        for (metric, o) in &other.offsets {
+            let mine = self.offsets.entry(metric.clone()).or_default();
+            mine.start.merge(&o.start);
+            mine.end.merge(&o.end);
+        }
         for (key, series) in &other.series {
             match self.series.get_mut(key) {
                 Some(mine) => {
@@ -376,6 +374,7 @@ mod tests {
             status: status.map(Into::into),
             duration: Duration::from_micros(us),
             resolution,
+            ended_at: None,
         }
     }
 

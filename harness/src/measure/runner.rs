@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use crate::measure::recorder::Recorder;
+use crate::measure::timeline::TimelineKeeper;
 use crate::target::{IterationFailure, Target};
 use std::num::NonZeroU32;
 
@@ -27,12 +28,16 @@ pub struct RoundPlan {
     pub warmup: u64,
     pub concurrency: NonZeroU32,
     pub iteration_timeout: Duration,
+    /// Keep per-iteration timelines (`--trace`).
+    pub timelines: bool,
 }
 
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
     pub recorder: Recorder,
+    /// Kept timelines, when the plan asked for them.
+    pub timelines: TimelineKeeper,
     /// Measured (non-warmup) iterations run.
     pub iterations: u64,
     pub warmup: u64,
@@ -72,6 +77,15 @@ struct WorkerResult {
     last_end: Option<Instant>,
 }
 
+/// What workers record into, a few of them sharing each (one per core): histograms and, with
+/// `--trace`, the kept timelines (so only iterations that enter a shard's keep set are
+/// copied, under the lock the recording takes anyway).
+#[derive(Default)]
+struct Shard {
+    recorder: Recorder,
+    timelines: TimelineKeeper,
+}
+
 /// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
 /// a failed iteration counts an error against each one it did not produce (of those its
 /// [`Cohort`](crate::model::metric::Cohort), when the target names one, covers).
@@ -100,7 +114,7 @@ pub async fn run<T: Target>(
         .map_or(1, |n| n.get())
         .min(workers as usize)
         .max(1);
-    let shards: Arc<Vec<Mutex<Recorder>>> =
+    let shards: Arc<Vec<Mutex<Shard>>> =
         Arc::new((0..shard_count).map(|_| Mutex::default()).collect());
     let mut handles = Vec::with_capacity(workers as usize);
     for worker in 0..workers {
@@ -162,7 +176,12 @@ pub async fn run<T: Target>(
                     continue;
                 }
                 out.measured += 1;
-                let mut recorder = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut state = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                if plan.timelines {
+                    state.timelines.offer(index, &report);
+                }
+                let recorder = &mut state.recorder;
+                recorder.record_offsets(report.started_at, &report.samples);
                 for sample in &report.samples {
                     recorder.record(sample);
                 }
@@ -209,9 +228,11 @@ pub async fn run<T: Target>(
         last_end = last_end.max(worker.last_end);
     }
     for shard in shards.iter() {
+        let mut state = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        outcome.recorder.merge(&state.recorder);
         outcome
-            .recorder
-            .merge(&shard.lock().unwrap_or_else(PoisonError::into_inner));
+            .timelines
+            .merge(std::mem::take(&mut state.timelines));
     }
     outcome.total_wall_time = started.elapsed();
     outcome.measured_wall_time = match (measured_start.get(), last_end) {
@@ -231,6 +252,7 @@ mod tests {
 
     fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RoundPlan {
         RoundPlan {
+            timelines: false,
             iterations,
             warmup,
             concurrency: NonZeroU32::new(concurrency).unwrap(),

@@ -101,6 +101,7 @@ mod tests {
             status: status.map(str::to_owned),
             duration: Duration::from_millis(ms),
             resolution: Resolution::Us,
+            ended_at: None,
         }
     }
 

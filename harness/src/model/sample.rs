@@ -49,6 +49,9 @@ pub struct Sample {
     pub status: Option<String>,
     pub duration: Duration,
     pub resolution: Resolution,
+    /// When the phase ended, by the wall clock (the telemetry record's timestamp, or the
+    /// harness's clock for its own timings); absent when unknown. Only timelines use it.
+    pub ended_at: Option<std::time::SystemTime>,
 }
 
 impl Sample {
@@ -59,7 +62,21 @@ impl Sample {
             status: None,
             duration,
             resolution: Resolution::Us,
+            ended_at: None,
         }
+    }
+
+    /// A harness-measured sample of a span that began at `started` (wall clock).
+    pub fn client_from(metric: &str, duration: Duration, started: std::time::SystemTime) -> Self {
+        Self {
+            ended_at: Some(started + duration),
+            ..Self::client(metric, duration)
+        }
+    }
+
+    /// When the phase started, if its end is known.
+    pub fn started_at(&self) -> Option<std::time::SystemTime> {
+        self.ended_at.map(|end| end - self.duration)
     }
 }
 
@@ -138,6 +155,7 @@ pub fn decode<'a>(
         status,
         duration,
         resolution,
+        ended_at: None,
     }))
 }
 

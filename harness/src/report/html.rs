@@ -11,10 +11,11 @@
 
 use std::fmt::Write;
 
-use crate::measure::recorder::{MetricKey, Series};
+use crate::measure::recorder::MetricKey;
 use crate::results::DecodedRound;
 use crate::stats::compare::{Comparison, Verdict};
 
+use super::svg::{plot, waterfall};
 use super::text::{
     budget_line, comparison_headline, critical_path, design, difference_source, headline,
     printable, trailer,
@@ -39,7 +40,7 @@ fn current_label(baseline: Option<&BaselineView<'_>>) -> &'static str {
 }
 
 /// HTML-escapes text.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in printable(text).chars() {
         match c {
@@ -61,148 +62,6 @@ td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-chi
 .note{color:#555;font-size:13px}svg text{font-size:11px;fill:#333}\
 .axis{stroke:#888;stroke-width:1}.grid{stroke:#eee;stroke-width:1}\
 .s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}";
-
-/// Plot geometry.
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 240.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 14.0;
-const BOTTOM: f64 = 36.0;
-
-/// Percentiles are plotted at x = log10(1 / (1 − q)): 0% at 0, 90% at 1, 99% at 2, …
-fn x_of(q: f64) -> f64 {
-    -(1.0 - q).max(1e-9).log10()
-}
-
-/// The points of a series' percentile distribution: ~20 per decade up to the last sample,
-/// then the maximum, in milliseconds at the series' resolution.
-fn distribution(series: &Series) -> Vec<(f64, f64)> {
-    let h = &series.histogram;
-    let n = h.count();
-    if n == 0 {
-        return Vec::new();
-    }
-    let last = (n as f64).log10();
-    let steps = (last * 20.0).ceil() as u32;
-    let mut points: Vec<(f64, f64)> = (0..=steps)
-        .map(|k| {
-            let x = f64::from(k) / 20.0;
-            let q = (1.0 - 10f64.powf(-x)).min(1.0 - 1.0 / n as f64);
-            (x_of(q), h.quantile_ms(q, series.resolution))
-        })
-        .collect();
-    points.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9);
-    points.push((
-        last.max(points.last().map_or(0.0, |p| p.0)),
-        h.max_ms(series.resolution),
-    ));
-    points
-}
-
-/// One side of a plot: its label, its series and the points drawn.
-type Curve<'a> = (&'a str, &'a Series, Vec<(f64, f64)>);
-
-/// One series' plot: each side one `<path class="series">`.
-fn plot(sides: &[(&str, &Series)]) -> String {
-    let curves: Vec<Curve<'_>> = sides
-        .iter()
-        .map(|(label, series)| (*label, *series, distribution(series)))
-        .collect();
-    let x_max = curves
-        .iter()
-        .flat_map(|c| c.2.iter().map(|p| p.0))
-        .fold(1.0_f64, f64::max)
-        .ceil();
-    let y_max = curves
-        .iter()
-        .flat_map(|c| c.2.iter().map(|p| p.1))
-        .fold(0.0_f64, f64::max)
-        .max(0.001)
-        * 1.08;
-    let px = |x: f64| LEFT + x / x_max * (WIDTH - LEFT - RIGHT);
-    let py = |y: f64| TOP + (1.0 - y / y_max) * (HEIGHT - TOP - BOTTOM);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
-         viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\">"
-    );
-    // Percentile grid and labels: 0%, 90%, 99%, 99.9%, …
-    for decade in 0..=(x_max as u32) {
-        let x = px(f64::from(decade));
-        let label = match decade {
-            0 => "0%".to_owned(),
-            d => format!("{}%", 100.0 - 100.0 / 10f64.powi(d as i32)),
-        };
-        let _ = write!(
-            svg,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>",
-            HEIGHT - BOTTOM,
-            HEIGHT - BOTTOM + 14.0
-        );
-    }
-    for tick in 0..=4 {
-        let value = y_max / 1.08 * f64::from(tick) / 4.0;
-        let y = py(value);
-        let _ = write!(
-            svg,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            WIDTH - RIGHT,
-            LEFT - 4.0,
-            y + 4.0,
-            compact(value)
-        );
-    }
-    let _ = write!(
-        svg,
-        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\"/>\
-         <line class=\"axis\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{b:.1}\"/>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">percentile</text>\
-         <text x=\"12\" y=\"{:.1}\" transform=\"rotate(-90 12 {:.1})\" text-anchor=\"middle\">ms</text>",
-        (LEFT + WIDTH - RIGHT) / 2.0,
-        HEIGHT - 4.0,
-        HEIGHT / 2.0,
-        HEIGHT / 2.0,
-        b = HEIGHT - BOTTOM,
-        r = WIDTH - RIGHT,
-    );
-    // Overlaid first, current last (on top).
-    for (index, (label, series, points)) in curves.iter().enumerate().rev() {
-        let mut d = String::new();
-        for (i, (x, y)) in points.iter().enumerate() {
-            let _ = write!(
-                d,
-                "{}{:.1},{:.1}",
-                if i == 0 { "M" } else { " L" },
-                px(*x),
-                py(*y)
-            );
-        }
-        let _ = write!(
-            svg,
-            "<path class=\"series s{index}\" data-series=\"{}\" data-count=\"{}\" \
-             data-p50-ms=\"{}\" d=\"{d}\"><title>{}</title></path>",
-            esc(label),
-            series.histogram.count(),
-            series.histogram.quantile_ms(0.5, series.resolution),
-            esc(label)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-/// An axis value with few digits.
-fn compact(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0}")
-    } else if ms >= 1.0 {
-        format!("{ms:.1}")
-    } else {
-        format!("{ms:.3}")
-    }
-}
 
 fn series_label(key: &MetricKey) -> String {
     match &key.status {
@@ -311,6 +170,13 @@ pub fn render(
         }
         out.push_str("</ul>");
     }
+    if !summary.waterfall.is_empty() {
+        out.push_str(
+            "<h2>Startup waterfall</h2><p class=\"note\">Per phase, from its median start to its \
+             median end after the iteration began; the whisker reaches its p90 end.</p>",
+        );
+        out.push_str(&waterfall(&summary.waterfall));
+    }
     out.push_str(
         "<h2>Distributions</h2><p class=\"note\">Each plot is a series' percentile \
          distribution (HdrHistogram), percentiles on a log scale.</p>",
@@ -365,6 +231,8 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::recorder::Series;
+    use crate::report::svg::{distribution, x_of};
 
     #[test]
     fn percentiles_sit_on_a_log_axis_and_text_is_escaped() {

@@ -11,8 +11,10 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod number;
+pub mod svg;
 pub mod terminal;
 pub mod text;
+pub mod trace;
 pub mod view;
 
 #[cfg(test)]

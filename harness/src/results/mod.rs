@@ -57,6 +57,21 @@ pub struct RunSummary {
     /// iteration, not from the histograms, so a loaded file's copy is shown, never judged).
     #[serde(default)]
     pub critical_path: CriticalPath,
+    /// Where each phase sits on its iteration's timeline (from the iteration's start), for
+    /// the waterfall; informational like `critical_path`.
+    #[serde(default)]
+    pub waterfall: Vec<WaterfallRow>,
+}
+
+/// One phase's place on the startup timeline, over the iterations that timed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WaterfallRow {
+    pub metric: String,
+    pub count: u64,
+    pub start_p50_ms: f64,
+    pub start_p90_ms: f64,
+    pub end_p50_ms: f64,
+    pub end_p90_ms: f64,
 }
 
 /// Critical paths over a run's successful iterations.

@@ -15,6 +15,28 @@ use super::{
     RunSummary, SCHEMA_VERSION, ScenarioInfo, ToolInfo,
 };
 
+/// The phases' places on the timeline, earliest start first.
+fn waterfall(pooled: &Recorder) -> Vec<super::WaterfallRow> {
+    let mut rows: Vec<super::WaterfallRow> = pooled
+        .offsets
+        .iter()
+        .map(|(metric, o)| super::WaterfallRow {
+            metric: metric.clone(),
+            count: o.start.count(),
+            start_p50_ms: ms(o.start.quantile(0.5)),
+            start_p90_ms: ms(o.start.quantile(0.9)),
+            end_p50_ms: ms(o.end.quantile(0.5)),
+            end_p90_ms: ms(o.end.quantile(0.9)),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.start_p50_ms
+            .total_cmp(&b.start_p50_ms)
+            .then(b.end_p50_ms.total_cmp(&a.end_p50_ms))
+    });
+    rows
+}
+
 /// The run's critical paths as the result file states them.
 fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::CriticalPath {
     let mut prewarm: Vec<super::PrewarmBranch> = stats
@@ -260,6 +282,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             .collect(),
         overhead: overhead_rows(&pooled),
         critical_path: critical_path(&pooled.critical),
+        waterfall: waterfall(&pooled),
         budgets: context.budgets,
         policy: scenario.policy.clone(),
         telemetry: context.telemetry,
@@ -283,6 +306,7 @@ mod tests {
                 status: Some(status.into()),
                 duration: Duration::ZERO,
                 resolution: Resolution::Us,
+                ended_at: None,
             });
         }
         r.record_error("turn_ttft");

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mock_backend::{DelayDist, Exchange, MockBackend, RecordedRequest};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
@@ -283,7 +283,8 @@ impl Drop for ThreadLeftovers<'_> {
 
 /// What the harness saw of one turn.
 struct TurnOutcome {
-    first_delta: Option<Duration>,
+    /// Submit → first delta, and when (wall clock) the delta came.
+    first_delta: Option<(Duration, SystemTime)>,
     failure: Option<IterationFailure>,
 }
 
@@ -317,7 +318,7 @@ impl BuiltinTarget {
             };
             match event {
                 Some(Event::AgentMessageDelta(_)) if first_delta.is_none() => {
-                    first_delta = Some(submitted.elapsed())
+                    first_delta = Some((submitted.elapsed(), SystemTime::now()))
                 }
                 Some(Event::TurnComplete { .. }) => {
                     return TurnOutcome {
@@ -362,6 +363,7 @@ impl BuiltinTarget {
 impl Target for BuiltinTarget {
     async fn run_iteration(&self, _index: u64) -> IterationReport {
         let started = Instant::now();
+        let started_wall = SystemTime::now();
         let mut thread = match self.runtime.start_thread().await {
             Ok(thread) => thread,
             Err(e) => {
@@ -402,13 +404,25 @@ impl Target for BuiltinTarget {
         let iteration = started.elapsed();
 
         let (mut samples, records, tool_delay, mcp_delay) = leftovers.take();
-        samples.push(Sample::client(CLIENT_THREAD_START, thread_start));
-        if let Some(first_delta) = first_delta {
-            samples.push(Sample::client(CLIENT_FIRST_DELTA, first_delta));
+        samples.push(Sample::client_from(
+            CLIENT_THREAD_START,
+            thread_start,
+            started_wall,
+        ));
+        if let Some((first_delta, at)) = first_delta {
+            samples.push(Sample {
+                ended_at: Some(at),
+                ..Sample::client(CLIENT_FIRST_DELTA, first_delta)
+            });
         }
         if failure.is_none() {
-            samples.push(Sample::client(CLIENT_ITERATION, iteration));
+            samples.push(Sample::client_from(
+                CLIENT_ITERATION,
+                iteration,
+                started_wall,
+            ));
         }
+        let marks = super::server_marks(&records);
         // Tool building waits for the slowest source: HTTP tool servers and MCP servers.
         let tool_delay = match (self.mcp_stdio, mcp_delay) {
             (0, _) => Some(tool_delay.unwrap_or_default()),
@@ -428,6 +442,8 @@ impl Target for BuiltinTarget {
         IterationReport {
             samples,
             overheads,
+            started_at: Some(started_wall),
+            marks,
             failure,
         }
     }

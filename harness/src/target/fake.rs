@@ -46,6 +46,7 @@ impl Target for FakeTarget {
                 status: status.clone(),
                 duration: self.duration_at(*base, index),
                 resolution: Resolution::Us,
+                ended_at: None,
             })
             .collect();
         IterationReport {

@@ -60,6 +60,36 @@ pub struct IterationReport {
     /// Measured phases next to the delays injected into them (clean iterations only).
     pub overheads: Vec<OverheadSample>,
     pub failure: Option<IterationFailure>,
+    /// When the iteration began (wall clock), for timelines.
+    pub started_at: Option<std::time::SystemTime>,
+    /// Instants worth seeing on the iteration's timeline (e.g. the mock's server-side events).
+    pub marks: Vec<Mark>,
+}
+
+/// A named instant on an iteration's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    pub name: String,
+    pub at: std::time::SystemTime,
+}
+
+/// The mock's server-side view of a thread, as instants on its timeline: when each request
+/// arrived and when the first delta of a turn went out.
+pub fn server_marks(records: &[mock_backend::RecordedRequest]) -> Vec<Mark> {
+    let mut marks = Vec::with_capacity(records.len() * 2);
+    for r in records {
+        marks.push(Mark {
+            name: format!("server: {:?} received", r.exchange),
+            at: r.received_wall,
+        });
+        if let Some(sent) = r.first_delta_sent {
+            marks.push(Mark {
+                name: format!("server: {:?} first delta sent", r.exchange),
+                at: r.received_wall + sent.saturating_duration_since(r.received),
+            });
+        }
+    }
+    marks
 }
 
 /// Identity of a target, for result files.

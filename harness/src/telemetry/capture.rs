@@ -94,7 +94,8 @@ impl LogProcessor for Capture {
                 .and_then(|(_, v)| attr_value(v))
         };
         match decode(get) {
-            Ok(Some(sample)) => {
+            Ok(Some(mut sample)) => {
+                sample.ended_at = record.timestamp().or(record.observed_timestamp());
                 let id = match get(ATTR_CONVERSATION_ID) {
                     Some(AttrValue::Str(id)) => Some(id),
                     _ => None,

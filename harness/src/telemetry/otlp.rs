@@ -187,10 +187,19 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
                 out.records += 1;
                 let get = |key: &str| attr(&record.attributes, key);
                 match decode(get) {
-                    Ok(Some(sample)) => match get(ATTR_CONVERSATION_ID) {
+                    Ok(Some(mut sample)) => match get(ATTR_CONVERSATION_ID) {
                         Some(AttrValue::Str(id)) => out.samples.push(LoggedSample {
                             thread: id.to_owned(),
-                            sample,
+                            sample: {
+                                let nanos = match record.time_unix_nano {
+                                    0 => record.observed_time_unix_nano,
+                                    t => t,
+                                };
+                                sample.ended_at = (nanos > 0).then(|| {
+                                    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos)
+                                });
+                                sample
+                            },
                             span: span_id(&record.span_id),
                         }),
                         _ => out.unattributed_events += 1,

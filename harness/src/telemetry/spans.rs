@@ -220,6 +220,7 @@ mod tests {
             status: None,
             duration: Duration::from_millis(ms),
             resolution: Resolution::Ms,
+            ended_at: None,
         }
     }
 

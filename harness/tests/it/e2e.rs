@@ -1221,3 +1221,75 @@ fn critical_path_names_the_slower_prewarm_branch() {
         "{waited}"
     );
 }
+
+/// `--trace` writes Chrome trace-event JSON: bounded, the slowest iteration first, its tool
+/// building and websocket connect on their own tracks and overlapping in time.
+#[test]
+fn traces_show_the_slowest_iteration_with_tools_beside_the_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "300", "--warmup", "2"])
+        .args(["--set", "run.rounds=2", "--set", "concurrency=8", "--trace"])
+        .arg(&trace)
+        .arg(scenario_path("slow-handshake.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    let events = doc["traceEvents"].as_array().unwrap();
+    let kept = doc["otherData"]["kept"].as_u64().unwrap();
+    assert!((20..=220).contains(&kept), "{kept} iterations kept of 300");
+    let names: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len() as u64, kept);
+    // Slowest first: the first process's length is the largest.
+    let length = |name: &str| -> f64 {
+        name.rsplit_once(": ")
+            .unwrap()
+            .1
+            .trim_end_matches(" ms")
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        names.iter().all(|n| length(n) <= length(names[0])),
+        "{names:?}"
+    );
+    let phase = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["pid"] == 1 && e["ph"] == "X" && e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in the slowest iteration"))
+    };
+    let span = |e: &serde_json::Value| {
+        let ts = e["ts"].as_u64().unwrap();
+        (ts, ts + e["dur"].as_u64().unwrap())
+    };
+    let (tools, connect) = (
+        phase("startup_prewarm_build_tools"),
+        phase("websocket_connect"),
+    );
+    assert_ne!(tools["tid"], connect["tid"], "one track each");
+    let (t, c) = (span(tools), span(connect));
+    assert!(
+        t.0 < c.1 && c.0 < t.1,
+        "tools {t:?} and connect {c:?} overlap"
+    );
+    // The handshake (80 ms) is the longer branch: it finishes the prewarm.
+    assert!(c.1 > t.1, "the websocket connect ends last: {c:?} vs {t:?}");
+    // The mock's server-side instants are on the server track.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["pid"] == 1 && e["ph"] == "i" && e["cat"] == "server")
+    );
+}

@@ -283,6 +283,29 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
         "{}",
         String::from_utf8_lossy(&report.stderr)
     );
+    // An A/B comparison, judged again from the committed round files (B: +60 ms first token).
+    let ab_html = dir.path().join("ab.html");
+    let ab = Command::new(exe)
+        .arg("ab")
+        .arg(repo().join("scenarios/default.toml"))
+        .arg("--rejudge")
+        .arg(repo().join("harness/tests/data/results"))
+        .args([
+            "--set",
+            "iterations=180",
+            "--allow-mismatch",
+            "-q",
+            "--html",
+        ])
+        .arg(&ab_html)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ab.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&ab.stderr)
+    );
     let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let series: Vec<String> = result["metrics"]
         .as_array()
@@ -296,7 +319,11 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
         .collect();
     assert!(series.len() >= 10);
     let profile = dir.path().join("profile");
-    for (html, sides) in [(&run_html, 1), (&cmp_html, 2)] {
+    for (html, sides, run_p50) in [
+        (&run_html, 1, true),
+        (&cmp_html, 2, true),
+        (&ab_html, 2, false),
+    ] {
         let url = format!("file://{}", html.display());
         let dom = headless(&profile, &["--dump-dom".as_ref(), url.as_ref()]);
         assert!(
@@ -319,23 +346,50 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
                 html.display()
             );
         }
-        // The plotted p50 of turn_ttft is the result's.
-        let p50 = result["metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["metric"] == "turn_ttft")
-            .unwrap()["p50_ms"]
-            .as_f64()
-            .unwrap();
-        let turn = &dom[dom.find("data-series=\"turn_ttft\">").unwrap()..];
+        // The waterfall draws tool building and the websocket connect side by side.
+        let bar = |metric: &str| -> (f64, f64) {
+            let at = dom
+                .find(&format!("class=\"phase\" data-metric=\"{metric}\""))
+                .unwrap_or_else(|| panic!("no waterfall bar for {metric}"));
+            let attr = |name: &str| -> f64 {
+                let from = at + dom[at..].find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                dom[from..from + dom[from..].find('"').unwrap()]
+                    .parse()
+                    .unwrap()
+            };
+            (attr("data-start-p50-ms"), attr("data-end-p50-ms"))
+        };
+        let (tools, connect) = (bar("startup_prewarm_build_tools"), bar("websocket_connect"));
         assert!(
-            turn.contains(&format!(
-                "data-series=\"current\" data-count=\"60\" data-p50-ms=\"{p50}\""
-            )),
-            "{}",
-            &turn[..turn.len().min(600)]
+            tools.0 < connect.1 && connect.0 < tools.1,
+            "tool building {tools:?} and the websocket connect {connect:?} overlap"
         );
+        // The plotted p50 of turn_ttft is the run's (the A/B plots the committed rounds and
+        // says its verdict and where the change came from).
+        if run_p50 {
+            // The plotted p50 of turn_ttft is the result's.
+            let p50 = result["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["metric"] == "turn_ttft")
+                .unwrap()["p50_ms"]
+                .as_f64()
+                .unwrap();
+            let turn = &dom[dom.find("data-series=\"turn_ttft\">").unwrap()..];
+            assert!(
+                turn.contains(&format!(
+                    "data-series=\"current\" data-count=\"60\" data-p50-ms=\"{p50}\""
+                )),
+                "{}",
+                &turn[..turn.len().min(600)]
+            );
+        } else {
+            assert!(
+                dom.contains("FAIL") && dom.contains("turn_ttft p50 +"),
+                "verdict and source"
+            );
+        }
         let png = dir.path().join("shot.png");
         let shot = headless(
             &profile,

@@ -558,6 +558,7 @@ impl CodexAppServerTarget {
 impl Target for CodexAppServerTarget {
     async fn run_iteration(&self, index: u64) -> IterationReport {
         let mut samples = Vec::new();
+        let started_at = Some(std::time::SystemTime::now());
         let failure = self.thread_once(index, &mut samples).await.err();
         if failure.is_none() {
             self.cohorts
@@ -569,6 +570,8 @@ impl Target for CodexAppServerTarget {
             samples,
             overheads: Vec::new(),
             failure,
+            started_at,
+            marks: Vec::new(),
         }
     }
 
@@ -714,6 +717,7 @@ mod tests {
             status: None,
             duration: Duration::from_millis(v),
             resolution: crate::model::sample::Resolution::Ms,
+            ended_at: None,
         };
         let named: Vec<(String, u64)> = cohort_samples(
             vec![

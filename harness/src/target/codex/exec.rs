@@ -47,6 +47,7 @@ impl CodexExecTarget {
         let mut command = rig.command(&home.path, &args);
         command.stdin(Stdio::null());
         let started = Instant::now();
+        let started_wall = std::time::SystemTime::now();
         let mut child = command.spawn().map_err(|e| {
             IterationFailure::Start(format!("cannot spawn {}: {e}", rig.binary.display()))
         })?;
@@ -106,12 +107,16 @@ impl CodexExecTarget {
             )));
         }
         let mut samples = rig.receiver.take(&thread_id);
-        let _ = rig.mock.requests().take_thread(&thread_id);
-        samples.push(Sample::client(CLIENT_PROCESS_EXIT, exited));
+        let marks = crate::target::server_marks(&rig.mock.requests().take_thread(&thread_id));
+        samples.push(Sample::client_from(
+            CLIENT_PROCESS_EXIT,
+            exited,
+            started_wall,
+        ));
         let overheads = rig.mcp_overheads(&home.path, &samples);
         let failure = match answer {
             Some((text, at)) => {
-                samples.push(Sample::client(CLIENT_PROCESS_ANSWER, at));
+                samples.push(Sample::client_from(CLIENT_PROCESS_ANSWER, at, started_wall));
                 (text != rig.answer).then(|| {
                     IterationFailure::Turn(format!(
                         "codex answered {text:?}, not the mock's answer"
@@ -130,6 +135,8 @@ impl CodexExecTarget {
                 Vec::new()
             },
             failure,
+            started_at: Some(started_wall),
+            marks,
         })
     }
 }
