@@ -398,12 +398,7 @@ fn a_breached_budget_exits_1() {
         .arg(scenario_path("calibration.toml"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 1);
 }
 
 #[test]
@@ -439,12 +434,7 @@ fn run_calibration(json: &Path, extra: &[&str]) {
         .args(extra)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
 }
 
 fn calibration_runs(dir: &Path, names: &[&str], extra: &[&str]) -> Vec<PathBuf> {
@@ -522,12 +512,7 @@ fn baselines_are_histories_and_only_primary_regressions_fail() {
         .arg(&baselines)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 run(s) added"));
     let history = baselines.join("calibration.json");
     // Saving the same file again adds nothing.
@@ -579,12 +564,7 @@ fn baselines_are_histories_and_only_primary_regressions_fail() {
         .arg(&history)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
     // Another scenario's content is refused (nothing compared) unless forced.
     let out = phasebench()
         .arg("compare")
@@ -604,12 +584,7 @@ fn baselines_are_histories_and_only_primary_regressions_fail() {
         .arg(scenario_path("default.toml"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 2);
     assert!(started.elapsed() < Duration::from_secs(3), "nothing ran");
 
     // Bencher Metric Format.
@@ -919,12 +894,7 @@ fn a_run_that_mostly_failed_exits_3_with_its_causes() {
         .arg(scenario_path("default.toml"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
 }
 
 #[test]
@@ -1013,12 +983,7 @@ fn ingest_refuses_what_it_cannot_read_and_bounds_what_it_keeps() {
         .arg(&json)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains('\u{1b}'), "escape sequences printed raw");
     let summary: serde_json::Value =
@@ -1186,12 +1151,7 @@ fn critical_path_names_the_slower_prewarm_branch() {
             .arg(scenario_path("slow-handshake.toml"))
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::assert_exit(&out, 0);
         let doc: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
         doc["critical_path"].clone()
@@ -1235,12 +1195,7 @@ fn traces_show_the_slowest_iteration_with_tools_beside_the_websocket() {
         .arg(scenario_path("slow-handshake.toml"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_exit(&out, 0);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
     let events = doc["traceEvents"].as_array().unwrap();
     let kept = doc["otherData"]["kept"].as_u64().unwrap();

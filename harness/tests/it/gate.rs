@@ -300,12 +300,7 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
         .arg(&ab_html)
         .output()
         .unwrap();
-    assert_eq!(
-        ab.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&ab.stderr)
-    );
+    crate::assert_exit(&ab, 1);
     let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let series: Vec<String> = result["metrics"]
         .as_array()
