@@ -204,6 +204,49 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Run a scenario at every point of a parameter grid (one whole run per point), e.g.
+    /// --param backend.delays.ws_handshake=0ms..80ms:20ms; writes point-NN.json per point and
+    /// the sweep's table.
+    Sweep {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// An axis: KEY=V1,V2,... or KEY=FROM..TO:STEP (durations or counts); several make a
+        /// grid. Any scenario key, codex.binary included.
+        #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
+        params: Vec<phasebench::sweep::Axis>,
+        /// Directory for each point's result file.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Write the sweep's table as CSV here (parameter columns, series, percentiles).
+        #[arg(long, value_name = "PATH")]
+        csv: Option<Destination>,
+        /// Write the sweep's table as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<Destination>,
+        /// Write an HTML page with each series' p50/p90/p99 against the parameter here.
+        #[arg(long, value_name = "PATH")]
+        html: Option<Destination>,
+        /// No progress and no table.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Rank several results (or a sweep's directory) per statistic, fastest first: "A ran
+    /// 1.23 ± 0.04 times faster than B", from the means of their rounds' percentiles.
+    Rank {
+        /// Result files, or directories of sweep points (point-NN.json).
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Metrics to rank on (repeatable; default turn_ttft, startup_prewarm_total,
+        /// thread_start_total).
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
+        /// The statistic: p50, p90, p95 or p99.
+        #[arg(long, default_value = "p50")]
+        stat: String,
+        /// Write the rankings as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<Destination>,
+    },
     /// Render a result file as a self-contained HTML report (`--html`), against a baseline when
     /// given (the comparison judged again from the files); exit 0 whatever the verdict.
     Report {

@@ -24,6 +24,7 @@ pub mod telemetry;
 // Commands on top.
 pub mod ab;
 pub mod ingest;
+pub mod sweep;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -138,6 +139,8 @@ pub enum Error {
     Mismatch(#[from] MismatchError),
     #[error(transparent)]
     Ab(#[from] Box<ab::AbError>),
+    #[error(transparent)]
+    Sweep(#[from] sweep::SweepError),
 }
 
 impl From<ab::AbError> for Error {
@@ -152,6 +155,7 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Error::Scenario(_)
+            | Error::Sweep(_)
             | Error::ResultFile(_)
             | Error::Mismatch(_)
             | Error::OutputPath(_) => true,

@@ -159,6 +159,104 @@ fn main() -> ExitCode {
             print!("{schema}");
             ExitCode::from(EXIT_PASS)
         }
+        Command::Sweep {
+            scenario,
+            params,
+            out_dir,
+            csv,
+            json,
+            html,
+            quiet,
+        } => {
+            let request = phasebench::sweep::SweepRequest {
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
+                axes: params,
+                out_dir,
+                csv,
+                json,
+                html,
+                progress: !quiet,
+            };
+            let terminal =
+                Terminal::new(request.csv.iter().chain(&request.json).chain(&request.html));
+            match block_on(phasebench::sweep::run(&request)) {
+                Ok(Ok(report)) => {
+                    if !quiet {
+                        terminal.show(&phasebench::sweep::table(&report));
+                    }
+                    if let Some(signal) = phasebench::sys::shutdown::requested() {
+                        return exit(Verdict::Interrupted(signal));
+                    }
+                    if report.failed_points.is_empty() {
+                        ExitCode::from(EXIT_PASS)
+                    } else {
+                        eprintln!(
+                            "error: points {:?} mostly failed (beyond [run] max_failure_ratio)",
+                            report.failed_points
+                        );
+                        ExitCode::from(EXIT_FAILURE)
+                    }
+                }
+                Ok(Err(e)) => report_error(&e),
+                Err(code) => code,
+            }
+        }
+        Command::Rank {
+            results,
+            metrics,
+            stat,
+            json,
+        } => {
+            let Some(q) = phasebench::stats::compare::QUANTILES
+                .iter()
+                .find(|(name, _)| *name == stat)
+                .map(|(_, q)| *q)
+            else {
+                eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            };
+            let mut files = Vec::new();
+            for path in results {
+                if path.is_dir() {
+                    files.extend(phasebench::sweep::point_files(&path));
+                } else {
+                    files.push(path);
+                }
+            }
+            let mut loaded = Vec::new();
+            for file in &files {
+                match phasebench::results::load_result(file) {
+                    Ok(result) => loaded.push((file.display().to_string(), result)),
+                    Err(e) => return report_error(&e.into()),
+                }
+            }
+            let metrics = if metrics.is_empty() {
+                ["turn_ttft", "startup_prewarm_total", "thread_start_total"]
+                    .map(String::from)
+                    .to_vec()
+            } else {
+                metrics
+            };
+            let refs: Vec<(String, &phasebench::results::LoadedResult)> =
+                loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
+            let rankings: Vec<_> = metrics
+                .iter()
+                .map(|m| phasebench::stats::rank::rank(&refs, m, (&stat, q)))
+                .collect();
+            let terminal = Terminal::new(json.iter());
+            for ranking in &rankings {
+                for line in phasebench::stats::rank::describe(ranking) {
+                    terminal.show(&format!("{}\n", phasebench::report::printable(&line)));
+                }
+            }
+            if let Some(out) = &json
+                && let Err(e) = out.write(&phasebench::results::json_bytes(&rankings))
+            {
+                return report_error(&e.into());
+            }
+            ExitCode::from(EXIT_PASS)
+        }
         Command::Report {
             result,
             baseline,

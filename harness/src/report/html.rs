@@ -61,7 +61,7 @@ td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-chi
 .regressed{color:#b00020;font-weight:bold}.improved{color:#0a7d32}.inconclusive{color:#8a6d00}\
 .note{color:#555;font-size:13px}svg text{font-size:11px;fill:#333}\
 .axis{stroke:#888;stroke-width:1}.grid{stroke:#eee;stroke-width:1}\
-.s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}";
+.s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}.s2{stroke:#0a7d32;fill:none;stroke-width:1.5;stroke-dasharray:2 3}";
 
 fn series_label(key: &MetricKey) -> String {
     match &key.status {
@@ -223,6 +223,35 @@ pub fn render(
             let _ = write!(out, "<li>{}</li>", esc(note.trim_start()));
         }
         out.push_str("</ul>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// One point of a swept series: its parameter label and p50, p90, p99.
+pub type SweepPoint = (String, [Option<f64>; 3]);
+/// A swept series: its name and points in order.
+pub type SweepSeries = (String, Vec<SweepPoint>);
+
+/// The HTML of a sweep: per series, its p50/p90/p99 against the swept parameter.
+pub fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
+    let mut out = String::from("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let axis = keys.join(", ");
+    let _ = write!(
+        out,
+        "<title>phasebench sweep</title><style>{STYLE}</style></head><body>\
+         <h1>phasebench sweep over {}</h1><p class=\"note\">Per series, p50 (solid), p90 and \
+         p99 against the parameter; one whole run per point.</p>",
+        esc(&axis)
+    );
+    for (name, points) in series {
+        let _ = write!(
+            out,
+            "<section class=\"metric\" data-series=\"{}\"><h2>{}</h2>{}</section>",
+            esc(name),
+            esc(name),
+            super::svg::by_parameter(points)
+        );
     }
     out.push_str("</body></html>\n");
     out

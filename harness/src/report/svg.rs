@@ -88,19 +88,7 @@ pub(super) fn plot(sides: &[(&str, &Series)]) -> String {
             HEIGHT - BOTTOM + 14.0
         );
     }
-    for tick in 0..=4 {
-        let value = y_max / 1.08 * f64::from(tick) / 4.0;
-        let y = py(value);
-        let _ = write!(
-            svg,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            WIDTH - RIGHT,
-            LEFT - 4.0,
-            y + 4.0,
-            compact(value)
-        );
-    }
+    y_grid(&mut svg, y_max, py);
     let _ = write!(
         svg,
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\"/>\
@@ -207,6 +195,24 @@ pub(super) fn waterfall(rows: &[crate::results::WaterfallRow]) -> String {
     svg
 }
 
+/// Five horizontal grid lines with their labels, from 0 to the top of a plot whose values
+/// reach `y_max` (which has 8% headroom in it).
+fn y_grid(svg: &mut String, y_max: f64, py: impl Fn(f64) -> f64) {
+    for tick in 0..=4 {
+        let value = y_max / 1.08 * f64::from(tick) / 4.0;
+        let y = py(value);
+        let _ = write!(
+            svg,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - RIGHT,
+            LEFT - 4.0,
+            y + 4.0,
+            compact(value)
+        );
+    }
+}
+
 /// An axis value with few digits.
 fn compact(ms: f64) -> String {
     if ms >= 100.0 {
@@ -216,4 +222,52 @@ fn compact(ms: f64) -> String {
     } else {
         format!("{ms:.3}")
     }
+}
+
+/// A series' percentiles against a swept parameter: p50, p90 and p99 as three paths over the
+/// points in order (each path `<path class="series">` with its statistic), the x axis labeled
+/// with the points' parameter values.
+pub(super) fn by_parameter(points: &[super::html::SweepPoint]) -> String {
+    let n = points.len().max(2) as f64 - 1.0;
+    let y_max = points
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .fold(0.001_f64, |a, b| a.max(*b))
+        * 1.08;
+    let px = |i: usize| LEFT + i as f64 / n * (WIDTH - LEFT - RIGHT);
+    let py = |y: f64| TOP + (1.0 - y / y_max) * (HEIGHT - TOP - BOTTOM);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\">"
+    );
+    y_grid(&mut svg, y_max, py);
+    for (i, (label, _)) in points.iter().enumerate() {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            px(i),
+            HEIGHT - BOTTOM + 14.0,
+            esc(label)
+        );
+    }
+    for (stat, name) in ["p50", "p90", "p99"].iter().enumerate() {
+        let mut d = String::new();
+        for (i, (_, values)) in points.iter().enumerate() {
+            if let Some(v) = values[stat] {
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1}",
+                    if d.is_empty() { "M" } else { " L" },
+                    px(i),
+                    py(v)
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            "<path class=\"series s{stat}\" data-stat=\"{name}\" d=\"{d}\"><title>{name}</title></path>"
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod compare;
 pub mod estimate;
+pub mod rank;
 
 use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 use crate::model::sample::Resolution;

@@ -181,10 +181,19 @@ async fn stalled_warmup_times_out_near_the_configured_timeout() {
     let resolve = rows(&s, "startup_prewarm_resolve");
     assert_eq!(resolve.len(), 1, "{resolve:?}");
     assert_eq!(resolve[0].status.as_deref(), Some("timed_out"));
+    // Resolve waits for what is left of the 1.5 s warmup timeout when the turn comes: on an
+    // idle machine ~1.47 s; on a loaded one codex takes longer to get to its turn after
+    // starting the prewarm, and resolve waits correspondingly less (1.22 s seen in CI while
+    // other builds ran). It never waits past the timeout.
     let waited = resolve[0].p50_ms.unwrap();
     assert!(
-        (1400.0..2600.0).contains(&waited),
+        (500.0..2600.0).contains(&waited),
         "resolve waited {waited} ms for a 1.5 s timeout"
+    );
+    assert_eq!(
+        s.critical_path.first_token[0].cause, "warmup timeout",
+        "{:?}",
+        s.critical_path
     );
 }
 

@@ -1248,3 +1248,91 @@ fn traces_show_the_slowest_iteration_with_tools_beside_the_websocket() {
             .any(|e| e["pid"] == 1 && e["ph"] == "i" && e["cat"] == "server")
     );
 }
+
+/// A sweep of the handshake delay: the prewarm follows max(handshake + connect, tool
+/// building) plus the warmup, not their sum; one result file per point, and the table.
+#[test]
+fn a_handshake_sweep_shows_the_prewarm_following_the_slower_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    let out = phasebench()
+        .args([
+            "sweep",
+            "-q",
+            "--param",
+            "backend.delays.ws_handshake=0ms..80ms:80ms",
+        ])
+        .args([
+            "--set",
+            "iterations=20",
+            "--set",
+            "warmup=2",
+            "--set",
+            "run.rounds=1",
+        ])
+        .args(["--set", "runtime.first_turn_after=0ms", "--out-dir"])
+        .arg(dir.path().join("points"))
+        .arg("--json")
+        .arg(&json)
+        .arg(scenario_path("slow-handshake.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        doc["keys"],
+        serde_json::json!(["backend.delays.ws_handshake"])
+    );
+    assert_eq!(doc["points"].as_array().unwrap().len(), 2);
+    assert!(dir.path().join("points/point-02.json").is_file());
+    let p50 = |point: &str, metric: &str| -> f64 {
+        doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["params"][0] == point && r["metric"] == metric)
+            .and_then(|r| r["p50_ms"].as_f64())
+            .unwrap_or_else(|| panic!("{metric} at {point}"))
+    };
+    // Tool listing takes 50 ms.
+    let (tools0, prewarm0) = (
+        p50("0ms", "startup_prewarm_build_tools"),
+        p50("0ms", "startup_prewarm_total"),
+    );
+    let (tools80, prewarm80) = (
+        p50("80ms", "startup_prewarm_build_tools"),
+        p50("80ms", "startup_prewarm_total"),
+    );
+    assert!(
+        prewarm0 >= tools0 && prewarm0 < tools0 + 40.0,
+        "no handshake: the prewarm is tool building plus the warmup ({prewarm0} vs {tools0})"
+    );
+    assert!(
+        prewarm80 >= 80.0 && prewarm80 < 80.0 + tools80 - 10.0,
+        "an 80 ms handshake: the prewarm follows it, not handshake + tools ({prewarm80} vs {tools80})"
+    );
+    // Ranking the points: the handshake-free one is fastest, the 80 ms one slower by a ratio.
+    let ranked = dir.path().join("rank.json");
+    let out = phasebench()
+        .args(["rank", "--metric", "startup_prewarm_total", "--json"])
+        .arg(&ranked)
+        .arg(dir.path().join("points"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let rankings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ranked).unwrap()).unwrap();
+    let order = rankings[0]["ranked"].as_array().unwrap();
+    assert!(
+        order[0]["label"]
+            .as_str()
+            .unwrap()
+            .ends_with("point-01.json"),
+        "{rankings}"
+    );
+    let ratio = order[1]["ratio"].as_f64().unwrap();
+    assert!(
+        (ratio - prewarm80 / prewarm0).abs() < 0.2 && ratio > 1.1,
+        "{rankings}"
+    );
+}

@@ -1,0 +1,168 @@
+//! N-way comparison: several results (builds, configurations, sweep points) ranked per
+//! statistic, fastest first, each with how many times slower than the fastest it ran and the
+//! uncertainty of that ratio, the way hyperfine says "A ran 1.23 ± 0.04 times faster than B".
+//!
+//! A result's value is the mean of its rounds' percentiles (the round is the unit, as in every
+//! comparison here), with the standard error of that mean; the ratio's uncertainty follows by
+//! propagation of the two relative errors (hyperfine's formula). With one round the error is
+//! unknown and the ratio is printed without one.
+
+use serde::Serialize;
+
+use crate::results::LoadedResult;
+
+use super::{enough_for, merged_metric};
+
+/// One result's place for one statistic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    /// The result's label (its path).
+    pub label: String,
+    pub value_ms: f64,
+    /// Standard error of the mean over rounds (absent with fewer than 2 rounds).
+    pub stderr_ms: Option<f64>,
+    /// value / the fastest's value (1 for the fastest).
+    pub ratio: f64,
+    /// The ratio's standard error.
+    pub ratio_stderr: Option<f64>,
+    pub rounds: usize,
+}
+
+/// A statistic's ranking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranking {
+    pub metric: String,
+    pub statistic: String,
+    /// Fastest first; results without the series are left out.
+    pub ranked: Vec<Ranked>,
+}
+
+fn mean_and_stderr(values: &[f64]) -> (f64, Option<f64>) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, None);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, Some((var / n).sqrt()))
+}
+
+/// Ranks `results` on the `q` quantile of `metric`, all its statuses merged (as budgets judge a
+/// metric); a round counts when it has enough samples for the quantile.
+pub fn rank(results: &[(String, &LoadedResult)], metric: &str, (name, q): (&str, f64)) -> Ranking {
+    let mut rows: Vec<Ranked> = results
+        .iter()
+        .filter_map(|(label, result)| {
+            let values: Vec<f64> = result
+                .rounds
+                .iter()
+                .filter_map(|round| merged_metric(round, metric))
+                .filter(|s| enough_for(s.histogram.count(), q))
+                .map(|s| s.histogram.quantile_ms(q, s.resolution))
+                .collect();
+            if values.is_empty() {
+                return None;
+            }
+            let (value_ms, stderr_ms) = mean_and_stderr(&values);
+            Some(Ranked {
+                label: label.clone(),
+                value_ms,
+                stderr_ms,
+                ratio: 1.0,
+                ratio_stderr: None,
+                rounds: values.len(),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| a.value_ms.total_cmp(&b.value_ms));
+    if let Some(fastest) = rows.first().cloned() {
+        for row in &mut rows {
+            if fastest.value_ms <= 0.0 {
+                continue;
+            }
+            row.ratio = row.value_ms / fastest.value_ms;
+            row.ratio_stderr = match (row.stderr_ms, fastest.stderr_ms) {
+                (Some(a), Some(b)) if row.value_ms > 0.0 => Some(
+                    row.ratio
+                        * ((a / row.value_ms).powi(2) + (b / fastest.value_ms).powi(2)).sqrt(),
+                ),
+                _ => None,
+            };
+        }
+    }
+    Ranking {
+        metric: metric.to_owned(),
+        statistic: name.to_owned(),
+        ranked: rows,
+    }
+}
+
+/// The ranking in words: the fastest, then "ran R ± E times faster than" each other.
+pub fn describe(ranking: &Ranking) -> Vec<String> {
+    let Some(fastest) = ranking.ranked.first() else {
+        return vec![format!(
+            "{} {}: no result has it",
+            ranking.metric, ranking.statistic
+        )];
+    };
+    let mut out = vec![format!(
+        "{} {}: {} is fastest ({:.3} ms{})",
+        ranking.metric,
+        ranking.statistic,
+        fastest.label,
+        fastest.value_ms,
+        fastest
+            .stderr_ms
+            .map_or(String::new(), |e| format!(" ± {e:.3}"))
+    )];
+    for other in &ranking.ranked[1..] {
+        out.push(format!(
+            "  {:.2}{} times faster than {} ({:.3} ms)",
+            other.ratio,
+            other
+                .ratio_stderr
+                .map_or(String::new(), |e| format!(" ± {e:.2}")),
+            other.label,
+            other.value_ms
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_carry_propagated_errors() {
+        let (mean, se) = mean_and_stderr(&[10.0, 12.0, 11.0, 13.0]);
+        assert!((mean - 11.5).abs() < 1e-12);
+        assert!((se.unwrap() - (1.6667f64 / 4.0).sqrt()).abs() < 1e-3);
+        assert_eq!(mean_and_stderr(&[3.0]).1, None);
+        let ranking = Ranking {
+            metric: "turn_ttft".into(),
+            statistic: "p50".into(),
+            ranked: vec![
+                Ranked {
+                    label: "a".into(),
+                    value_ms: 10.0,
+                    stderr_ms: Some(0.1),
+                    ratio: 1.0,
+                    ratio_stderr: None,
+                    rounds: 5,
+                },
+                Ranked {
+                    label: "b".into(),
+                    value_ms: 12.3,
+                    stderr_ms: Some(0.2),
+                    ratio: 1.23,
+                    ratio_stderr: Some(0.03),
+                    rounds: 5,
+                },
+            ],
+        };
+        let lines = describe(&ranking);
+        assert_eq!(lines[0], "turn_ttft p50: a is fastest (10.000 ms ± 0.100)");
+        assert_eq!(lines[1], "  1.23 ± 0.03 times faster than b (12.300 ms)");
+    }
+}
