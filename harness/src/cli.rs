@@ -1,6 +1,9 @@
 //! The command line as clap parses it: every subcommand, option and positional argument with
 //! its help text (which the completions and the manual page are generated from). Only the
 //! `phasebench` binary uses it; `main.rs` maps it onto the library.
+//!
+//! Why one long file: it is declarations only, every subcommand's options and positionals with
+//! their help text, which clap renders as `--help`, completions and the manual page.
 
 use std::path::PathBuf;
 
@@ -244,6 +247,62 @@ pub(crate) enum Command {
         #[arg(long, default_value = "p50")]
         stat: String,
         /// Write the rankings as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<Destination>,
+    },
+    /// Run a scenario on each codex release of a list (or range), each paired with a reference
+    /// release in alternating rounds, and tabulate every phase's p50 across releases.
+    History {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Releases: a comma list (0.120.0,0.150.0) or a range of published ones
+        /// (0.120.0..0.171.0).
+        #[arg(long, required = true)]
+        versions: String,
+        /// Of a range, every N-th release (the ends always).
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        /// The release every other is paired with (default: the last of the list).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Rounds per side of each pairing.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Where each pairing's rounds go.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Write the table as JSON here.
+        #[arg(long, value_name = "PATH")]
+        json: Option<Destination>,
+    },
+    /// Find the first codex release (or binary of a list) where a metric regressed, each step a
+    /// paired A/B verdict, and name the phase that moved.
+    Bisect {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// The last release known good.
+        #[arg(long, requires = "bad", conflicts_with = "binaries")]
+        good: Option<String>,
+        /// The first release known bad.
+        #[arg(long)]
+        bad: Option<String>,
+        /// Instead of releases: codex binaries in order, the first good, the last bad.
+        #[arg(long, value_delimiter = ',')]
+        binaries: Vec<PathBuf>,
+        /// Instead of releases: the values of any scenario key in order (KEY=V1,V2,… as in
+        /// `sweep --param`), the first good, the last bad.
+        #[arg(long, conflicts_with_all = ["good", "binaries"])]
+        axis: Option<phasebench::sweep::Axis>,
+        /// The metric whose p50 regressed.
+        #[arg(long, default_value = "turn_ttft")]
+        metric: String,
+        /// Rounds per side of each step.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Where each step's rounds go.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Write the steps and the finding as JSON here.
         #[arg(long, value_name = "PATH")]
         json: Option<Destination>,
     },

@@ -24,6 +24,7 @@ pub mod telemetry;
 // Commands on top.
 pub mod ab;
 pub mod ingest;
+pub mod releases;
 pub mod sweep;
 
 #[cfg(test)]

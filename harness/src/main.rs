@@ -257,6 +257,169 @@ fn main() -> ExitCode {
             }
             ExitCode::from(EXIT_PASS)
         }
+        Command::History {
+            scenario,
+            versions,
+            every,
+            reference,
+            rounds,
+            out_dir,
+            json,
+        } => {
+            let this = match std::env::current_exe() {
+                Ok(path) => path,
+                Err(e) => {
+                    eprintln!("error: cannot find this binary to run the releases with: {e}");
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            };
+            let list = match versions.split_once("..") {
+                Some((from, to)) => {
+                    match block_on(phasebench::target::codex::releases::published()) {
+                        Ok(Ok(published)) => phasebench::target::codex::releases::between(
+                            &published, from, to, every,
+                        ),
+                        Ok(Err(e)) => return report_error(&e.into()),
+                        Err(code) => return code,
+                    }
+                }
+                None => versions.split(',').map(|v| v.trim().to_owned()).collect(),
+            };
+            let Some(reference) = reference.or_else(|| list.last().cloned()) else {
+                eprintln!("error: --versions names no release");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            };
+            let pairing = phasebench::releases::Pairing {
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
+                rounds,
+                out_dir,
+                phasebench: this,
+                progress: true,
+            };
+            let candidates: Vec<_> = list
+                .iter()
+                .map(|v| phasebench::releases::Candidate::release(v))
+                .collect();
+            let reference = phasebench::releases::Candidate::release(&reference);
+            match phasebench::releases::history(&pairing, &reference, &candidates) {
+                Ok(history) => {
+                    let terminal = Terminal::new(json.iter());
+                    terminal.show(&phasebench::releases::history_table(&history));
+                    if let Some(out) = &json
+                        && let Err(e) = out.write(&phasebench::results::json_bytes(&history))
+                    {
+                        return report_error(&e.into());
+                    }
+                    ExitCode::from(EXIT_PASS)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
+        Command::Bisect {
+            scenario,
+            good,
+            bad,
+            binaries,
+            axis,
+            metric,
+            rounds,
+            out_dir,
+            json,
+        } => {
+            let this = match std::env::current_exe() {
+                Ok(path) => path,
+                Err(e) => {
+                    eprintln!("error: cannot find this binary to run the steps with: {e}");
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            };
+            let candidates: Vec<phasebench::releases::Candidate> = match (good, bad) {
+                _ if axis.is_some() => {
+                    let axis = axis.expect("checked");
+                    // Positions in the labels: values may repeat.
+                    axis.values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| phasebench::releases::Candidate {
+                            label: format!("#{} {}={v}", i + 1, axis.key),
+                            ..phasebench::releases::Candidate::setting(&axis.key, v)
+                        })
+                        .collect()
+                }
+                (Some(good), Some(bad)) => {
+                    match block_on(phasebench::target::codex::releases::published()) {
+                        Ok(Ok(published)) => {
+                            phasebench::target::codex::releases::between(&published, &good, &bad, 1)
+                                .iter()
+                                .map(|v| phasebench::releases::Candidate::release(v))
+                                .collect()
+                        }
+                        Ok(Err(e)) => return report_error(&e.into()),
+                        Err(code) => return code,
+                    }
+                }
+                _ => binaries
+                    .iter()
+                    .map(|b| phasebench::releases::Candidate::binary(b))
+                    .collect(),
+            };
+            if candidates.len() < 2 {
+                eprintln!(
+                    "error: bisect needs at least two candidates (--good/--bad or --binaries)"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            let pairing = phasebench::releases::Pairing {
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
+                rounds,
+                out_dir,
+                phasebench: this,
+                progress: true,
+            };
+            match phasebench::releases::bisect(&pairing, &candidates, &metric) {
+                Ok(found) => {
+                    let terminal = Terminal::new(json.iter());
+                    for s in &found.steps {
+                        terminal.show(&format!(
+                            "{} against {}: {}{}\n",
+                            phasebench::report::printable(&s.tested),
+                            phasebench::report::printable(&s.good),
+                            if s.regressed {
+                                "regressed"
+                            } else {
+                                "not regressed"
+                            },
+                            s.delta_ms
+                                .map_or(String::new(), |d| format!(" ({d:+.3} ms)"))
+                        ));
+                    }
+                    match (&found.last_good, &found.first_bad) {
+                        (Some(good), Some(bad)) => terminal.show(&format!(
+                            "first bad: {} (last good: {}){}\n",
+                            phasebench::report::printable(bad),
+                            phasebench::report::printable(good),
+                            found
+                                .moved
+                                .as_ref()
+                                .map_or(String::new(), |m| format!("; {m}"))
+                        )),
+                        _ => terminal.show(&format!(
+                            "{} did not regress between the ends: nothing to bisect\n",
+                            found.metric
+                        )),
+                    }
+                    if let Some(out) = &json
+                        && let Err(e) = out.write(&phasebench::results::json_bytes(&found))
+                    {
+                        return report_error(&e.into());
+                    }
+                    ExitCode::from(EXIT_PASS)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
         Command::Report {
             result,
             baseline,

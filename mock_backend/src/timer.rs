@@ -198,9 +198,11 @@ mod tests {
             lateness.push(elapsed - Duration::from_millis(3));
         }
         lateness.sort();
-        // Wide margin for a noisy 2-core machine; the median is typically ~0.1 ms.
+        // The median is typically ~0.1 ms idle (the ignored `lateness` benchmark measures it);
+        // this bound only catches a broken timer (a coarse tick), not load: a CI run sharing
+        // 2 cores with builds saw 5 ms.
         assert!(
-            lateness[10] < Duration::from_millis(2),
+            lateness[10] < Duration::from_millis(50),
             "median lateness {:?}",
             lateness[10]
         );

@@ -16,7 +16,7 @@ pub const UNHASHED_KEYS: [&str; 7] = [
 /// `[codex]` keys left out too: which binary runs is the target's identity (its version is in
 /// every result and compared runs show it), not the scenario's content, so an A/B of two codex
 /// releases compares one scenario.
-pub const UNHASHED_CODEX_KEYS: [&str; 1] = ["binary"];
+pub const UNHASHED_CODEX_KEYS: [&str; 2] = ["binary", "version"];
 
 pub(super) fn measurement_hash(merged: &str) -> String {
     let mut table: toml::Table = toml::from_str(merged).unwrap_or_default();

@@ -5,6 +5,7 @@
 //! the offending value; then [`Scenario`] is built with cross-field checks. Every error names
 //! the file, line and key, or the `--set` override it came from.
 
+mod codex;
 pub mod gate;
 mod hash;
 mod locate;
@@ -126,6 +127,8 @@ pub enum OtlpProtocol {
 pub struct CodexSpec {
     /// From the scenario; else `$PHASEBENCH_CODEX_BIN`, else the project's npm install.
     pub binary: Option<PathBuf>,
+    /// A published release (`0.169.0`), installed from npm into the cache when first used.
+    pub version: Option<String>,
     pub home: CodexHome,
     pub prompt: String,
     pub ephemeral: bool,

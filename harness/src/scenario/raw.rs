@@ -387,6 +387,9 @@ pub struct RawCodex {
     /// Path of the codex binary (else $PHASEBENCH_CODEX_BIN, else the project's npm install).
     #[serde(default)]
     pub binary: Option<String>,
+    /// A published release to run (installed from npm into phasebench's cache once).
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(default = "default_home")]
     pub home: RawHome,
     #[serde(default = "default_prompt")]

@@ -782,3 +782,43 @@ async fn aged_homes_are_made_once_cached_and_copied_per_iteration() {
     assert_eq!(files_named(&template.join("sessions"), ".jsonl"), 3);
     std::fs::remove_dir_all(&template).unwrap();
 }
+
+/// Releases as an axis: `history` pairs each release with a reference and tabulates the
+/// phases; a release is installed from npm into the cache once (the pinned one is reused).
+#[test]
+fn history_tabulates_phases_across_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("history.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .current_dir(repo())
+        .env("PHASEBENCH_CODEX_BIN", codex_binary())
+        .args(["history", "scenarios/codex/exec-websocket.toml"])
+        .args(["--versions", "0.168.0,0.169.0", "--rounds", "3"])
+        .args(["--iterations", "3", "--warmup", "0", "--out-dir"])
+        .arg(dir.path().join("pairs"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let history: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(history["reference"], "0.169.0");
+    let rows = history["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, version) in rows.iter().zip(["0.168.0", "0.169.0"]) {
+        assert_eq!(row["candidate"], version);
+        let ttft = row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["metric"] == "turn_ttft")
+            .unwrap_or_else(|| panic!("{row}"));
+        assert!(ttft["value_ms"].as_f64().unwrap() > 20.0, "{ttft}");
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("0.168.0") && table.contains("turn_ttft"),
+        "{table}"
+    );
+}

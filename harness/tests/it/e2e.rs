@@ -1336,3 +1336,52 @@ fn a_handshake_sweep_shows_the_prewarm_following_the_slower_branch() {
         "{rankings}"
     );
 }
+
+/// Bisect over the values of a scenario key: each step a paired A/B, the first bad value
+/// found and the change named.
+#[test]
+fn bisect_finds_the_first_value_where_ttft_regressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bisect.json");
+    let out = phasebench()
+        .args([
+            "bisect",
+            "--axis",
+            "backend.delays.first_token=20ms,20ms,20ms,60ms,60ms",
+        ])
+        .args([
+            "--set",
+            "iterations=60",
+            "--set",
+            "warmup=2",
+            "--rounds",
+            "3",
+            "--out-dir",
+        ])
+        .arg(dir.path().join("steps"))
+        .arg("--json")
+        .arg(&json)
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let found: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        found["first_bad"], "#4 backend.delays.first_token=60ms",
+        "{found}"
+    );
+    assert_eq!(found["last_good"], "#3 backend.delays.first_token=20ms");
+    let steps = found["steps"].as_array().unwrap();
+    assert!(
+        steps[0]["regressed"].as_bool().unwrap(),
+        "the ends differ: {found}"
+    );
+    assert!(steps.len() <= 4, "{found}");
+    assert!(
+        found["moved"]
+            .as_str()
+            .unwrap()
+            .contains("no startup phase moved"),
+        "{found}"
+    );
+}

@@ -18,6 +18,7 @@ pub mod aged;
 pub mod app_server;
 pub mod egress;
 pub mod exec;
+pub mod releases;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -67,6 +68,8 @@ pub enum CodexError {
     McpCommand(String),
     #[error("cannot start a mock MCP server: {0}")]
     McpServer(#[from] mock_backend::mcp::McpServeError),
+    #[error("codex release {version}: {message}")]
+    Release { version: String, message: String },
     #[error("cannot age a codex home in {path}: {message}")]
     Aging { path: PathBuf, message: String },
     #[error(
@@ -442,7 +445,10 @@ pub fn homes_base() -> PathBuf {
 
 impl CodexRig {
     pub async fn start(scenario: &Scenario, spec: &CodexSpec) -> Result<Self, CodexError> {
-        let binary = resolve_binary(spec)?;
+        let binary = match &spec.version {
+            Some(version) => releases::binary_for(version).await?,
+            None => resolve_binary(spec)?,
+        };
         let version = codex_version(&binary)?;
         let mut backend = scenario.backend.clone();
         backend.record_requests = true;
@@ -903,6 +909,7 @@ mod tests {
     fn spec(exporters: bool) -> CodexSpec {
         CodexSpec {
             binary: None,
+            version: None,
             home: CodexHome::Fresh,
             prompt: "hi".into(),
             ephemeral: false,
