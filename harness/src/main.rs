@@ -66,6 +66,34 @@ fn exit(verdict: Verdict) -> ExitCode {
     }
 }
 
+/// This phasebench binary (to run sides and releases with), or why not.
+fn this_binary() -> Result<std::path::PathBuf, ExitCode> {
+    std::env::current_exe().map_err(|e| {
+        eprintln!("error: cannot find this binary to run the sides with: {e}");
+        ExitCode::from(EXIT_FAILURE)
+    })
+}
+
+/// The published codex releases from `from` to `to`, every `every`-th.
+fn releases_between(from: &str, to: &str, every: usize) -> Result<Vec<String>, ExitCode> {
+    match block_on(phasebench::target::codex::releases::published())? {
+        Ok(published) => Ok(phasebench::target::codex::releases::between(
+            &published, from, to, every,
+        )),
+        Err(e) => Err(report_error(&e.into())),
+    }
+}
+
+/// Writes `value` as JSON where asked.
+fn write_json(out: Option<&Destination>, value: &impl serde::Serialize) -> Result<(), ExitCode> {
+    match out {
+        Some(out) => out
+            .write(&phasebench::results::json_bytes(value))
+            .map_err(|e| report_error(&e.into())),
+        None => Ok(()),
+    }
+}
+
 /// A document as the terminal shows it.
 fn terminal_text(document: Document<'_>) -> String {
     let bytes = phasebench::report::export(Format::Terminal, document)
@@ -250,10 +278,8 @@ fn main() -> ExitCode {
                     terminal.show(&format!("{}\n", phasebench::report::printable(&line)));
                 }
             }
-            if let Some(out) = &json
-                && let Err(e) = out.write(&phasebench::results::json_bytes(&rankings))
-            {
-                return report_error(&e.into());
+            if let Err(code) = write_json(json.as_ref(), &rankings) {
+                return code;
             }
             ExitCode::from(EXIT_PASS)
         }
@@ -266,23 +292,15 @@ fn main() -> ExitCode {
             out_dir,
             json,
         } => {
-            let this = match std::env::current_exe() {
+            let this = match this_binary() {
                 Ok(path) => path,
-                Err(e) => {
-                    eprintln!("error: cannot find this binary to run the releases with: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+                Err(code) => return code,
             };
             let list = match versions.split_once("..") {
-                Some((from, to)) => {
-                    match block_on(phasebench::target::codex::releases::published()) {
-                        Ok(Ok(published)) => phasebench::target::codex::releases::between(
-                            &published, from, to, every,
-                        ),
-                        Ok(Err(e)) => return report_error(&e.into()),
-                        Err(code) => return code,
-                    }
-                }
+                Some((from, to)) => match releases_between(from, to, every) {
+                    Ok(list) => list,
+                    Err(code) => return code,
+                },
                 None => versions.split(',').map(|v| v.trim().to_owned()).collect(),
             };
             let Some(reference) = reference.or_else(|| list.last().cloned()) else {
@@ -306,10 +324,8 @@ fn main() -> ExitCode {
                 Ok(history) => {
                     let terminal = Terminal::new(json.iter());
                     terminal.show(&phasebench::releases::history_table(&history));
-                    if let Some(out) = &json
-                        && let Err(e) = out.write(&phasebench::results::json_bytes(&history))
-                    {
-                        return report_error(&e.into());
+                    if let Err(code) = write_json(json.as_ref(), &history) {
+                        return code;
                     }
                     ExitCode::from(EXIT_PASS)
                 }
@@ -327,12 +343,9 @@ fn main() -> ExitCode {
             out_dir,
             json,
         } => {
-            let this = match std::env::current_exe() {
+            let this = match this_binary() {
                 Ok(path) => path,
-                Err(e) => {
-                    eprintln!("error: cannot find this binary to run the steps with: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+                Err(code) => return code,
             };
             let candidates: Vec<phasebench::releases::Candidate> = match (good, bad) {
                 _ if axis.is_some() => {
@@ -347,18 +360,13 @@ fn main() -> ExitCode {
                         })
                         .collect()
                 }
-                (Some(good), Some(bad)) => {
-                    match block_on(phasebench::target::codex::releases::published()) {
-                        Ok(Ok(published)) => {
-                            phasebench::target::codex::releases::between(&published, &good, &bad, 1)
-                                .iter()
-                                .map(|v| phasebench::releases::Candidate::release(v))
-                                .collect()
-                        }
-                        Ok(Err(e)) => return report_error(&e.into()),
-                        Err(code) => return code,
-                    }
-                }
+                (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
+                    Ok(list) => list
+                        .iter()
+                        .map(|v| phasebench::releases::Candidate::release(v))
+                        .collect(),
+                    Err(code) => return code,
+                },
                 _ => binaries
                     .iter()
                     .map(|b| phasebench::releases::Candidate::binary(b))
@@ -410,10 +418,8 @@ fn main() -> ExitCode {
                             found.metric
                         )),
                     }
-                    if let Some(out) = &json
-                        && let Err(e) = out.write(&phasebench::results::json_bytes(&found))
-                    {
-                        return report_error(&e.into());
+                    if let Err(code) = write_json(json.as_ref(), &found) {
+                        return code;
                     }
                     ExitCode::from(EXIT_PASS)
                 }
@@ -617,12 +623,9 @@ fn main() -> ExitCode {
             comparison,
             quiet,
         } => {
-            let this = match std::env::current_exe() {
+            let this = match this_binary() {
                 Ok(path) => path,
-                Err(e) => {
-                    eprintln!("error: cannot find this binary to run a side with: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+                Err(code) => return code,
             };
             let request = phasebench::ab::AbRequest {
                 scenario,
