@@ -396,6 +396,7 @@ pub async fn run_rounds(
             concurrency: plan.concurrency,
             iteration_timeout: plan.iteration_timeout,
             timelines: trace,
+            arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
         };
         let e = expected.clone();
         let b = bar.clone();
@@ -478,6 +479,7 @@ pub async fn run_target<T: Target>(
         concurrency: plan.concurrency,
         iteration_timeout: plan.iteration_timeout,
         timelines: false,
+        arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
     };
     let expected = model::metric::expected_metrics(scenario.profile());
     let result = run_round(target, round_plan, expected, bar.clone()).await;

@@ -14,6 +14,7 @@ use indicatif::ProgressBar;
 
 use crate::measure::recorder::Recorder;
 use crate::measure::timeline::TimelineKeeper;
+use crate::model::sample::Sample;
 use crate::target::{IterationFailure, Target};
 use std::num::NonZeroU32;
 
@@ -22,7 +23,7 @@ const FAILURE_CAUSES: usize = 20;
 const OTHER_CAUSES: &str = "other failures";
 
 /// One round's share of a run: measured iterations after warmup, `concurrency` at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RoundPlan {
     pub iterations: u64,
     pub warmup: u64,
@@ -30,6 +31,56 @@ pub struct RoundPlan {
     pub iteration_timeout: Duration,
     /// Keep per-iteration timelines (`--trace`).
     pub timelines: bool,
+    /// Open loop: iterations start on this schedule (seeded), `concurrency` capping how many
+    /// run at once; latencies are also measured from each intended start.
+    pub arrivals: Option<(crate::scenario::Arrivals, u64)>,
+}
+
+/// Client side, open loop: the intended start to the actual start (queueing when the target
+/// cannot keep up).
+pub const CLIENT_START_DELAY: &str = "client.start_delay";
+/// Client side, open loop: the intended start to the first delta (or to the iteration's end
+/// when there is none), free of coordinated omission.
+pub const CLIENT_FROM_INTENDED: &str = "client.first_delta_from_intended";
+
+/// Hands out iteration indices with their intended start times, in order.
+struct Schedule {
+    origin: Instant,
+    next: u64,
+    offset: Duration,
+    per_second: f64,
+    poisson: bool,
+    rng: rand::rngs::SmallRng,
+}
+
+impl Schedule {
+    fn new(arrivals: crate::scenario::Arrivals, seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self {
+            origin: Instant::now(),
+            next: 0,
+            offset: Duration::ZERO,
+            per_second: arrivals.per_second,
+            poisson: arrivals.poisson,
+            rng: rand::rngs::SmallRng::seed_from_u64(seed),
+        }
+    }
+
+    fn take(&mut self) -> (u64, Instant) {
+        use rand_distr::Distribution;
+        let index = self.next;
+        let at = self.origin + self.offset;
+        let gap = if self.poisson {
+            rand_distr::Exp::new(self.per_second)
+                .map(|exp| exp.sample(&mut self.rng))
+                .unwrap_or(1.0 / self.per_second)
+        } else {
+            1.0 / self.per_second
+        };
+        self.offset += Duration::from_secs_f64(gap.clamp(0.0, 3600.0));
+        self.next += 1;
+        (index, at)
+    }
 }
 
 /// What a run measured.
@@ -101,6 +152,9 @@ pub async fn run<T: Target>(
     // Both are bounded by scenario validation; saturating all the same.
     let total = plan.warmup.saturating_add(plan.iterations);
     let next = Arc::new(AtomicU64::new(0));
+    let schedule = plan
+        .arrivals
+        .map(|(arrivals, seed)| Arc::new(Mutex::new(Schedule::new(arrivals, seed))));
     let measured_start: Arc<OnceLock<Instant>> = Arc::default();
     let expected: Arc<Vec<String>> = Arc::new(expected);
     let started = Instant::now();
@@ -121,6 +175,7 @@ pub async fn run<T: Target>(
         let shards = Arc::clone(&shards);
         let target = Arc::clone(&target);
         let next = Arc::clone(&next);
+        let schedule = schedule.clone();
         let measured_start = Arc::clone(&measured_start);
         let expected = Arc::clone(&expected);
         let progress = progress.clone();
@@ -137,10 +192,26 @@ pub async fn run<T: Target>(
                 if crate::sys::shutdown::requested().is_some() {
                     break;
                 }
-                let index = next.fetch_add(1, Ordering::Relaxed);
+                let (index, intended) = match &schedule {
+                    Some(schedule) => {
+                        let (index, at) = schedule
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .take();
+                        (index, Some(at))
+                    }
+                    None => (next.fetch_add(1, Ordering::Relaxed), None),
+                };
                 if index >= total {
                     break;
                 }
+                if let Some(at) = intended {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at.into()) => {}
+                        () = crate::sys::shutdown::wait() => break,
+                    }
+                }
+                let began = Instant::now();
                 let measured = index >= plan.warmup;
                 if measured {
                     measured_start.get_or_init(Instant::now);
@@ -161,6 +232,29 @@ pub async fn run<T: Target>(
                     // Cancelled by a stop request: dropped, not counted.
                     () = crate::sys::shutdown::wait() => break,
                 };
+                let mut report = report;
+                if let Some(at) = intended {
+                    let delay = began.saturating_duration_since(at);
+                    let until = report
+                        .samples
+                        .iter()
+                        .find(|s| s.metric.ends_with("client.turn_first_delta"))
+                        .or_else(|| {
+                            report
+                                .samples
+                                .iter()
+                                .find(|s| s.metric == "client.iteration")
+                        })
+                        .map(|s| s.duration);
+                    report
+                        .samples
+                        .push(Sample::client(CLIENT_START_DELAY, delay));
+                    if let Some(until) = until {
+                        report
+                            .samples
+                            .push(Sample::client(CLIENT_FROM_INTENDED, delay + until));
+                    }
+                }
                 out.last_end = Some(Instant::now());
                 progress.inc(1);
                 if let Some(failure) = &report.failure {
@@ -253,6 +347,7 @@ mod tests {
     fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RoundPlan {
         RoundPlan {
             timelines: false,
+            arrivals: None,
             iterations,
             warmup,
             concurrency: NonZeroU32::new(concurrency).unwrap(),

@@ -32,7 +32,7 @@ pub(crate) fn cell(cell: &Cell, line: &Line) -> String {
 pub(crate) fn headline(summary: &RunSummary) -> String {
     let run = &summary.run;
     format!(
-        "{} ({}): {} iterations in {} round{} (+ {} warmup each) at concurrency {}, {:.2} s, \
+        "{} ({}): {} iterations in {} round{} (+ {} warmup each) at {}, {:.2} s, \
          {:.1} successful iterations/s, {} failed{}",
         printable(&summary.scenario.name),
         printable(&summary.target.name),
@@ -40,7 +40,13 @@ pub(crate) fn headline(summary: &RunSummary) -> String {
         summary.rounds.len(),
         if summary.rounds.len() == 1 { "" } else { "s" },
         summary.plan.warmup,
-        summary.plan.concurrency,
+        match summary.plan.arrival_rate_per_s {
+            Some(rate) => format!(
+                "an open-loop rate of {rate:.1}/s (at most {} at once)",
+                summary.plan.concurrency
+            ),
+            None => format!("concurrency {}", summary.plan.concurrency),
+        },
         run.wall_time_s,
         run.iterations_per_s,
         run.failed_iterations,

@@ -133,6 +133,10 @@ pub struct PlanInfo {
     pub iteration_timeout_ms: f64,
     pub rounds: u32,
     pub max_failure_ratio: f64,
+    /// Open loop: the intended starts per second (the achieved rate is
+    /// `run.iterations_per_s`; queueing shows as `client.start_delay`).
+    #[serde(default)]
+    pub arrival_rate_per_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -255,6 +255,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             iteration_timeout_ms: ms(scenario.plan.iteration_timeout),
             rounds: scenario.plan.rounds.get(),
             max_failure_ratio: scenario.plan.max_failure_ratio,
+            arrival_rate_per_s: scenario.plan.arrivals.map(|a| a.per_second),
         },
         run: RunInfo {
             wall_time_s: context.total_wall_time.as_secs_f64(),

@@ -154,6 +154,17 @@ pub struct RunPlan {
     pub rounds: NonZeroU32,
     /// A run with a larger share of failed measured iterations fails (exit 3).
     pub max_failure_ratio: f64,
+    /// Open loop (`[load]`): iterations start on this schedule instead of as soon as one of
+    /// `concurrency` workers is free (`concurrency` then caps how many run at once).
+    pub arrivals: Option<Arrivals>,
+}
+
+/// An open-loop schedule of iteration starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arrivals {
+    pub per_second: f64,
+    /// Exponential gaps (a Poisson process) instead of constant ones.
+    pub poisson: bool,
 }
 
 impl RunPlan {
@@ -406,6 +417,23 @@ mod tests {
         assert_eq!(parse(&builtin).unwrap().mcp_servers.len(), 1);
         // Unknown keys are refused like everywhere else.
         assert!(parse(&format!("{codex}bogus = 1\n")).is_err());
+    }
+
+    #[test]
+    fn open_loop_rates_are_read_and_bounded() {
+        let s = parse(&format!(
+            "{MINIMAL}[load]\nrate = \"600/m\"\narrival = \"poisson\"\n"
+        ))
+        .unwrap();
+        let arrivals = s.plan.arrivals.unwrap();
+        assert!((arrivals.per_second - 10.0).abs() < 1e-12 && arrivals.poisson);
+        assert!(parse(MINIMAL).unwrap().plan.arrivals.is_none());
+        for bad in ["0/s", "50", "50/h", "1e9/s", "x/s"] {
+            let err = parse(&format!("{MINIMAL}[load]\nrate = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("load.rate"), "{bad}: {err}");
+        }
+        let exec = "name = \"t\"\ntarget = \"codex-exec\"\n[load]\nrate = \"5/s\"\n";
+        assert_eq!(parse(exec).unwrap_err().key.as_deref(), Some("load"));
     }
 
     #[test]

@@ -230,6 +230,26 @@ pub struct RawScenario {
     pub run: RawRun,
     #[serde(default)]
     pub mcp: RawMcp,
+    #[serde(default)]
+    pub load: Option<RawLoad>,
+}
+
+/// `[load]`: open-loop arrivals.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    /// `"50/s"` or `"600/m"`.
+    pub rate: String,
+    #[serde(default)]
+    pub arrival: RawArrival,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawArrival {
+    #[default]
+    Constant,
+    Poisson,
 }
 
 /// `[mcp]`: mock MCP servers the runtime starts (`[[mcp.servers]]`).

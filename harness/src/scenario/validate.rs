@@ -224,6 +224,32 @@ pub(super) fn validate(
         ..MockConfig::default()
     };
     let mcp_servers = super::mcp::servers(&raw, &err)?;
+    let arrivals = match &raw.load {
+        None => None,
+        Some(load) => {
+            if matches!(raw.target, RawTarget::CodexExec) {
+                return Err(err(
+                    "load",
+                    "open-loop arrivals drive long-lived runtimes (builtin, codex-app-server); \
+                     codex-exec starts a process per iteration"
+                        .into(),
+                ));
+            }
+            let per_second = parse_rate(&load.rate).ok_or_else(|| {
+                err(
+                    "load.rate",
+                    format!(
+                        "{:?}: write a rate such as \"50/s\" or \"600/m\" (0.01/s to 100000/s)",
+                        load.rate
+                    ),
+                )
+            })?;
+            Some(Arrivals {
+                per_second,
+                poisson: load.arrival == raw::RawArrival::Poisson,
+            })
+        }
+    };
     Ok(Scenario {
         name: raw.name,
         description: raw.description,
@@ -237,6 +263,7 @@ pub(super) fn validate(
             iteration_timeout: raw.iteration_timeout.0,
             rounds,
             max_failure_ratio: raw.run.max_failure_ratio,
+            arrivals,
         },
         seed: raw.seed,
         runtime: RuntimeSpec {
@@ -261,6 +288,18 @@ pub(super) fn validate(
         budgets: gate.budgets,
         policy: gate.policy,
     })
+}
+
+/// `N/s` or `N/m` as starts per second, within 0.01/s and 100,000/s.
+fn parse_rate(text: &str) -> Option<f64> {
+    let (count, unit) = text.trim().split_once('/')?;
+    let count: f64 = count.trim().parse().ok()?;
+    let per_second = match unit.trim() {
+        "s" => count,
+        "m" => count / 60.0,
+        _ => return None,
+    };
+    (per_second.is_finite() && (0.01..=100_000.0).contains(&per_second)).then_some(per_second)
 }
 
 fn gate_key(key: &str) -> String {

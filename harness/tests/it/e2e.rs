@@ -1385,3 +1385,51 @@ fn bisect_finds_the_first_value_where_ttft_regressed() {
         "{found}"
     );
 }
+
+/// Open loop: at a rate the target sustains, latencies from the intended start match the
+/// closed-loop ones; above it, the start delay (queueing) grows instead of the latency
+/// staying flat (no coordinated omission).
+#[test]
+fn open_loop_arrivals_show_queueing_above_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |rate: &str| -> serde_json::Value {
+        let json = dir.path().join("run.json");
+        let out = phasebench()
+            .args(["run", "-q", "--iterations", "60", "--warmup", "2"])
+            .args(["--set", "run.rounds=1", "--set", "concurrency=4"])
+            .args(["--set", &format!("load.rate=\"{rate}\""), "--json"])
+            .arg(&json)
+            .arg(scenario_path("default.toml"))
+            .output()
+            .unwrap();
+        crate::assert_exit(&out, 0);
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+    };
+    let stat = |doc: &serde_json::Value, metric: &str, key: &str| -> f64 {
+        doc["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == metric)
+            .and_then(|m| m[key].as_f64())
+            .unwrap_or_else(|| panic!("{metric} {key}"))
+    };
+    // Each iteration takes ~150 ms (first turn after 60 ms): 4 at once sustain ~25/s.
+    let sustained = run("8/s");
+    assert_eq!(sustained["plan"]["arrival_rate_per_s"], 8.0);
+    let delta = stat(&sustained, "client.turn_first_delta", "p50_ms");
+    let from_intended = stat(&sustained, "client.first_delta_from_intended", "p50_ms");
+    assert!(
+        from_intended - delta < 25.0,
+        "sustained: from the intended start {from_intended} ms vs {delta} ms"
+    );
+    let overloaded = run("400/s");
+    let queued = stat(&overloaded, "client.start_delay", "p90_ms");
+    assert!(queued > 300.0, "overloaded: start delay p90 {queued} ms");
+    let ttft = stat(&overloaded, "turn_ttft", "p90_ms");
+    let late = stat(&overloaded, "client.first_delta_from_intended", "p90_ms");
+    assert!(
+        late > 3.0 * ttft,
+        "overloaded: {late} ms from intended vs TTFT {ttft} ms"
+    );
+}

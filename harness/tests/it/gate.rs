@@ -105,9 +105,9 @@ fn gate_script_fails_on_an_injected_slowdown() {
         .arg(repo().join("scripts/perf-gate.sh"))
         .arg("compare")
         .env("PERF_GATE_OUT", out_dir.path())
-        .env("PERF_GATE_ROUNDS", "3")
-        .env("PERF_GATE_SET", "iterations=60")
-        .env("PERF_GATE_B_SET", "backend.delays.first_token=60ms")
+        .env("PERF_GATE_ROUNDS", "5")
+        .env("PERF_GATE_SET", "iterations=100")
+        .env("PERF_GATE_B_SET", "backend.delays.first_token=100ms")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
