@@ -321,9 +321,9 @@ fn write_outputs(
     Ok(())
 }
 
-/// The round files an earlier run kept: `a-round01.json`, `b-round01.json`, … up to the first
+/// The round files an earlier run kept (`ab --out-dir`, or each pairing of `history`): `a-round01.json`, `b-round01.json`, … up to the first
 /// round missing a side.
-fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 1..=MAX_ROUNDS {
         let (pa, pb) = (

@@ -244,12 +244,40 @@ fn main() -> ExitCode {
                 eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
                 return ExitCode::from(EXIT_INVALID_INPUT);
             };
+            // Pair directories (`ab --out-dir`, `history`'s pairings) are ranked paired.
+            let is_pair = |p: &std::path::Path| p.join("a-round01.json").is_file();
+            let mut pair_dirs = Vec::new();
             let mut files = Vec::new();
             for path in results {
-                if path.is_dir() {
+                if is_pair(&path) {
+                    pair_dirs.push(path);
+                } else if path.is_dir() {
+                    let mut inner: Vec<_> = std::fs::read_dir(&path)
+                        .map(|e| {
+                            e.flatten()
+                                .map(|e| e.path())
+                                .filter(|p| is_pair(p))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    inner.sort();
+                    pair_dirs.extend(inner);
                     files.extend(phasebench::sweep::point_files(&path));
                 } else {
                     files.push(path);
+                }
+            }
+            if !pair_dirs.is_empty() && !files.is_empty() {
+                eprintln!(
+                    "error: rank either pairings (ab/history directories) or result files, not both"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            let mut pairs = Vec::new();
+            for dir in &pair_dirs {
+                match phasebench::ab::kept_rounds(dir) {
+                    Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
+                    Err(e) => return report_error(&e),
                 }
             }
             let mut loaded = Vec::new();
@@ -268,9 +296,23 @@ fn main() -> ExitCode {
             };
             let refs: Vec<(String, &phasebench::results::LoadedResult)> =
                 loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
+            let paired: Vec<phasebench::stats::rank::Paired<'_>> = pairs
+                .iter()
+                .map(|(label, a, b)| phasebench::stats::rank::Paired {
+                    label: label.clone(),
+                    reference: a,
+                    candidate: b,
+                })
+                .collect();
             let rankings: Vec<_> = metrics
                 .iter()
-                .map(|m| phasebench::stats::rank::rank(&refs, m, (&stat, q)))
+                .map(|m| {
+                    if paired.is_empty() {
+                        phasebench::stats::rank::rank(&refs, m, (&stat, q))
+                    } else {
+                        phasebench::stats::rank::rank_paired(&paired, m, (&stat, q))
+                    }
+                })
                 .collect();
             let terminal = Terminal::new(json.iter());
             for ranking in &rankings {

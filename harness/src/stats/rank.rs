@@ -129,6 +129,79 @@ pub fn describe(ranking: &Ranking) -> Vec<String> {
     out
 }
 
+/// One candidate run in alternating rounds against a common reference (an `ab` pair
+/// directory, such as each release of `history`): its rounds and the reference's, in pairs.
+pub struct Paired<'a> {
+    pub label: String,
+    pub reference: &'a [LoadedResult],
+    pub candidate: &'a [LoadedResult],
+}
+
+/// Ranks candidates that were each paired with the same reference: per round pair the ratio
+/// candidate / reference (drift shared by a pair cancels), their mean and standard error; the
+/// ratio between two candidates is the ratio of their mean ratios, errors propagated.
+pub fn rank_paired(pairs: &[Paired<'_>], metric: &str, (name, q): (&str, f64)) -> Ranking {
+    let value = |round: &crate::results::DecodedRound| {
+        merged_metric(round, metric)
+            .filter(|s| enough_for(s.histogram.count(), q))
+            .map(|s| s.histogram.quantile_ms(q, s.resolution))
+    };
+    let mut rows: Vec<Ranked> = pairs
+        .iter()
+        .filter_map(|pair| {
+            let ratios: Vec<f64> = pair
+                .reference
+                .iter()
+                .zip(pair.candidate)
+                .filter_map(|(r, c)| Some((value(&r.pooled)?, value(&c.pooled)?)))
+                .filter(|(r, _)| *r > 0.0)
+                .map(|(r, c)| c / r)
+                .collect();
+            if ratios.is_empty() {
+                return None;
+            }
+            let (ratio, stderr) = mean_and_stderr(&ratios);
+            let values: Vec<f64> = pair
+                .candidate
+                .iter()
+                .filter_map(|c| value(&c.pooled))
+                .collect();
+            Some(Ranked {
+                label: pair.label.clone(),
+                // The candidate's own level, for reading; the order comes from the ratios.
+                value_ms: values.iter().sum::<f64>() / values.len().max(1) as f64,
+                stderr_ms: None,
+                ratio,
+                ratio_stderr: stderr,
+                rounds: ratios.len(),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
+    if let Some(fastest) = rows.first().cloned() {
+        for row in &mut rows {
+            if row.label == fastest.label {
+                row.ratio = 1.0;
+                row.ratio_stderr = None;
+                continue;
+            }
+            let r = row.ratio / fastest.ratio;
+            row.ratio_stderr = match (row.ratio_stderr, fastest.ratio_stderr) {
+                (Some(a), Some(b)) => {
+                    Some(r * ((a / row.ratio).powi(2) + (b / fastest.ratio).powi(2)).sqrt())
+                }
+                _ => None,
+            };
+            row.ratio = r;
+        }
+    }
+    Ranking {
+        metric: metric.to_owned(),
+        statistic: name.to_owned(),
+        ranked: rows,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1433,3 +1433,46 @@ fn open_loop_arrivals_show_queueing_above_capacity() {
         "overloaded: {late} ms from intended vs TTFT {ttft} ms"
     );
 }
+
+/// Ranking pairings (directories of alternating A/B rounds against a common reference) is
+/// paired: per round the candidate over the reference, so the order follows the ratios.
+#[test]
+fn ranking_pairings_uses_the_paired_ratios() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results");
+    // Two pairings: as committed (B has +60 ms first token), and swapped (A slower).
+    let (slower, faster) = (dir.path().join("slower"), dir.path().join("faster"));
+    for (target, swap) in [(&slower, false), (&faster, true)] {
+        std::fs::create_dir(target).unwrap();
+        for round in 1..=3 {
+            for (from, to) in [("a", "b"), ("b", "a")] {
+                let to = if swap { to } else { from };
+                std::fs::copy(
+                    fixtures.join(format!("{from}-round{round:02}.json")),
+                    target.join(format!("{to}-round{round:02}.json")),
+                )
+                .unwrap();
+            }
+        }
+    }
+    let json = dir.path().join("rank.json");
+    let out = phasebench()
+        .args(["rank", "--metric", "turn_ttft", "--json"])
+        .arg(&json)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let rankings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let ranked = rankings[0]["ranked"].as_array().unwrap();
+    assert!(
+        ranked[0]["label"].as_str().unwrap().ends_with("faster"),
+        "{rankings}"
+    );
+    assert!(ranked[1]["label"].as_str().unwrap().ends_with("slower"));
+    // B over A is ~2 (30 → 60 ms) one way and ~1/2 the other: ~4 between them.
+    let ratio = ranked[1]["ratio"].as_f64().unwrap();
+    assert!((2.5..6.0).contains(&ratio), "{rankings}");
+    assert!(ranked[1]["ratio_stderr"].as_f64().is_some(), "{rankings}");
+}
