@@ -265,15 +265,8 @@ pub(crate) enum Command {
         /// The release every other is paired with (default: the last of the list).
         #[arg(long)]
         reference: Option<String>,
-        /// Rounds per side of each pairing.
-        #[arg(long, default_value_t = 3)]
-        rounds: u32,
-        /// Where each pairing's rounds go.
-        #[arg(long, value_name = "DIR")]
-        out_dir: PathBuf,
-        /// Write the table as JSON here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
+        #[command(flatten)]
+        pairing: PairingArgs,
     },
     /// Find the first codex release (or binary of a list) where a metric regressed, each step a
     /// paired A/B verdict, and name the phase that moved.
@@ -296,15 +289,8 @@ pub(crate) enum Command {
         /// The metric whose p50 regressed.
         #[arg(long, default_value = "turn_ttft")]
         metric: String,
-        /// Rounds per side of each step.
-        #[arg(long, default_value_t = 3)]
-        rounds: u32,
-        /// Where each step's rounds go.
-        #[arg(long, value_name = "DIR")]
-        out_dir: PathBuf,
-        /// Write the steps and the finding as JSON here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
+        #[command(flatten)]
+        pairing: PairingArgs,
     },
     /// Render a result file as a self-contained HTML report (`--html`), against a baseline when
     /// given (the comparison judged again from the files); exit 0 whatever the verdict.
@@ -392,6 +378,38 @@ impl McpServerArgs {
             },
             seed: self.seed,
             record: self.record,
+        }
+    }
+}
+
+/// How `history` and `bisect` pair their runs, and where they write.
+#[derive(Args)]
+pub(crate) struct PairingArgs {
+    /// Rounds per side of each pairing (each an `ab`).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) rounds: u32,
+    /// Where each pairing's rounds go.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: PathBuf,
+    /// Write the table (history) or the steps and finding (bisect) as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+}
+
+impl PairingArgs {
+    /// The pairing of `scenario`'s runs with `phasebench` running every side.
+    pub(crate) fn pairing(
+        &self,
+        scenario: ScenarioArgs,
+        phasebench: PathBuf,
+    ) -> phasebench::releases::Pairing {
+        phasebench::releases::Pairing {
+            overrides: scenario.overrides(),
+            scenario: scenario.scenario,
+            rounds: self.rounds,
+            out_dir: self.out_dir.clone(),
+            phasebench,
+            progress: true,
         }
     }
 }

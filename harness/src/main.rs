@@ -330,9 +330,7 @@ fn main() -> ExitCode {
             versions,
             every,
             reference,
-            rounds,
-            out_dir,
-            json,
+            pairing,
         } => {
             let this = match this_binary() {
                 Ok(path) => path,
@@ -349,14 +347,8 @@ fn main() -> ExitCode {
                 eprintln!("error: --versions names no release");
                 return ExitCode::from(EXIT_INVALID_INPUT);
             };
-            let pairing = phasebench::releases::Pairing {
-                overrides: scenario.overrides(),
-                scenario: scenario.scenario,
-                rounds,
-                out_dir,
-                phasebench: this,
-                progress: true,
-            };
+            let json = pairing.json.clone();
+            let pairing = pairing.pairing(scenario, this);
             let candidates: Vec<_> = list
                 .iter()
                 .map(|v| phasebench::releases::Candidate::release(v))
@@ -381,9 +373,7 @@ fn main() -> ExitCode {
             binaries,
             axis,
             metric,
-            rounds,
-            out_dir,
-            json,
+            pairing,
         } => {
             let this = match this_binary() {
                 Ok(path) => path,
@@ -420,14 +410,8 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(EXIT_INVALID_INPUT);
             }
-            let pairing = phasebench::releases::Pairing {
-                overrides: scenario.overrides(),
-                scenario: scenario.scenario,
-                rounds,
-                out_dir,
-                phasebench: this,
-                progress: true,
-            };
+            let json = pairing.json.clone();
+            let pairing = pairing.pairing(scenario, this);
             match phasebench::releases::bisect(&pairing, &candidates, &metric) {
                 Ok(found) => {
                     let terminal = Terminal::new(json.iter());

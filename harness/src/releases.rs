@@ -72,17 +72,7 @@ pub struct Pairing {
 impl Pairing {
     /// B against A over paired rounds.
     fn ab(&self, step: usize, a: &Candidate, b: &Candidate) -> Result<Comparison, Error> {
-        let safe: String = b
-            .label
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = crate::sys::path_safe(&b.label);
         let request = AbRequest {
             scenario: self.scenario.clone(),
             overrides: self.overrides.clone(),

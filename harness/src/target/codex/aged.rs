@@ -36,16 +36,7 @@ pub fn template_dir(version: &str, sessions: u32, prompt: &str) -> PathBuf {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    let version: String = version
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let version = crate::sys::path_safe(version);
     cache_base()
         .join("aged-homes")
         .join(format!("codex-{version}-sessions-{sessions}-{hash:016x}"))
