@@ -117,6 +117,10 @@ pub(crate) enum Command {
         /// ui.perfetto.dev): the 20 slowest iterations and a spread sample of at most 200.
         #[arg(long, value_name = "PATH")]
         trace: Option<Destination>,
+        /// Run only shard K of N of the rounds (rounds K, K+N, … with their own seeds), e.g. on
+        /// N CI runners; `phasebench merge` joins the shards' results.
+        #[arg(long, value_name = "K/N", value_parser = shard)]
+        shard: Option<(u32, u32)>,
         /// Compare the run with this baseline result and fail on a regression.
         #[arg(long, value_name = "PATH")]
         baseline: Option<PathBuf>,
@@ -232,6 +236,16 @@ pub(crate) enum Command {
         /// No progress and no table.
         #[arg(short, long)]
         quiet: bool,
+    },
+    /// Join the results of `run --shard K/N` into one (rounds kept apart as written, pooled
+    /// rows and budgets re-derived); refuses shards of different runs or overlapping rounds.
+    Merge {
+        /// The shards' result files.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Write the merged result here.
+        #[arg(long, value_name = "PATH")]
+        json: Destination,
     },
     /// Rank several results (or a sweep's directory) per statistic, fastest first: "A ran
     /// 1.23 ± 0.04 times faster than B", from the means of their rounds' percentiles.
@@ -349,6 +363,24 @@ pub(crate) struct McpServerArgs {
     /// Append one JSON line per request here (server-side timestamps, injected delays).
     #[arg(long)]
     pub(crate) record: Option<PathBuf>,
+}
+
+fn shard(text: &str) -> Result<(u32, u32), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not K/N (e.g. 2/4)"))?;
+    let (k, n): (u32, u32) = (
+        k.trim()
+            .parse()
+            .map_err(|_| format!("{k:?} is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("{n:?} is not a number"))?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("{text}: K must be between 1 and N"));
+    }
+    Ok((k, n))
 }
 
 fn probability(text: &str) -> Result<mock_backend::Probability, String> {

@@ -95,6 +95,7 @@ fn result_fixture() -> Vec<u8> {
             environment: crate::results::Environment::detect(std::time::SystemTime::UNIX_EPOCH),
             total_wall_time: Duration::from_secs(1),
             partial: false,
+            shard: None,
         },
     );
     crate::results::json_bytes(&summary)

@@ -24,6 +24,7 @@ pub mod telemetry;
 // Commands on top.
 pub mod ab;
 pub mod ingest;
+pub mod merge;
 pub mod releases;
 pub mod sweep;
 
@@ -62,6 +63,9 @@ pub struct RunRequest {
     pub hlog: Option<Destination>,
     /// Per-iteration timelines as Chrome trace-event JSON (Perfetto).
     pub trace: Option<Destination>,
+    /// Run only shard K of N of the rounds (1-based K): rounds K, K+N, … with their own seeds,
+    /// so the shards' union is the whole run (`phasebench merge`).
+    pub shard: Option<(u32, u32)>,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
     /// Compare the run with this baseline (a history or a result file) when done.
@@ -142,6 +146,10 @@ pub enum Error {
     Ab(#[from] Box<ab::AbError>),
     #[error(transparent)]
     Sweep(#[from] sweep::SweepError),
+    #[error("{0}")]
+    Shard(String),
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
 }
 
 impl From<ab::AbError> for Error {
@@ -157,6 +165,8 @@ impl Error {
         match self {
             Error::Scenario(_)
             | Error::Sweep(_)
+            | Error::Shard(_)
+            | Error::Merge(_)
             | Error::ResultFile(_)
             | Error::Mismatch(_)
             | Error::OutputPath(_) => true,
@@ -227,6 +237,14 @@ fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
 /// interrupted), and judges the result.
 pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     let scenario = Scenario::load(&request.scenario, &request.overrides)?;
+    if let Some((_, n)) = request.shard
+        && n > scenario.plan.rounds.get()
+    {
+        return Err(Error::Shard(format!(
+            "--shard .../{n}: the scenario has {} rounds; a shard needs at least one",
+            scenario.plan.rounds
+        )));
+    }
     output::check_all(request.destinations()).map_err(Error::OutputPath)?;
     if request.baseline.is_none() && request.comparison.json.is_some() {
         return Err(Error::OutputPath(OutputError::NoComparison));
@@ -246,8 +264,13 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             .into());
         }
     }
-    let (summary, current, timelines) =
-        run_rounds(&scenario, request.progress, request.trace.is_some()).await?;
+    let (summary, current, timelines) = run_rounds(
+        &scenario,
+        request.progress,
+        request.trace.is_some(),
+        request.shard,
+    )
+    .await?;
     let table = report::RunView::new(&summary, &current).table;
     let view = report::RunView {
         summary: &summary,
@@ -362,6 +385,7 @@ pub async fn run_rounds(
     scenario: &Scenario,
     progress: bool,
     trace: bool,
+    shard: Option<(u32, u32)>,
 ) -> Result<
     (
         RunSummary,
@@ -388,6 +412,12 @@ pub async fn run_rounds(
     for round in 0..rounds {
         if shutdown::requested().is_some() {
             break;
+        }
+        // A shard runs its share of the rounds, numbered and seeded as in the whole run.
+        if let Some((k, n)) = shard
+            && round % n != k - 1
+        {
+            continue;
         }
         let scenario = scenario.for_round(round);
         let round_plan = RoundPlan {
@@ -426,7 +456,9 @@ pub async fn run_rounds(
         }
         // A round cut short by a stop keeps what it measured.
         if result.outcome.iterations > 0 || shutdown::requested().is_none() {
-            outcomes.push(result.outcome);
+            let mut outcome = result.outcome;
+            outcome.round = round + 1;
+            outcomes.push(outcome);
         }
     }
     bar.finish_and_clear();
@@ -456,6 +488,7 @@ pub async fn run_rounds(
             environment: Environment::detect(started),
             total_wall_time: clock.elapsed(),
             partial: shutdown::requested().is_some(),
+            shard,
         },
     );
     Ok((summary, decoded, timelines.into_timelines()))
@@ -502,6 +535,7 @@ pub async fn run_target<T: Target>(
             environment: Environment::detect(started),
             total_wall_time: clock.elapsed(),
             partial: shutdown::requested().is_some(),
+            shard: None,
         },
     )
 }

@@ -230,6 +230,30 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Merge { shards, json } => {
+            let mut loaded = Vec::new();
+            for path in &shards {
+                match phasebench::results::load_result(path) {
+                    Ok(result) => loaded.push(result),
+                    Err(e) => return report_error(&e.into()),
+                }
+            }
+            match phasebench::merge::merge(&loaded) {
+                Ok(merged) => match write_json(Some(&json), &merged) {
+                    Ok(()) => {
+                        eprintln!(
+                            "merged {} shards: {} rounds, {} iterations",
+                            loaded.len(),
+                            merged.rounds.len(),
+                            merged.run.succeeded_iterations + merged.run.failed_iterations
+                        );
+                        ExitCode::from(EXIT_PASS)
+                    }
+                    Err(code) => code,
+                },
+                Err(e) => report_error(&e.into()),
+            }
+        }
         Command::Rank {
             results,
             metrics,
@@ -516,6 +540,7 @@ fn main() -> ExitCode {
             bmf,
             hlog,
             trace,
+            shard,
             baseline,
             comparison,
             quiet,
@@ -528,6 +553,7 @@ fn main() -> ExitCode {
                 bmf,
                 hlog,
                 trace,
+                shard,
                 progress: !quiet,
                 baseline,
                 comparison: comparison.outputs(),

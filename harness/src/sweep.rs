@@ -217,7 +217,7 @@ pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
             let label: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!("point {}/{}: {}", index + 1, points.len(), label.join(" "));
         }
-        let (summary, ..) = crate::run_rounds(scenario, request.progress, false).await?;
+        let (summary, ..) = crate::run_rounds(scenario, request.progress, false, None).await?;
         let path = request.out_dir.join(format!("point-{:02}.json", index + 1));
         Destination::Path(path.clone()).write(&results::json_bytes(&summary))?;
         if summary.mostly_failed() {

@@ -86,6 +86,8 @@ impl Schedule {
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
+    /// The round's number in the run (1-based; 0 when the caller does not number rounds).
+    pub round: u32,
     pub recorder: Recorder,
     /// Kept timelines, when the plan asked for them.
     pub timelines: TimelineKeeper,

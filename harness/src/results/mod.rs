@@ -137,6 +137,17 @@ pub struct PlanInfo {
     /// `run.iterations_per_s`; queueing shows as `client.start_delay`).
     #[serde(default)]
     pub arrival_rate_per_s: Option<f64>,
+    /// This run was shard `index` of `count` (rounds index, index + count, …).
+    #[serde(default)]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which part of a run a shard ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ShardInfo {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

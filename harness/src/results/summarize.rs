@@ -180,7 +180,11 @@ fn overhead_rows(recorder: &Recorder) -> Vec<OverheadRow> {
 
 fn round_record(index: usize, outcome: &RunOutcome) -> RoundRecord {
     RoundRecord {
-        round: index as u32 + 1,
+        round: if outcome.round > 0 {
+            outcome.round
+        } else {
+            index as u32 + 1
+        },
         iterations: outcome.iterations,
         failed_iterations: outcome.failed_iterations(),
         wall_time_s: outcome.total_wall_time.as_secs_f64(),
@@ -209,6 +213,8 @@ pub struct RunContext {
     pub environment: Environment,
     pub total_wall_time: Duration,
     pub partial: bool,
+    /// The shard (K, N) this run was, if any.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// Summarizes a run's rounds.
@@ -256,6 +262,9 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             rounds: scenario.plan.rounds.get(),
             max_failure_ratio: scenario.plan.max_failure_ratio,
             arrival_rate_per_s: scenario.plan.arrivals.map(|a| a.per_second),
+            shard: context
+                .shard
+                .map(|(index, count)| super::ShardInfo { index, count }),
         },
         run: RunInfo {
             wall_time_s: context.total_wall_time.as_secs_f64(),

@@ -1476,3 +1476,91 @@ fn ranking_pairings_uses_the_paired_ratios() {
     assert!((2.5..6.0).contains(&ratio), "{rankings}");
     assert!(ranked[1]["ratio_stderr"].as_f64().is_some(), "{rankings}");
 }
+
+/// Shards of one run merge losslessly: every round as its shard wrote it, in run order, the
+/// pooled rows re-derived (the merged file passes the result checks); shards of another
+/// scenario or overlapping rounds are refused with what differs.
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |k: u32, sets: &[&str]| -> PathBuf {
+        let json = dir.path().join(format!("shard{k}-{}.json", sets.len()));
+        let out = phasebench()
+            .args(["run", "-q", "--iterations", "60", "--warmup", "1"])
+            .args([
+                "--set",
+                "run.rounds=3",
+                "--shard",
+                &format!("{k}/2"),
+                "--json",
+            ])
+            .arg(&json)
+            .args(sets.iter().flat_map(|s| ["--set", s]))
+            .arg(scenario_path("default.toml"))
+            .output()
+            .unwrap();
+        crate::assert_exit(&out, 0);
+        json
+    };
+    let (one, two) = (shard(1, &[]), shard(2, &[]));
+    let merged = dir.path().join("merged.json");
+    let out = phasebench()
+        .arg("merge")
+        .args([&one, &two])
+        .arg("--json")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (m, a, b) = (read(&merged), read(&one), read(&two));
+    let rounds: Vec<u64> = m["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["round"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        rounds,
+        [1, 2, 3],
+        "shard 1 ran rounds 1 and 3, shard 2 round 2"
+    );
+    assert_eq!(m["rounds"][0], a["rounds"][0]);
+    assert_eq!(m["rounds"][1], b["rounds"][0]);
+    assert_eq!(m["rounds"][2], a["rounds"][1]);
+    assert_eq!(m["run"]["succeeded_iterations"], 60);
+    // The merged file is a result like any other: compare re-derives and accepts it.
+    let out = phasebench()
+        .args(["compare", "-q"])
+        .arg(&merged)
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another scenario's shard, or the same shard twice, is refused.
+    let other = shard(2, &["backend.delays.first_token=40ms"]);
+    let out = phasebench()
+        .arg("merge")
+        .args([&one, &other])
+        .arg("--json")
+        .arg(dir.path().join("x.json"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scenario content"));
+    let out = phasebench()
+        .arg("merge")
+        .args([&one, &one])
+        .arg("--json")
+        .arg(dir.path().join("x.json"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is in both"));
+}
