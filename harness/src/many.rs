@@ -1,0 +1,308 @@
+//! The commands over many runs: `sweep`, `merge`, `rank`, `history` and `bisect`, each a
+//! result (or several) turned into terminal output and an exit code, like the rest of `main`.
+
+use std::process::ExitCode;
+
+use phasebench::Verdict;
+
+use super::cli::Command;
+use super::{
+    EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_PASS, Terminal, block_on, exit, releases_between,
+    report_error, this_binary, write_json,
+};
+
+/// Runs one of the commands over many runs.
+pub(super) fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Sweep {
+            scenario,
+            params,
+            out_dir,
+            csv,
+            json,
+            html,
+            quiet,
+        } => {
+            let request = phasebench::sweep::SweepRequest {
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
+                axes: params,
+                out_dir,
+                csv,
+                json,
+                html,
+                progress: !quiet,
+            };
+            let terminal =
+                Terminal::new(request.csv.iter().chain(&request.json).chain(&request.html));
+            match block_on(phasebench::sweep::run(&request)) {
+                Ok(Ok(report)) => {
+                    if !quiet {
+                        terminal.show(&phasebench::sweep::table(&report));
+                    }
+                    if let Some(signal) = phasebench::sys::shutdown::requested() {
+                        return exit(Verdict::Interrupted(signal));
+                    }
+                    if report.failed_points.is_empty() {
+                        ExitCode::from(EXIT_PASS)
+                    } else {
+                        eprintln!(
+                            "error: points {:?} mostly failed (beyond [run] max_failure_ratio)",
+                            report.failed_points
+                        );
+                        ExitCode::from(EXIT_FAILURE)
+                    }
+                }
+                Ok(Err(e)) => report_error(&e),
+                Err(code) => code,
+            }
+        }
+        Command::Merge { shards, json } => {
+            let mut loaded = Vec::new();
+            for path in &shards {
+                match phasebench::results::load_result(path) {
+                    Ok(result) => loaded.push(result),
+                    Err(e) => return report_error(&e.into()),
+                }
+            }
+            match phasebench::merge::merge(&loaded) {
+                Ok(merged) => match write_json(Some(&json), &merged) {
+                    Ok(()) => {
+                        eprintln!(
+                            "merged {} shards: {} rounds, {} iterations",
+                            loaded.len(),
+                            merged.rounds.len(),
+                            merged.run.succeeded_iterations + merged.run.failed_iterations
+                        );
+                        ExitCode::from(EXIT_PASS)
+                    }
+                    Err(code) => code,
+                },
+                Err(e) => report_error(&e.into()),
+            }
+        }
+        Command::Rank {
+            results,
+            metrics,
+            stat,
+            json,
+        } => {
+            let Some(q) = phasebench::stats::compare::QUANTILES
+                .iter()
+                .find(|(name, _)| *name == stat)
+                .map(|(_, q)| *q)
+            else {
+                eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            };
+            // Pair directories (`ab --out-dir`, `history`'s pairings) are ranked paired.
+            let is_pair = |p: &std::path::Path| p.join("a-round01.json").is_file();
+            let mut pair_dirs = Vec::new();
+            let mut files = Vec::new();
+            for path in results {
+                if is_pair(&path) {
+                    pair_dirs.push(path);
+                } else if path.is_dir() {
+                    let mut inner: Vec<_> = std::fs::read_dir(&path)
+                        .map(|e| {
+                            e.flatten()
+                                .map(|e| e.path())
+                                .filter(|p| is_pair(p))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    inner.sort();
+                    pair_dirs.extend(inner);
+                    files.extend(phasebench::sweep::point_files(&path));
+                } else {
+                    files.push(path);
+                }
+            }
+            if !pair_dirs.is_empty() && !files.is_empty() {
+                eprintln!(
+                    "error: rank either pairings (ab/history directories) or result files, not both"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            let mut pairs = Vec::new();
+            for dir in &pair_dirs {
+                match phasebench::ab::kept_rounds(dir) {
+                    Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
+                    Err(e) => return report_error(&e),
+                }
+            }
+            let mut loaded = Vec::new();
+            for file in &files {
+                match phasebench::results::load_result(file) {
+                    Ok(result) => loaded.push((file.display().to_string(), result)),
+                    Err(e) => return report_error(&e.into()),
+                }
+            }
+            let metrics = if metrics.is_empty() {
+                ["turn_ttft", "startup_prewarm_total", "thread_start_total"]
+                    .map(String::from)
+                    .to_vec()
+            } else {
+                metrics
+            };
+            let refs: Vec<(String, &phasebench::results::LoadedResult)> =
+                loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
+            let paired: Vec<phasebench::stats::rank::Paired<'_>> = pairs
+                .iter()
+                .map(|(label, a, b)| phasebench::stats::rank::Paired {
+                    label: label.clone(),
+                    reference: a,
+                    candidate: b,
+                })
+                .collect();
+            let rankings: Vec<_> = metrics
+                .iter()
+                .map(|m| {
+                    if paired.is_empty() {
+                        phasebench::stats::rank::rank(&refs, m, (&stat, q))
+                    } else {
+                        phasebench::stats::rank::rank_paired(&paired, m, (&stat, q))
+                    }
+                })
+                .collect();
+            let terminal = Terminal::new(json.iter());
+            for ranking in &rankings {
+                for line in phasebench::stats::rank::describe(ranking) {
+                    terminal.show(&format!("{}\n", phasebench::report::printable(&line)));
+                }
+            }
+            if let Err(code) = write_json(json.as_ref(), &rankings) {
+                return code;
+            }
+            ExitCode::from(EXIT_PASS)
+        }
+        Command::History {
+            scenario,
+            versions,
+            every,
+            reference,
+            pairing,
+        } => {
+            let this = match this_binary() {
+                Ok(path) => path,
+                Err(code) => return code,
+            };
+            let list = match versions.split_once("..") {
+                Some((from, to)) => match releases_between(from, to, every) {
+                    Ok(list) => list,
+                    Err(code) => return code,
+                },
+                None => versions.split(',').map(|v| v.trim().to_owned()).collect(),
+            };
+            let Some(reference) = reference.or_else(|| list.last().cloned()) else {
+                eprintln!("error: --versions names no release");
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            };
+            let json = pairing.json.clone();
+            let pairing = pairing.pairing(scenario, this);
+            let candidates: Vec<_> = list
+                .iter()
+                .map(|v| phasebench::releases::Candidate::release(v))
+                .collect();
+            let reference = phasebench::releases::Candidate::release(&reference);
+            match phasebench::releases::history(&pairing, &reference, &candidates) {
+                Ok(history) => {
+                    let terminal = Terminal::new(json.iter());
+                    terminal.show(&phasebench::releases::history_table(&history));
+                    if let Err(code) = write_json(json.as_ref(), &history) {
+                        return code;
+                    }
+                    ExitCode::from(EXIT_PASS)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
+        Command::Bisect {
+            scenario,
+            good,
+            bad,
+            binaries,
+            axis,
+            metric,
+            pairing,
+        } => {
+            let this = match this_binary() {
+                Ok(path) => path,
+                Err(code) => return code,
+            };
+            let candidates: Vec<phasebench::releases::Candidate> = match (good, bad) {
+                _ if axis.is_some() => {
+                    let axis = axis.expect("checked");
+                    // Positions in the labels: values may repeat.
+                    axis.values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| phasebench::releases::Candidate {
+                            label: format!("#{} {}={v}", i + 1, axis.key),
+                            ..phasebench::releases::Candidate::setting(&axis.key, v)
+                        })
+                        .collect()
+                }
+                (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
+                    Ok(list) => list
+                        .iter()
+                        .map(|v| phasebench::releases::Candidate::release(v))
+                        .collect(),
+                    Err(code) => return code,
+                },
+                _ => binaries
+                    .iter()
+                    .map(|b| phasebench::releases::Candidate::binary(b))
+                    .collect(),
+            };
+            if candidates.len() < 2 {
+                eprintln!(
+                    "error: bisect needs at least two candidates (--good/--bad or --binaries)"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
+            let json = pairing.json.clone();
+            let pairing = pairing.pairing(scenario, this);
+            match phasebench::releases::bisect(&pairing, &candidates, &metric) {
+                Ok(found) => {
+                    let terminal = Terminal::new(json.iter());
+                    for s in &found.steps {
+                        terminal.show(&format!(
+                            "{} against {}: {}{}\n",
+                            phasebench::report::printable(&s.tested),
+                            phasebench::report::printable(&s.good),
+                            if s.regressed {
+                                "regressed"
+                            } else {
+                                "not regressed"
+                            },
+                            s.delta_ms
+                                .map_or(String::new(), |d| format!(" ({d:+.3} ms)"))
+                        ));
+                    }
+                    match (&found.last_good, &found.first_bad) {
+                        (Some(good), Some(bad)) => terminal.show(&format!(
+                            "first bad: {} (last good: {}){}\n",
+                            phasebench::report::printable(bad),
+                            phasebench::report::printable(good),
+                            found
+                                .moved
+                                .as_ref()
+                                .map_or(String::new(), |m| format!("; {m}"))
+                        )),
+                        _ => terminal.show(&format!(
+                            "{} did not regress between the ends: nothing to bisect\n",
+                            found.metric
+                        )),
+                    }
+                    if let Err(code) = write_json(json.as_ref(), &found) {
+                        return code;
+                    }
+                    ExitCode::from(EXIT_PASS)
+                }
+                Err(e) => report_error(&e),
+            }
+        }
+        _ => unreachable!("main dispatches only the commands over many runs here"),
+    }
+}
