@@ -412,3 +412,54 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
         );
     }
 }
+
+/// A sweep's HTML renders in headless Chromium with one plot per series and three paths
+/// (p50, p90, p99) each, one point per swept value.
+#[test]
+fn sweep_html_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("sweep.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .arg("sweep")
+        .arg(repo().join("scenarios/default.toml"))
+        .args(["-q", "--param", "backend.delays.first_token=10ms,40ms"])
+        .args([
+            "--set",
+            "iterations=20",
+            "--set",
+            "warmup=1",
+            "--set",
+            "run.rounds=1",
+        ])
+        .arg("--out-dir")
+        .arg(dir.path().join("points"))
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let url = format!("file://{}", html.display());
+    let dom = headless(
+        &dir.path().join("profile"),
+        &["--dump-dom".as_ref(), url.as_ref()],
+    );
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8(dom.stdout).unwrap();
+    let start = dom
+        .find("<section class=\"metric\" data-series=\"turn_ttft\">")
+        .unwrap_or_else(|| panic!("no turn_ttft plot: {}", &dom[..dom.len().min(800)]));
+    let section = &dom[start..start + dom[start..].find("</section>").unwrap()];
+    for stat in ["p50", "p90", "p99"] {
+        let at = section
+            .find(&format!("data-stat=\"{stat}\" d=\""))
+            .unwrap_or_else(|| panic!("no {stat} path"));
+        let d = &section[at..at + section[at..].find("\">").unwrap()];
+        // Two swept values: a move and a line.
+        assert_eq!(d.matches(" L").count(), 1, "{stat}: {d}");
+    }
+    assert!(dom.matches("<section class=\"metric\"").count() >= 10);
+}
