@@ -244,19 +244,14 @@ fn regressed(comparison: &Comparison, metric: &str) -> (bool, Option<f64>) {
 
 /// The phase whose p50 moved most between two candidates (in the metric's direction).
 fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
-    let delta = comparison
+    let changed = comparison
         .rows
         .iter()
-        .find(|r| r.metric == metric && r.statistic == "p50")?
-        .delta_ms;
-    let phase = comparison
-        .rows
-        .iter()
-        .filter(|r| r.statistic == "p50" && r.metric != metric)
-        .filter(|r| !r.metric.ends_with("_total") && !r.metric.starts_with("client."))
-        .filter(|r| r.delta_ms.signum() == delta.signum())
-        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
-        .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()));
+        .find(|r| r.metric == metric && r.statistic == "p50")?;
+    let delta = changed.delta_ms;
+    let phase = comparison.moved_most(changed, |r| {
+        r.metric != metric && !r.metric.ends_with("_total") && !r.metric.starts_with("client.")
+    });
     Some(match phase {
         Some(phase) => format!(
             "{metric} p50 {delta:+.3} ms; the phase that moved most: {} p50 {:+.3} ms ({})",

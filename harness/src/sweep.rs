@@ -279,10 +279,7 @@ pub fn csv(report: &SweepReport) -> Vec<u8> {
 pub fn sweep_series(report: &SweepReport) -> Vec<SweepSeries> {
     let mut out: Vec<SweepSeries> = Vec::new();
     for row in &report.rows {
-        let name = match &row.status {
-            Some(s) => format!("{}[{s}]", row.metric),
-            None => row.metric.clone(),
-        };
+        let name = crate::model::metric::series_label(&row.metric, row.status.as_deref());
         let point = (row.params.join(", "), [row.p50_ms, row.p90_ms, row.p99_ms]);
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some((_, points)) => points.push(point),

@@ -36,15 +36,19 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// The timeline of an iteration's report, if it has a start and timed phases.
-    fn of(index: u64, report: &IterationReport) -> Option<Timeline> {
-        let started_at = report.started_at?;
-        let end = report.samples.iter().filter_map(|s| s.ended_at).max()?;
-        Some(Timeline {
+    /// The timeline of an iteration's report that started at `started_at` and whose last
+    /// phase ended `length` later.
+    fn of(
+        index: u64,
+        report: &IterationReport,
+        started_at: SystemTime,
+        length: Duration,
+    ) -> Timeline {
+        Timeline {
             round: 0,
             index,
             started_at,
-            length: end.duration_since(started_at).unwrap_or_default(),
+            length,
             phases: report
                 .samples
                 .iter()
@@ -53,7 +57,7 @@ impl Timeline {
                 .collect(),
             marks: report.marks.clone(),
             failed: report.failure.is_some(),
-        })
+        }
     }
 }
 
@@ -75,31 +79,34 @@ impl TimelineKeeper {
             self.stride = 1;
         }
         self.offered += 1;
-        let length = match (
+        let (Some(started_at), Some(end)) = (
             report.started_at,
             report.samples.iter().filter_map(|s| s.ended_at).max(),
-        ) {
-            (Some(start), Some(end)) => end.duration_since(start).unwrap_or_default(),
-            _ => return,
+        ) else {
+            return;
         };
-        let slow_enough = self.slowest.len() < SLOWEST
-            || self
-                .slowest
-                .peek()
-                .is_some_and(|Reverse((shortest, ..))| length > *shortest);
+        let length = end.duration_since(started_at).unwrap_or_default();
+        let slow_enough = self.slow_enough(length);
         let sampled = self.offered.is_multiple_of(self.stride);
         if !(slow_enough || sampled) {
             return;
         }
-        let Some(timeline) = Timeline::of(index, report) else {
-            return;
-        };
+        let timeline = Timeline::of(index, report, started_at, length);
         if sampled {
             self.push_sampled(timeline.clone());
         }
         if slow_enough {
             self.push_slow(timeline);
         }
+    }
+
+    /// Whether an iteration of `length` belongs among the slowest kept so far.
+    fn slow_enough(&self, length: Duration) -> bool {
+        self.slowest.len() < SLOWEST
+            || self
+                .slowest
+                .peek()
+                .is_some_and(|Reverse((shortest, ..))| length > *shortest)
     }
 
     fn push_slow(&mut self, timeline: Timeline) {
@@ -135,12 +142,7 @@ impl TimelineKeeper {
     /// Adds another keeper's timelines (of another worker or round).
     pub fn merge(&mut self, other: TimelineKeeper) {
         for timeline in other.slow.into_iter().flatten() {
-            let slow_enough = self.slowest.len() < SLOWEST
-                || self
-                    .slowest
-                    .peek()
-                    .is_some_and(|Reverse((shortest, ..))| timeline.length > *shortest);
-            if slow_enough {
+            if self.slow_enough(timeline.length) {
                 self.push_slow(timeline);
             }
         }

@@ -22,6 +22,14 @@ pub const CLIENT_INITIALIZE: &str = "client.initialize";
 /// Client side, app-server: `turn/start` request to its response.
 pub const CLIENT_TURN_START: &str = "client.turn_start";
 
+/// A series as reports name it: `metric`, or `metric[status]`.
+pub fn series_label(metric: &str, status: Option<&str>) -> String {
+    match status {
+        Some(s) => format!("{metric}[{s}]"),
+        None => metric.to_owned(),
+    }
+}
+
 /// App-server metrics are named `COHORT.METRIC`: the first thread of a process (`cold.`) pays
 /// what later ones (`warm.`) find done, and turns after a thread's first (`followup.`) skip
 /// the startup path altogether. Mixing them in one histogram would blur all three.

@@ -14,11 +14,7 @@ use crate::results::{DecodedRound, RunSummary};
 /// A series label as an interval-log tag: `metric` or `metric[status]`, with the characters
 /// tags may not hold (',', ' ', '\r', '\n') replaced by '_'.
 pub fn tag(metric: &str, status: Option<&str>) -> String {
-    let label = match status {
-        Some(s) => format!("{metric}[{s}]"),
-        None => metric.to_owned(),
-    };
-    label
+    crate::model::metric::series_label(metric, status)
         .chars()
         .map(|c| {
             if matches!(c, ',' | ' ' | '\r' | '\n') {

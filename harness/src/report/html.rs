@@ -64,10 +64,7 @@ td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-chi
 .s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}.s2{stroke:#0a7d32;fill:none;stroke-width:1.5;stroke-dasharray:2 3}";
 
 fn series_label(key: &MetricKey) -> String {
-    match &key.status {
-        Some(s) => format!("{}[{s}]", key.metric),
-        None => key.metric.clone(),
-    }
+    crate::model::metric::series_label(&key.metric, key.status.as_deref())
 }
 
 /// The comparison rows of one series, as a small table.

@@ -132,10 +132,10 @@ pub fn span_refinement(refined: u64, unrefined: u64) -> String {
 }
 
 pub(crate) fn series(row: &StatComparison) -> String {
-    match &row.status {
-        Some(s) => printable(&format!("{}[{s}]", row.metric)),
-        None => printable(&row.metric),
-    }
+    printable(&crate::model::metric::series_label(
+        &row.metric,
+        row.status.as_deref(),
+    ))
 }
 
 pub(crate) fn gate(row: &StatComparison) -> &'static str {
@@ -257,17 +257,10 @@ pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
     if !matches!(ttft.verdict, Verdict::Regressed | Verdict::Improved) {
         return None;
     }
-    let is_phase = |metric: &str| {
-        metric == "websocket_connect"
-            || (metric.starts_with("startup_prewarm_") && !metric.ends_with("_total"))
-    };
-    let moved = c
-        .rows
-        .iter()
-        .filter(|r| r.statistic == "p50" && is_phase(&r.metric))
-        .filter(|r| r.delta_ms.signum() == ttft.delta_ms.signum())
-        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
-        .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()));
+    let moved = c.moved_most(ttft, |r| {
+        r.metric == "websocket_connect"
+            || (r.metric.starts_with("startup_prewarm_") && !r.metric.ends_with("_total"))
+    });
     Some(match moved {
         Some(r) => format!(
             "turn_ttft p50 {} ms: the phase that moved most is {} p50 {} ms ({})",

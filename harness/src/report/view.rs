@@ -58,10 +58,7 @@ impl MetricTable {
 impl Line {
     /// `metric` or `metric[status]`.
     pub fn series(&self) -> String {
-        match &self.status {
-            Some(s) => format!("{}[{s}]", self.metric),
-            None => self.metric.clone(),
-        }
+        crate::model::metric::series_label(&self.metric, self.status.as_deref())
     }
 }
 

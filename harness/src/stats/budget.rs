@@ -12,7 +12,7 @@ use crate::measure::recorder::Series;
 use crate::results::{BudgetRow, BudgetVerdict};
 use crate::scenario::{Budget, Statistic};
 
-use super::estimate::t_quantile;
+use super::estimate::{mean, t_quantile, variance};
 use super::{enough_for, merged_metric, order_statistic_interval};
 use crate::results::{DecodedRound, merge_rounds};
 
@@ -24,9 +24,9 @@ fn mean_interval(values: &[f64], confidence: f64) -> Option<(f64, f64)> {
     if n < MIN_ROUNDS {
         return None;
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let half = t_quantile(0.5 + confidence / 2.0, (n - 1) as f64) * (var / n as f64).sqrt();
+    let mean = mean(values);
+    let half =
+        t_quantile(0.5 + confidence / 2.0, (n - 1) as f64) * (variance(values) / n as f64).sqrt();
     Some((mean - half, mean + half))
 }
 

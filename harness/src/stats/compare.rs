@@ -27,7 +27,7 @@ use crate::model::sample::Resolution;
 use crate::results::{BudgetRow, DecodedRound, LoadedResult, merge_rounds};
 use crate::scenario::RegressionPolicy;
 
-use super::estimate::{Interval, against_history, paired};
+use super::estimate::{Interval, against_history, mean, paired};
 use super::{budget, needed_for, resolution_ms, round_value};
 
 /// Percentiles compared.
@@ -174,6 +174,21 @@ impl Comparison {
             .any(|r| r.primary && r.verdict == Verdict::Regressed)
     }
 
+    /// Of the p50 rows `is_phase` accepts, the one that moved most in the direction of
+    /// `changed` with a verdict (regressed or improved): where a change came from.
+    pub fn moved_most(
+        &self,
+        changed: &StatComparison,
+        is_phase: impl Fn(&StatComparison) -> bool,
+    ) -> Option<&StatComparison> {
+        self.rows
+            .iter()
+            .filter(|r| r.statistic == "p50" && is_phase(r))
+            .filter(|r| r.delta_ms.signum() == changed.delta_ms.signum())
+            .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
+            .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))
+    }
+
     pub fn budgets_breached(&self) -> bool {
         self.budgets.iter().any(|b| !b.passed)
     }
@@ -238,10 +253,7 @@ pub struct MismatchError {
 pub use crate::results::differences;
 
 fn label(key: &MetricKey) -> String {
-    match &key.status {
-        Some(s) => format!("{}[{s}]", key.metric),
-        None => key.metric.clone(),
-    }
+    crate::model::metric::series_label(&key.metric, key.status.as_deref())
 }
 
 /// The resolution of `key` across rounds: Err when they disagree.
@@ -258,10 +270,6 @@ fn resolution_of<'a>(
         1 => Ok(seen.into_iter().next()),
         _ => Err(()),
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// What one row needs from either design: the sides' values and, when it could be formed,

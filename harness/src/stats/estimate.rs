@@ -93,12 +93,12 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
         .unwrap_or(f64::INFINITY)
 }
 
-fn mean(values: &[f64]) -> f64 {
+pub(super) fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// Sample variance (n − 1); 0 for fewer than two values.
-fn variance(values: &[f64]) -> f64 {
+pub(super) fn variance(values: &[f64]) -> f64 {
     if values.len() < 2 {
         return 0.0;
     }

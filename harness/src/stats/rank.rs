@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::results::LoadedResult;
 
+use super::estimate::{mean, variance};
 use super::{enough_for, merged_metric};
 
 /// One result's place for one statistic.
@@ -38,13 +39,11 @@ pub struct Ranking {
 }
 
 fn mean_and_stderr(values: &[f64]) -> (f64, Option<f64>) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
+    let mean = mean(values);
     if values.len() < 2 {
         return (mean, None);
     }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, Some((var / n).sqrt()))
+    (mean, Some((variance(values) / values.len() as f64).sqrt()))
 }
 
 /// Ranks `results` on the `q` quantile of `metric`, all its statuses merged (as budgets judge a

@@ -548,14 +548,14 @@ impl CodexRig {
         if self.mcp_servers.is_empty() {
             return Vec::new();
         }
-        let path = home.join(super::mcp::RECORD);
-        let Ok(text) = super::mcp::read_record(&path) else {
-            return Vec::new();
-        };
         if self.reused_home.is_some() {
             // A reused home's record spans iterations: nothing to pair.
             return Vec::new();
         }
+        let path = home.join(super::mcp::RECORD);
+        let Ok(text) = super::mcp::read_record(&path) else {
+            return Vec::new();
+        };
         let _ = std::fs::remove_file(&path);
         if let Ok(mut all) = std::fs::OpenOptions::new()
             .create(true)
