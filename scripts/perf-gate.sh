@@ -3,6 +3,8 @@
 #
 #   scripts/perf-gate.sh build BASE_SHA HEAD_SHA   build phasebench at both commits
 #   scripts/perf-gate.sh compare                   paired A/B of every scenarios/ci/*.toml
+#   scripts/perf-gate.sh shard K N                 round pairs K, K+N, … of each, unjudged
+#   scripts/perf-gate.sh judge SHARD_DIR...        gather N shards' rounds and judge them
 #
 # `build` puts the binaries at $OUT/bin/phasebench-base and -head (one shared target
 # directory, so the second build only recompiles what changed). `compare` runs each CI scenario
@@ -13,6 +15,12 @@
 # The judge is the base's phasebench: it runs `ab`, reads every result file and decides. The
 # head's binary is only the target (each of its rounds is `phasebench-head run`), so a change
 # under test cannot change how it is judged.
+#
+# `shard` and `judge` spread `compare` over a CI matrix (.github/workflows/perf-gate-matrix.yml):
+# each of N runners runs its share of every scenario's round pairs (numbered as in the whole
+# run) into $OUT/shards/<scenario>/, and the judge gathers the N runners' shard directories
+# into $OUT/results/<scenario>/ (refusing a round twice or a round missing) and judges them as
+# `compare` would have judged the same rounds on one machine.
 #
 # Environment: PERF_GATE_OUT (default target/perf-gate), PERF_GATE_ROUNDS (default 10),
 # PERF_GATE_SET (a --set override for both sides, e.g. iterations=60),
@@ -25,7 +33,7 @@ ROUNDS=${PERF_GATE_ROUNDS:-10}
 SUMMARY=${GITHUB_STEP_SUMMARY:-$OUT/summary.md}
 
 usage() {
-    sed -n '2,20p' "$0" >&2
+    sed -n '2,28p' "$0" >&2
     exit 2
 }
 
@@ -46,11 +54,15 @@ build() {
     done
 }
 
-compare() {
-    local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
-    for bin in "$base_bin" "$head_bin"; do
+binaries() {
+    for bin in "$OUT/bin/phasebench-base" "$OUT/bin/phasebench-head"; do
         [ -x "$bin" ] || { echo "perf-gate: $bin is missing: run '$0 build BASE HEAD' first" >&2; exit 3; }
     done
+}
+
+compare() {
+    binaries
+    local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
     mkdir -p "$OUT/results" "$(dirname "$SUMMARY")"
     local worst=0
     for scenario in scenarios/ci/*.toml; do
@@ -77,8 +89,87 @@ compare() {
     exit "$worst"
 }
 
+# The overrides both `shard` and `judge` give phasebench: the same design on every runner.
+set_args() {
+    args=()
+    if [ -n "${PERF_GATE_SET:-}" ]; then args+=(--set "$PERF_GATE_SET"); fi
+    if [ -n "${PERF_GATE_B_SET:-}" ]; then args+=(--b-set "$PERF_GATE_B_SET"); fi
+}
+
+shard() {
+    local k=$1 n=$2
+    binaries
+    local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
+    mkdir -p "$OUT/shards"
+    set_args
+    for scenario in scenarios/ci/*.toml; do
+        local name
+        name=$(basename "$scenario" .toml)
+        echo "perf-gate: $name, shard $k/$n" >&2
+        local code=0
+        "$base_bin" ab "$scenario" --a "$base_bin" --b "$head_bin" --rounds "$ROUNDS" --quiet \
+            --shard "$k/$n" --out-dir "$OUT/shards/$name" "${args[@]}" || code=$?
+        if [ "$code" -ne 0 ]; then
+            echo "perf-gate: $name shard $k/$n failed to run (exit $code)" >&2
+            exit 3
+        fi
+    done
+}
+
+judge() {
+    binaries
+    local base_bin="$OUT/bin/phasebench-base"
+    mkdir -p "$OUT/results" "$(dirname "$SUMMARY")"
+    set_args
+    local worst=0
+    for scenario in scenarios/ci/*.toml; do
+        local name
+        name=$(basename "$scenario" .toml)
+        local gathered="$OUT/results/$name"
+        rm -rf "$gathered"
+        mkdir -p "$gathered"
+        # Gather: every round file once; a round in two shards, or missing, is refused.
+        local shard_dir file
+        for shard_dir in "$@"; do
+            for file in "$shard_dir/$name"/[ab]-round*.json; do
+                [ -e "$file" ] || continue
+                if [ -e "$gathered/$(basename "$file")" ]; then
+                    echo "perf-gate: $name: $(basename "$file") is in two shards" >&2
+                    exit 2
+                fi
+                cp "$file" "$gathered/"
+            done
+        done
+        local round side
+        for round in $(seq 1 "$ROUNDS"); do
+            for side in a b; do
+                file=$(printf '%s/%s-round%02d.json' "$gathered" "$side" "$round")
+                if [ ! -e "$file" ]; then
+                    echo "perf-gate: $name: $(basename "$file") is missing (a shard did not finish or was not gathered)" >&2
+                    exit 3
+                fi
+            done
+        done
+        echo "perf-gate: judging $name ($ROUNDS rounds from $# shards)" >&2
+        local code=0
+        "$base_bin" ab "$scenario" --rounds "$ROUNDS" --quiet --rejudge "$gathered" \
+            --comparison-json "$gathered/comparison.json" \
+            --markdown "$SUMMARY" --append-markdown "${args[@]}" || code=$?
+        case $code in
+            0) ;;
+            1) echo "perf-gate: $name regressed or breached a budget" >&2 ;;
+            *) echo "perf-gate: $name could not be judged (exit $code)" >&2 ;;
+        esac
+        if [ "$code" -ge 2 ]; then worst=3; elif [ "$code" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
+    done
+    echo "perf-gate: summary in $SUMMARY, results in $OUT/results" >&2
+    exit "$worst"
+}
+
 case "${1:-}" in
     build) [ $# -eq 3 ] || usage; build "$2" "$3" ;;
     compare) [ $# -eq 1 ] || usage; compare ;;
+    shard) [ $# -eq 3 ] || usage; shard "$2" "$3" ;;
+    judge) [ $# -ge 2 ] || usage; shift; judge "$@" ;;
     *) usage ;;
 esac

@@ -34,14 +34,21 @@ if [ ! -x "$CODEX_BIN" ] || ! grep -q "\"version\": \"$CODEX_VERSION\"" "$CODEX_
 fi
 export PHASEBENCH_CODEX_BIN="$PWD/$CODEX_BIN"
 
-# Headless Chromium renders the HTML reports in a test (Debian's package).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's packages: headless Chromium renders the HTML reports in a test; a Prometheus
+# Pushgateway and Prometheus receive and serve pushed runs (the tests start them on loopback).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+if [ ${#missing[@]} -gt 0 ]; then
     as_root=()
     if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
     "${as_root[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q chromium
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export PHASEBENCH_CHROMIUM
+export PHASEBENCH_CHROMIUM PHASEBENCH_PROMETHEUS PHASEBENCH_PUSHGATEWAY
 PHASEBENCH_CHROMIUM="$(command -v chromium)"
+PHASEBENCH_PROMETHEUS="$(command -v prometheus)"
+PHASEBENCH_PUSHGATEWAY="$(command -v prometheus-pushgateway)"
 
 cargo test --workspace --locked

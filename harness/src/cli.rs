@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use phasebench::ComparisonOutputs;
+use phasebench::push::{ExtraLabel, Pushgateway};
 use phasebench::scenario::Override;
 use phasebench::sys::output::Destination;
 
@@ -20,8 +21,37 @@ use phasebench::sys::output::Destination;
     after_help = "Exit codes: 0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure."
 )]
 pub(crate) struct Cli {
+    /// When to colour verdicts in the terminal report: auto (when it goes to a terminal and
+    /// NO_COLOR is unset or empty), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a report written to a stream that `is_terminal` or not, given the
+    /// environment's NO_COLOR (<https://no-color.org>: set and not empty means no colour)
+    /// and TERM (`dumb` shows escape sequences as text).
+    pub(crate) fn colors(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
 }
 
 #[derive(Args)]
@@ -117,6 +147,12 @@ pub(crate) enum Command {
         /// ui.perfetto.dev): the 20 slowest iterations and a spread sample of at most 200.
         #[arg(long, value_name = "PATH")]
         trace: Option<Destination>,
+        /// Write the Prometheus text exposition of the run here (e.g. for node_exporter's
+        /// textfile collector).
+        #[arg(long, value_name = "PATH")]
+        prometheus: Option<Destination>,
+        #[command(flatten)]
+        push: PushArgs,
         /// Run only shard K of N of the rounds (rounds K, K+N, … with their own seeds), e.g. on
         /// N CI runners; `phasebench merge` joins the shards' results.
         #[arg(long, value_name = "K/N", value_parser = shard)]
@@ -173,6 +209,11 @@ pub(crate) enum Command {
         /// under another policy via --set 'gate.relative_threshold=0.05').
         #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
         rejudge: Option<PathBuf>,
+        /// Run only round pairs K, K+N, … of the --rounds into --out-dir (numbered as in the
+        /// whole run) and judge nothing, e.g. on N CI runners; gather the shards' files in
+        /// one directory and judge them with --rejudge.
+        #[arg(long, value_name = "K/N", value_parser = shard, requires = "out_dir")]
+        shard: Option<(u32, u32)>,
         #[command(flatten)]
         comparison: ComparisonArgs,
         /// No progress and no table.
@@ -236,6 +277,19 @@ pub(crate) enum Command {
         /// No progress and no table.
         #[arg(short, long)]
         quiet: bool,
+    },
+    /// Push a result file's percentiles and counts to a Prometheus Pushgateway (labelled with
+    /// scenario, target, version and commit); exit 3 when the gateway is down or refuses.
+    Push {
+        /// The result file (from `phasebench run --json`); its rows are re-derived from its
+        /// histograms before anything is sent.
+        result: PathBuf,
+        /// The Pushgateway, e.g. http://127.0.0.1:9091 (plain http).
+        #[arg(value_name = "URL", value_parser = pushgateway)]
+        url: Pushgateway,
+        /// Add a grouping label (repeatable), e.g. --push-label runner=ci-3.
+        #[arg(long = "push-label", value_name = "NAME=VALUE")]
+        labels: Vec<ExtraLabel>,
     },
     /// Join the results of `run --shard K/N` into one (rounds kept apart as written, pooled
     /// rows and budgets re-derived); refuses shards of different runs or overlapping rounds.
@@ -363,6 +417,22 @@ pub(crate) struct McpServerArgs {
     /// Append one JSON line per request here (server-side timestamps, injected delays).
     #[arg(long)]
     pub(crate) record: Option<PathBuf>,
+}
+
+/// Where a run's results are pushed, if anywhere.
+#[derive(clap::Args)]
+pub(crate) struct PushArgs {
+    /// After the run, push its percentiles and counts to this Prometheus Pushgateway (plain
+    /// http, e.g. http://127.0.0.1:9091); a push that fails exits 3, the files are written.
+    #[arg(long, value_name = "URL", value_parser = pushgateway)]
+    pub(crate) push: Option<Pushgateway>,
+    /// Add a grouping label to the push (repeatable), e.g. --push-label runner=ci-3.
+    #[arg(long = "push-label", value_name = "NAME=VALUE", requires = "push")]
+    pub(crate) labels: Vec<ExtraLabel>,
+}
+
+fn pushgateway(text: &str) -> Result<Pushgateway, String> {
+    Pushgateway::parse(text).map_err(|e| e.to_string())
 }
 
 fn shard(text: &str) -> Result<(u32, u32), String> {

@@ -2,7 +2,7 @@
 //! its own stage and the stages before it. Checked on the source text, so a new backwards
 //! import fails the tests with the file and line that made it.
 
-/// In pipeline order; the commands on top (`lib.rs`, `main.rs`, `ab.rs`, `ingest.rs`) may use
+/// In pipeline order; the commands on top (`lib.rs`, `main.rs`, `ab/`, `ingest.rs`, `push.rs`, …) may use
 /// them all.
 const STAGES: [&str; 9] = [
     "sys",

@@ -25,6 +25,7 @@ pub mod telemetry;
 pub mod ab;
 pub mod ingest;
 pub mod merge;
+pub mod push;
 pub mod releases;
 pub mod sweep;
 
@@ -63,6 +64,8 @@ pub struct RunRequest {
     pub hlog: Option<Destination>,
     /// Per-iteration timelines as Chrome trace-event JSON (Perfetto).
     pub trace: Option<Destination>,
+    /// The Prometheus text exposition of the run.
+    pub prometheus: Option<Destination>,
     /// Run only shard K of N of the rounds (1-based K): rounds K, K+N, … with their own seeds,
     /// so the shards' union is the whole run (`phasebench merge`).
     pub shard: Option<(u32, u32)>,
@@ -101,6 +104,7 @@ impl RunRequest {
             .chain(&self.bmf)
             .chain(&self.hlog)
             .chain(&self.trace)
+            .chain(&self.prometheus)
             .chain(self.comparison.destinations())
     }
 }
@@ -150,6 +154,8 @@ pub enum Error {
     Shard(String),
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    #[error(transparent)]
+    Push(#[from] push::PushError),
 }
 
 impl From<ab::AbError> for Error {
@@ -172,6 +178,7 @@ impl Error {
             | Error::OutputPath(_) => true,
             Error::Baseline(e) => !matches!(e, BaselineError::Output(_)),
             Error::Ingest(e) => e.is_invalid_input(),
+            Error::Push(e) => e.is_invalid_input(),
             Error::Ab(e) => e.is_invalid_input(),
             _ => false,
         }
@@ -280,6 +287,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         (report::Format::Json, &request.json),
         (report::Format::Csv, &request.csv),
         (report::Format::Bmf, &request.bmf),
+        (report::Format::Prometheus, &request.prometheus),
     ] {
         if let Some(out) = out {
             out.write(&export(format, report::Document::Run(&view)))?;
@@ -606,6 +614,29 @@ pub fn html_report(
     report::html::render(&view, &pooled, other.as_ref()).into_bytes()
 }
 
+/// Pushes a run's Prometheus exposition to `gateway` (`run --push`); returns where it went.
+pub async fn push_run(
+    view: &report::RunView<'_>,
+    gateway: &push::Pushgateway,
+    labels: &[push::ExtraLabel],
+) -> Result<String, Error> {
+    let body = export(report::Format::Prometheus, report::Document::Run(view));
+    let group = push::Group::of(view.summary, labels);
+    Ok(push::push(gateway, &group, body).await?.to_string())
+}
+
+/// `phasebench push RESULT URL`: a result file (rows re-derived from its histograms) pushed
+/// as `run --push` would have pushed it.
+pub async fn push_file(
+    path: &Path,
+    gateway: &push::Pushgateway,
+    labels: &[push::ExtraLabel],
+) -> Result<String, Error> {
+    let loaded = results::load_result(path)?;
+    let view = report::RunView::new(&loaded.summary, &loaded.rounds);
+    push_run(&view, gateway, labels).await
+}
+
 /// `phasebench report RESULT [--baseline B]`: the HTML report of a result file, against a
 /// baseline when given (the comparison is judged again from the files).
 pub fn report_files(
@@ -645,9 +676,10 @@ pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) ->
     Ok(())
 }
 
-/// A document every format can show (runs, tables, comparisons in JSON, CSV, Markdown).
+/// A document the format can show (every format shows runs; comparisons all but BMF and
+/// Prometheus).
 fn export(format: report::Format, document: report::Document<'_>) -> Vec<u8> {
-    report::export(format, document).expect("every format shows runs and comparisons but BMF")
+    report::export(format, document).expect("the format shows this document")
 }
 
 fn write_markdown(out: &Destination, mut text: Vec<u8>, append: bool) -> Result<(), Error> {

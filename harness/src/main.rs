@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use phasebench::report::{Document, Format, MetricTable, RunView};
+use phasebench::report::{Document, MetricTable, RunView};
 use phasebench::sys::output::Destination;
 use phasebench::{RunRequest, Verdict};
 
@@ -28,17 +28,41 @@ const EXIT_FAIL: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
 const EXIT_FAILURE: u8 = 3;
 
+/// `--color`, as given (set once, before any report).
+static COLOR: std::sync::OnceLock<cli::ColorChoice> = std::sync::OnceLock::new();
+
 /// Where the human-readable report goes: standard output, unless a machine-readable output
 /// was asked for there ("-"), then standard error, so the two never mix.
 struct Terminal {
     to_stderr: bool,
+    /// Verdicts painted (`--color`, NO_COLOR, whether the stream is a terminal).
+    color: bool,
 }
 
 impl Terminal {
     fn new<'a>(outputs: impl IntoIterator<Item = &'a Destination>) -> Self {
+        use std::io::IsTerminal;
+        let to_stderr = outputs.into_iter().any(Destination::is_stdout);
+        let is_terminal = if to_stderr {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
+        let choice = COLOR.get().copied().unwrap_or(cli::ColorChoice::Auto);
         Self {
-            to_stderr: outputs.into_iter().any(Destination::is_stdout),
+            to_stderr,
+            color: choice.colors(is_terminal),
         }
+    }
+
+    /// Shows a document in the terminal format.
+    fn document(&self, document: Document<'_>) {
+        use phasebench::report::Exporter;
+        let terminal = phasebench::report::terminal::Terminal { color: self.color };
+        let bytes = terminal
+            .export(document)
+            .expect("the terminal shows every document");
+        self.show(&String::from_utf8_lossy(&bytes));
     }
 
     fn show(&self, text: &str) {
@@ -94,13 +118,6 @@ fn write_json(out: Option<&Destination>, value: &impl serde::Serialize) -> Resul
             .map_err(|e| report_error(&e.into())),
         None => Ok(()),
     }
-}
-
-/// A document as the terminal shows it.
-fn terminal_text(document: Document<'_>) -> String {
-    let bytes = phasebench::report::export(Format::Terminal, document)
-        .expect("the terminal shows every document");
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Why a run is a target failure: how many failed, and the first distinct causes.
@@ -160,6 +177,7 @@ fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = COLOR.set(cli.color);
     if let Err(e) = phasebench::sys::shutdown::install() {
         eprintln!("error: cannot install the signal handlers: {e}");
         return ExitCode::from(EXIT_FAILURE);
@@ -258,6 +276,8 @@ fn main() -> ExitCode {
             bmf,
             hlog,
             trace,
+            prometheus,
+            push,
             shard,
             baseline,
             comparison,
@@ -271,6 +291,7 @@ fn main() -> ExitCode {
                 bmf,
                 hlog,
                 trace,
+                prometheus,
                 shard,
                 progress: !quiet,
                 baseline,
@@ -284,25 +305,60 @@ fn main() -> ExitCode {
             match result {
                 Ok(report) => {
                     warn_skipped(&report.skipped_baseline_runs);
+                    let view = RunView {
+                        summary: &report.summary,
+                        table: report.table.clone(),
+                    };
                     if !quiet {
-                        terminal.show(&terminal_text(Document::Run(&RunView {
-                            summary: &report.summary,
-                            table: report.table.clone(),
-                        })));
+                        terminal.document(Document::Run(&view));
                         if let Some(c) = &report.comparison {
                             terminal.show("\n");
-                            terminal.show(&terminal_text(Document::Comparison(c)));
+                            terminal.document(Document::Comparison(c));
                         }
                     }
                     if report.verdict == Verdict::TargetFailure {
                         // Quiet hides the report, not why nothing could be judged.
                         explain_failure(&report.summary);
                     }
+                    // After the files: a gateway that is down fails the push, not the run.
+                    if let Some(gateway) = &push.push
+                        && !matches!(report.verdict, Verdict::Interrupted(_))
+                    {
+                        let pushed = block_on(phasebench::push_run(&view, gateway, &push.labels));
+                        match pushed {
+                            Ok(Ok(url)) => {
+                                if !quiet {
+                                    eprintln!("pushed to {url}");
+                                }
+                            }
+                            Ok(Err(e)) => {
+                                if report.verdict == Verdict::Fail {
+                                    eprintln!(
+                                        "error: a primary regression or a [gate] budget breach (see above)"
+                                    );
+                                }
+                                return report_error(&e);
+                            }
+                            Err(code) => return code,
+                        }
+                    }
                     exit(report.verdict)
                 }
                 Err(e) => report_error(&e),
             }
         }
+        Command::Push {
+            result,
+            url,
+            labels,
+        } => match block_on(phasebench::push_file(&result, &url, &labels)) {
+            Ok(Ok(pushed)) => {
+                eprintln!("pushed to {pushed}");
+                ExitCode::from(EXIT_PASS)
+            }
+            Ok(Err(e)) => report_error(&e),
+            Err(code) => code,
+        },
         Command::Ingest {
             files,
             json,
@@ -333,11 +389,11 @@ fn main() -> ExitCode {
                         summary.log_records,
                         summary.sources.len()
                     ));
-                    terminal.show(&terminal_text(Document::Metrics(&MetricTable::new(
+                    terminal.document(Document::Metrics(&MetricTable::new(
                         &summary.metrics,
                         None,
                         0.95,
-                    ))));
+                    )));
                     if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
                         terminal.show(&format!(
                             "{}\n",
@@ -374,7 +430,7 @@ fn main() -> ExitCode {
                             .iter()
                             .chain(&comparison.outputs().markdown),
                     )
-                    .show(&terminal_text(Document::Comparison(&c)));
+                    .document(Document::Comparison(&c));
                 }
                 exit(verdict)
             }
@@ -390,6 +446,7 @@ fn main() -> ExitCode {
             rounds,
             out_dir,
             rejudge,
+            shard,
             comparison,
             quiet,
         } => {
@@ -413,7 +470,27 @@ fn main() -> ExitCode {
                 comparison: comparison.outputs(),
                 progress: !quiet,
                 rejudge,
+                shard,
             };
+            if let Some((k, n)) = shard {
+                return match phasebench::ab::run_ab_shard(&request) {
+                    Ok(rounds) => {
+                        let dir = request
+                            .out_dir
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new(""));
+                        eprintln!(
+                            "shard {k}/{n}: rounds {rounds:?} of {} written to {}; gather every \
+                             shard's files in one directory and judge them with `phasebench ab \
+                             SCENARIO --rejudge DIR`",
+                            request.rounds,
+                            dir.display(),
+                        );
+                        ExitCode::from(EXIT_PASS)
+                    }
+                    Err(e) => report_error(&e),
+                };
+            }
             let terminal = Terminal::new(
                 request
                     .comparison
@@ -424,7 +501,7 @@ fn main() -> ExitCode {
             match phasebench::ab::run_ab(&request) {
                 Ok((c, verdict)) => {
                     if !quiet {
-                        terminal.show(&terminal_text(Document::Comparison(&c)));
+                        terminal.document(Document::Comparison(&c));
                     }
                     exit(verdict)
                 }

@@ -92,6 +92,7 @@ impl Pairing {
             },
             progress: self.progress,
             rejudge: None,
+            shard: None,
         };
         if self.progress {
             eprintln!("{} against {}", b.label, a.label);

@@ -2,7 +2,7 @@
 //! ([`view`]) from what `results` and `stats` computed, so the formats carry the same rows,
 //! the same reasons and the same digits ([`number`]). Formats lay out; they never compute a
 //! verdict. Terminal ([`terminal`]), Markdown ([`markdown`]), CSV ([`csv`]), JSON ([`json`])
-//! and Bencher Metric Format ([`bmf`]).
+//! Bencher Metric Format ([`bmf`]) and the Prometheus exposition format ([`prometheus`]).
 
 pub mod bmf;
 pub mod csv;
@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod number;
+pub mod prometheus;
 pub mod svg;
 pub mod terminal;
 pub mod text;
@@ -54,6 +55,7 @@ pub enum Format {
     Csv,
     Json,
     Bmf,
+    Prometheus,
 }
 
 impl Format {
@@ -64,17 +66,19 @@ impl Format {
             Format::Csv => "CSV",
             Format::Json => "JSON",
             Format::Bmf => "Bencher Metric Format",
+            Format::Prometheus => "Prometheus exposition format",
         }
     }
 
     /// The exporter of this format.
     pub fn exporter(self) -> &'static dyn Exporter {
         match self {
-            Format::Terminal => &terminal::Terminal,
+            Format::Terminal => &terminal::Terminal::PLAIN,
             Format::Markdown => &markdown::Markdown,
             Format::Csv => &csv::Csv,
             Format::Json => &json::Json,
             Format::Bmf => &bmf::Bmf,
+            Format::Prometheus => &prometheus::Prometheus,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Snapshots (insta) of the terminal, Markdown and CSV reports of committed result files
+//! Snapshots (insta) of the terminal, Markdown, CSV and Prometheus reports of committed result files
 //! (`tests/data/results`: the rounds of `phasebench ab scenarios/default.toml --rounds 3 --set
 //! iterations=180 --b-set backend.delays.first_token=60ms`), so a change of layout, digits or
 //! wording shows in review.
@@ -32,6 +32,10 @@ fn run_reports() {
     insta::assert_snapshot!("run_terminal", text(Format::Terminal, Document::Run(&view)));
     insta::assert_snapshot!("run_markdown", text(Format::Markdown, Document::Run(&view)));
     insta::assert_snapshot!("run_csv", text(Format::Csv, Document::Run(&view)));
+    insta::assert_snapshot!(
+        "run_prometheus",
+        text(Format::Prometheus, Document::Run(&view))
+    );
 }
 
 #[test]

@@ -1,21 +1,32 @@
 //! The terminal report: aligned tables of the metric rows, the overhead table, budgets,
-//! failures and warnings for a run; the verdict table for a comparison.
+//! failures and warnings for a run; the verdict table for a comparison. With colour (the CLI's
+//! `--color`, off under `NO_COLOR` or when not a terminal), verdicts are painted: regressed
+//! and breached red, improved and held green, inconclusive yellow; nothing else changes, so
+//! the plain text is the coloured text without its escape sequences.
 
 use std::fmt::Write;
 
+use crate::results::{BudgetRow, BudgetVerdict};
 use crate::stats::compare::{Comparison, Verdict};
 use crate::telemetry::otlp::AggregatedMetric;
 
 use super::number::{derived, measured};
 use super::text::{
-    budget_line, cell, comparison_cells, comparison_headline, critical_path, design,
+    budget_detail, budget_word, cell, comparison_cells, comparison_headline, critical_path, design,
     difference_source, headline, printable, series, trailer,
 };
 use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
-/// The terminal format.
-pub struct Terminal;
+/// The terminal format, with or without colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub color: bool,
+}
+
+impl Terminal {
+    pub const PLAIN: Terminal = Terminal { color: false };
+}
 
 impl Exporter for Terminal {
     fn format(&self) -> Format {
@@ -23,12 +34,53 @@ impl Exporter for Terminal {
     }
 
     fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+        let paint = Paint(self.color);
         Ok(match document {
-            Document::Run(view) => run(view),
+            Document::Run(view) => run(view, paint),
             Document::Metrics(table) => metrics(table),
-            Document::Comparison(c) => comparison(c),
+            Document::Comparison(c) => comparison(c, paint),
         }
         .into_bytes())
+    }
+}
+
+/// ANSI SGR colours, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+const RED: &str = "1;31";
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+
+impl Paint {
+    fn with(self, code: Option<&str>, text: &str) -> String {
+        match code {
+            Some(code) if self.0 => format!("\x1b[{code}m{text}\x1b[0m"),
+            _ => text.to_owned(),
+        }
+    }
+
+    fn verdict(self, verdict: Verdict, text: &str) -> String {
+        let code = match verdict {
+            Verdict::Regressed => Some(RED),
+            Verdict::Improved => Some(GREEN),
+            Verdict::Inconclusive => Some(YELLOW),
+            Verdict::Unchanged => None,
+        };
+        self.with(code, text)
+    }
+
+    /// A budget's line, its verdict word painted.
+    fn budget(self, b: &BudgetRow) -> String {
+        let code = match b.verdict {
+            BudgetVerdict::Breached => RED,
+            BudgetVerdict::Held => GREEN,
+            BudgetVerdict::Inconclusive => YELLOW,
+        };
+        let word = budget_word(b.verdict);
+        // Padded before painting, so the columns line up either way.
+        let padded = format!("{word:<7}");
+        format!("{} {}", self.with(Some(code), &padded), budget_detail(b))
     }
 }
 
@@ -41,15 +93,39 @@ enum Align {
 
 /// Renders rows under headers, each column as wide as its widest cell.
 fn grid(headers: &[(&str, Align)], rows: &[Vec<String>], out: &mut String) {
+    grid_painted(headers, rows, out, |_, text| text.to_owned());
+}
+
+/// [`grid`], each row's last cell passed through `paint` (with the row's index) after the
+/// widths are measured, so escape sequences do not count as width.
+fn grid_painted(
+    headers: &[(&str, Align)],
+    rows: &[Vec<String>],
+    out: &mut String,
+    paint: impl Fn(usize, &str) -> String,
+) {
     let mut widths: Vec<usize> = headers.iter().map(|(h, _)| h.chars().count()).collect();
     for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
-    let mut line = |cells: Vec<&str>| {
+    let mut line = |cells: Vec<&str>, row: Option<usize>| {
         let mut s = String::new();
-        for ((c, w), (_, align)) in cells.iter().zip(&widths).zip(headers) {
+        let last = cells.len().saturating_sub(1);
+        for (i, ((c, w), (_, align))) in cells.iter().zip(&widths).zip(headers).enumerate() {
+            if i == last
+                && let Some(row) = row
+            {
+                // The last cell ends the line: no trailing padding, so painting it keeps
+                // the alignment.
+                let aligned = match align {
+                    Align::Left => (*c).to_owned(),
+                    Align::Right => format!("{c:>w$}"),
+                };
+                s.push_str(&paint(row, &aligned));
+                break;
+            }
             let _ = match align {
                 Align::Left => write!(s, "{c:<w$}  "),
                 Align::Right => write!(s, "{c:>w$}  "),
@@ -58,9 +134,9 @@ fn grid(headers: &[(&str, Align)], rows: &[Vec<String>], out: &mut String) {
         out.push_str(s.trim_end());
         out.push('\n');
     };
-    line(headers.iter().map(|(h, _)| *h).collect());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    line(headers.iter().map(|(h, _)| *h).collect(), None);
+    for (i, row) in rows.iter().enumerate() {
+        line(row.iter().map(String::as_str).collect(), Some(i));
     }
 }
 
@@ -130,7 +206,7 @@ pub fn aggregates(aggregates: &[AggregatedMetric]) -> String {
     out
 }
 
-fn run(view: &RunView<'_>) -> String {
+fn run(view: &RunView<'_>, paint: Paint) -> String {
     use Align::{Left, Right};
     let summary = view.summary;
     let mut out = headline(summary);
@@ -177,7 +253,7 @@ fn run(view: &RunView<'_>) -> String {
     if !summary.budgets.is_empty() {
         out.push_str("\nbudgets:\n");
         for b in &summary.budgets {
-            let _ = writeln!(out, "  {}", budget_line(b));
+            let _ = writeln!(out, "  {}", paint.budget(b));
         }
     }
     for line in trailer(summary) {
@@ -186,7 +262,7 @@ fn run(view: &RunView<'_>) -> String {
     out
 }
 
-fn comparison(c: &Comparison) -> String {
+fn comparison(c: &Comparison, paint: Paint) -> String {
     use Align::{Left, Right};
     let mut out = String::new();
     let _ = writeln!(
@@ -194,7 +270,10 @@ fn comparison(c: &Comparison) -> String {
         "{} vs baseline {}: {}",
         printable(&c.current.scenario),
         printable(&c.baseline.path),
-        comparison_headline(c)
+        paint.with(
+            Some(if c.regressed() { RED } else { GREEN }),
+            &comparison_headline(c)
+        )
     );
     let _ = writeln!(
         out,
@@ -214,7 +293,7 @@ fn comparison(c: &Comparison) -> String {
             row
         })
         .collect();
-    grid(
+    grid_painted(
         &[
             ("series", Left),
             ("stat", Left),
@@ -229,12 +308,13 @@ fn comparison(c: &Comparison) -> String {
         ],
         &rows,
         &mut out,
+        |i, text| paint.verdict(c.rows[i].verdict, text),
     );
     for u in &c.unmatched {
         let _ = writeln!(out, "note: {}", printable(u));
     }
     for b in &c.budgets {
-        let _ = writeln!(out, "budget  {}", budget_line(b));
+        let _ = writeln!(out, "budget  {}", paint.budget(b));
     }
     if let Some(source) = difference_source(c) {
         let _ = writeln!(out, "{source}");
@@ -250,7 +330,7 @@ fn comparison(c: &Comparison) -> String {
         let _ = writeln!(
             out,
             "{} {} {}: {}",
-            r.verdict.as_str(),
+            paint.verdict(r.verdict, r.verdict.as_str()),
             series(r),
             r.statistic,
             r.reason

@@ -105,18 +105,27 @@ pub(crate) fn trailer(summary: &RunSummary) -> Vec<String> {
 
 /// One budget: its verdict, the limit, the point and the interval it was judged on.
 pub fn budget_line(b: &BudgetRow) -> String {
-    let verdict = match b.verdict {
+    format!("{:<7} {}", budget_word(b.verdict), budget_detail(b))
+}
+
+/// A budget verdict's word.
+pub fn budget_word(verdict: BudgetVerdict) -> &'static str {
+    match verdict {
         BudgetVerdict::Held => "held",
         BudgetVerdict::Breached => "BREACH",
         BudgetVerdict::Inconclusive => "unsure",
-    };
+    }
+}
+
+/// A budget's key, limit and actual value.
+pub fn budget_detail(b: &BudgetRow) -> String {
     let actual = match (b.actual_ms, b.low_ms, b.high_ms) {
         (None, ..) => "no samples".to_owned(),
         (Some(a), Some(lo), Some(hi)) => format!("{a} ms, interval [{lo}, {hi}]"),
         (Some(a), ..) => format!("{a} ms"),
     };
     format!(
-        "{verdict:<7} {} {} {} ms (actual {actual})",
+        "{} {} {} ms (actual {actual})",
         printable(&b.key),
         if b.inclusive { "<=" } else { "<" },
         b.limit_ms,

@@ -1564,3 +1564,43 @@ fn shards_merge_into_the_whole_run() {
     crate::assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("is in both"));
 }
+
+/// `--color always` paints the verdicts (the committed A/B rounds: turn_ttft regressed, red)
+/// and changes nothing else: without its escape sequences the text is `--color never`'s;
+/// `auto` is plain when the output is not a terminal, and NO_COLOR is honoured.
+#[test]
+fn color_paints_verdicts_and_nothing_else() {
+    let rounds = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/results");
+    let report = |color: &str, no_color: bool| -> String {
+        let mut command = phasebench();
+        command
+            .args(["ab", "--color", color, "--rejudge"])
+            .arg(&rounds)
+            .arg(scenario_path("default.toml"))
+            .args(["--b-set", "backend.delays.first_token=60ms"]);
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let out = command.output().unwrap();
+        crate::assert_exit(&out, 1);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let painted = report("always", false);
+    let plain = report("never", false);
+    assert!(
+        painted.contains("\u{1b}[1;31mregressed\u{1b}[0m"),
+        "{painted}"
+    );
+    assert!(!plain.contains('\u{1b}'));
+    let mut stripped = String::new();
+    let mut rest = painted.as_str();
+    while let Some(start) = rest.find('\u{1b}') {
+        stripped.push_str(&rest[..start]);
+        let end = rest[start..].find('m').unwrap();
+        rest = &rest[start + end + 1..];
+    }
+    stripped.push_str(rest);
+    assert_eq!(stripped, plain);
+    assert_eq!(report("auto", false), plain, "not a terminal: no colour");
+    assert_eq!(report("auto", true), plain);
+}

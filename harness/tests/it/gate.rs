@@ -130,6 +130,127 @@ fn gate_script_fails_on_an_injected_slowdown() {
     }
 }
 
+/// The matrix gate's script steps with four processes standing in for four runners: each runs
+/// its share of the round pairs (`perf-gate.sh shard K 4`, concurrently), the judge gathers
+/// the four shard directories and judges them. The verdict and comparison file equal what one
+/// machine computes from the same rounds (`phasebench ab --rejudge` over them), the rounds are
+/// the whole run's design (1..=R on both sides, each with the whole run's per-round share of
+/// iterations), and a missing shard is refused rather than judged on fewer rounds.
+#[test]
+fn matrix_gate_judges_four_shards_as_one_machine() {
+    let root = tempfile::tempdir().unwrap();
+    const ROUNDS: u32 = 4;
+    let gate_env = |command: &mut Command, out: &Path| {
+        command
+            .arg(repo().join("scripts/perf-gate.sh"))
+            .env("PERF_GATE_OUT", out)
+            .env("PERF_GATE_ROUNDS", ROUNDS.to_string())
+            .env("PERF_GATE_SET", "iterations=80")
+            .env("PERF_GATE_B_SET", "backend.delays.first_token=100ms");
+    };
+    let install_binaries = |out: &Path| {
+        let bin = out.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for side in ["base", "head"] {
+            std::fs::copy(
+                env!("CARGO_BIN_EXE_phasebench"),
+                bin.join(format!("phasebench-{side}")),
+            )
+            .unwrap();
+        }
+    };
+    let runners: Vec<PathBuf> = (1..=4)
+        .map(|k| root.path().join(format!("runner-{k}")))
+        .collect();
+    let children: Vec<_> = runners
+        .iter()
+        .enumerate()
+        .map(|(i, out)| {
+            install_binaries(out);
+            let mut command = Command::new("bash");
+            gate_env(&mut command, out);
+            command
+                .args(["shard", &(i + 1).to_string(), "4"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        crate::assert_exit(&out, 0);
+    }
+    let judge_out = root.path().join("judge");
+    install_binaries(&judge_out);
+    let summary = judge_out.join("summary.md");
+    let judge = |shards: &[PathBuf]| {
+        let mut command = Command::new("bash");
+        gate_env(&mut command, &judge_out);
+        command
+            .arg("judge")
+            .args(shards.iter().map(|r| r.join("shards")))
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap()
+    };
+    // Three of four runners' files: refused, not judged on fewer rounds.
+    let out = judge(&runners[..3]);
+    crate::assert_exit(&out, 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("round04.json is missing"));
+    let out = judge(&runners);
+    crate::assert_exit(&out, 1);
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    for name in ["startup-websocket", "startup-http"] {
+        assert!(
+            markdown.contains(&format!("### phasebench `ci-{name}`: FAIL")),
+            "{markdown}"
+        );
+        let gathered = judge_out.join("results").join(name);
+        for round in 1..=ROUNDS {
+            for side in ["a", "b"] {
+                let file = gathered.join(format!("{side}-round{round:02}.json"));
+                let result: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                // 80 iterations over 4 rounds: 20 per round, as one machine runs them.
+                assert_eq!(result["plan"]["iterations"], 20, "{}", file.display());
+            }
+        }
+        // One machine judging the same rounds: the same verdict, the same comparison file.
+        let single = root.path().join(format!("{name}-single.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+            .arg("ab")
+            .arg(repo().join(format!("scenarios/ci/{name}.toml")))
+            .args(["--quiet", "--rejudge"])
+            .arg(&gathered)
+            .args(["--set", "iterations=80"])
+            .args(["--b-set", "backend.delays.first_token=100ms"])
+            .arg("--comparison-json")
+            .arg(&single)
+            .output()
+            .unwrap();
+        crate::assert_exit(&out, 1);
+        assert_eq!(
+            std::fs::read(&single).unwrap(),
+            std::fs::read(gathered.join("comparison.json")).unwrap(),
+            "{name}"
+        );
+    }
+    // A round missing amid the gathered ones: `ab --rejudge` refuses rather than judging the
+    // rounds before the gap.
+    let gathered = judge_out.join("results/startup-http");
+    std::fs::remove_file(gathered.join("b-round02.json")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        .arg("ab")
+        .arg(repo().join("scenarios/ci/startup-http.toml"))
+        .args(["--quiet", "--rejudge"])
+        .arg(&gathered)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("round 2 is missing but round 4"));
+}
+
 /// The committed JSON Schemas are what the types generate, and real outputs validate against
 /// them (with the Python `jsonschema` package `scripts/test.sh` installs).
 #[test]

@@ -1,10 +1,12 @@
 //! The crate's one integration-test binary: the `phasebench` binary and library driven end to
-//! end against the built-in runtime ([`e2e`]), the real codex CLI ([`codex`]), and the
-//! pull-request gate's workflows and scripts ([`gate`]).
+//! end against the built-in runtime ([`e2e`]), the real codex CLI ([`codex`]), the
+//! pull-request gate's workflows and scripts ([`gate`]), and a real Prometheus with its
+//! Pushgateway ([`push`]).
 
 mod codex;
 mod e2e;
 mod gate;
+mod push;
 
 /// Processes whose command line mentions `marker` (e.g. a run's private directory, which
 /// every child it started names in its arguments).

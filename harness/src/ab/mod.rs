@@ -10,11 +10,10 @@
 //! deadline; a stop request (Ctrl-C, SIGTERM) is passed on to the running child, which writes
 //! what it finished, and `ab` stops after it.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
+mod child;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
@@ -48,6 +47,10 @@ pub struct AbRequest {
     /// Judge the round files an earlier run kept in this directory (`--out-dir`) instead of
     /// running anything.
     pub rejudge: Option<PathBuf>,
+    /// Run only round pairs K, K+N, … of the `rounds` (1-based K of N) into `out_dir`, and
+    /// judge nothing: the shards' round files, gathered in one directory, are judged with
+    /// `rejudge` ([`run_ab_shard`]).
+    pub shard: Option<(u32, u32)>,
 }
 
 /// Why a side's run failed.
@@ -86,136 +89,32 @@ pub enum AbError {
     },
     #[error("stopped by {}", crate::sys::shutdown::name(*.0))]
     Interrupted(i32),
+    #[error("--shard {0}")]
+    Shard(String),
+    #[error(
+        "{dir}: round {missing} is missing but round {later} is there (a shard's files were not gathered?)"
+    )]
+    Gap {
+        dir: String,
+        missing: u32,
+        later: u32,
+    },
 }
 
 impl AbError {
-    /// Only a bad `--rounds` is the user's input; a side that fails is a target failure.
+    /// A bad `--rounds` or `--shard`, or a gathered directory with a gap, is the user's input;
+    /// a side that fails is a target failure.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, AbError::Rounds)
+        matches!(
+            self,
+            AbError::Rounds | AbError::Shard(_) | AbError::Gap { .. }
+        )
     }
 }
 
 /// Fewest rounds: the paired interval needs three.
 pub const MIN_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 1000;
-/// How long a child may take to stop after being asked.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([signal, "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Kills a child's process group unless it was reaped.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            signal_group(pgid, "-KILL");
-        }
-    }
-}
-
-fn run_side(
-    side: char,
-    round: u32,
-    spec: &Side,
-    request: &AbRequest,
-    iterations: u64,
-    json: &Path,
-    deadline: Duration,
-) -> Result<(), AbError> {
-    let mut command = Command::new(&spec.binary);
-    command
-        .arg("run")
-        .arg(&request.scenario)
-        .arg("--quiet")
-        .arg("--iterations")
-        .arg(iterations.to_string())
-        .arg("--json")
-        .arg(json)
-        // The round pair is the unit: each child is one round (its own warmup, one runtime).
-        .arg("--set")
-        .arg("run.rounds=1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    for o in request.overrides.iter().chain(&spec.overrides) {
-        command.arg("--set").arg(format!("{}={}", o.key, o.value));
-    }
-    let binary = spec.binary.display().to_string();
-    let mut child = command.spawn().map_err(|source| AbError::Spawn {
-        binary: binary.clone(),
-        source,
-    })?;
-    let mut group = GroupGuard(Some(child.id()));
-    // Drained while the child runs: a full pipe would stall it.
-    let stderr = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = (&mut pipe).take(1 << 20).read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    });
-    let started = Instant::now();
-    let mut stop_sent: Option<Instant> = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(source) => return Err(AbError::Spawn { binary, source }),
-        }
-        if let Some(signal) = crate::sys::shutdown::requested() {
-            match stop_sent {
-                None => {
-                    // The child stops in order: it writes what it finished and exits.
-                    signal_group(child.id(), "-TERM");
-                    stop_sent = Some(Instant::now());
-                }
-                Some(at) if at.elapsed() > STOP_GRACE => {
-                    drop(group);
-                    let _ = child.wait();
-                    return Err(AbError::Interrupted(signal));
-                }
-                Some(_) => {}
-            }
-        } else if started.elapsed() > deadline {
-            drop(group);
-            let _ = child.wait();
-            return Err(AbError::Deadline {
-                side,
-                round,
-                binary,
-                deadline,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // Reaped: anything left in its group goes with it.
-    signal_group(child.id(), "-KILL");
-    group.0 = None;
-    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
-    if let Some(signal) = crate::sys::shutdown::requested() {
-        return Err(AbError::Interrupted(signal));
-    }
-    // 0 pass and 1 budget breach both measured; anything else did not.
-    if matches!(status.code(), Some(0 | 1)) {
-        return Ok(());
-    }
-    Err(AbError::Failed {
-        side,
-        round,
-        binary,
-        code: status.code(),
-        stderr: stderr.trim().chars().take(2000).collect(),
-    })
-}
-
 /// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
 pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
@@ -237,18 +136,6 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             if failed { Verdict::Fail } else { Verdict::Pass },
         ));
     }
-    let plan = scenario_b.plan;
-    let iterations = plan
-        .iterations
-        .get()
-        .div_ceil(u64::from(request.rounds))
-        .max(1);
-    let per_iteration = plan.iteration_timeout.as_secs_f64() / f64::from(plan.concurrency.get());
-    let child_iterations = iterations.saturating_add(plan.warmup);
-    let deadline =
-        Duration::from_secs_f64((per_iteration * child_iterations as f64).min(7.0 * 24.0 * 3600.0))
-            + Duration::from_secs(60);
-
     let temp;
     let out_dir: &Path = match &request.out_dir {
         Some(dir) => {
@@ -265,9 +152,78 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     };
     // After --out-dir exists: the comparison may be asked to go inside it.
     crate::sys::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
+    let (results_a, results_b) = run_rounds(&scenario_b, 1..=request.rounds, out_dir, request)?;
+    let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
+    write_outputs(&comparison, &results_a, &results_b, request)?;
+    let failed = comparison.regressed() || comparison.budgets_breached();
+    Ok((
+        comparison,
+        if failed { Verdict::Fail } else { Verdict::Pass },
+    ))
+}
+
+/// `ab --shard K/N`: round pairs K, K+N, … of the request's rounds, each written to its
+/// `--out-dir` under its number in the whole run (`a-round05.json`), nothing judged. Gathered
+/// in one directory, the shards' files are the whole run's; `ab --rejudge DIR` judges them as
+/// one machine would have. Returns the rounds run.
+pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
+    let Some((k, n)) = request.shard else {
+        return Err(AbError::Shard("was not given".into()).into());
+    };
+    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
+        return Err(AbError::Rounds.into());
+    }
+    if n > request.rounds {
+        return Err(AbError::Shard(format!(
+            "{k}/{n}: the run has {} rounds; a shard needs at least one",
+            request.rounds
+        ))
+        .into());
+    }
+    let Some(out_dir) = &request.out_dir else {
+        return Err(AbError::Shard(format!(
+            "{k}/{n} needs --out-dir: the shard's round files are its result"
+        ))
+        .into());
+    };
+    if request.rejudge.is_some() || request.comparison.destinations().next().is_some() {
+        return Err(AbError::Shard(format!(
+            "{k}/{n} judges nothing: gather the shards' files and judge them with --rejudge"
+        ))
+        .into());
+    }
+    let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
+    Scenario::load(&request.scenario, &with(&request.a))?;
+    let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
+    std::fs::create_dir_all(out_dir).map_err(AbError::OutDir)?;
+    let rounds: Vec<u32> = (k..=request.rounds).step_by(n as usize).collect();
+    run_rounds(&scenario_b, rounds.iter().copied(), out_dir, request)?;
+    Ok(rounds)
+}
+
+/// Runs `rounds` (numbers in the whole run) of both sides in alternating order (odd rounds
+/// A first, even rounds B first), each round's files in `out_dir`, and loads them.
+fn run_rounds(
+    scenario_b: &Scenario,
+    rounds: impl Iterator<Item = u32>,
+    out_dir: &Path,
+    request: &AbRequest,
+) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    let plan = scenario_b.plan;
+    let iterations = plan
+        .iterations
+        .get()
+        .div_ceil(u64::from(request.rounds))
+        .max(1);
+    let per_iteration = plan.iteration_timeout.as_secs_f64() / f64::from(plan.concurrency.get());
+    let child_iterations = iterations.saturating_add(plan.warmup);
+    let deadline =
+        Duration::from_secs_f64((per_iteration * child_iterations as f64).min(7.0 * 24.0 * 3600.0))
+            + Duration::from_secs(60);
+
     let mut results_a = Vec::new();
     let mut results_b = Vec::new();
-    for round in 1..=request.rounds {
+    for round in rounds {
         let order: [(char, &Side); 2] = if round % 2 == 1 {
             [('A', &request.a), ('B', &request.b)]
         } else {
@@ -284,7 +240,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
                     request.rounds
                 );
             }
-            run_side(side, round, spec, request, iterations, &json, deadline)?;
+            child::run_side(side, round, spec, request, iterations, &json, deadline)?;
             let loaded = results::load_result(&json).map_err(|source| AbError::Result {
                 side,
                 round,
@@ -298,15 +254,8 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             }
         }
     }
-    let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
-    write_outputs(&comparison, &results_a, &results_b, request)?;
-    let failed = comparison.regressed() || comparison.budgets_breached();
-    Ok((
-        comparison,
-        if failed { Verdict::Fail } else { Verdict::Pass },
-    ))
+    Ok((results_a, results_b))
 }
-
 /// The comparison's JSON, Markdown and HTML (B's rounds, A's overlaid), where asked.
 fn write_outputs(
     comparison: &Comparison,
@@ -331,6 +280,14 @@ pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>),
             dir.join(format!("b-round{round:02}.json")),
         );
         if !pa.exists() || !pb.exists() {
+            if let Some(later) = last_kept_round(dir).filter(|&last| last >= round) {
+                return Err(AbError::Gap {
+                    dir: dir.display().to_string(),
+                    missing: round,
+                    later,
+                }
+                .into());
+            }
             break;
         }
         a.push(results::load_result(&pa)?);
@@ -340,6 +297,23 @@ pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>),
         return Err(AbError::Rounds.into());
     }
     Ok((a, b))
+}
+
+/// The highest round number of any side's file in `dir` (`a-round07.json` → 7).
+fn last_kept_round(dir: &Path) -> Option<u32> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            let number = name
+                .strip_prefix("a-round")
+                .or_else(|| name.strip_prefix("b-round"))?
+                .strip_suffix(".json")?;
+            number.parse::<u32>().ok()
+        })
+        .max()
 }
 
 /// B's budgets on its rounds (each round pair's B run is a unit), and the paired comparison.

@@ -1,0 +1,130 @@
+//! One side's round: a child `phasebench run` in its own process group, its standard error
+//! drained while it runs, waited on with a deadline; a stop request (Ctrl-C, SIGTERM) is
+//! passed on to the child, which writes what it finished; whatever is left in its group is
+//! killed when it is reaped or abandoned.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{AbError, AbRequest, Side};
+
+/// How long a child may take to stop after being asked.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Kills a child's process group unless it was reaped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            signal_group(pgid, "-KILL");
+        }
+    }
+}
+
+pub(super) fn run_side(
+    side: char,
+    round: u32,
+    spec: &Side,
+    request: &AbRequest,
+    iterations: u64,
+    json: &Path,
+    deadline: Duration,
+) -> Result<(), AbError> {
+    let mut command = Command::new(&spec.binary);
+    command
+        .arg("run")
+        .arg(&request.scenario)
+        .arg("--quiet")
+        .arg("--iterations")
+        .arg(iterations.to_string())
+        .arg("--json")
+        .arg(json)
+        // The round pair is the unit: each child is one round (its own warmup, one runtime).
+        .arg("--set")
+        .arg("run.rounds=1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for o in request.overrides.iter().chain(&spec.overrides) {
+        command.arg("--set").arg(format!("{}={}", o.key, o.value));
+    }
+    let binary = spec.binary.display().to_string();
+    let mut child = command.spawn().map_err(|source| AbError::Spawn {
+        binary: binary.clone(),
+        source,
+    })?;
+    let mut group = GroupGuard(Some(child.id()));
+    // Drained while the child runs: a full pipe would stall it.
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = (&mut pipe).take(1 << 20).read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    });
+    let started = Instant::now();
+    let mut stop_sent: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(source) => return Err(AbError::Spawn { binary, source }),
+        }
+        if let Some(signal) = crate::sys::shutdown::requested() {
+            match stop_sent {
+                None => {
+                    // The child stops in order: it writes what it finished and exits.
+                    signal_group(child.id(), "-TERM");
+                    stop_sent = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() > STOP_GRACE => {
+                    drop(group);
+                    let _ = child.wait();
+                    return Err(AbError::Interrupted(signal));
+                }
+                Some(_) => {}
+            }
+        } else if started.elapsed() > deadline {
+            drop(group);
+            let _ = child.wait();
+            return Err(AbError::Deadline {
+                side,
+                round,
+                binary,
+                deadline,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Reaped: anything left in its group goes with it.
+    signal_group(child.id(), "-KILL");
+    group.0 = None;
+    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    if let Some(signal) = crate::sys::shutdown::requested() {
+        return Err(AbError::Interrupted(signal));
+    }
+    // 0 pass and 1 budget breach both measured; anything else did not.
+    if matches!(status.code(), Some(0 | 1)) {
+        return Ok(());
+    }
+    Err(AbError::Failed {
+        side,
+        round,
+        binary,
+        code: status.code(),
+        stderr: stderr.trim().chars().take(2000).collect(),
+    })
+}

@@ -1,0 +1,307 @@
+//! `--push URL` and `phasebench push`: a run's percentiles and counts sent to a Prometheus
+//! Pushgateway, the Prometheus project's route for batch jobs, so a nightly phase history
+//! lands in the dashboards a team already keeps.
+//!
+//! The body is the run's Prometheus exposition ([`crate::report::prometheus`]); the group is
+//! `job="phasebench"` plus the run's scenario, target, target version and commit (and its
+//! shard, so shards do not overwrite each other), with any labels the user adds. A `PUT`
+//! replaces the group: the newest run of a (scenario, target, version, commit) is what the
+//! Pushgateway holds, and Prometheus's scrapes keep the history.
+//!
+//! Nothing goes anywhere but the URL given: no redirects are followed and no proxy from the
+//! environment is used. Plain `http://` only (the harness carries no TLS stack); a gateway
+//! behind TLS is reached through a local proxy or port-forward. Every request has a deadline.
+//! A push that fails is its own error: the measurement and its files stand.
+
+use std::time::Duration;
+
+use base64::Engine;
+
+use crate::results::RunSummary;
+
+/// How long one push may take, connecting included.
+const PUSH_DEADLINE: Duration = Duration::from_secs(15);
+const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
+/// How much of a refusal's body is shown.
+const BODY_SHOWN: usize = 500;
+
+/// Why a push did not happen or was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("push URL {url:?}: {why} (give the Pushgateway's address, e.g. http://127.0.0.1:9091)")]
+    Url { url: String, why: String },
+    #[error("push label {label:?}: {why}")]
+    Label { label: String, why: String },
+    #[error("cannot push to {url}: {why} (is the Pushgateway up?)")]
+    Unreachable { url: String, why: String },
+    #[error("the Pushgateway at {url} refused the push: HTTP {status}: {body}")]
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+impl PushError {
+    /// A bad URL or label is the user's input; a gateway that is down or refuses is not.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, PushError::Url { .. } | PushError::Label { .. })
+    }
+}
+
+/// A Pushgateway's base address, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushgateway {
+    base: reqwest::Url,
+}
+
+impl Pushgateway {
+    /// Parses `http://host[:port][/path-prefix]`.
+    pub fn parse(url: &str) -> Result<Self, PushError> {
+        let bad = |why: &str| PushError::Url {
+            url: url.to_owned(),
+            why: why.to_owned(),
+        };
+        let base = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        match base.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(bad(
+                    "https is not supported (no TLS stack): reach the gateway over http, e.g. through a local port-forward",
+                ));
+            }
+            other => return Err(bad(&format!("scheme {other:?} is not http"))),
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(bad("no host"));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(bad("a query or fragment has no place in it"));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(bad("credentials in the URL are not sent; leave them out"));
+        }
+        Ok(Self { base })
+    }
+
+    /// The address of `group` on this gateway: `<base>/metrics/job@base64/…/<name>@base64/…`.
+    /// Every value is base64url-encoded (the Pushgateway's documented form), so a `/` or an
+    /// empty value in a version or commit cannot break the path.
+    pub fn group_url(&self, group: &Group) -> reqwest::Url {
+        let encode = |value: &str| {
+            if value.is_empty() {
+                // The Pushgateway's spelling of an empty value.
+                "=".to_owned()
+            } else {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value)
+            }
+        };
+        let mut path = self.base.path().trim_end_matches('/').to_owned();
+        path.push_str("/metrics/job@base64/");
+        path.push_str(&encode(&group.job));
+        for (name, value) in &group.labels {
+            path.push_str(&format!("/{name}@base64/{}", encode(value)));
+        }
+        let mut url = self.base.clone();
+        url.set_path(&path);
+        url
+    }
+}
+
+impl std::fmt::Display for Pushgateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.base.as_str())
+    }
+}
+
+/// A label the user adds to the group (`--push-label NAME=VALUE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraLabel {
+    pub name: String,
+    pub value: String,
+}
+
+/// Labels the harness sets itself or that its metrics carry: not the user's to set.
+const RESERVED: [&str; 11] = [
+    "job", "scenario", "target", "version", "commit", "shard", "metric", "status", "quantile",
+    "outcome", "instance",
+];
+
+impl std::str::FromStr for ExtraLabel {
+    type Err = PushError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| PushError::Label {
+            label: text.to_owned(),
+            why: why.to_owned(),
+        };
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| bad("expected NAME=VALUE"))?;
+        let valid = name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+        if name.is_empty() || !valid || name.starts_with("__") {
+            return Err(bad(
+                "a label name is letters, digits and _, not starting with a digit or __",
+            ));
+        }
+        if RESERVED.contains(&name) {
+            return Err(bad("phasebench sets this label itself"));
+        }
+        if value.len() > 1024 || value.chars().any(char::is_control) {
+            return Err(bad("the value must be printable and at most 1,024 bytes"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// The Pushgateway group a run is pushed to: its job and grouping labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub job: String,
+    /// (name, value) in push order.
+    pub labels: Vec<(String, String)>,
+}
+
+impl Group {
+    /// The group of `summary`: scenario, target, target version, commit, shard, then `extra`.
+    pub fn of(summary: &RunSummary, extra: &[ExtraLabel]) -> Self {
+        let mut labels = vec![
+            ("scenario".to_owned(), summary.scenario.name.clone()),
+            ("target".to_owned(), summary.target.name.clone()),
+            ("version".to_owned(), summary.target.version.clone()),
+            (
+                "commit".to_owned(),
+                summary.environment.git_commit.clone().unwrap_or_default(),
+            ),
+        ];
+        if let Some(shard) = summary.plan.shard {
+            labels.push((
+                "shard".to_owned(),
+                format!("{}/{}", shard.index, shard.count),
+            ));
+        }
+        for label in extra {
+            labels.push((label.name.clone(), label.value.clone()));
+        }
+        Self {
+            job: "phasebench".to_owned(),
+            labels,
+        }
+    }
+}
+
+/// Sends `exposition` (the Prometheus text format) to `group` on `gateway`, replacing what the
+/// group held. Returns the address pushed to.
+pub async fn push(
+    gateway: &Pushgateway,
+    group: &Group,
+    exposition: Vec<u8>,
+) -> Result<reqwest::Url, PushError> {
+    let url = gateway.group_url(group);
+    let unreachable = |why: String| PushError::Unreachable {
+        url: gateway.to_string(),
+        why,
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_DEADLINE)
+        .timeout(PUSH_DEADLINE)
+        .build()
+        .map_err(|e| unreachable(e.to_string()))?;
+    let response = client
+        .put(url.clone())
+        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .body(exposition)
+        .send()
+        .await
+        .map_err(|e| unreachable(cause(&e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(url);
+    }
+    let body = response.bytes().await.unwrap_or_default();
+    let shown = String::from_utf8_lossy(&body[..body.len().min(BODY_SHOWN)]).into_owned();
+    Err(PushError::Refused {
+        url: gateway.to_string(),
+        status: status.as_u16(),
+        body: crate::report::printable(shown.trim()),
+    })
+}
+
+/// The innermost cause of a request error ("connection refused", "operation timed out"),
+/// which reqwest's own message wraps in "error sending request".
+fn cause(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return format!("no answer within {}s", PUSH_DEADLINE.as_secs());
+    }
+    let mut source: &dyn std::error::Error = error;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(Pushgateway::parse("http://127.0.0.1:9091").is_ok());
+        assert!(Pushgateway::parse("http://gw.example/prefix/").is_ok());
+        for bad in [
+            "https://gw:9091",
+            "ftp://gw",
+            "127.0.0.1:9091",
+            "http://gw:9091/?x=1",
+            "http://u:p@gw:9091",
+        ] {
+            assert!(Pushgateway::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn group_values_are_base64url_in_the_path() {
+        let gateway = Pushgateway::parse("http://127.0.0.1:9091/gw/").unwrap();
+        let group = Group {
+            job: "phasebench".into(),
+            labels: vec![
+                ("version".into(), "0.169.0/x?".into()),
+                ("commit".into(), String::new()),
+            ],
+        };
+        let url = gateway.group_url(&group);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9091/gw/metrics/job@base64/cGhhc2ViZW5jaA\
+             /version@base64/MC4xNjkuMC94Pw/commit@base64/="
+        );
+    }
+
+    #[test]
+    fn extra_labels_are_checked() {
+        let label: ExtraLabel = "runner=ci-3".parse().unwrap();
+        assert_eq!(
+            (label.name.as_str(), label.value.as_str()),
+            ("runner", "ci-3")
+        );
+        for bad in [
+            "noequals",
+            "1x=a",
+            "__x=a",
+            "job=x",
+            "quantile=1",
+            "a-b=c",
+            "x=a\nb",
+        ] {
+            assert!(bad.parse::<ExtraLabel>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Results pushed to a real metrics backend: Debian's Prometheus Pushgateway and Prometheus
+//! (installed by `scripts/test.sh`), started here on loopback ports of their own, the gateway
+//! scraped every second, the pushed run queried back through Prometheus's HTTP API.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn phasebench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_phasebench"))
+}
+
+/// A Debian package's binary, from `var` (set by `scripts/test.sh`) or /usr/bin.
+fn tool(var: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/test.sh`, which installs Debian's prometheus and prometheus-pushgateway",
+        path.display()
+    );
+    path
+}
+
+/// A loopback port nothing listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` on loopback `port`: (status, body), or None when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// Waits (60 s at most) until `GET path` answers 200.
+fn wait_ready(port: u16, path: &str, what: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if get(port, path).is_some_and(|(status, _)| status == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not come up on 127.0.0.1:{port} within 60 s");
+}
+
+fn start_pushgateway(dir: &Path) -> (Server, u16) {
+    let port = free_port();
+    let child = Command::new(tool(
+        "PHASEBENCH_PUSHGATEWAY",
+        "/usr/bin/prometheus-pushgateway",
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(dir.join("pushgateway.log")).unwrap())
+    .spawn()
+    .unwrap();
+    let server = Server(child);
+    wait_ready(port, "/-/ready", "the Pushgateway");
+    (server, port)
+}
+
+fn start_prometheus(dir: &Path, gateway: u16) -> (Server, u16) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{gateway}']\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(tool("PHASEBENCH_PROMETHEUS", "/usr/bin/prometheus"))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    wait_ready(port, "/-/ready", "Prometheus");
+    (server, port)
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The series an instant query returns once it returns any (60 s at most: a scrape a second).
+fn query(prometheus: u16, promql: &str) -> Vec<Value> {
+    let path = format!("/api/v1/query?query={}", percent_encode(promql));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Some((200, body)) = get(prometheus, &path) {
+            let answer: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(answer["status"], "success", "{body}");
+            let result = answer["data"]["result"].as_array().unwrap().clone();
+            if !result.is_empty() {
+                return result;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!(
+        "Prometheus never returned {promql}; its targets: {:?}",
+        get(prometheus, "/api/v1/targets")
+    );
+}
+
+fn value(series: &Value) -> f64 {
+    series["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+fn row<'a>(result: &'a Value, metric: &str) -> &'a Value {
+    result["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == metric && r["status"].is_null())
+        .unwrap()
+}
+
+/// A run pushed with `--push` (and a result file pushed with `phasebench push`) is in
+/// Prometheus with its scenario, target, version and commit labels and the values of its
+/// result file; no proxy from the environment is used; a gateway that is down fails the push
+/// with exit 3 and a clear error while the result file is still written.
+#[test]
+fn pushed_runs_are_queryable_in_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gateway, gateway_port) = start_pushgateway(dir.path());
+    let (_prometheus, prometheus_port) = start_prometheus(dir.path(), gateway_port);
+    // A proxy the environment names: a push must not go through it.
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let url = format!("http://127.0.0.1:{gateway_port}");
+
+    let json = dir.path().join("run.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "60", "--json"])
+        .arg(&json)
+        .args(["--push", &url, "--push-label", "runner=flag"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .env("HTTP_PROXY", &proxy_url)
+        .env("http_proxy", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    assert!(
+        proxy.accept().is_err(),
+        "the push went through the environment's proxy"
+    );
+    let result: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let ttft = row(&result, "turn_ttft");
+
+    let p50 = query(
+        prometheus_port,
+        r#"phasebench_latency_seconds{job="phasebench",runner="flag",metric="turn_ttft",quantile="0.5"}"#,
+    );
+    assert_eq!(p50.len(), 1, "{p50:?}");
+    let labels = &p50[0]["metric"];
+    assert_eq!(labels["scenario"], "default");
+    assert_eq!(labels["target"], result["target"]["name"]);
+    assert_eq!(labels["version"], result["target"]["version"]);
+    if let Some(commit) = result["environment"]["git_commit"].as_str() {
+        assert_eq!(labels["commit"], commit);
+    }
+    let expected = ttft["p50_ms"].as_f64().unwrap() / 1000.0;
+    assert!(
+        (value(&p50[0]) - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        value(&p50[0])
+    );
+    let count = query(
+        prometheus_port,
+        r#"phasebench_latency_seconds_count{runner="flag",metric="turn_ttft"}"#,
+    );
+    assert_eq!(value(&count[0]), ttft["count"].as_f64().unwrap());
+    let succeeded = query(
+        prometheus_port,
+        r#"phasebench_run_iterations{runner="flag",outcome="succeeded"}"#,
+    );
+    assert_eq!(value(&succeeded[0]), 60.0);
+
+    // The same file pushed later, as `phasebench push` re-derives it: the same values. (Not
+    // p99: of 60 samples it can be no more than the max, and is left out as in BMF.)
+    let out = phasebench()
+        .arg("push")
+        .arg(&json)
+        .arg(&url)
+        .args(["--push-label", "runner=file"])
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let p99 = query(
+        prometheus_port,
+        r#"phasebench_latency_seconds{runner="file",metric="turn_ttft",quantile="0.95"}"#,
+    );
+    let expected = ttft["p95_ms"].as_f64().unwrap() / 1000.0;
+    assert!((value(&p99[0]) - expected).abs() < 1e-9);
+
+    // The gateway goes down: the push fails with exit 3, the measurement's file stands.
+    drop(gateway);
+    let json = dir.path().join("down.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "20", "--json"])
+        .arg(&json)
+        .args(["--push", &url])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot push to") && stderr.contains("is the Pushgateway up"),
+        "{stderr}"
+    );
+    let written: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(written["run"]["succeeded_iterations"], 20);
+    // A URL that is not a Pushgateway's is refused before anything runs.
+    let out = phasebench()
+        .args(["run", "-q", "--push", "https://127.0.0.1:1"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 2);
+}
