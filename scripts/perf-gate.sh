@@ -60,6 +60,17 @@ binaries() {
     done
 }
 
+# Says how scenario $1 fared (exit code $2) and keeps the worst in $worst: a run or judging
+# failure (2, 3) outranks a regression (1).
+judged() {
+    case $2 in
+        0) ;;
+        1) echo "perf-gate: $1 regressed or breached a budget" >&2 ;;
+        *) echo "perf-gate: $1 failed to run or be judged (exit $2)" >&2 ;;
+    esac
+    if [ "$2" -ge 2 ]; then worst=3; elif [ "$2" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
+}
+
 compare() {
     binaries
     local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
@@ -77,13 +88,7 @@ compare() {
         echo "perf-gate: $name" >&2
         local code=0
         "$base_bin" "${args[@]}" || code=$?
-        case $code in
-            0) ;;
-            1) echo "perf-gate: $name regressed or breached a budget" >&2 ;;
-            *) echo "perf-gate: $name failed to run (exit $code)" >&2 ;;
-        esac
-        # Severity: a run failure (2, 3) outranks a regression (1).
-        if [ "$code" -ge 2 ]; then worst=3; elif [ "$code" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
+        judged "$name" "$code"
     done
     echo "perf-gate: summary in $SUMMARY, results in $OUT/results" >&2
     exit "$worst"
@@ -155,12 +160,7 @@ judge() {
         "$base_bin" ab "$scenario" --rounds "$ROUNDS" --quiet --rejudge "$gathered" \
             --comparison-json "$gathered/comparison.json" \
             --markdown "$SUMMARY" --append-markdown "${args[@]}" || code=$?
-        case $code in
-            0) ;;
-            1) echo "perf-gate: $name regressed or breached a budget" >&2 ;;
-            *) echo "perf-gate: $name could not be judged (exit $code)" >&2 ;;
-        esac
-        if [ "$code" -ge 2 ]; then worst=3; elif [ "$code" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
+        judged "$name" "$code"
     done
     echo "perf-gate: summary in $SUMMARY, results in $OUT/results" >&2
     exit "$worst"

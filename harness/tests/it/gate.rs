@@ -87,12 +87,10 @@ fn scripts_pass_shellcheck() {
     );
 }
 
-#[test]
-fn gate_script_fails_on_an_injected_slowdown() {
-    let out_dir = tempfile::tempdir().unwrap();
-    let bin = out_dir.path().join("bin");
+/// The gate's build step's products without building: this test's binary on both sides.
+fn install_gate_binaries(out: &Path) {
+    let bin = out.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    // The build step's products, without building: this test's binary on both sides.
     for side in ["base", "head"] {
         std::fs::copy(
             env!("CARGO_BIN_EXE_phasebench"),
@@ -100,6 +98,12 @@ fn gate_script_fails_on_an_injected_slowdown() {
         )
         .unwrap();
     }
+}
+
+#[test]
+fn gate_script_fails_on_an_injected_slowdown() {
+    let out_dir = tempfile::tempdir().unwrap();
+    install_gate_binaries(out_dir.path());
     let summary = out_dir.path().join("summary.md");
     let out = Command::new("bash")
         .arg(repo().join("scripts/perf-gate.sh"))
@@ -148,17 +152,6 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
             .env("PERF_GATE_SET", "iterations=80")
             .env("PERF_GATE_B_SET", "backend.delays.first_token=100ms");
     };
-    let install_binaries = |out: &Path| {
-        let bin = out.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        for side in ["base", "head"] {
-            std::fs::copy(
-                env!("CARGO_BIN_EXE_phasebench"),
-                bin.join(format!("phasebench-{side}")),
-            )
-            .unwrap();
-        }
-    };
     let runners: Vec<PathBuf> = (1..=4)
         .map(|k| root.path().join(format!("runner-{k}")))
         .collect();
@@ -166,7 +159,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         .iter()
         .enumerate()
         .map(|(i, out)| {
-            install_binaries(out);
+            install_gate_binaries(out);
             let mut command = Command::new("bash");
             gate_env(&mut command, out);
             command
@@ -182,7 +175,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         crate::assert_exit(&out, 0);
     }
     let judge_out = root.path().join("judge");
-    install_binaries(&judge_out);
+    install_gate_binaries(&judge_out);
     let summary = judge_out.join("summary.md");
     let judge = |shards: &[PathBuf]| {
         let mut command = Command::new("bash");
