@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 
-use crate::results::parse_result;
+use crate::results::load::parse_result;
 use crate::scenario::Scenario;
 use crate::telemetry::otlp::{self, Encoding};
 

@@ -1,38 +1,62 @@
 //! phasebench: latency benchmarks and regression checks for the startup path of LLM-agent
 //! thread runtimes (thread start, startup prewarm, first turn, time to first token).
 //!
-//! The pipeline: a [`scenario::Scenario`] says what to run; a [`target::Target`] runs one
-//! iteration and reports samples decoded from the runtime's own OpenTelemetry events
-//! ([`sample`]); the [`runner`] drives each round's iterations with deadlines into
-//! HdrHistograms ([`recorder`]); [`results`] keeps the rounds apart in a versioned file;
-//! [`stats`] judges budgets and comparisons with the run as the unit; [`report`] renders. The
-//! binary is a thin shell over [`run`], [`compare_files`], [`ab::run_ab`], [`save_baseline`]
-//! and [`ingest_files`], every output going through [`output`] and every stop through
-//! [`shutdown`].
+//! The pipeline, one folder per stage, each using only those before it: `sys` (outputs,
+//! stops) → `model` (metric names, samples) → `scenario` (what to run) → `telemetry` (the
+//! runtime's own OpenTelemetry events decoded) → `target` (one iteration on the built-in
+//! runtime or real codex) → `measure` (rounds of iterations with deadlines into
+//! HdrHistograms) → `results` (the versioned result file, rounds kept apart) → `stats`
+//! (budgets and comparisons with the round as the unit) → `report` (one exporter per format).
+//! The commands (`ab`, `ingest`, `merge`, `push`, `releases`, `sweep`) and the command line
+//! ([`cli`]) sit on top.
+//!
+//! The public API is this file's facade: [`run`], [`compare_files`], [`run_ab`],
+//! [`ingest_files`], [`save_baseline`], [`report_files`], [`push_file`], [`validate`], the
+//! requests they take and the result types they return ([`RunSummary`], [`Comparison`], …).
+//! The stages are the crate's own (`pub(crate)`); the `test-support` feature makes them
+//! public for this crate's integration tests and benches, and is not an API.
 #![forbid(unsafe_code)]
 
-// The pipeline's stages, each folder using only those listed before it (a test checks):
-pub mod measure;
-pub mod model;
-pub mod report;
-pub mod results;
-pub mod scenario;
-pub mod stats;
-pub mod sys;
-pub mod target;
-pub mod telemetry;
+/// Declares the crate's own modules: `pub(crate)`, or `pub` with the `test-support` feature
+/// (for the integration tests and benches that drive the stages directly; not an API).
+macro_rules! internal {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "test-support")]
+        pub mod $name;
+        #[cfg(not(feature = "test-support"))]
+        pub(crate) mod $name;
+    )*};
+}
+
+// The pipeline's stages, each folder using only those before it (a test checks):
+// sys → model → scenario → telemetry → target → measure → results → stats → report.
+internal!(
+    sys, model, scenario, telemetry, target, measure, results, stats, report,
+);
 // Commands on top.
-pub mod ab;
-pub mod ingest;
-pub mod merge;
-pub mod push;
-pub mod releases;
-pub mod sweep;
+internal!(ab, ingest, merge, push, releases, sweep);
+// The command line (`src/main.rs` calls `cli::main`).
+pub mod cli;
+
+// The facade: the commands' requests and what they return.
+pub use ab::{AbError, AbRequest, Side, run_ab, run_ab_shard};
+pub use ingest::{IngestError, IngestSummary};
+pub use push::{ExtraLabel, PushError, Pushgateway};
+pub use results::{
+    BudgetRow, BudgetVerdict, Environment, LoadedResult, MetricRow, PlanInfo, ResultFileError,
+    RoundRecord, RoundSeries, RunInfo, RunSummary, ScenarioInfo, load_result,
+};
+pub use scenario::{Override, Scenario, ScenarioError, TargetKind};
+pub use stats::compare::{Comparison, MismatchError, StatComparison};
+pub use sys::output::{Destination, OutputError};
+pub use target::TargetInfo;
 
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod layering_tests;
+#[cfg(test)]
+mod shard_tests;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -44,12 +68,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use measure::runner::{self, RoundPlan, RunOutcome};
 use results::history::{self, Baseline, BaselineError};
 use results::summarize::{RunContext, summarize};
-use results::{Environment, LoadedResult, ResultFileError, RunSummary};
-use scenario::{Override, Scenario, ScenarioError, TargetKind};
-use stats::compare::{CompareOptions, Comparison, MismatchError};
-use sys::output::{self, Destination, OutputError};
+use stats::compare::CompareOptions;
+use sys::output;
 use sys::shutdown;
-use target::{Target, TargetInfo, TelemetryHealth};
+use target::{Target, TelemetryHealth};
 
 /// What `phasebench run` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -389,19 +411,57 @@ async fn run_round<T: Target>(
 
 /// Runs every round of `scenario`, each on a fresh target (a new runtime and mock, or new
 /// processes), and summarizes them. Stops early on a stop request, keeping finished rounds.
-pub async fn run_rounds(
+pub(crate) async fn run_rounds(
     scenario: &Scenario,
     progress: bool,
     trace: bool,
     shard: Option<(u32, u32)>,
-) -> Result<
-    (
-        RunSummary,
-        Vec<results::DecodedRound>,
-        Vec<measure::timeline::Timeline>,
-    ),
-    Error,
-> {
+) -> Result<RunRounds, Error> {
+    run_rounds_on(scenario, progress, trace, shard, start_and_run_round).await
+}
+
+/// A run's summary, its rounds' series, and the timelines it kept.
+pub(crate) type RunRounds = (
+    RunSummary,
+    Vec<results::DecodedRound>,
+    Vec<measure::timeline::Timeline>,
+);
+
+/// Starts the scenario's target for one round (a fresh runtime or fresh processes) and runs
+/// the round on it.
+async fn start_and_run_round(
+    scenario: &Scenario,
+    round_plan: RoundPlan,
+    expected: Vec<String>,
+    bar: ProgressBar,
+) -> Result<RoundResult, Error> {
+    Ok(match &scenario.target {
+        TargetKind::Builtin => {
+            let target = Arc::new(target::builtin::BuiltinTarget::start(scenario).await?);
+            run_round(target, round_plan, expected, bar).await
+        }
+        TargetKind::CodexExec(spec) => {
+            let target =
+                Arc::new(target::codex::exec::CodexExecTarget::start(scenario, spec).await?);
+            run_round(target, round_plan, expected, bar).await
+        }
+        TargetKind::CodexAppServer(spec) => {
+            let target = Arc::new(
+                target::codex::app_server::CodexAppServerTarget::start(scenario, spec).await?,
+            );
+            run_round(target, round_plan, expected, bar).await
+        }
+    })
+}
+
+/// [`run_rounds`] with each round run by `round` (the scenario's target, or a test's).
+async fn run_rounds_on(
+    scenario: &Scenario,
+    progress: bool,
+    trace: bool,
+    shard: Option<(u32, u32)>,
+    round: impl AsyncFn(&Scenario, RoundPlan, Vec<String>, ProgressBar) -> Result<RoundResult, Error>,
+) -> Result<RunRounds, Error> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let plan = scenario.plan;
@@ -417,44 +477,26 @@ pub async fn run_rounds(
     let mut info = None;
     let mut telemetry = TelemetryHealth::default();
     let mut warnings: Vec<String> = Vec::new();
-    for round in 0..rounds {
+    for index in 0..rounds {
         if shutdown::requested().is_some() {
             break;
         }
         // A shard runs its share of the rounds, numbered and seeded as in the whole run.
         if let Some((k, n)) = shard
-            && round % n != k - 1
+            && index % n != k - 1
         {
             continue;
         }
-        let scenario = scenario.for_round(round);
+        let scenario = scenario.for_round(index);
         let round_plan = RoundPlan {
-            iterations: plan.round_iterations(round),
+            iterations: plan.round_iterations(index),
             warmup: plan.warmup,
             concurrency: plan.concurrency,
             iteration_timeout: plan.iteration_timeout,
             timelines: trace,
             arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
         };
-        let e = expected.clone();
-        let b = bar.clone();
-        let result = match &scenario.target {
-            TargetKind::Builtin => {
-                let target = Arc::new(target::builtin::BuiltinTarget::start(&scenario).await?);
-                run_round(target, round_plan, e, b).await
-            }
-            TargetKind::CodexExec(spec) => {
-                let target =
-                    Arc::new(target::codex::exec::CodexExecTarget::start(&scenario, spec).await?);
-                run_round(target, round_plan, e, b).await
-            }
-            TargetKind::CodexAppServer(spec) => {
-                let target = Arc::new(
-                    target::codex::app_server::CodexAppServerTarget::start(&scenario, spec).await?,
-                );
-                run_round(target, round_plan, e, b).await
-            }
-        };
+        let result = round(&scenario, round_plan, expected.clone(), bar.clone()).await?;
         info.get_or_insert(result.info);
         telemetry.add(&result.telemetry);
         for w in result.warnings {
@@ -465,7 +507,7 @@ pub async fn run_rounds(
         // A round cut short by a stop keeps what it measured.
         if result.outcome.iterations > 0 || shutdown::requested().is_none() {
             let mut outcome = result.outcome;
-            outcome.round = round + 1;
+            outcome.round = index + 1;
             outcomes.push(outcome);
         }
     }
@@ -504,6 +546,7 @@ pub async fn run_rounds(
 
 /// Runs a scenario's iterations as one round on a target the caller started (and may
 /// inspect afterwards: tests look at the mock and the receiver), and summarizes them.
+#[cfg(feature = "test-support")]
 pub async fn run_target<T: Target>(
     scenario: &Scenario,
     target: Arc<T>,
@@ -569,7 +612,7 @@ fn compare_and_write(
 
 /// The HTML report of `current` (one run, or the rounds of one side of an A/B), with
 /// `baseline` (its label, its runs, the comparison) overlaid when given.
-pub fn html_report(
+pub(crate) fn html_report(
     current: &[LoadedResult],
     baseline: Option<(&str, &[LoadedResult], &Comparison)>,
 ) -> Vec<u8> {
@@ -615,7 +658,7 @@ pub fn html_report(
 }
 
 /// Pushes a run's Prometheus exposition to `gateway` (`run --push`); returns where it went.
-pub async fn push_run(
+pub(crate) async fn push_run(
     view: &report::RunView<'_>,
     gateway: &push::Pushgateway,
     labels: &[push::ExtraLabel],
@@ -661,7 +704,10 @@ pub fn report_files(
 }
 
 /// Writes a comparison's JSON and Markdown where asked.
-pub fn write_comparison(comparison: &Comparison, outputs: &ComparisonOutputs) -> Result<(), Error> {
+pub(crate) fn write_comparison(
+    comparison: &Comparison,
+    outputs: &ComparisonOutputs,
+) -> Result<(), Error> {
     let document = report::Document::Comparison(comparison);
     if let Some(out) = &outputs.json {
         out.write(&export(report::Format::Json, document))?;

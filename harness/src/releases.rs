@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::ab::{AbRequest, Side, run_ab};
 use crate::scenario::Override;
-use crate::stats::compare::{Comparison, Verdict};
+use crate::stats::compare::{Comparison, RowVerdict};
 use crate::{ComparisonOutputs, Error};
 
 /// A thing to run: a codex release or binary, as the overrides that select it.
@@ -109,7 +109,7 @@ pub struct HistoryCell {
     pub reference_ms: f64,
     pub value_ms: f64,
     pub delta_pct: Option<f64>,
-    pub verdict: Verdict,
+    pub verdict: RowVerdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -238,7 +238,7 @@ fn regressed(comparison: &Comparison, metric: &str) -> (bool, Option<f64>) {
         .filter(|r| r.metric == metric && r.statistic == "p50")
         .collect();
     (
-        rows.iter().any(|r| r.verdict == Verdict::Regressed),
+        rows.iter().any(|r| r.verdict == RowVerdict::Regressed),
         rows.first().map(|r| r.delta_ms),
     )
 }

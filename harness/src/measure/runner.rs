@@ -93,7 +93,6 @@ pub struct RunOutcome {
     pub timelines: TimelineKeeper,
     /// Measured (non-warmup) iterations run.
     pub iterations: u64,
-    pub warmup: u64,
     /// Failed measured iterations by kind.
     pub failures: BTreeMap<String, u64>,
     /// Failed iterations (measured or warmup) per distinct cause, the message without its
@@ -302,7 +301,6 @@ pub async fn run<T: Target>(
         }));
     }
     let mut outcome = RunOutcome {
-        warmup: plan.warmup,
         ..RunOutcome::default()
     };
     let mut last_end = None;

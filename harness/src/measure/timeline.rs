@@ -180,6 +180,7 @@ impl TimelineKeeper {
     }
 
     /// Iterations offered.
+    #[cfg(test)]
     pub fn offered(&self) -> u64 {
         self.offered
     }

@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use crate::measure::recorder::MetricKey;
 use crate::results::DecodedRound;
-use crate::stats::compare::{Comparison, Verdict};
+use crate::stats::compare::{Comparison, RowVerdict};
 
 use super::svg::{plot, waterfall};
 use super::text::{
@@ -85,10 +85,10 @@ fn verdict_rows(c: &Comparison, key: &MetricKey, labels: (&str, &str)) -> String
     );
     for r in rows {
         let class = match r.verdict {
-            Verdict::Regressed => "regressed",
-            Verdict::Improved => "improved",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::Unchanged => "",
+            RowVerdict::Regressed => "regressed",
+            RowVerdict::Improved => "improved",
+            RowVerdict::Inconclusive => "inconclusive",
+            RowVerdict::Unchanged => "",
         };
         let interval = match (r.ci_low_ms, r.ci_high_ms) {
             (Some(lo), Some(hi)) => format!("[{lo:+.3}, {hi:+.3}]"),

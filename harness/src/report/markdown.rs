@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::stats::compare::{Comparison, RunRef, StatComparison, Verdict};
+use crate::stats::compare::{Comparison, RunRef, StatComparison, RowVerdict};
 
 use super::text::{
     budget_line, cell, comparison_cells, comparison_headline, critical_path, design,
@@ -93,7 +93,7 @@ fn run(view: &RunView<'_>) -> String {
 
 fn comparison_row(r: &StatComparison) -> String {
     let mut cells = comparison_cells(r);
-    if r.primary && r.verdict == Verdict::Regressed {
+    if r.primary && r.verdict == RowVerdict::Regressed {
         cells[8] = format!("**{}**", cells[8]);
     }
     format!(

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::results::{BudgetRow, BudgetVerdict};
-use crate::stats::compare::{Comparison, Verdict};
+use crate::stats::compare::{Comparison, RowVerdict};
 use crate::telemetry::otlp::AggregatedMetric;
 
 use super::number::{derived, measured};
@@ -60,12 +60,12 @@ impl Paint {
         }
     }
 
-    fn verdict(self, verdict: Verdict, text: &str) -> String {
+    fn verdict(self, verdict: RowVerdict, text: &str) -> String {
         let code = match verdict {
-            Verdict::Regressed => Some(RED),
-            Verdict::Improved => Some(GREEN),
-            Verdict::Inconclusive => Some(YELLOW),
-            Verdict::Unchanged => None,
+            RowVerdict::Regressed => Some(RED),
+            RowVerdict::Improved => Some(GREEN),
+            RowVerdict::Inconclusive => Some(YELLOW),
+            RowVerdict::Unchanged => None,
         };
         self.with(code, text)
     }
@@ -325,7 +325,7 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
     for r in c
         .rows
         .iter()
-        .filter(|r| r.primary && r.verdict != Verdict::Unchanged)
+        .filter(|r| r.primary && r.verdict != RowVerdict::Unchanged)
     {
         let _ = writeln!(
             out,

@@ -3,7 +3,7 @@
 //! row's cells and headline. One place, so the two formats cannot drift apart.
 
 use crate::results::{BudgetRow, BudgetVerdict, RunSummary};
-use crate::stats::compare::{Comparison, Design, StatComparison, Verdict};
+use crate::stats::compare::{Comparison, Design, StatComparison, RowVerdict};
 
 use super::number::{derived, measured, percent, signed};
 use super::view::{Cell, Line};
@@ -197,14 +197,14 @@ pub(crate) fn comparison_headline(c: &Comparison) -> String {
     let primary_regressed = c
         .rows
         .iter()
-        .filter(|r| r.primary && r.verdict == Verdict::Regressed)
+        .filter(|r| r.primary && r.verdict == RowVerdict::Regressed)
         .count();
     format!(
         "{primary_regressed} primary regressed; all rows: {} regressed, {} inconclusive, {} improved, {} unchanged",
-        c.count(Verdict::Regressed),
-        c.count(Verdict::Inconclusive),
-        c.count(Verdict::Improved),
-        c.count(Verdict::Unchanged)
+        c.count(RowVerdict::Regressed),
+        c.count(RowVerdict::Inconclusive),
+        c.count(RowVerdict::Improved),
+        c.count(RowVerdict::Unchanged)
     )
 }
 
@@ -263,7 +263,7 @@ pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
         .rows
         .iter()
         .find(|r| r.metric == "turn_ttft" && r.status.is_none() && r.statistic == "p50")?;
-    if !matches!(ttft.verdict, Verdict::Regressed | Verdict::Improved) {
+    if !matches!(ttft.verdict, RowVerdict::Regressed | RowVerdict::Improved) {
         return None;
     }
     let moved = c.moved_most(ttft, |r| {

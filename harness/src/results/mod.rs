@@ -21,7 +21,7 @@ use crate::model::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 use crate::target::{TargetInfo, TelemetryHealth};
 
-pub use load::{LoadedResult, ResultFileError, load_result, parse_result};
+pub use load::{LoadedResult, ResultFileError, load_result};
 
 /// Version of the JSON result format. Bump on any change a reader could notice.
 /// 2: rounds kept apart (`rounds`), `plan.rounds`, budgets judged on intervals, `partial`.

@@ -23,10 +23,10 @@ fn waterfall(pooled: &Recorder) -> Vec<super::WaterfallRow> {
         .map(|(metric, o)| super::WaterfallRow {
             metric: metric.clone(),
             count: o.start.count(),
-            start_p50_ms: ms(o.start.quantile(0.5)),
-            start_p90_ms: ms(o.start.quantile(0.9)),
-            end_p50_ms: ms(o.end.quantile(0.5)),
-            end_p90_ms: ms(o.end.quantile(0.9)),
+            start_p50_ms: ms_to_the_us(o.start.quantile(0.5)),
+            start_p90_ms: ms_to_the_us(o.start.quantile(0.9)),
+            end_p50_ms: ms_to_the_us(o.end.quantile(0.5)),
+            end_p90_ms: ms_to_the_us(o.end.quantile(0.9)),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -54,8 +54,8 @@ fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::Crit
         .map(|(cause, h)| super::WaitedOn {
             cause: cause.as_str().to_owned(),
             iterations: h.count(),
-            waited_p50_ms: ms(h.quantile(0.5)),
-            waited_mean_ms: ms(h.mean()),
+            waited_p50_ms: ms_to_the_us(h.quantile(0.5)),
+            waited_mean_ms: ms_to_the_us(h.mean()),
         })
         .collect();
     first_token.sort_by(|a, b| {
@@ -72,7 +72,8 @@ fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::Crit
 /// How many distinct failure causes a summary names.
 pub const FAILURE_CAUSES: usize = 5;
 
-fn ms(d: Duration) -> f64 {
+/// A measured duration in milliseconds, rounded to the microsecond the histograms resolve.
+fn ms_to_the_us(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
@@ -86,8 +87,8 @@ pub fn metric_row(metric: &str, status: Option<&str>, series: &Series) -> Metric
         count: h.count(),
         errors: 0,
         min_ms: Some(h.min_ms(r)),
-        mean_ms: Some(ms(h.mean())),
-        stdev_ms: Some(ms(h.stdev())),
+        mean_ms: Some(ms_to_the_us(h.mean())),
+        stdev_ms: Some(ms_to_the_us(h.stdev())),
         p50_ms: Some(h.quantile_ms(0.5, r)),
         p90_ms: Some(h.quantile_ms(0.9, r)),
         p95_ms: Some(h.quantile_ms(0.95, r)),
@@ -165,10 +166,10 @@ fn overhead_rows(recorder: &Recorder) -> Vec<OverheadRow> {
         .map(|(metric, o)| OverheadRow {
             metric: metric.clone(),
             count: o.injected.count(),
-            injected_p50_ms: ms(o.injected.quantile(0.5)),
-            overhead_p50_ms: ms(o.excess.quantile(0.5)),
-            overhead_p99_ms: ms(o.excess.quantile(0.99)),
-            overhead_max_ms: ms(o.excess.max()),
+            injected_p50_ms: ms_to_the_us(o.injected.quantile(0.5)),
+            overhead_p50_ms: ms_to_the_us(o.excess.quantile(0.5)),
+            overhead_p99_ms: ms_to_the_us(o.excess.quantile(0.99)),
+            overhead_max_ms: ms_to_the_us(o.excess.max()),
             below_injected: o.below_injected,
         })
         .collect();
@@ -258,7 +259,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
             iterations: scenario.plan.iterations.get(),
             warmup: scenario.plan.warmup,
             concurrency: scenario.plan.concurrency.get(),
-            iteration_timeout_ms: ms(scenario.plan.iteration_timeout),
+            iteration_timeout_ms: ms_to_the_us(scenario.plan.iteration_timeout),
             rounds: scenario.plan.rounds.get(),
             max_failure_ratio: scenario.plan.max_failure_ratio,
             arrival_rate_per_s: scenario.plan.arrivals.map(|a| a.per_second),

@@ -200,7 +200,8 @@ pub struct Gate {
 
 const STATISTIC_HELP: &str = "use p50, p90, p95, p99, p999, max or mean";
 
-fn ms(d: Duration) -> f64 {
+/// A duration in milliseconds, unrounded (a threshold as the user wrote it).
+fn exact_ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -249,7 +250,7 @@ pub fn parse(
                 gate.policy.relative_threshold = as_fraction(value, key).map_err(fail)?
             }
             "absolute_threshold" => {
-                gate.policy.absolute_threshold_ms = ms(as_duration(value, key).map_err(fail)?)
+                gate.policy.absolute_threshold_ms = exact_ms(as_duration(value, key).map_err(fail)?)
             }
             "primary" => {
                 let toml::Value::Array(items) = value else {
@@ -295,7 +296,7 @@ pub fn parse(
                             .relative = Some(v);
                     }
                     "absolute_threshold" => {
-                        let v = ms(as_duration(value, key).map_err(fail)?);
+                        let v = exact_ms(as_duration(value, key).map_err(fail)?);
                         gate.policy
                             .metrics
                             .entry(metric.to_owned())

@@ -21,8 +21,7 @@ use std::time::Duration;
 use mock_backend::{DelayDist, MockConfig};
 use thread_runtime::Transport;
 
-pub use gate::{Budget, Gate, RegressionPolicy, Statistic};
-pub use hash::{UNHASHED_CODEX_KEYS, UNHASHED_KEYS};
+pub use gate::{Budget, RegressionPolicy, Statistic};
 pub use locate::LineCol;
 use locate::Locator;
 pub use overrides::Override;
@@ -238,7 +237,7 @@ pub struct Scenario {
     pub path: Option<PathBuf>,
     /// What makes two runs comparable: FNV-1a 64 (hex) of the scenario with overrides applied,
     /// in canonical TOML (sorted keys, no comments), without the keys that do not shape the
-    /// measured distributions (see [`UNHASHED_KEYS`]).
+    /// measured distributions (see `hash::UNHASHED_KEYS`).
     pub content_hash: String,
     pub target: TargetKind,
     pub plan: RunPlan,

@@ -62,13 +62,16 @@ pub(super) fn apply_overrides(
             .value
             .parse::<toml_edit::Value>()
             .unwrap_or_else(|_| toml_edit::Value::from(o.value.as_str()));
-        set_in_table(doc.as_table_mut(), &keys, value).map_err(fail)?;
+        set_in(doc.as_table_mut(), false, &keys, value).map_err(fail)?;
     }
     Ok(doc.to_string())
 }
 
-fn set_in_table(
-    table: &mut toml_edit::Table,
+/// Sets `keys` = `value` under `table` (an inline table when `inline`), creating the levels
+/// that are missing: a table under a table, an inline table inside an inline one.
+fn set_in(
+    table: &mut dyn toml_edit::TableLike,
+    inline: bool,
     keys: &[toml_edit::Key],
     value: toml_edit::Value,
 ) -> Result<(), String> {
@@ -79,35 +82,47 @@ fn set_in_table(
         table.insert(first.get(), toml_edit::Item::Value(value));
         return Ok(());
     }
-    let entry = table.entry(first.get()).or_insert_with(|| {
-        let mut t = toml_edit::Table::new();
-        t.set_implicit(true);
-        toml_edit::Item::Table(t)
-    });
-    match entry {
-        toml_edit::Item::Table(t) => set_in_table(t, rest, value),
-        toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => set_in_inline(t, rest, value),
+    if table.get(first.get()).is_none() {
+        let level = if inline {
+            toml_edit::Item::Value(toml_edit::Value::InlineTable(toml_edit::InlineTable::new()))
+        } else {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        };
+        table.insert(first.get(), level);
+    }
+    match table.get_mut(first.get()) {
+        Some(toml_edit::Item::Table(t)) => set_in(t, false, rest, value),
+        Some(toml_edit::Item::Value(toml_edit::Value::InlineTable(t))) => {
+            set_in(t, true, rest, value)
+        }
         _ => Err(format!("`{}` is a value, not a table", first.get())),
     }
 }
 
-fn set_in_inline(
-    table: &mut toml_edit::InlineTable,
-    keys: &[toml_edit::Key],
-    value: toml_edit::Value,
-) -> Result<(), String> {
-    let Some((first, rest)) = keys.split_first() else {
-        return Err("empty key".into());
-    };
-    if rest.is_empty() {
-        table.insert(first.get(), value);
-        return Ok(());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str, spec: &str) -> Result<String, ScenarioError> {
+        let o: Override = spec.parse().unwrap();
+        apply_overrides(text, "t.toml", &[o])
     }
-    match table
-        .entry(first.get())
-        .or_insert_with(|| toml_edit::Value::InlineTable(toml_edit::InlineTable::new()))
-    {
-        toml_edit::Value::InlineTable(t) => set_in_inline(t, rest, value),
-        _ => Err(format!("`{}` is a value, not a table", first.get())),
+
+    #[test]
+    fn overrides_reach_into_tables_and_inline_tables_and_make_missing_levels() {
+        let text = "[a]\nx = { y = { z = 1 } }\n";
+        assert_eq!(set(text, "a.x.y.z=2").unwrap(), "[a]\nx = { y = { z = 2 } }\n");
+        // A missing level inside an inline table is an inline table; under a table, a table.
+        let made = set(text, "a.x.w.v=3").unwrap();
+        assert!(made.starts_with("[a]\nx = { y = { z = 1 }"), "{made}");
+        let parsed: toml::Table = made.parse().unwrap();
+        assert_eq!(parsed["a"]["x"]["w"]["v"].as_integer(), Some(3));
+        let made = set(text, "b.c.d=\"s\"").unwrap();
+        let parsed: toml::Table = made.parse().unwrap();
+        assert_eq!(parsed["b"]["c"]["d"].as_str(), Some("s"));
+        let e = set(text, "a.x.y.z.q=1").unwrap_err();
+        assert!(e.message.contains("`z` is a value"), "{}", e.message);
     }
 }

@@ -48,20 +48,23 @@ pub const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.9
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+// `Verdict` in the JSON Schema, as the field calls it; `RowVerdict` here beside the run's
+// [`crate::Verdict`].
+#[schemars(rename = "Verdict")]
+pub enum RowVerdict {
     Regressed,
     Inconclusive,
     Improved,
     Unchanged,
 }
 
-impl Verdict {
+impl RowVerdict {
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Regressed => "regressed",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::Improved => "improved",
-            Verdict::Unchanged => "unchanged",
+            RowVerdict::Regressed => "regressed",
+            RowVerdict::Inconclusive => "inconclusive",
+            RowVerdict::Improved => "improved",
+            RowVerdict::Unchanged => "unchanged",
         }
     }
 }
@@ -90,7 +93,7 @@ pub struct StatComparison {
     /// One-sided p-value of "the change exceeds +threshold".
     pub p_value: Option<f64>,
     pub threshold_ms: f64,
-    pub verdict: Verdict,
+    pub verdict: RowVerdict,
     pub reason: String,
     /// The unit the series was reported in on both sides; absent when the sides disagree
     /// (then the row is not compared). Reports print a value's digits by it.
@@ -154,7 +157,7 @@ pub struct Comparison {
     /// Sorted: regressions first, then inconclusive, improved, unchanged; primary rows
     /// before informational ones within each.
     pub rows: Vec<StatComparison>,
-    /// Series present on one side only: "metric[status] only in baseline/current".
+    /// Series present on one side only: "`metric[status]` only in baseline/current".
     pub unmatched: Vec<String>,
     /// The current run's absolute budgets.
     pub budgets: Vec<BudgetRow>,
@@ -163,7 +166,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn count(&self, verdict: Verdict) -> usize {
+    pub fn count(&self, verdict: RowVerdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == verdict).count()
     }
 
@@ -171,7 +174,7 @@ impl Comparison {
     pub fn regressed(&self) -> bool {
         self.rows
             .iter()
-            .any(|r| r.primary && r.verdict == Verdict::Regressed)
+            .any(|r| r.primary && r.verdict == RowVerdict::Regressed)
     }
 
     /// Of the p50 rows `is_phase` accepts, the one that moved most in the direction of
@@ -185,7 +188,7 @@ impl Comparison {
             .iter()
             .filter(|r| r.statistic == "p50" && is_phase(r))
             .filter(|r| r.delta_ms.signum() == changed.delta_ms.signum())
-            .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved))
+            .filter(|r| matches!(r.verdict, RowVerdict::Regressed | RowVerdict::Improved))
             .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))
     }
 
@@ -310,7 +313,7 @@ fn judge(
         ci_high_ms: None,
         p_value: None,
         threshold_ms,
-        verdict: Verdict::Inconclusive,
+        verdict: RowVerdict::Inconclusive,
         reason: String::new(),
         resolution: Some(resolution),
     };
@@ -328,22 +331,22 @@ fn judge(
     let conf = policy.confidence * 100.0;
     (row.verdict, row.reason) = if lo > t {
         (
-            Verdict::Regressed,
+            RowVerdict::Regressed,
             format!("the {conf}% interval lies above +{t:.3} ms"),
         )
     } else if hi < -t {
         (
-            Verdict::Improved,
+            RowVerdict::Improved,
             format!("the {conf}% interval lies below -{t:.3} ms"),
         )
     } else if lo >= -t && hi <= t {
         (
-            Verdict::Unchanged,
+            RowVerdict::Unchanged,
             format!("the {conf}% interval lies within ±{t:.3} ms"),
         )
     } else {
         (
-            Verdict::Inconclusive,
+            RowVerdict::Inconclusive,
             format!("the {conf}% interval straddles ±{t:.3} ms"),
         )
     };
@@ -375,13 +378,13 @@ fn holm(rows: &mut [StatComparison], confidence: f64) -> usize {
         rejecting = rejecting && p <= level;
         let row = &mut rows[i];
         if rejecting {
-            row.verdict = Verdict::Regressed;
+            row.verdict = RowVerdict::Regressed;
             row.reason = format!(
                 "the change exceeds +{:.3} ms: p = {p:.2e} ≤ {level:.2e} (Holm, {m} primary rows)",
                 row.threshold_ms
             );
-        } else if row.verdict == Verdict::Regressed {
-            row.verdict = Verdict::Inconclusive;
+        } else if row.verdict == RowVerdict::Regressed {
+            row.verdict = RowVerdict::Inconclusive;
             row.reason = format!(
                 "the interval lies above +{:.3} ms, but not beyond the family-wise correction: \
                  p = {p:.2e} > {level:.2e} (Holm, {m} primary rows)",
@@ -680,9 +683,9 @@ mod tests {
             p_value: Some(p),
             threshold_ms: 0.2,
             verdict: if low > 0.2 {
-                Verdict::Regressed
+                RowVerdict::Regressed
             } else {
-                Verdict::Inconclusive
+                RowVerdict::Inconclusive
             },
             reason: String::new(),
             resolution: Some(Resolution::Us),
@@ -704,12 +707,12 @@ mod tests {
         ];
         let m = holm(&mut rows, 0.95);
         assert_eq!(m, 6);
-        assert_eq!(rows[0].verdict, Verdict::Regressed);
+        assert_eq!(rows[0].verdict, RowVerdict::Regressed);
         // 0.02 > 0.025 / 5: not after the correction.
-        assert_eq!(rows[1].verdict, Verdict::Inconclusive, "{}", rows[1].reason);
+        assert_eq!(rows[1].verdict, RowVerdict::Inconclusive, "{}", rows[1].reason);
         assert!(rows[1].reason.contains("Holm"), "{}", rows[1].reason);
         // The informational row keeps its own verdict and never fails the comparison.
-        assert_eq!(rows[6].verdict, Verdict::Regressed);
+        assert_eq!(rows[6].verdict, RowVerdict::Regressed);
         let mut c = Comparison {
             schema_version: 2,
             design: Design::History,

@@ -71,6 +71,7 @@ impl Interval {
 
     /// One-sided p-value against "the true difference is at least `−threshold`" (an
     /// improvement beyond the threshold).
+    #[cfg(test)]
     pub fn p_below(&self, threshold: f64) -> f64 {
         self.upper_tail((-threshold - self.estimate) / self.standard_error)
     }

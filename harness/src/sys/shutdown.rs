@@ -37,13 +37,6 @@ pub fn requested() -> Option<i32> {
         .map(|s| s as i32)
 }
 
-/// Asks for a stop from inside (tests, or a failure that must end everything).
-pub fn request(signal: i32) {
-    SIGNAL
-        .get_or_init(Arc::default)
-        .store(signal as usize, Ordering::Relaxed);
-}
-
 /// Resolves once a stop was requested.
 pub async fn wait() {
     while requested().is_none() {

@@ -221,6 +221,7 @@ impl BuiltinTarget {
     }
 
     /// The mock backend (for tests that check ground truth).
+    #[cfg(feature = "test-support")]
     pub fn mock(&self) -> &MockBackend {
         &self.mock
     }
@@ -282,7 +283,7 @@ impl Drop for ThreadLeftovers<'_> {
 }
 
 /// What the harness saw of one turn.
-struct TurnOutcome {
+struct ObservedTurn {
     /// Submit → first delta, and when (wall clock) the delta came.
     first_delta: Option<(Duration, SystemTime)>,
     failure: Option<IterationFailure>,
@@ -293,10 +294,10 @@ impl BuiltinTarget {
         &self,
         thread: &mut thread_runtime::CodexThread,
         interrupt_after: Option<Duration>,
-    ) -> TurnOutcome {
+    ) -> ObservedTurn {
         let submitted = Instant::now();
         if let Err(e) = thread.submit(Op::UserTurn { text: "hi".into() }) {
-            return TurnOutcome {
+            return ObservedTurn {
                 first_delta: None,
                 failure: Some(IterationFailure::Session(e.to_string())),
             };
@@ -321,19 +322,19 @@ impl BuiltinTarget {
                     first_delta = Some((submitted.elapsed(), SystemTime::now()))
                 }
                 Some(Event::TurnComplete { .. }) => {
-                    return TurnOutcome {
+                    return ObservedTurn {
                         first_delta,
                         failure: None,
                     };
                 }
                 Some(Event::TurnAborted) if interrupt_after.is_some() => {
-                    return TurnOutcome {
+                    return ObservedTurn {
                         first_delta,
                         failure: None,
                     };
                 }
                 Some(Event::TurnAborted) => {
-                    return TurnOutcome {
+                    return ObservedTurn {
                         first_delta,
                         failure: Some(IterationFailure::Session(
                             "turn aborted without an interrupt".into(),
@@ -341,14 +342,14 @@ impl BuiltinTarget {
                     };
                 }
                 Some(Event::Error(e)) => {
-                    return TurnOutcome {
+                    return ObservedTurn {
                         first_delta,
                         failure: Some(IterationFailure::Turn(e)),
                     };
                 }
                 Some(_) => {}
                 None => {
-                    return TurnOutcome {
+                    return ObservedTurn {
                         first_delta,
                         failure: Some(IterationFailure::Session(
                             "session ended during a turn".into(),

@@ -83,6 +83,9 @@ fn start_pushgateway(dir: &Path) -> (Server, u16) {
         "/usr/bin/prometheus-pushgateway",
     ))
     .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    // In memory: Debian's build persists to /var/lib/prometheus by default, which would
+    // carry one test run's pushes into the next.
+    .arg("--persistence.file=")
     .stdout(Stdio::null())
     .stderr(std::fs::File::create(dir.join("pushgateway.log")).unwrap())
     .spawn()

@@ -122,8 +122,9 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Files and bytes under a directory (for the report of what an aged home holds).
-pub fn tree_size(dir: &Path) -> (u64, u64) {
+/// Files and bytes under a directory.
+#[cfg(test)]
+fn tree_size(dir: &Path) -> (u64, u64) {
     let mut files = 0;
     let mut bytes = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -256,7 +256,7 @@ impl AppServerProcess {
 
 /// What one turn saw, from the client side.
 #[derive(Debug, Default)]
-struct TurnOutcome {
+struct ClientTurn {
     response: Option<Duration>,
     first_delta: Option<Duration>,
     answer: Option<String>,
@@ -283,11 +283,13 @@ impl CodexAppServerTarget {
     }
 
     /// The binary, mock backend, receiver and temporary tree (for tests).
+    #[cfg(feature = "test-support")]
     pub fn rig(&self) -> &CodexRig {
         &self.rig
     }
 
     /// App-server processes started so far.
+    #[cfg(feature = "test-support")]
     pub fn processes_started(&self) -> u64 {
         self.processes_started.load(Ordering::Relaxed)
     }
@@ -412,7 +414,7 @@ impl CodexAppServerTarget {
                 .send_request("turn/start", params)
                 .await
                 .map_err(IterationFailure::Turn)?;
-            let mut seen = TurnOutcome::default();
+            let mut seen = ClientTurn::default();
             while seen.response.is_none() || seen.completed.is_none() {
                 match process.next().await.map_err(IterationFailure::Turn)? {
                     Incoming::Response { id: got, result } if got == id => {
@@ -490,7 +492,7 @@ fn turn_start_params(thread_id: &str, prompt: &str) -> Value {
 }
 
 /// Folds one notification about the turn's thread into what the turn saw.
-fn observe(seen: &mut TurnOutcome, method: &str, mut params: Value, sent: Instant) {
+fn observe(seen: &mut ClientTurn, method: &str, mut params: Value, sent: Instant) {
     match method {
         "item/agentMessage/delta" => {
             seen.first_delta.get_or_insert_with(|| sent.elapsed());
@@ -683,7 +685,7 @@ mod tests {
         assert!(sent.contains_key("initialized"));
 
         let mut thread_id = None;
-        let mut seen = TurnOutcome::default();
+        let mut seen = ClientTurn::default();
         let start = Instant::now();
         let mut responses = Vec::new();
         for line in lines.iter().filter(|l| l["dir"] == "<-") {

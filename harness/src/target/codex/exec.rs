@@ -28,6 +28,7 @@ impl CodexExecTarget {
     }
 
     /// The binary, mock backend, receiver and temporary tree (for tests).
+    #[cfg(feature = "test-support")]
     pub fn rig(&self) -> &CodexRig {
         &self.rig
     }

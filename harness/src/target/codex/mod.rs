@@ -515,23 +515,21 @@ impl CodexRig {
     }
 
     /// The mock backend (for tests that check what codex asked of it).
+    #[cfg(feature = "test-support")]
     pub fn mock(&self) -> &MockBackend {
         &self.mock
     }
 
     /// The receiver (for tests that check what codex exported).
+    #[cfg(feature = "test-support")]
     pub fn receiver(&self) -> &OtlpReceiver {
         &self.receiver
     }
 
     /// The trap codex's proxy variables point at (for tests that check nothing left loopback).
+    #[cfg(feature = "test-support")]
     pub fn egress(&self) -> &EgressTrap {
         &self.egress
-    }
-
-    /// Codex's `TMPDIR`.
-    pub fn root(&self) -> &Path {
-        self.root.path()
     }
 
     /// Every MCP request of the run (one JSON line each), gathered from the homes' records as
@@ -583,6 +581,7 @@ impl CodexRig {
     }
 
     /// The directory holding this run's homes and codex's `HOME`.
+    #[cfg(feature = "test-support")]
     pub fn homes(&self) -> &Path {
         self.homes.path()
     }
@@ -592,6 +591,8 @@ impl CodexRig {
         stderr_tail(stderr, Arc::clone(&self.helper_refusals))
     }
 
+    /// The codex version this rig runs.
+    #[cfg(feature = "test-support")]
     pub fn version(&self) -> &str {
         &self.version
     }

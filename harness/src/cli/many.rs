@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use phasebench::Verdict;
+use crate::Verdict;
 
-use super::cli::Command;
+use super::args::Command;
 use super::{
     EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_PASS, Terminal, block_on, exit, releases_between,
     report_error, this_binary, write_json,
@@ -23,7 +23,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             html,
             quiet,
         } => {
-            let request = phasebench::sweep::SweepRequest {
+            let request = crate::sweep::SweepRequest {
                 overrides: scenario.overrides(),
                 scenario: scenario.scenario,
                 axes: params,
@@ -35,12 +35,12 @@ pub(super) fn run(command: Command) -> ExitCode {
             };
             let terminal =
                 Terminal::new(request.csv.iter().chain(&request.json).chain(&request.html));
-            match block_on(phasebench::sweep::run(&request)) {
+            match block_on(crate::sweep::run(&request)) {
                 Ok(Ok(report)) => {
                     if !quiet {
-                        terminal.show(&phasebench::sweep::table(&report));
+                        terminal.show(&crate::sweep::table(&report));
                     }
-                    if let Some(signal) = phasebench::sys::shutdown::requested() {
+                    if let Some(signal) = crate::sys::shutdown::requested() {
                         return exit(Verdict::Interrupted(signal));
                     }
                     if report.failed_points.is_empty() {
@@ -60,12 +60,12 @@ pub(super) fn run(command: Command) -> ExitCode {
         Command::Merge { shards, json } => {
             let mut loaded = Vec::new();
             for path in &shards {
-                match phasebench::results::load_result(path) {
+                match crate::results::load_result(path) {
                     Ok(result) => loaded.push(result),
                     Err(e) => return report_error(&e.into()),
                 }
             }
-            match phasebench::merge::merge(&loaded) {
+            match crate::merge::merge(&loaded) {
                 Ok(merged) => match write_json(Some(&json), &merged) {
                     Ok(()) => {
                         eprintln!(
@@ -87,7 +87,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             stat,
             json,
         } => {
-            let Some(q) = phasebench::stats::compare::QUANTILES
+            let Some(q) = crate::stats::compare::QUANTILES
                 .iter()
                 .find(|(name, _)| *name == stat)
                 .map(|(_, q)| *q)
@@ -113,7 +113,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                         .unwrap_or_default();
                     inner.sort();
                     pair_dirs.extend(inner);
-                    files.extend(phasebench::sweep::point_files(&path));
+                    files.extend(crate::sweep::point_files(&path));
                 } else {
                     files.push(path);
                 }
@@ -126,14 +126,14 @@ pub(super) fn run(command: Command) -> ExitCode {
             }
             let mut pairs = Vec::new();
             for dir in &pair_dirs {
-                match phasebench::ab::kept_rounds(dir) {
+                match crate::ab::kept_rounds(dir) {
                     Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
                     Err(e) => return report_error(&e),
                 }
             }
             let mut loaded = Vec::new();
             for file in &files {
-                match phasebench::results::load_result(file) {
+                match crate::results::load_result(file) {
                     Ok(result) => loaded.push((file.display().to_string(), result)),
                     Err(e) => return report_error(&e.into()),
                 }
@@ -145,11 +145,11 @@ pub(super) fn run(command: Command) -> ExitCode {
             } else {
                 metrics
             };
-            let refs: Vec<(String, &phasebench::results::LoadedResult)> =
+            let refs: Vec<(String, &crate::results::LoadedResult)> =
                 loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
-            let paired: Vec<phasebench::stats::rank::Paired<'_>> = pairs
+            let paired: Vec<crate::stats::rank::Paired<'_>> = pairs
                 .iter()
-                .map(|(label, a, b)| phasebench::stats::rank::Paired {
+                .map(|(label, a, b)| crate::stats::rank::Paired {
                     label: label.clone(),
                     reference: a,
                     candidate: b,
@@ -159,16 +159,16 @@ pub(super) fn run(command: Command) -> ExitCode {
                 .iter()
                 .map(|m| {
                     if paired.is_empty() {
-                        phasebench::stats::rank::rank(&refs, m, (&stat, q))
+                        crate::stats::rank::rank(&refs, m, (&stat, q))
                     } else {
-                        phasebench::stats::rank::rank_paired(&paired, m, (&stat, q))
+                        crate::stats::rank::rank_paired(&paired, m, (&stat, q))
                     }
                 })
                 .collect();
             let terminal = Terminal::new(json.iter());
             for ranking in &rankings {
-                for line in phasebench::stats::rank::describe(ranking) {
-                    terminal.show(&format!("{}\n", phasebench::report::printable(&line)));
+                for line in crate::stats::rank::describe(ranking) {
+                    terminal.show(&format!("{}\n", crate::report::printable(&line)));
                 }
             }
             if let Err(code) = write_json(json.as_ref(), &rankings) {
@@ -202,13 +202,13 @@ pub(super) fn run(command: Command) -> ExitCode {
             let pairing = pairing.pairing(scenario, this);
             let candidates: Vec<_> = list
                 .iter()
-                .map(|v| phasebench::releases::Candidate::release(v))
+                .map(|v| crate::releases::Candidate::release(v))
                 .collect();
-            let reference = phasebench::releases::Candidate::release(&reference);
-            match phasebench::releases::history(&pairing, &reference, &candidates) {
+            let reference = crate::releases::Candidate::release(&reference);
+            match crate::releases::history(&pairing, &reference, &candidates) {
                 Ok(history) => {
                     let terminal = Terminal::new(json.iter());
-                    terminal.show(&phasebench::releases::history_table(&history));
+                    terminal.show(&crate::releases::history_table(&history));
                     if let Err(code) = write_json(json.as_ref(), &history) {
                         return code;
                     }
@@ -230,29 +230,29 @@ pub(super) fn run(command: Command) -> ExitCode {
                 Ok(path) => path,
                 Err(code) => return code,
             };
-            let candidates: Vec<phasebench::releases::Candidate> = match (good, bad) {
+            let candidates: Vec<crate::releases::Candidate> = match (good, bad) {
                 _ if axis.is_some() => {
                     let axis = axis.expect("checked");
                     // Positions in the labels: values may repeat.
                     axis.values
                         .iter()
                         .enumerate()
-                        .map(|(i, v)| phasebench::releases::Candidate {
+                        .map(|(i, v)| crate::releases::Candidate {
                             label: format!("#{} {}={v}", i + 1, axis.key),
-                            ..phasebench::releases::Candidate::setting(&axis.key, v)
+                            ..crate::releases::Candidate::setting(&axis.key, v)
                         })
                         .collect()
                 }
                 (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
                     Ok(list) => list
                         .iter()
-                        .map(|v| phasebench::releases::Candidate::release(v))
+                        .map(|v| crate::releases::Candidate::release(v))
                         .collect(),
                     Err(code) => return code,
                 },
                 _ => binaries
                     .iter()
-                    .map(|b| phasebench::releases::Candidate::binary(b))
+                    .map(|b| crate::releases::Candidate::binary(b))
                     .collect(),
             };
             if candidates.len() < 2 {
@@ -263,14 +263,14 @@ pub(super) fn run(command: Command) -> ExitCode {
             }
             let json = pairing.json.clone();
             let pairing = pairing.pairing(scenario, this);
-            match phasebench::releases::bisect(&pairing, &candidates, &metric) {
+            match crate::releases::bisect(&pairing, &candidates, &metric) {
                 Ok(found) => {
                     let terminal = Terminal::new(json.iter());
                     for s in &found.steps {
                         terminal.show(&format!(
                             "{} against {}: {}{}\n",
-                            phasebench::report::printable(&s.tested),
-                            phasebench::report::printable(&s.good),
+                            crate::report::printable(&s.tested),
+                            crate::report::printable(&s.good),
                             if s.regressed {
                                 "regressed"
                             } else {
@@ -283,8 +283,8 @@ pub(super) fn run(command: Command) -> ExitCode {
                     match (&found.last_good, &found.first_bad) {
                         (Some(good), Some(bad)) => terminal.show(&format!(
                             "first bad: {} (last good: {}){}\n",
-                            phasebench::report::printable(bad),
-                            phasebench::report::printable(good),
+                            crate::report::printable(bad),
+                            crate::report::printable(good),
                             found
                                 .moved
                                 .as_ref()

@@ -7,11 +7,11 @@
 
 use std::path::PathBuf;
 
+use crate::ComparisonOutputs;
+use crate::push::{ExtraLabel, Pushgateway};
+use crate::scenario::Override;
+use crate::sys::output::Destination;
 use clap::{Args, Parser, Subcommand};
-use phasebench::ComparisonOutputs;
-use phasebench::push::{ExtraLabel, Pushgateway};
-use phasebench::scenario::Override;
-use phasebench::sys::output::Destination;
 
 #[derive(Parser)]
 #[command(
@@ -261,7 +261,7 @@ pub(crate) enum Command {
         /// An axis: KEY=V1,V2,... or KEY=FROM..TO:STEP (durations or counts); several make a
         /// grid. Any scenario key, codex.binary included.
         #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
-        params: Vec<phasebench::sweep::Axis>,
+        params: Vec<crate::sweep::Axis>,
         /// Directory for each point's result file.
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
@@ -353,7 +353,7 @@ pub(crate) enum Command {
         /// Instead of releases: the values of any scenario key in order (KEY=V1,V2,… as in
         /// `sweep --param`), the first good, the last bad.
         #[arg(long, conflicts_with_all = ["good", "binaries"])]
-        axis: Option<phasebench::sweep::Axis>,
+        axis: Option<crate::sweep::Axis>,
         /// The metric whose p50 regressed.
         #[arg(long, default_value = "turn_ttft")]
         metric: String,
@@ -504,8 +504,8 @@ impl PairingArgs {
         &self,
         scenario: ScenarioArgs,
         phasebench: PathBuf,
-    ) -> phasebench::releases::Pairing {
-        phasebench::releases::Pairing {
+    ) -> crate::releases::Pairing {
+        crate::releases::Pairing {
             overrides: scenario.overrides(),
             scenario: scenario.scenario,
             rounds: self.rounds,
