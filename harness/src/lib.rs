@@ -654,7 +654,14 @@ pub(crate) fn html_report(
         }),
         _ => None,
     };
-    report::html::render(&view, &pooled, other.as_ref()).into_bytes()
+    export(
+        report::Format::Html,
+        report::Document::Pictured(&report::html::Pictured {
+            view: &view,
+            pooled: &pooled,
+            baseline: other.as_ref(),
+        }),
+    )
 }
 
 /// Pushes a run's Prometheus exposition to `gateway` (`run --push`); returns where it went.

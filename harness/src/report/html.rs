@@ -21,8 +21,36 @@ use super::text::{
     printable, trailer,
 };
 use super::view::RunView;
+use super::{Document, Exporter, Format, Unsupported};
+
+/// What the HTML report draws: a run's table and its pooled distributions, and a baseline's
+/// (with the comparison) when there is one. Text formats show its run.
+#[derive(Debug)]
+pub struct Pictured<'a> {
+    pub view: &'a RunView<'a>,
+    /// The run's rounds merged.
+    pub pooled: &'a DecodedRound,
+    pub baseline: Option<&'a BaselineView<'a>>,
+}
+
+/// The HTML format.
+pub struct Html;
+
+impl Exporter for Html {
+    fn format(&self) -> Format {
+        Format::Html
+    }
+
+    fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+        match document {
+            Document::Pictured(p) => Ok(render(p.view, p.pooled, p.baseline).into_bytes()),
+            _ => Err(self.unsupported(document)),
+        }
+    }
+}
 
 /// The other side of a comparison, as the report overlays it.
+#[derive(Debug)]
 pub struct BaselineView<'a> {
     /// "baseline" or "A".
     pub label: &'a str,
@@ -114,7 +142,7 @@ fn verdict_rows(c: &Comparison, key: &MetricKey, labels: (&str, &str)) -> String
 }
 
 /// The whole report.
-pub fn render(
+fn render(
     view: &RunView<'_>,
     pooled: &DecodedRound,
     baseline: Option<&BaselineView<'_>>,

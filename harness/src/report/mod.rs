@@ -2,7 +2,8 @@
 //! ([`view`]) from what `results` and `stats` computed, so the formats carry the same rows,
 //! the same reasons and the same digits ([`number`]). Formats lay out; they never compute a
 //! verdict. Terminal ([`terminal`]), Markdown ([`markdown`]), CSV ([`csv`]), JSON ([`json`])
-//! Bencher Metric Format ([`bmf`]) and the Prometheus exposition format ([`prometheus`]).
+//! Bencher Metric Format ([`bmf`]), the Prometheus exposition format ([`prometheus`]) and
+//! HTML ([`html`], which draws a [`Document::Pictured`] run; the sweep's page is its own).
 
 pub mod bmf;
 pub mod csv;
@@ -35,6 +36,9 @@ pub enum Document<'a> {
     Metrics(&'a MetricTable),
     /// A comparison with its verdicts.
     Comparison(&'a Comparison),
+    /// A run with its distributions (and a baseline's): the HTML report; the other formats
+    /// show its run.
+    Pictured(&'a html::Pictured<'a>),
 }
 
 impl Document<'_> {
@@ -43,6 +47,7 @@ impl Document<'_> {
             Document::Run(_) => "a run",
             Document::Metrics(_) => "a metric table",
             Document::Comparison(_) => "a comparison",
+            Document::Pictured(_) => "a run with its distributions",
         }
     }
 }
@@ -56,6 +61,7 @@ pub enum Format {
     Json,
     Bmf,
     Prometheus,
+    Html,
 }
 
 impl Format {
@@ -67,6 +73,7 @@ impl Format {
             Format::Json => "JSON",
             Format::Bmf => "Bencher Metric Format",
             Format::Prometheus => "Prometheus exposition format",
+            Format::Html => "HTML",
         }
     }
 
@@ -79,6 +86,7 @@ impl Format {
             Format::Json => &json::Json,
             Format::Bmf => &bmf::Bmf,
             Format::Prometheus => &prometheus::Prometheus,
+            Format::Html => &html::Html,
         }
     }
 }
@@ -107,7 +115,10 @@ pub trait Exporter: Sync {
     }
 }
 
-/// `document` in `format`.
+/// `document` in `format`; a pictured run is its run in every format but HTML.
 pub fn export(format: Format, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
-    format.exporter().export(document)
+    match document {
+        Document::Pictured(p) if format != Format::Html => format.exporter().export(Document::Run(p.view)),
+        _ => format.exporter().export(document),
+    }
 }

@@ -29,7 +29,7 @@ impl Exporter for Prometheus {
         match document {
             Document::Run(view) => Ok(exposition(&view.table, Some(view.summary)).into_bytes()),
             Document::Metrics(table) => Ok(exposition(table, None).into_bytes()),
-            Document::Comparison(_) => Err(self.unsupported(document)),
+            Document::Comparison(_) | Document::Pictured(_) => Err(self.unsupported(document)),
         }
     }
 }

@@ -36,6 +36,31 @@ fn run_reports() {
         "run_prometheus",
         text(Format::Prometheus, Document::Run(&view))
     );
+    // The pictured run: HTML draws it, every other format shows its run; HTML needs the
+    // distributions a bare run view does not carry.
+    let pictured = super::html::Pictured {
+        view: &view,
+        pooled: &a.pooled,
+        baseline: None,
+    };
+    for format in [
+        Format::Terminal,
+        Format::Markdown,
+        Format::Csv,
+        Format::Json,
+        Format::Bmf,
+        Format::Prometheus,
+    ] {
+        assert_eq!(
+            export(format, Document::Pictured(&pictured)),
+            export(format, Document::Run(&view)),
+            "{}",
+            format.as_str()
+        );
+    }
+    let html = text(Format::Html, Document::Pictured(&pictured));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("turn_ttft"));
+    assert!(export(Format::Html, Document::Run(&view)).is_err());
 }
 
 #[test]

@@ -39,6 +39,7 @@ impl Exporter for Terminal {
             Document::Run(view) => run(view, paint),
             Document::Metrics(table) => metrics(table),
             Document::Comparison(c) => comparison(c, paint),
+            Document::Pictured(_) => return Err(self.unsupported(document)),
         }
         .into_bytes())
     }
