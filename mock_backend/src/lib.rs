@@ -13,7 +13,6 @@
 
 pub mod config;
 pub mod delay;
-pub mod loopback;
 pub mod mcp;
 pub mod protocol;
 pub mod record;

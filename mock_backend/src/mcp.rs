@@ -342,7 +342,7 @@ pub async fn serve_stdio(spec: McpServerSpec) -> Result<(), McpServeError> {
 /// session (each drawing its own start delay and faults from one seeded generator). Dropping
 /// it stops the server.
 pub struct McpHttpServer {
-    server: crate::loopback::LoopbackServer,
+    server: loopback::LoopbackServer,
 }
 
 impl McpHttpServer {
@@ -373,7 +373,7 @@ impl McpHttpServer {
             StreamableHttpServerConfig::default(),
         );
         let app = axum::Router::new().nest_service("/mcp", service);
-        let server = crate::loopback::LoopbackServer::start(app, 0, "mock-mcp")
+        let server = loopback::LoopbackServer::start(app, 0, "mock-mcp")
             .map_err(|e| McpServeError::Session(e.to_string()))?;
         Ok(Self { server })
     }

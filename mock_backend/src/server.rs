@@ -1,5 +1,5 @@
 //! The server: one loopback port serving SSE over HTTP and the websocket, on its own thread
-//! and tokio runtime ([`crate::loopback`]) so the code under test can never starve it.
+//! and tokio runtime (the `loopback` crate) so the code under test can never starve it.
 //!
 //! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
 //! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
@@ -27,10 +27,10 @@ use rand::rngs::SmallRng;
 use serde_json::Value;
 
 use crate::config::MockConfig;
-use crate::loopback::{LoopbackError, LoopbackServer};
 use crate::protocol;
 use crate::record::{Exchange, InjectedFault, RecordedRequest, RequestLog};
 use crate::timer::PreciseTimer;
+use loopback::{LoopbackError, LoopbackServer};
 
 /// Errors starting the mock.
 #[derive(Debug, thiserror::Error)]

@@ -358,7 +358,7 @@ fn a_half_open_client_cannot_hold_the_server_open() {
     drop(mock);
     let took = started.elapsed();
     assert!(
-        took < mock_backend::loopback::SHUTDOWN_GRACE + Duration::from_secs(2),
+        took < loopback::SHUTDOWN_GRACE + Duration::from_secs(2),
         "shutdown took {took:?}"
     );
     drop(client);

@@ -27,7 +27,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use mock_backend::loopback::{LoopbackError, LoopbackServer};
+use loopback::{LoopbackError, LoopbackServer};
 use serde::{Deserialize, Serialize};
 
 use crate::model::sample::Sample;

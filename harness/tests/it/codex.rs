@@ -324,7 +324,7 @@ async fn harness_overhead_against_bare_codex_exec() {
 
     use axum::Router;
     use axum::routing::post;
-    use mock_backend::loopback::LoopbackServer;
+    use loopback::LoopbackServer;
     use phasebench::target::Target;
     use phasebench::target::codex::config_toml;
 

@@ -3,7 +3,8 @@
 //! meeting delayed ACKs would add ~40 ms to small frames). Dropping the handle shuts the
 //! server down and joins its thread: connections get [`SHUTDOWN_GRACE`] to finish, then are
 //! dropped (a client sending its headers a byte at a time once held the process open for a
-//! minute). The mock backend and phasebench's OTLP receiver use it.
+//! minute). The mock backend (its model API and MCP servers) and phasebench's OTLP receiver
+//! use it: a crate of its own, so the harness's receiver does not borrow from the mock.
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
