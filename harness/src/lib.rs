@@ -15,6 +15,31 @@
 //! requests they take and the result types they return ([`RunSummary`], [`Comparison`], …).
 //! The stages are the crate's own (`pub(crate)`); the `test-support` feature makes them
 //! public for this crate's integration tests and benches, and is not an API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), phasebench::Error> {
+//! use phasebench::{ComparisonOutputs, RunRequest, Verdict};
+//!
+//! // A run of the default scenario, its result written where a later comparison reads it.
+//! let request = RunRequest {
+//!     scenario: "scenarios/default.toml".into(),
+//!     json: Some("current.json".parse().expect("a path")),
+//!     ..RunRequest::default()
+//! };
+//! let report = phasebench::run(&request).await?;
+//! for row in report.summary.metrics.iter().filter(|r| r.metric == "turn_ttft") {
+//!     println!("turn_ttft p50 {:?} ms over {} samples", row.p50_ms, row.count);
+//! }
+//! // Judged against a stored baseline, as `phasebench compare` does.
+//! let (comparison, _skipped, verdict) = phasebench::compare_files(
+//!     "current.json".as_ref(),
+//!     "baseline.json".as_ref(),
+//!     &ComparisonOutputs::default(),
+//! )?;
+//! assert_eq!(verdict == Verdict::Fail, comparison.regressed() || comparison.budgets_breached());
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 /// Declares the crate's own modules: `pub(crate)`, or `pub` with the `test-support` feature
@@ -226,7 +251,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 pub struct RunReport {
     pub summary: RunSummary,
     /// The summary's metric table as every format shows it.
-    pub table: report::MetricTable,
+    pub(crate) table: report::MetricTable,
     pub comparison: Option<Comparison>,
     /// Baseline runs left out (corrupt or edited), each with why.
     pub skipped_baseline_runs: Vec<String>,

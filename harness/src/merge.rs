@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use crate::measure::recorder::Recorder;
 use crate::results::summarize::{attach_errors, metric_rows};
-use crate::results::{CriticalPath, LoadedResult, RunSummary, WaitedOn, merge_rounds};
+use crate::results::{
+    CriticalPath, LoadedResult, RunSummary, ShardOrigin, WaitedOn, merge_rounds,
+};
 
 /// Why shards were not merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,6 +163,19 @@ pub fn merge(shards: &[LoadedResult]) -> Result<RunSummary, MergeError> {
     } else {
         0.0
     };
+    merged.merged_from = shards
+        .iter()
+        .filter_map(|s| {
+            Some(ShardOrigin {
+                shard: s.summary.plan.shard?,
+                path: s.path.clone(),
+                rounds: s.summary.rounds.iter().map(|r| r.round).collect(),
+                environment: s.summary.environment.clone(),
+                wall_time_s: s.summary.run.wall_time_s,
+            })
+        })
+        .collect();
+    merged.merged_from.sort_by_key(|o| o.shard.index);
     merged.warnings.push(format!(
         "merged from {} shards ({}); the overhead table and the waterfall are per shard and \
          left out; the critical path's waits are averaged over shards",

@@ -88,6 +88,17 @@ async fn merged_shards_equal_the_whole_run() {
         assert_eq!(m.series, w.series, "round {}", w.round);
     }
     assert_eq!(merged.metrics, whole.metrics);
+    // Every shard's machine and rounds are kept.
+    let origins: Vec<(u32, Vec<u32>)> = merged
+        .merged_from
+        .iter()
+        .map(|o| (o.shard.index, o.rounds.clone()))
+        .collect();
+    assert_eq!(origins, [(1, vec![1, 4]), (2, vec![2, 5]), (3, vec![3])]);
+    assert_eq!(
+        merged.merged_from[0].environment,
+        shards[0].summary.environment
+    );
     assert_eq!(merged.budgets, whole.budgets);
     assert!(!whole.budgets.is_empty(), "the scenario's [gate] budgets");
 

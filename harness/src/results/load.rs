@@ -202,6 +202,17 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
     if summary.rounds.is_empty() {
         return Err(inconsistent(path, "it has no rounds".into()));
     }
+    // Each shard of a merged result ran at least one of its rounds.
+    if summary.merged_from.len() > summary.rounds.len() {
+        return Err(inconsistent(
+            path,
+            format!(
+                "it says it was merged from {} shards but has {} rounds",
+                summary.merged_from.len(),
+                summary.rounds.len()
+            ),
+        ));
+    }
     summary
         .policy
         .validate()

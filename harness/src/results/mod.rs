@@ -61,6 +61,22 @@ pub struct RunSummary {
     /// the waterfall; informational like `critical_path`.
     #[serde(default)]
     pub waterfall: Vec<WaterfallRow>,
+    /// A merged result (`phasebench merge`): where each shard ran, which rounds, how long
+    /// (`environment` above is the first shard's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<ShardOrigin>,
+}
+
+/// One shard of a merged result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ShardOrigin {
+    pub shard: ShardInfo,
+    /// The shard's file as given to `merge`.
+    pub path: String,
+    /// The rounds it ran (numbered as in the whole run).
+    pub rounds: Vec<u32>,
+    pub environment: Environment,
+    pub wall_time_s: f64,
 }
 
 /// One phase's place on the startup timeline, over the iterations that timed it.
@@ -114,7 +130,7 @@ pub struct ScenarioInfo {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Environment {
     pub os: String,
     pub arch: String,

@@ -294,6 +294,7 @@ pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext
         overhead: overhead_rows(&pooled),
         critical_path: critical_path(&pooled.critical),
         waterfall: waterfall(&pooled),
+        merged_from: Vec::new(),
         budgets: context.budgets,
         policy: scenario.policy.clone(),
         telemetry: context.telemetry,
