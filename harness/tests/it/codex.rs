@@ -273,6 +273,33 @@ async fn app_server_measures_cold_and_warm_threads_of_one_process() {
     );
 }
 
+/// Open-loop arrivals drive the app-server target too: starts follow the schedule (the start
+/// delay and the latency from the intended start are recorded for every thread), and the
+/// process pool still serves threads in order, so the cold/warm split is the closed loop's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_server_follows_an_open_loop_schedule() {
+    let (s, target) = run_app_server(&[
+        "iterations=8",
+        "warmup=0",
+        "concurrency=1",
+        "codex.threads_per_process=4",
+        "runtime.turns=1",
+        "load.rate=\"4/s\"",
+    ])
+    .await;
+    assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    assert_eq!(s.plan.arrival_rate_per_s, Some(4.0));
+    assert_eq!(count(&s, "client.start_delay", None), 8);
+    assert_eq!(count(&s, "client.first_delta_from_intended", None), 8);
+    assert_eq!(
+        target.processes_started(),
+        2,
+        "eight threads, four per process"
+    );
+    assert_eq!(count(&s, "cold.turn_ttft", None), 2);
+    assert_eq!(count(&s, "warm.turn_ttft", None), 6);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_spans_give_phases_sub_millisecond_resolution() {
     let (s, target) = run(
