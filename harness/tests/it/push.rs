@@ -274,3 +274,70 @@ fn pushed_runs_are_queryable_in_prometheus() {
         .unwrap();
     crate::assert_exit(&out, 2);
 }
+
+/// A push never follows a redirect (the body would go to an address nobody gave) and never
+/// waits without end on a gateway that accepts and does not answer: both fail with exit 3.
+#[test]
+fn pushes_follow_no_redirect_and_give_up_on_a_silent_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "20", "--json"])
+        .arg(&json)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+
+    // Where a redirect would send the body.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let target = elsewhere.local_addr().unwrap();
+    let redirecting = TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway = redirecting.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = redirecting.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buffer = [0u8; 4096];
+        let _ = stream.read(&mut buffer);
+        let _ = write!(
+            stream,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{target}/metrics/job/x\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+    });
+    let out = phasebench()
+        .arg("push")
+        .arg(&json)
+        .arg(format!("http://{gateway}"))
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    crate::assert_exit(&out, 3);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("HTTP 307"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(elsewhere.accept().is_err(), "the redirect was followed");
+
+    // A gateway that accepts the connection and never answers: the push's deadline ends it.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap();
+    let started = Instant::now();
+    let out = phasebench()
+        .arg("push")
+        .arg(&json)
+        .arg(format!("http://{address}"))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    drop(silent);
+    crate::assert_exit(&out, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no answer within 15s"), "{stderr}");
+    // The deadline is 15 s; a loaded machine may add a little, never another minute.
+    assert!(took < Duration::from_secs(60), "{took:?}");
+}
