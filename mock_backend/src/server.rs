@@ -454,22 +454,16 @@ async fn serve_socket(
             Message::Close(_) => return,
             _ => continue,
         };
-        let request = match serde_json::from_str::<protocol::CreateRequest<'_>>(text.as_str()) {
-            Ok(request) if request.kind.as_deref() == Some("response.create") => request,
+        let refusal = match serde_json::from_str::<protocol::CreateRequest<'_>>(text.as_str()) {
+            Ok(request) if request.kind.as_deref() == Some("response.create") => Ok(request),
+            Ok(_) => Err("expected a message of type response.create".to_owned()),
+            Err(err) => Err(format!("message is not valid JSON: {err}")),
+        };
+        let request = match refusal {
+            Ok(request) => request,
             // Answer what cannot be acted on, so a client never waits on silence.
-            Ok(_) => {
-                let event = protocol::error_event("expected a message of type response.create");
-                if socket
-                    .send(Message::Text(event.to_string().into()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                continue;
-            }
-            Err(err) => {
-                let event = protocol::error_event(&format!("message is not valid JSON: {err}"));
+            Err(why) => {
+                let event = protocol::error_event(&why);
                 if socket
                     .send(Message::Text(event.to_string().into()))
                     .await
