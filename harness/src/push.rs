@@ -49,11 +49,30 @@ impl PushError {
     }
 }
 
-/// A Pushgateway's base address, checked.
+/// A Pushgateway's base address, checked, and the credentials to send it, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pushgateway {
     base: reqwest::Url,
+    auth: Option<BasicAuth>,
 }
+
+/// HTTP basic-auth credentials (from [`BASIC_AUTH_ENV`]); never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    user: String,
+    password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BasicAuth({:?}, <hidden>)", self.user)
+    }
+}
+
+/// The environment variable holding `user:password` for a gateway behind basic auth (an
+/// environment variable, as CI secrets are handed over, never an argument a process list
+/// shows).
+pub const BASIC_AUTH_ENV: &str = "PHASEBENCH_PUSH_BASIC_AUTH";
 
 impl Pushgateway {
     /// Parses `http://host[:port][/path-prefix]`.
@@ -79,9 +98,40 @@ impl Pushgateway {
             return Err(bad("a query or fragment has no place in it"));
         }
         if !base.username().is_empty() || base.password().is_some() {
-            return Err(bad("credentials in the URL are not sent; leave them out"));
+            return Err(bad(&format!(
+                "credentials in the URL are not sent; put user:password in {BASIC_AUTH_ENV}"
+            )));
         }
-        Ok(Self { base })
+        Ok(Self { base, auth: None })
+    }
+
+    /// This gateway with the basic-auth credentials in `user:password` (the value of
+    /// [`BASIC_AUTH_ENV`]).
+    pub fn with_basic_auth(mut self, credentials: &str) -> Result<Self, PushError> {
+        let (user, password) = credentials
+            .split_once(':')
+            .filter(|(user, _)| !user.is_empty())
+            .ok_or_else(|| PushError::Url {
+                url: self.base.to_string(),
+                why: format!("{BASIC_AUTH_ENV} must be user:password"),
+            })?;
+        self.auth = Some(BasicAuth {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        });
+        Ok(self)
+    }
+
+    /// Whether credentials would cross the network in clear text (plain http to a host that
+    /// is not this machine).
+    pub fn sends_credentials_in_clear(&self) -> bool {
+        let host = self.base.host_str().unwrap_or("");
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        self.auth.is_some() && !loopback
     }
 
     /// The address of `group` on this gateway: `<base>/metrics/job@base64/…/<name>@base64/…`.
@@ -215,10 +265,14 @@ pub async fn push(
         .timeout(PUSH_DEADLINE)
         .build()
         .map_err(|e| unreachable(e.to_string()))?;
-    let response = client
+    let mut request = client
         .put(url.clone())
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .body(exposition)
+        .body(exposition);
+    if let Some(auth) = &gateway.auth {
+        request = request.basic_auth(&auth.user, Some(&auth.password));
+    }
+    let response = request
         .send()
         .await
         .map_err(|e| unreachable(cause(&e)))?;
@@ -265,6 +319,25 @@ mod tests {
         ] {
             assert!(Pushgateway::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_are_hidden_and_clear_text_is_noticed() {
+        let local = Pushgateway::parse("http://127.0.0.1:9091")
+            .unwrap()
+            .with_basic_auth("ci:s3cret:x")
+            .unwrap();
+        assert!(!format!("{local:?}").contains("s3cret"));
+        assert!(!local.sends_credentials_in_clear());
+        let remote = Pushgateway::parse("http://gw.example:9091")
+            .unwrap()
+            .with_basic_auth("ci:s3cret")
+            .unwrap();
+        assert!(remote.sends_credentials_in_clear());
+        assert!(!Pushgateway::parse("http://gw.example:9091").unwrap().sends_credentials_in_clear());
+        assert!(Pushgateway::parse("http://[::1]:9091").unwrap().with_basic_auth("a:b").is_ok_and(|g| !g.sends_credentials_in_clear()));
+        assert!(local.clone().with_basic_auth("nocolon").is_err());
+        assert!(local.with_basic_auth(":password").is_err());
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Pairing {
             },
             progress: self.progress,
             rejudge: None,
+            expected_rounds: None,
             shard: None,
         };
         if self.progress {

@@ -47,6 +47,9 @@ pub struct AbRequest {
     /// Judge the round files an earlier run kept in this directory (`--out-dir`) instead of
     /// running anything.
     pub rejudge: Option<PathBuf>,
+    /// With `rejudge`: refuse unless the directory holds exactly this many round pairs (a
+    /// gap is always refused; this also catches missing last rounds).
+    pub expected_rounds: Option<u32>,
     /// Run only round pairs K, K+N, … of the `rounds` (1-based K of N) into `out_dir`, and
     /// judge nothing: the shards' round files, gathered in one directory, are judged with
     /// `rejudge` ([`run_ab_shard`]).
@@ -99,6 +102,12 @@ pub enum AbError {
         missing: u32,
         later: u32,
     },
+    #[error("{dir} holds {found} round pairs, not the {expected} of --rounds")]
+    RoundCount {
+        dir: String,
+        found: usize,
+        expected: u32,
+    },
 }
 
 impl AbError {
@@ -107,11 +116,13 @@ impl AbError {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            AbError::Rounds | AbError::Shard(_) | AbError::Gap { .. }
+            AbError::Rounds | AbError::Shard(_) | AbError::Gap { .. } | AbError::RoundCount { .. }
         )
     }
 }
 
+/// Rounds per side when none are given.
+pub const DEFAULT_ROUNDS: u32 = 10;
 /// Fewest rounds: the paired interval needs three.
 pub const MIN_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 1000;
@@ -128,6 +139,16 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         crate::sys::output::check_all(request.comparison.destinations())
             .map_err(Error::OutputPath)?;
         let (a, b) = kept_rounds(dir)?;
+        if let Some(expected) = request.expected_rounds
+            && a.len() != expected as usize
+        {
+            return Err(AbError::RoundCount {
+                dir: dir.display().to_string(),
+                found: a.len(),
+                expected,
+            }
+            .into());
+        }
         let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
         write_outputs(&comparison, &a, &b, request)?;
         let failed = comparison.regressed() || comparison.budgets_breached();

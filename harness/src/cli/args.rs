@@ -199,9 +199,10 @@ pub(crate) enum Command {
         /// Override for side B only, e.g. an injected slowdown (repeatable).
         #[arg(long = "b-set", value_name = "KEY=VALUE")]
         b_overrides: Vec<Override>,
-        /// Rounds per side; the scenario's iterations are split across them.
-        #[arg(long, default_value_t = 10)]
-        rounds: u32,
+        /// Rounds per side (default 10); the scenario's iterations are split across them.
+        /// With --rejudge: the directory must hold exactly this many round pairs.
+        #[arg(long)]
+        rounds: Option<u32>,
         /// Keep every round's result file here.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,

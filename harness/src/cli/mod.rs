@@ -153,6 +153,26 @@ fn warn_skipped(skipped: &[String]) {
     }
 }
 
+/// The gateway with the basic-auth credentials of [`crate::push::BASIC_AUTH_ENV`], when set
+/// (a warning when they would cross the network in clear text).
+fn with_credentials(gateway: crate::Pushgateway) -> Result<crate::Pushgateway, ExitCode> {
+    let credentials = std::env::var(crate::push::BASIC_AUTH_ENV).unwrap_or_default();
+    if credentials.is_empty() {
+        return Ok(gateway);
+    }
+    let gateway = gateway
+        .with_basic_auth(&credentials)
+        .map_err(|e| report_error(&e.into()))?;
+    if gateway.sends_credentials_in_clear() {
+        eprintln!(
+            "warning: {} sends basic-auth credentials to {gateway} over plain http, readable on \
+             the network; tunnel to a loopback port instead",
+            crate::push::BASIC_AUTH_ENV
+        );
+    }
+    Ok(gateway)
+}
+
 /// Runs a future on a fresh runtime; whatever is left when it returns (a half-open
 /// connection's task, a blocking decode) gets 5 s, never an unbounded wait.
 fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
@@ -282,6 +302,11 @@ pub fn main() -> ExitCode {
             comparison,
             quiet,
         } => {
+            // Credentials checked before anything runs.
+            let gateway = match push.push.map(with_credentials).transpose() {
+                Ok(gateway) => gateway,
+                Err(code) => return code,
+            };
             let request = RunRequest {
                 overrides: scenario.overrides(),
                 scenario: scenario.scenario,
@@ -320,7 +345,7 @@ pub fn main() -> ExitCode {
                         explain_failure(&report.summary);
                     }
                     // After the files: a gateway that is down fails the push, not the run.
-                    if let Some(gateway) = &push.push
+                    if let Some(gateway) = &gateway
                         && !matches!(report.verdict, Verdict::Interrupted(_))
                     {
                         let pushed = block_on(crate::push_run(&view, gateway, &push.labels));
@@ -350,14 +375,20 @@ pub fn main() -> ExitCode {
             result,
             url,
             labels,
-        } => match block_on(crate::push_file(&result, &url, &labels)) {
-            Ok(Ok(pushed)) => {
-                eprintln!("pushed to {pushed}");
-                ExitCode::from(EXIT_PASS)
+        } => {
+            let gateway = match with_credentials(url) {
+                Ok(gateway) => gateway,
+                Err(code) => return code,
+            };
+            match block_on(crate::push_file(&result, &gateway, &labels)) {
+                Ok(Ok(pushed)) => {
+                    eprintln!("pushed to {pushed}");
+                    ExitCode::from(EXIT_PASS)
+                }
+                Ok(Err(e)) => report_error(&e),
+                Err(code) => code,
             }
-            Ok(Err(e)) => report_error(&e),
-            Err(code) => code,
-        },
+        }
         Command::Ingest {
             files,
             json,
@@ -464,7 +495,8 @@ pub fn main() -> ExitCode {
                     binary: b.unwrap_or(this),
                     overrides: b_overrides,
                 },
-                rounds,
+                rounds: rounds.unwrap_or(crate::ab::DEFAULT_ROUNDS),
+                expected_rounds: rounds.filter(|_| rejudge.is_some()),
                 out_dir,
                 comparison: comparison.outputs(),
                 progress: !quiet,

@@ -242,6 +242,30 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         .unwrap();
     crate::assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("round 2 is missing but round 4"));
+    // The last round missing is no gap; --rounds says how many there must be.
+    let gathered = judge_out.join("results/startup-websocket");
+    for side in ["a", "b"] {
+        std::fs::remove_file(gathered.join(format!("{side}-round04.json"))).unwrap();
+    }
+    let rejudge = |rounds: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_phasebench"));
+        command
+            .arg("ab")
+            .arg(repo().join("scenarios/ci/startup-websocket.toml"))
+            .args(["--quiet", "--rejudge"])
+            .arg(&gathered)
+            .args(["--set", "iterations=80"])
+            .args(["--b-set", "backend.delays.first_token=100ms"]);
+        if let Some(rounds) = rounds {
+            command.args(["--rounds", rounds]);
+        }
+        command.output().unwrap()
+    };
+    let out = rejudge(Some("4"));
+    crate::assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds 3 round pairs, not the 4"));
+    let out = rejudge(None);
+    crate::assert_exit(&out, 1);
 }
 
 /// The committed JSON Schemas are what the types generate, and real outputs validate against

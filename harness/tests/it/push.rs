@@ -48,13 +48,18 @@ impl Drop for Server {
 
 /// `GET path` on loopback `port`: (status, body), or None when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    get_with(port, path, "")
+}
+
+/// [`get`] with extra header lines (each ending in CRLF).
+fn get_with(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut text = String::new();
@@ -64,11 +69,11 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// Waits (60 s at most) until `GET path` answers 200.
+/// Waits (60 s at most) until `GET path` answers 200 (or 401: up, behind basic auth).
 fn wait_ready(port: u16, path: &str, what: &str) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        if get(port, path).is_some_and(|(status, _)| status == 200) {
+        if get(port, path).is_some_and(|(status, _)| status == 200 || status == 401) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -77,6 +82,10 @@ fn wait_ready(port: u16, path: &str, what: &str) {
 }
 
 fn start_pushgateway(dir: &Path) -> (Server, u16) {
+    start_pushgateway_with(dir, &[])
+}
+
+fn start_pushgateway_with(dir: &Path, args: &[String]) -> (Server, u16) {
     let port = free_port();
     let child = Command::new(tool(
         "PHASEBENCH_PUSHGATEWAY",
@@ -86,6 +95,7 @@ fn start_pushgateway(dir: &Path) -> (Server, u16) {
     // In memory: Debian's build persists to /var/lib/prometheus by default, which would
     // carry one test run's pushes into the next.
     .arg("--persistence.file=")
+    .args(args)
     .stdout(Stdio::null())
     .stderr(std::fs::File::create(dir.join("pushgateway.log")).unwrap())
     .spawn()
@@ -340,4 +350,65 @@ fn pushes_follow_no_redirect_and_give_up_on_a_silent_gateway() {
     assert!(stderr.contains("no answer within 15s"), "{stderr}");
     // The deadline is 15 s; a loaded machine may add a little, never another minute.
     assert!(took < Duration::from_secs(60), "{took:?}");
+}
+
+/// A gateway behind basic auth: credentials come from PHASEBENCH_PUSH_BASIC_AUTH (never an
+/// argument), a push without them or with a wrong password is refused with exit 3, with them
+/// it lands, and the password is not printed.
+#[test]
+fn basic_auth_credentials_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bcrypt hash of "phasebench-test" (cost 4): a test fixture, not a secret.
+    let config = dir.path().join("web.yml");
+    std::fs::write(
+        &config,
+        "basic_auth_users:\n  phasebench: $2b$04$.haSGonFzYmWKgVldn9hjufWVzhCgv2Yum9O.q.PkaHb/nTBSuj2O\n",
+    )
+    .unwrap();
+    let (_gateway, port) = start_pushgateway_with(
+        dir.path(),
+        &[format!("--web.config.file={}", config.display())],
+    );
+    let json = dir.path().join("run.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "20", "--json"])
+        .arg(&json)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let push = |credentials: Option<&str>| {
+        let mut command = phasebench();
+        command
+            .arg("push")
+            .arg(&json)
+            .arg(format!("http://127.0.0.1:{port}"))
+            .args(["--push-label", "runner=auth"])
+            .env_remove("PHASEBENCH_PUSH_BASIC_AUTH");
+        if let Some(credentials) = credentials {
+            command.env("PHASEBENCH_PUSH_BASIC_AUTH", credentials);
+        }
+        command.output().unwrap()
+    };
+    let out = push(None);
+    crate::assert_exit(&out, 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
+    let out = push(Some("phasebench:wrong"));
+    crate::assert_exit(&out, 3);
+    let out = push(Some("phasebench:phasebench-test"));
+    crate::assert_exit(&out, 0);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("phasebench-test"));
+    // "phasebench:phasebench-test" in base64.
+    let (status, body) = get_with(
+        port,
+        "/metrics",
+        "Authorization: Basic cGhhc2ViZW5jaDpwaGFzZWJlbmNoLXRlc3Q=\r\n",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("phasebench_latency_seconds{") && l.contains("runner=\"auth\"")),
+        "{body}"
+    );
 }
