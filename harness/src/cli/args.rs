@@ -425,8 +425,8 @@ pub(crate) struct McpServerArgs {
 pub(crate) struct PushArgs {
     /// After the run, push its percentiles and counts to this Prometheus Pushgateway (plain
     /// http, e.g. http://127.0.0.1:9091); a push that fails exits 3, the files are written.
-    #[arg(long, value_name = "URL", value_parser = pushgateway)]
-    pub(crate) push: Option<Pushgateway>,
+    #[arg(long, value_name = "URL", value_parser = boxed_pushgateway)]
+    pub(crate) push: Option<Box<Pushgateway>>,
     /// Add a grouping label to the push (repeatable), e.g. --push-label runner=ci-3.
     #[arg(long = "push-label", value_name = "NAME=VALUE", requires = "push")]
     pub(crate) labels: Vec<ExtraLabel>,
@@ -434,6 +434,11 @@ pub(crate) struct PushArgs {
 
 fn pushgateway(text: &str) -> Result<Pushgateway, String> {
     Pushgateway::parse(text).map_err(|e| e.to_string())
+}
+
+/// Boxed: `run`'s arguments would otherwise make every subcommand as large as a URL.
+fn boxed_pushgateway(text: &str) -> Result<Box<Pushgateway>, String> {
+    pushgateway(text).map(Box::new)
 }
 
 fn shard(text: &str) -> Result<(u32, u32), String> {

@@ -303,7 +303,7 @@ pub fn main() -> ExitCode {
             quiet,
         } => {
             // Credentials checked before anything runs.
-            let gateway = match push.push.map(with_credentials).transpose() {
+            let gateway = match push.push.map(|g| with_credentials(*g)).transpose() {
                 Ok(gateway) => gateway,
                 Err(code) => return code,
             };
