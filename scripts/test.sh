@@ -35,11 +35,13 @@ fi
 export PHASEBENCH_CODEX_BIN="$PWD/$CODEX_BIN"
 
 # Debian's packages: headless Chromium renders the HTML reports in a test; a Prometheus
-# Pushgateway and Prometheus receive and serve pushed runs (the tests start them on loopback).
+# Pushgateway and Prometheus receive and serve pushed runs (the tests start them on loopback);
+# openssl makes the CA and certificate of the https push test.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     as_root=()
     if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi

@@ -285,12 +285,16 @@ pub(crate) enum Command {
         /// The result file (from `phasebench run --json`); its rows are re-derived from its
         /// histograms before anything is sent.
         result: PathBuf,
-        /// The Pushgateway, e.g. http://127.0.0.1:9091 (plain http).
+        /// The Pushgateway, e.g. http://127.0.0.1:9091 or https://…
         #[arg(value_name = "URL", value_parser = pushgateway)]
         url: Pushgateway,
         /// Add a grouping label (repeatable), e.g. --push-label runner=ci-3.
         #[arg(long = "push-label", value_name = "NAME=VALUE")]
         labels: Vec<ExtraLabel>,
+        /// Trust the CA certificates (PEM) in this file for an https gateway, besides the
+        /// Mozilla roots.
+        #[arg(long = "push-ca", value_name = "PATH")]
+        ca: Option<PathBuf>,
     },
     /// Join the results of `run --shard K/N` into one (rounds kept apart as written, pooled
     /// rows and budgets re-derived); refuses shards of different runs or overlapping rounds.
@@ -423,13 +427,17 @@ pub(crate) struct McpServerArgs {
 /// Where a run's results are pushed, if anywhere.
 #[derive(clap::Args)]
 pub(crate) struct PushArgs {
-    /// After the run, push its percentiles and counts to this Prometheus Pushgateway (plain
-    /// http, e.g. http://127.0.0.1:9091); a push that fails exits 3, the files are written.
+    /// After the run, push its percentiles and counts to this Prometheus Pushgateway (e.g.
+    /// http://127.0.0.1:9091 or https://…); a push that fails exits 3, the files are written.
     #[arg(long, value_name = "URL", value_parser = boxed_pushgateway)]
     pub(crate) push: Option<Box<Pushgateway>>,
     /// Add a grouping label to the push (repeatable), e.g. --push-label runner=ci-3.
     #[arg(long = "push-label", value_name = "NAME=VALUE", requires = "push")]
     pub(crate) labels: Vec<ExtraLabel>,
+    /// Trust the CA certificates (PEM) in this file for an https gateway, besides the
+    /// Mozilla roots.
+    #[arg(long = "push-ca", value_name = "PATH", requires = "push")]
+    pub(crate) ca: Option<PathBuf>,
 }
 
 fn pushgateway(text: &str) -> Result<Pushgateway, String> {

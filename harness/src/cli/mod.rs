@@ -153,9 +153,19 @@ fn warn_skipped(skipped: &[String]) {
     }
 }
 
-/// The gateway with the basic-auth credentials of [`crate::push::BASIC_AUTH_ENV`], when set
-/// (a warning when they would cross the network in clear text).
-fn with_credentials(gateway: crate::Pushgateway) -> Result<crate::Pushgateway, ExitCode> {
+/// The gateway trusting the CAs of `ca`, with the basic-auth credentials of
+/// [`crate::push::BASIC_AUTH_ENV`] when set (a warning when they would cross the network in
+/// clear text).
+fn configured(
+    gateway: crate::Pushgateway,
+    ca: Option<&std::path::Path>,
+) -> Result<crate::Pushgateway, ExitCode> {
+    let gateway = match ca {
+        Some(path) => gateway
+            .with_ca_file(path)
+            .map_err(|e| report_error(&e.into()))?,
+        None => gateway,
+    };
     let credentials = std::env::var(crate::push::BASIC_AUTH_ENV).unwrap_or_default();
     if credentials.is_empty() {
         return Ok(gateway);
@@ -303,7 +313,11 @@ pub fn main() -> ExitCode {
             quiet,
         } => {
             // Credentials checked before anything runs.
-            let gateway = match push.push.map(|g| with_credentials(*g)).transpose() {
+            let gateway = match push
+                .push
+                .map(|g| configured(*g, push.ca.as_deref()))
+                .transpose()
+            {
                 Ok(gateway) => gateway,
                 Err(code) => return code,
             };
@@ -375,8 +389,9 @@ pub fn main() -> ExitCode {
             result,
             url,
             labels,
+            ca,
         } => {
-            let gateway = match with_credentials(url) {
+            let gateway = match configured(url, ca.as_deref()) {
                 Ok(gateway) => gateway,
                 Err(code) => return code,
             };

@@ -69,11 +69,12 @@ fn get_with(port: u16, path: &str, headers: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// Waits (60 s at most) until `GET path` answers 200 (or 401: up, behind basic auth).
+/// Waits (60 s at most) until `GET path` answers 200 (or, for a gateway behind basic auth
+/// or TLS, answers at all).
 fn wait_ready(port: u16, path: &str, what: &str) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        if get(port, path).is_some_and(|(status, _)| status == 200 || status == 401) {
+        if get(port, path).is_some_and(|(status, _)| what != "Prometheus" || status == 200) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -131,6 +132,19 @@ fn start_prometheus(dir: &Path, gateway: u16) -> (Server, u16) {
     let server = Server(child);
     wait_ready(port, "/-/ready", "Prometheus");
     (server, port)
+}
+
+/// A 20-iteration run of the default scenario, its result file in `dir`.
+fn small_run(dir: &Path) -> PathBuf {
+    let json = dir.join("run.json");
+    let out = phasebench()
+        .args(["run", "-q", "--iterations", "20", "--json"])
+        .arg(&json)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    json
 }
 
 fn percent_encode(text: &str) -> String {
@@ -278,7 +292,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
     assert_eq!(written["run"]["succeeded_iterations"], 20);
     // A URL that is not a Pushgateway's is refused before anything runs.
     let out = phasebench()
-        .args(["run", "-q", "--push", "https://127.0.0.1:1"])
+        .args(["run", "-q", "--push", "ftp://127.0.0.1:1"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
         .output()
         .unwrap();
@@ -290,14 +304,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
 #[test]
 fn pushes_follow_no_redirect_and_give_up_on_a_silent_gateway() {
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("run.json");
-    let out = phasebench()
-        .args(["run", "-q", "--iterations", "20", "--json"])
-        .arg(&json)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
-        .output()
-        .unwrap();
-    crate::assert_exit(&out, 0);
+    let json = small_run(dir.path());
 
     // Where a redirect would send the body.
     let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -369,14 +376,7 @@ fn basic_auth_credentials_come_from_the_environment() {
         dir.path(),
         &[format!("--web.config.file={}", config.display())],
     );
-    let json = dir.path().join("run.json");
-    let out = phasebench()
-        .args(["run", "-q", "--iterations", "20", "--json"])
-        .arg(&json)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
-        .output()
-        .unwrap();
-    crate::assert_exit(&out, 0);
+    let json = small_run(dir.path());
     let push = |credentials: Option<&str>| {
         let mut command = phasebench();
         command
@@ -409,6 +409,139 @@ fn basic_auth_credentials_come_from_the_environment() {
     assert!(
         body.lines()
             .any(|l| l.starts_with("phasebench_latency_seconds{") && l.contains("runner=\"auth\"")),
+        "{body}"
+    );
+}
+
+/// `openssl` with `args` in `dir`, which must succeed.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian's package, installed by scripts/test.sh)");
+    crate::assert_exit(&out, 0);
+}
+
+/// An https gateway: refused (exit 3, an unknown issuer) until its CA is given with
+/// `--push-ca`, then the run lands, read back over TLS verified by the same CA.
+#[test]
+fn https_gateways_are_verified_against_the_given_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let ca_args = [
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
+        &["-subj", "/CN=phasebench test CA"],
+        &["-addext", "basicConstraints=critical,CA:TRUE"],
+        &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    ]
+    .concat();
+    openssl(d, &ca_args);
+    let csr_args = [
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat();
+    openssl(d, &csr_args);
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            d.join("server.pem").display(),
+            d.join("server.key").display()
+        ),
+    )
+    .unwrap();
+    let (_gateway, port) = start_pushgateway_with(
+        d,
+        &[format!("--web.config.file={}", d.join("web.yml").display())],
+    );
+    let json = small_run(d);
+    let url = format!("https://127.0.0.1:{port}");
+    let push = |ca: Option<&Path>| {
+        let mut command = phasebench();
+        command
+            .arg("push")
+            .arg(&json)
+            .arg(&url)
+            .args(["--push-label", "runner=tls"]);
+        if let Some(ca) = ca {
+            command.arg("--push-ca").arg(ca);
+        }
+        command.output().unwrap()
+    };
+    let out = push(None);
+    crate::assert_exit(&out, 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    let out = push(Some(&d.join("ca.pem")));
+    crate::assert_exit(&out, 0);
+    // Not a certificate: refused before anything is sent.
+    let out = push(Some(&d.join("ext.cnf")));
+    crate::assert_exit(&out, 2);
+    // Read back over TLS, verified by the same CA.
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-verify_return_error", "-CAfile"])
+        .arg(d.join("ca.pem"))
+        .args(["-connect", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    write!(
+        client.stdin.take().unwrap(),
+        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let out = client.wait_with_output().unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("phasebench_latency_seconds{") && l.contains("runner=\"tls\"")),
         "{body}"
     );
 }

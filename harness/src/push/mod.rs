@@ -9,11 +9,17 @@
 //! Pushgateway holds, and Prometheus's scrapes keep the history.
 //!
 //! Nothing goes anywhere but the URL given: no redirects are followed and no proxy from the
-//! environment is used. Plain `http://` only (the harness carries no TLS stack); a gateway
-//! behind TLS is reached through a local proxy or port-forward. Every request has a deadline.
-//! A push that fails is its own error: the measurement and its files stand.
+//! environment is used. `https://` is verified against the Mozilla roots (webpki-roots, the
+//! same on every machine) plus the CAs of `--push-ca`; TLS is rustls with ring. Every request
+//! has a deadline. A push that fails is its own error: the measurement and its files stand.
 
+mod transport;
+
+use std::path::Path;
 use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use base64::Engine;
 
@@ -24,6 +30,8 @@ const PUSH_DEADLINE: Duration = Duration::from_secs(15);
 const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
 /// How much of a refusal's body is shown.
 const BODY_SHOWN: usize = 500;
+/// The largest CA file read.
+const MAX_CA_FILE: u64 = 1 << 20;
 
 /// Why a push did not happen or was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +40,8 @@ pub enum PushError {
     Url { url: String, why: String },
     #[error("push label {label:?}: {why}")]
     Label { label: String, why: String },
+    #[error("push CA file {path}: {why}")]
+    Ca { path: String, why: String },
     #[error("cannot push to {url}: {why} (is the Pushgateway up?)")]
     Unreachable { url: String, why: String },
     #[error("the Pushgateway at {url} refused the push: HTTP {status}: {body}")]
@@ -45,7 +55,10 @@ pub enum PushError {
 impl PushError {
     /// A bad URL or label is the user's input; a gateway that is down or refuses is not.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, PushError::Url { .. } | PushError::Label { .. })
+        matches!(
+            self,
+            PushError::Url { .. } | PushError::Label { .. } | PushError::Ca { .. }
+        )
     }
 }
 
@@ -54,6 +67,8 @@ impl PushError {
 pub struct Pushgateway {
     base: reqwest::Url,
     auth: Option<BasicAuth>,
+    /// CAs trusted besides the Mozilla roots (`--push-ca`).
+    extra_roots: Vec<CertificateDer<'static>>,
 }
 
 /// HTTP basic-auth credentials (from [`BASIC_AUTH_ENV`]); never printed.
@@ -83,13 +98,8 @@ impl Pushgateway {
         };
         let base = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(bad(
-                    "https is not supported (no TLS stack): reach the gateway over http, e.g. through a local port-forward",
-                ));
-            }
-            other => return Err(bad(&format!("scheme {other:?} is not http"))),
+            "http" | "https" => {}
+            other => return Err(bad(&format!("scheme {other:?} is not http or https"))),
         }
         if base.host_str().is_none_or(str::is_empty) {
             return Err(bad("no host"));
@@ -102,8 +112,37 @@ impl Pushgateway {
                 "credentials in the URL are not sent; put user:password in {BASIC_AUTH_ENV}"
             )));
         }
-        Ok(Self { base, auth: None })
+        Ok(Self {
+            base,
+            auth: None,
+            extra_roots: Vec::new(),
+        })
     }
+
+    /// This gateway, also trusting the CA certificates (PEM) in `path`, e.g. a company CA or
+    /// a test's own.
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Self, PushError> {
+        let bad = |why: String| PushError::Ca {
+            path: path.display().to_string(),
+            why,
+        };
+        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CA_FILE + 1), &mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
+        if bytes.len() as u64 > MAX_CA_FILE {
+            return Err(bad(format!("larger than {MAX_CA_FILE} bytes")));
+        }
+        let certs = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        self.extra_roots.extend(certs);
+        Ok(self)
+    }
+
 
     /// This gateway with the basic-auth credentials in `user:password` (the value of
     /// [`BASIC_AUTH_ENV`]).
@@ -131,7 +170,7 @@ impl Pushgateway {
                 .trim_matches(|c| c == '[' || c == ']')
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        self.auth.is_some() && !loopback
+        self.auth.is_some() && self.base.scheme() == "http" && !loopback
     }
 
     /// The address of `group` on this gateway: `<base>/metrics/job@base64/…/<name>@base64/…`.
@@ -258,48 +297,20 @@ pub async fn push(
         url: gateway.to_string(),
         why,
     };
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_DEADLINE)
-        .timeout(PUSH_DEADLINE)
-        .build()
-        .map_err(|e| unreachable(e.to_string()))?;
-    let mut request = client
-        .put(url.clone())
-        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .body(exposition);
-    if let Some(auth) = &gateway.auth {
-        request = request.basic_auth(&auth.user, Some(&auth.password));
-    }
-    let response = request
-        .send()
+    let (status, body) =
+        tokio::time::timeout(PUSH_DEADLINE, transport::put(gateway, &url, exposition))
         .await
-        .map_err(|e| unreachable(cause(&e)))?;
-    let status = response.status();
-    if status.is_success() {
+        .map_err(|_| unreachable(format!("no answer within {}s", PUSH_DEADLINE.as_secs())))?
+        .map_err(unreachable)?;
+    if (200..300).contains(&status) {
         return Ok(url);
     }
-    let body = response.bytes().await.unwrap_or_default();
     let shown = String::from_utf8_lossy(&body[..body.len().min(BODY_SHOWN)]).into_owned();
     Err(PushError::Refused {
         url: gateway.to_string(),
-        status: status.as_u16(),
+        status,
         body: crate::report::printable(shown.trim()),
     })
-}
-
-/// The innermost cause of a request error ("connection refused", "operation timed out"),
-/// which reqwest's own message wraps in "error sending request".
-fn cause(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return format!("no answer within {}s", PUSH_DEADLINE.as_secs());
-    }
-    let mut source: &dyn std::error::Error = error;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    source.to_string()
 }
 
 #[cfg(test)]
@@ -310,8 +321,8 @@ mod tests {
     fn urls_are_checked() {
         assert!(Pushgateway::parse("http://127.0.0.1:9091").is_ok());
         assert!(Pushgateway::parse("http://gw.example/prefix/").is_ok());
+        assert!(Pushgateway::parse("https://gw.example:9091").is_ok());
         for bad in [
-            "https://gw:9091",
             "ftp://gw",
             "127.0.0.1:9091",
             "http://gw:9091/?x=1",
