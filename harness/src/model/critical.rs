@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use thread_runtime::StartupPhase;
+use codex_telemetry::StartupPhase;
 
 use super::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
 use super::sample::Sample;

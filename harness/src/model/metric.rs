@@ -1,7 +1,7 @@
 //! Metric names: codex's startup phases, time to first token, and the harness's own
 //! client-side timings. Which ones a run produces depends on the transport.
 
-use thread_runtime::StartupPhase;
+use codex_telemetry::StartupPhase;
 
 /// `codex.turn_ttft`.
 pub const TURN_TTFT: &str = "turn_ttft";

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use thread_runtime::telemetry::{
+use codex_telemetry::{
     ATTR_DURATION_MS, ATTR_DURATION_US, ATTR_EVENT_NAME, ATTR_PHASE, ATTR_STATUS,
     STARTUP_PHASE_EVENT, TURN_TTFT_EVENT, WEBSOCKET_CONNECT_EVENT,
 };

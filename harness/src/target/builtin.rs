@@ -21,9 +21,8 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use thread_runtime::{
-    Event, Op, RuntimeConfig, StartupPhase, TelemetrySink, ThreadRuntime, Transport,
-};
+use codex_telemetry::StartupPhase;
+use thread_runtime::{Event, Op, RuntimeConfig, TelemetrySink, ThreadRuntime, Transport};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

@@ -10,7 +10,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::AnyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
-use thread_runtime::telemetry::ATTR_CONVERSATION_ID;
+use codex_telemetry::ATTR_CONVERSATION_ID;
 
 use crate::model::sample::{AttrValue, Sample, decode};
 

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
 use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data as MetricData;
 use prost::Message;
-use thread_runtime::telemetry::ATTR_CONVERSATION_ID;
+use codex_telemetry::ATTR_CONVERSATION_ID;
 
 use crate::model::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
 use crate::model::sample::{AttrValue, Sample, decode};
@@ -214,8 +214,8 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
 }
 
 // Codex's metric histograms, named by the shared telemetry contract.
-pub use thread_runtime::telemetry::{CONNECT_HISTOGRAM, PHASE_HISTOGRAM, TTFT_HISTOGRAM};
-use thread_runtime::telemetry::{HISTOGRAM_ATTR_PHASE, HISTOGRAM_ATTR_STATUS};
+pub use codex_telemetry::{CONNECT_HISTOGRAM, PHASE_HISTOGRAM, TTFT_HISTOGRAM};
+use codex_telemetry::{HISTOGRAM_ATTR_PHASE, HISTOGRAM_ATTR_STATUS};
 
 /// One (metric, status) as codex's own metric histograms aggregate it: counts and sums only,
 /// no per-event values (those come from the log events).

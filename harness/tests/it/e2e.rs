@@ -261,7 +261,7 @@ fn default_scenario_json_has_every_phase_with_full_counts() {
     // Five rounds by default, each with its own histograms; their merge is the pooled row.
     assert_eq!(doc["rounds"].as_array().unwrap().len(), 5);
     let metrics = doc["metrics"].as_array().unwrap();
-    for phase in thread_runtime::StartupPhase::ALL
+    for phase in codex_telemetry::StartupPhase::ALL
         .iter()
         .map(|p| p.as_str())
         .chain(["turn_ttft"])

@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
-use thread_runtime::{StartupPhase, Transport};
+use codex_telemetry::StartupPhase;
+use thread_runtime::Transport;
 
 use crate::model::sample::{OverheadSample, Sample};
 use tokio::io::AsyncReadExt;
