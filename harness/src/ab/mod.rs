@@ -291,8 +291,9 @@ fn write_outputs(
     Ok(())
 }
 
-/// The round files an earlier run kept (`ab --out-dir`, or each pairing of `history`): `a-round01.json`, `b-round01.json`, … up to the first
-/// round missing a side.
+/// The round files an earlier run kept (`ab --out-dir`, or each pairing of `history`):
+/// `a-round01.json`, `b-round01.json`, … up to the first round missing a side; a round missing
+/// before a later one is refused.
 pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 1..=MAX_ROUNDS {

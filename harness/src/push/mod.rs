@@ -345,8 +345,12 @@ mod tests {
             .with_basic_auth("ci:s3cret")
             .unwrap();
         assert!(remote.sends_credentials_in_clear());
-        assert!(!Pushgateway::parse("http://gw.example:9091").unwrap().sends_credentials_in_clear());
-        assert!(Pushgateway::parse("http://[::1]:9091").unwrap().with_basic_auth("a:b").is_ok_and(|g| !g.sends_credentials_in_clear()));
+        let anonymous = Pushgateway::parse("http://gw.example:9091").unwrap();
+        assert!(!anonymous.sends_credentials_in_clear());
+        let ipv6 = Pushgateway::parse("http://[::1]:9091").unwrap();
+        assert!(!ipv6.with_basic_auth("a:b").unwrap().sends_credentials_in_clear());
+        let tls = Pushgateway::parse("https://gw.example:9091").unwrap();
+        assert!(!tls.with_basic_auth("a:b").unwrap().sends_credentials_in_clear());
         assert!(local.clone().with_basic_auth("nocolon").is_err());
         assert!(local.with_basic_auth(":password").is_err());
     }

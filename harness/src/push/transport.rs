@@ -33,12 +33,17 @@ impl Pushgateway {
 /// One `PUT` of `body` to `url` on a connection of its own: (status, the start of the answer's
 /// body), or why not (the innermost cause: "Connection refused", "invalid peer certificate:
 /// UnknownIssuer").
-pub(super) async fn put(gateway: &Pushgateway, url: &reqwest::Url, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+pub(super) async fn put(
+    gateway: &Pushgateway,
+    url: &reqwest::Url,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), String> {
     use http_body_util::BodyExt;
 
     let host = url.host_str().ok_or("no host")?;
     let port = url.port_or_known_default().ok_or("no port")?;
-    let tcp = tokio::time::timeout(CONNECT_DEADLINE, tokio::net::TcpStream::connect(format!("{host}:{port}")))
+    let connect = tokio::net::TcpStream::connect(format!("{host}:{port}"));
+    let tcp = tokio::time::timeout(CONNECT_DEADLINE, connect)
         .await
         .map_err(|_| format!("no connection within {}s", CONNECT_DEADLINE.as_secs()))?
         .map_err(|e| innermost(&e))?;
@@ -62,8 +67,9 @@ pub(super) async fn put(gateway: &Pushgateway, url: &reqwest::Url, body: Vec<u8>
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
         .map_err(|e| e.to_string())?;
     let (response, _connection) = if url.scheme() == "https" {
-        let name = rustls::pki_types::ServerName::try_from(host.trim_matches(|c| c == '[' || c == ']').to_owned())
-            .map_err(|e| e.to_string())?;
+        // An IPv6 literal is named without its brackets.
+        let bare = host.trim_matches(|c| c == '[' || c == ']').to_owned();
+        let name = rustls::pki_types::ServerName::try_from(bare).map_err(|e| e.to_string())?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(gateway.tls()?));
         let tls = connector.connect(name, tcp).await.map_err(|e| innermost(&e))?;
         send(hyper_util::rt::TokioIo::new(tls), request).await?
