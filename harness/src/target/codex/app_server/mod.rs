@@ -20,20 +20,19 @@
 //! every answered body is filed. The batch interval is lowered to [`LOG_EXPORT_INTERVAL_MS`]
 //! for this target.
 //!
-//! Why one long file: the JSON-RPC exchange, the process pool and the telemetry wait are one
-//! protocol over one process handle; apart they would share its state through the crate.
+//! The process and its JSON-RPC exchange are in [`process`]; this file is the target: the
+//! pool, an iteration's thread and turns, and the telemetry wait.
+
+mod process;
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use serde_json::Value;
 
-use super::{CodexError, CodexRig, Home, LossyLines, ProcessGroupGuard};
+use super::{CodexError, CodexRig};
 use crate::model::metric::{
     CLIENT_FIRST_DELTA, CLIENT_INITIALIZE, CLIENT_THREAD_START, CLIENT_TURN_START, Cohort,
     TURN_TTFT,
@@ -42,6 +41,8 @@ use crate::model::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 
+use process::{AppServerProcess, Incoming, thread_start_params, turn_start_params};
+
 /// How often the app-server exports its batched logs and spans, in milliseconds (the
 /// OpenTelemetry SDK's `OTEL_BLRP_SCHEDULE_DELAY` and `OTEL_BSP_SCHEDULE_DELAY`, 1 s and 5 s by
 /// default, which would hold every iteration back while the harness waits for the thread's
@@ -49,211 +50,6 @@ use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, Telem
 pub const LOG_EXPORT_INTERVAL_MS: u64 = 25;
 /// How long an iteration waits for its thread's telemetry after the last turn completed.
 pub const TELEMETRY_WAIT: Duration = Duration::from_secs(5);
-/// How long a retired process may take to flush and exit before it is killed.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
-/// JSON-RPC "method not found", the answer to requests the harness does not serve.
-const METHOD_NOT_FOUND: i64 = -32601;
-
-/// One message from the app-server.
-#[derive(Debug)]
-enum Incoming {
-    Response {
-        id: u64,
-        result: Result<Value, Value>,
-    },
-    Notification {
-        method: String,
-        params: Value,
-    },
-    /// A request from the server to the client (approvals and the like).
-    Request {
-        id: Value,
-        method: String,
-    },
-}
-
-impl Incoming {
-    fn parse(line: &str) -> Result<Self, String> {
-        let mut value: Value =
-            serde_json::from_str(line).map_err(|e| format!("not JSON ({e}): {line:.200}"))?;
-        let method = value["method"].as_str().map(str::to_owned);
-        match (value.get("id").cloned(), method) {
-            (Some(id), Some(method)) => Ok(Incoming::Request { id, method }),
-            (None, Some(method)) => Ok(Incoming::Notification {
-                method,
-                params: value["params"].take(),
-            }),
-            (Some(id), None) => {
-                let id = id
-                    .as_u64()
-                    .ok_or_else(|| format!("response with a non-numeric id: {line:.200}"))?;
-                let result = match value.get_mut("error") {
-                    Some(error) => Err(error.take()),
-                    None => Ok(value["result"].take()),
-                };
-                Ok(Incoming::Response { id, result })
-            }
-            (None, None) => Err(format!(
-                "neither a response nor a notification: {line:.200}"
-            )),
-        }
-    }
-}
-
-/// A running `codex app-server` and the client end of its stdio.
-struct AppServerProcess {
-    child: Child,
-    group: ProcessGroupGuard,
-    _home: Home,
-    stdin: ChildStdin,
-    stdout: LossyLines<ChildStdout>,
-    stderr: tokio::task::JoinHandle<String>,
-    next_id: u64,
-    /// Threads started in this process so far.
-    threads: u32,
-}
-
-impl AppServerProcess {
-    /// Spawns the process and completes the `initialize` handshake; returns it with the time
-    /// from spawn to the answer to `initialize`.
-    async fn start(rig: &CodexRig, label: &str) -> Result<(Self, Duration), IterationFailure> {
-        let home = rig
-            .home(label)
-            .map_err(|e| IterationFailure::Start(e.to_string()))?;
-        let mut command = rig.command(&home.path, &["app-server"]);
-        command
-            .env(
-                "OTEL_BLRP_SCHEDULE_DELAY",
-                LOG_EXPORT_INTERVAL_MS.to_string(),
-            )
-            .env(
-                "OTEL_BSP_SCHEDULE_DELAY",
-                LOG_EXPORT_INTERVAL_MS.to_string(),
-            )
-            .stdin(Stdio::piped());
-        let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| {
-            IterationFailure::Start(format!("cannot spawn {}: {e}", rig.binary.display()))
-        })?;
-        let group = ProcessGroupGuard { pgid: child.id() };
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = LossyLines::new(child.stdout.take().expect("stdout is piped"));
-        let stderr = rig.stderr_tail(child.stderr.take().expect("stderr is piped"));
-        let mut process = Self {
-            child,
-            group,
-            _home: home,
-            stdin,
-            stdout,
-            stderr,
-            next_id: 1,
-            threads: 0,
-        };
-        process
-            .request("initialize", initialize_params(), |_, _| {})
-            .await
-            .map_err(|e| IterationFailure::Start(format!("initialize: {e}")))?;
-        let initialized = started.elapsed();
-        process
-            .send(&json!({ "method": "initialized" }))
-            .await
-            .map_err(IterationFailure::Start)?;
-        Ok((process, initialized))
-    }
-
-    async fn send(&mut self, message: &Value) -> Result<(), String> {
-        let mut line = serde_json::to_vec(message).expect("a JSON value serializes");
-        line.push(b'\n');
-        self.stdin
-            .write_all(&line)
-            .await
-            .map_err(|e| format!("cannot write to the app-server: {e}"))?;
-        self.stdin
-            .flush()
-            .await
-            .map_err(|e| format!("cannot write to the app-server: {e}"))
-    }
-
-    /// Sends a request; returns its id.
-    async fn send_request(&mut self, method: &str, params: Value) -> Result<u64, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&json!({ "id": id, "method": method, "params": params }))
-            .await?;
-        Ok(id)
-    }
-
-    /// The next message that is not a server request (those are refused on the spot).
-    async fn next(&mut self) -> Result<Incoming, String> {
-        loop {
-            let line = match self.stdout.next_line().await {
-                Ok(Some(line)) => line,
-                Ok(None) => return Err(self.ended().await),
-                Err(e) => return Err(format!("cannot read the app-server's stdout: {e}")),
-            };
-            if line.trim().is_empty() {
-                continue;
-            }
-            match Incoming::parse(&line)? {
-                Incoming::Request { id, method } => {
-                    let refusal = json!({
-                        "id": id,
-                        "error": {
-                            "code": METHOD_NOT_FOUND,
-                            "message": format!("phasebench does not serve {method}"),
-                        }
-                    });
-                    self.send(&refusal).await?;
-                }
-                other => return Ok(other),
-            }
-        }
-    }
-
-    /// Why stdout ended: the exit status and the end of stderr.
-    async fn ended(&mut self) -> String {
-        let status = tokio::time::timeout(Duration::from_secs(1), self.child.wait()).await;
-        let stderr = tokio::time::timeout(Duration::from_secs(1), &mut self.stderr)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        match status {
-            Ok(Ok(status)) => format!("the app-server exited ({status}): {stderr}"),
-            _ => format!("the app-server closed its stdout: {stderr}"),
-        }
-    }
-
-    /// Sends a request and reads until its response, passing notifications to `notified`
-    /// with the time since the request was sent.
-    async fn request(
-        &mut self,
-        method: &str,
-        params: Value,
-        mut notified: impl FnMut(&str, &Value),
-    ) -> Result<Value, String> {
-        let id = self.send_request(method, params).await?;
-        loop {
-            match self.next().await? {
-                Incoming::Response { id: got, result } if got == id => {
-                    return result.map_err(|e| format!("{method} answered an error: {e}"));
-                }
-                Incoming::Notification { method, params } => notified(&method, &params),
-                _ => {}
-            }
-        }
-    }
-
-    /// Closes stdin (codex flushes its telemetry and exits) and waits for the exit, killing
-    /// the process group if it takes longer than [`EXIT_GRACE`].
-    async fn retire(mut self) {
-        drop(self.stdin);
-        if let Ok(Ok(_)) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
-            self.group.pgid = None;
-        }
-    }
-}
-
 /// What one turn saw, from the client side.
 #[derive(Debug, Default)]
 struct ClientTurn {
@@ -470,27 +266,6 @@ impl CodexAppServerTarget {
     }
 }
 
-fn initialize_params() -> Value {
-    json!({
-        "clientInfo": {
-            "name": "phasebench",
-            "title": "phasebench",
-            "version": env!("CARGO_PKG_VERSION"),
-        }
-    })
-}
-
-fn thread_start_params(cwd: &std::path::Path) -> Value {
-    json!({ "cwd": cwd.display().to_string() })
-}
-
-fn turn_start_params(thread_id: &str, prompt: &str) -> Value {
-    json!({
-        "threadId": thread_id,
-        "input": [{ "type": "text", "text": prompt }],
-    })
-}
-
 /// Folds one notification about the turn's thread into what the turn saw.
 fn observe(seen: &mut ClientTurn, method: &str, mut params: Value, sent: Instant) {
     match method {
@@ -526,34 +301,11 @@ impl Drop for CodexAppServerTarget {
 
 impl CodexAppServerTarget {
     /// Closes the processes idle in the pool the way a client would (stdin closed: codex
-    /// flushes its telemetry and exits), killing those that take longer than [`EXIT_GRACE`];
+    /// flushes its telemetry and exits), killing those that take longer than a grace period;
     /// returns how many exited by themselves. Runs when the target is dropped.
     pub fn close_idle(&self) -> usize {
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
-        // Stdout and the home stay until the process is gone: it still writes to both.
-        let mut children: Vec<_> = idle
-            .into_iter()
-            .map(|process| {
-                drop(process.stdin);
-                (process.child, process.group, process.stdout, process._home)
-            })
-            .collect();
-        let mut exited = 0;
-        let deadline = Instant::now() + EXIT_GRACE;
-        while !children.is_empty() && Instant::now() < deadline {
-            children.retain_mut(|(child, group, _, _)| match child.try_wait() {
-                Ok(Some(_)) => {
-                    group.pgid = None;
-                    exited += 1;
-                    false
-                }
-                Ok(None) => true,
-                Err(_) => false,
-            });
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // Whatever is left is killed with its group as the guards drop.
-        exited
+        process::close_all(idle)
     }
 }
 
@@ -602,6 +354,7 @@ impl Target for CodexAppServerTarget {
 
 #[cfg(test)]
 mod tests {
+    use super::process::initialize_params;
     use super::*;
 
     #[test]
