@@ -66,7 +66,7 @@ pub mod cli;
 // The facade: the commands' requests and what they return.
 pub use ab::{AbError, AbRequest, Side, run_ab, run_ab_shard};
 pub use ingest::{IngestError, IngestSummary};
-pub use push::{ExtraLabel, PushError, Pushgateway};
+pub use push::{BASIC_AUTH_ENV, ExtraLabel, PushError, Pushgateway};
 pub use results::{
     BudgetRow, BudgetVerdict, Environment, LoadedResult, MetricRow, PlanInfo, ResultFileError,
     RoundRecord, RoundSeries, RunInfo, RunSummary, ScenarioInfo, load_result,

@@ -338,7 +338,7 @@ pub async fn serve_stdio(spec: McpServerSpec) -> Result<(), McpServeError> {
     Ok(())
 }
 
-/// A mock MCP server on streamable HTTP at `http://127.0.0.1:PORT/mcp`, one [`MockMcp`] per
+/// A mock MCP server on streamable HTTP at `http://127.0.0.1:PORT/mcp`, one `MockMcp` per
 /// session (each drawing its own start delay and faults from one seeded generator). Dropping
 /// it stops the server.
 pub struct McpHttpServer {
