@@ -280,7 +280,8 @@ pub(crate) enum Command {
         quiet: bool,
     },
     /// Push a result file's percentiles and counts to a Prometheus Pushgateway (labelled with
-    /// scenario, target, version and commit); exit 3 when the gateway is down or refuses.
+    /// scenario, target, version and commit; basic-auth credentials from
+    /// PHASEBENCH_PUSH_BASIC_AUTH=user:password); exit 3 when the gateway is down or refuses.
     Push {
         /// The result file (from `phasebench run --json`); its rows are re-derived from its
         /// histograms before anything is sent.
@@ -428,7 +429,9 @@ pub(crate) struct McpServerArgs {
 #[derive(clap::Args)]
 pub(crate) struct PushArgs {
     /// After the run, push its percentiles and counts to this Prometheus Pushgateway (e.g.
-    /// http://127.0.0.1:9091 or https://…); a push that fails exits 3, the files are written.
+    /// http://127.0.0.1:9091 or https://…; basic-auth credentials from
+    /// PHASEBENCH_PUSH_BASIC_AUTH=user:password); a push that fails exits 3, the files are
+    /// written.
     #[arg(long, value_name = "URL", value_parser = boxed_pushgateway)]
     pub(crate) push: Option<Box<Pushgateway>>,
     /// Add a grouping label to the push (repeatable), e.g. --push-label runner=ci-3.
