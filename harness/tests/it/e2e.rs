@@ -1377,13 +1377,21 @@ fn bisect_finds_the_first_value_where_ttft_regressed() {
         "the ends differ: {found}"
     );
     assert!(steps.len() <= 4, "{found}");
-    assert!(
-        found["moved"]
-            .as_str()
-            .unwrap()
-            .contains("no startup phase moved"),
-        "{found}"
-    );
+    // Only the first token was delayed: no startup phase moved, or (an informational row's
+    // noise on a loaded machine, seen once as websocket_connect +1.1 ms) one moved by a
+    // sliver of TTFT's 40 ms.
+    let moved = found["moved"].as_str().unwrap();
+    assert!(moved.starts_with("turn_ttft p50 +"), "{found}");
+    if let Some((_, phase)) = moved.split_once("the phase that moved most: ") {
+        let delta: f64 = phase
+            .split_whitespace()
+            .nth(2)
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("no delta in {moved}"));
+        assert!(delta.abs() < 8.0, "{found}");
+    } else {
+        assert!(moved.contains("no startup phase moved"), "{found}");
+    }
 }
 
 /// Open loop: at a rate the target sustains, latencies from the intended start match the

@@ -10,33 +10,40 @@
 //! variables point at an [`EgressTrap`], which refuses and counts whatever tries to go further. It runs
 //! in its own process group, killed whole when its iteration's deadline passes.
 //!
-//! Why one long file: the isolated home, the config it gets, the process-group guard and the
-//! exec target are the one contract of running codex safely; the app-server target and the
-//! egress trap have their own modules.
+//! The config each home gets is in [`config`], the child-process guards and readers in
+//! `child`, the version probe in `version`.
+//!
+//! Why one long file: the isolated home and the rig every codex process runs in are the one
+//! contract of running codex safely; its pieces share the rig's fields.
 
 pub mod aged;
 pub mod app_server;
+mod child;
+mod config;
 pub mod egress;
 pub mod exec;
 pub mod releases;
+mod version;
+
+pub use config::{config_toml, mcp_config_toml};
+use child::{LossyLines, ProcessGroupGuard, RemoveOnDrop, stderr_tail};
+use version::codex_version;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use mock_backend::MockBackend;
 use codex_telemetry::StartupPhase;
 use thread_runtime::Transport;
 
 use crate::model::sample::{OverheadSample, Sample};
-use tokio::io::AsyncReadExt;
 
 use super::TelemetryHealth;
 use mock_backend::mcp::McpHttpServer;
 
-use crate::scenario::{CodexHome, CodexSpec, McpServer, McpTransportKind, OtlpProtocol, Scenario};
+use crate::scenario::{CodexHome, CodexSpec, McpServer, McpTransportKind, Scenario};
 use crate::target::codex::egress::EgressTrap;
 use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 
@@ -112,275 +119,6 @@ pub fn resolve_binary(spec: &CodexSpec) -> Result<PathBuf, CodexError> {
             looked: chosen.display().to_string(),
         })
     }
-}
-
-/// The `config.toml` written into each `CODEX_HOME`.
-pub fn config_toml(
-    mock_uri: &str,
-    receiver_uri: &str,
-    transport: Transport,
-    spec: &CodexSpec,
-) -> String {
-    let (websockets, timeout_ms) = match transport {
-        Transport::Websocket { connect_timeout } => (true, connect_timeout.as_millis()),
-        Transport::Http => (false, 5000),
-    };
-    let protocol = match spec.otlp_protocol {
-        OtlpProtocol::Json => "json",
-        OtlpProtocol::Binary => "binary",
-    };
-    let exporter = |enabled: bool, signal: &str| {
-        if enabled {
-            format!(
-                "{{ otlp-http = {{ endpoint = \"{receiver_uri}/v1/{signal}\", protocol = \"{protocol}\" }} }}"
-            )
-        } else {
-            "\"none\"".to_owned()
-        }
-    };
-    format!(
-        r#"# Written by phasebench for one benchmark run; points codex at loopback only.
-model_provider = "mock"
-check_for_update_on_startup = false
-
-[model_providers.mock]
-name = "Mock"
-base_url = "{mock_uri}"
-wire_api = "responses"
-env_key = "OPENAI_API_KEY"
-supports_websockets = {websockets}
-websocket_connect_timeout_ms = {timeout_ms}
-request_max_retries = 0
-stream_max_retries = 0
-
-[analytics]
-enabled = false
-
-[otel]
-environment = "bench"
-log_user_prompt = false
-exporter = {logs}
-trace_exporter = {traces}
-metrics_exporter = {metrics}
-
-[features]
-plugins = false
-remote_plugin = false
-apps = false
-shell_snapshot = false
-"#,
-        logs = exporter(true, "logs"),
-        traces = exporter(spec.export_traces, "traces"),
-        metrics = exporter(spec.export_metrics, "metrics"),
-    )
-}
-
-/// The `[mcp_servers.NAME]` tables for a scenario's mock MCP servers: each runs
-/// `COMMAND mcp-server ARGS` (this phasebench binary), with the scenario's startup timeout,
-/// appending what it was asked to `record`.
-/// Streamable-HTTP servers are written as `url` entries (`http` maps their names to URLs).
-pub fn mcp_config_toml(
-    servers: &[McpServer],
-    command: &Path,
-    record: &Path,
-    http: &std::collections::BTreeMap<String, String>,
-) -> String {
-    let mut tables = toml::Table::new();
-    for server in servers {
-        let mut table = toml::Table::new();
-        match http.get(&server.spec.name) {
-            Some(url) => {
-                table.insert("url".into(), toml::Value::from(url.as_str()));
-            }
-            None => {
-                let mut spec = server.spec.clone();
-                spec.record = Some(record.to_owned());
-                let mut args = vec![toml::Value::from("mcp-server")];
-                args.extend(spec.to_args().into_iter().map(toml::Value::from));
-                table.insert(
-                    "command".into(),
-                    toml::Value::from(command.display().to_string()),
-                );
-                table.insert("args".into(), toml::Value::Array(args));
-            }
-        }
-        table.insert(
-            "startup_timeout_sec".into(),
-            toml::Value::from(server.startup_timeout.as_secs_f64()),
-        );
-        tables.insert(server.spec.name.clone(), toml::Value::Table(table));
-    }
-    if tables.is_empty() {
-        return String::new();
-    }
-    let mut root = toml::Table::new();
-    root.insert("mcp_servers".into(), toml::Value::Table(tables));
-    toml::to_string(&root).expect("a table of strings and numbers serializes")
-}
-
-/// Kills a process group when dropped, unless disarmed after the process exited.
-struct ProcessGroupGuard {
-    pgid: Option<u32>,
-}
-
-impl Drop for ProcessGroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.pgid {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pgid}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-/// Removes a directory tree when dropped.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            let _ = std::fs::remove_dir_all(path);
-        }
-    }
-}
-
-/// The longest stdout line kept from a child; the rest of a longer line is skipped.
-const MAX_LINE: usize = 1 << 20;
-
-/// A child's stdout as lines, whatever it prints: invalid UTF-8 is replaced (a line-based
-/// reader that stops at the first invalid byte would leave the child blocked on a full pipe
-/// until the iteration's deadline), and lines are bounded.
-pub(crate) struct LossyLines<R> {
-    reader: tokio::io::BufReader<R>,
-    line: Vec<u8>,
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> LossyLines<R> {
-    pub(crate) fn new(reader: R) -> Self {
-        Self {
-            reader: tokio::io::BufReader::new(reader),
-            line: Vec::new(),
-        }
-    }
-
-    /// The next line without its line break; `None` at the end.
-    pub(crate) async fn next_line(&mut self) -> std::io::Result<Option<String>> {
-        use tokio::io::AsyncBufReadExt;
-        self.line.clear();
-        loop {
-            let buffer = self.reader.fill_buf().await?;
-            if buffer.is_empty() {
-                return Ok((!self.line.is_empty()).then(|| self.take_line()));
-            }
-            let (used, done) = match buffer.iter().position(|b| *b == b'\n') {
-                Some(at) => (at + 1, true),
-                None => (buffer.len(), false),
-            };
-            let room = MAX_LINE.saturating_sub(self.line.len());
-            self.line.extend_from_slice(&buffer[..used.min(room)]);
-            self.reader.consume(used);
-            if done {
-                return Ok(Some(self.take_line()));
-            }
-        }
-    }
-
-    fn take_line(&mut self) -> String {
-        let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        String::from_utf8_lossy(line).into_owned()
-    }
-}
-
-/// Reads a child's stderr to the end in the background; yields its last [`STDERR_TAIL`] bytes.
-fn stderr_tail(
-    mut stderr: tokio::process::ChildStderr,
-    helper_refusals: Arc<AtomicU64>,
-) -> tokio::task::JoinHandle<String> {
-    tokio::spawn(async move {
-        let mut all = Vec::new();
-        let _ = stderr.read_to_end(&mut all).await;
-        let text = String::from_utf8_lossy(&all).into_owned();
-        if text.contains(HELPER_REFUSAL) {
-            helper_refusals.fetch_add(1, Ordering::Relaxed);
-        }
-        let cut = text.len().saturating_sub(STDERR_TAIL);
-        text[text.floor_char_boundary(cut)..].trim().to_owned()
-    })
-}
-
-/// How long `codex --version` may take.
-const VERSION_DEADLINE: Duration = Duration::from_secs(15);
-
-/// Asks the binary its version, isolated like every other codex process (its own temporary
-/// `HOME`, `CODEX_HOME` and `TMPDIR`: even `--version` writes `$CODEX_HOME/tmp/arg0-*`), in
-/// its own process group, killed whole if it does not answer within [`VERSION_DEADLINE`].
-fn codex_version(binary: &Path) -> Result<String, CodexError> {
-    codex_version_within(binary, VERSION_DEADLINE)
-}
-
-fn codex_version_within(binary: &Path, deadline: Duration) -> Result<String, CodexError> {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let fail = |message: String| CodexError::Version {
-        binary: binary.display().to_string(),
-        message,
-    };
-    let scratch = tempfile::Builder::new()
-        .prefix("phasebench-codex-version-")
-        .tempdir()
-        .map_err(CodexError::TempDir)?;
-    let mut child = std::process::Command::new(binary)
-        .arg("--version")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", scratch.path())
-        .env("CODEX_HOME", scratch.path())
-        .env("TMPDIR", scratch.path())
-        .current_dir(scratch.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| fail(e.to_string()))?;
-    // Armed until the end: whatever the process left behind in its group goes with it.
-    let group = ProcessGroupGuard {
-        pgid: Some(child.id()),
-    };
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.take(4096).read_to_end(&mut bytes);
-        bytes
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > deadline => {
-                drop(group);
-                let _ = child.wait();
-                return Err(fail(format!("no answer within {deadline:?}; killed")));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(fail(e.to_string())),
-        }
-    };
-    drop(group);
-    let stdout = reader.join().unwrap_or_default();
-    if !status.success() {
-        return Err(fail(format!("exit {status}")));
-    }
-    // "codex-cli 0.169.0"
-    let text = String::from_utf8_lossy(&stdout);
-    Ok(text
-        .split_whitespace()
-        .last()
-        .unwrap_or("unknown")
-        .to_owned())
 }
 
 /// A `CODEX_HOME` for one process: removed when dropped unless it is the run's reused home.
@@ -731,8 +469,11 @@ impl CodexRig {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
+    use super::child::MAX_LINE;
+    use super::version::codex_version_within;
+    use crate::scenario::OtlpProtocol;
     use super::*;
 
     #[test]

@@ -1,0 +1,105 @@
+//! What every codex child process is held by: its process group killed when dropped, its
+//! temporary trees removed, its stdout read as bounded lossy lines, its stderr drained to a
+//! tail (and a helper-binary refusal counted).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::AsyncReadExt;
+
+use super::{HELPER_REFUSAL, STDERR_TAIL};
+
+/// Kills a process group when dropped, unless disarmed after the process exited.
+pub(super) struct ProcessGroupGuard {
+    pub(super) pgid: Option<u32>,
+}
+
+impl Drop for ProcessGroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Removes a directory tree when dropped.
+pub(super) struct RemoveOnDrop(pub(super) Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+/// The longest stdout line kept from a child; the rest of a longer line is skipped.
+pub(super) const MAX_LINE: usize = 1 << 20;
+
+/// A child's stdout as lines, whatever it prints: invalid UTF-8 is replaced (a line-based
+/// reader that stops at the first invalid byte would leave the child blocked on a full pipe
+/// until the iteration's deadline), and lines are bounded.
+pub(crate) struct LossyLines<R> {
+    reader: tokio::io::BufReader<R>,
+    line: Vec<u8>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> LossyLines<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Self {
+            reader: tokio::io::BufReader::new(reader),
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line without its line break; `None` at the end.
+    pub(crate) async fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        use tokio::io::AsyncBufReadExt;
+        self.line.clear();
+        loop {
+            let buffer = self.reader.fill_buf().await?;
+            if buffer.is_empty() {
+                return Ok((!self.line.is_empty()).then(|| self.take_line()));
+            }
+            let (used, done) = match buffer.iter().position(|b| *b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buffer.len(), false),
+            };
+            let room = MAX_LINE.saturating_sub(self.line.len());
+            self.line.extend_from_slice(&buffer[..used.min(room)]);
+            self.reader.consume(used);
+            if done {
+                return Ok(Some(self.take_line()));
+            }
+        }
+    }
+
+    fn take_line(&mut self) -> String {
+        let line = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        String::from_utf8_lossy(line).into_owned()
+    }
+}
+
+/// Reads a child's stderr to the end in the background; yields its last [`STDERR_TAIL`] bytes.
+pub(super) fn stderr_tail(
+    mut stderr: tokio::process::ChildStderr,
+    helper_refusals: Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut all = Vec::new();
+        let _ = stderr.read_to_end(&mut all).await;
+        let text = String::from_utf8_lossy(&all).into_owned();
+        if text.contains(HELPER_REFUSAL) {
+            helper_refusals.fetch_add(1, Ordering::Relaxed);
+        }
+        let cut = text.len().saturating_sub(STDERR_TAIL);
+        text[text.floor_char_boundary(cut)..].trim().to_owned()
+    })
+}
