@@ -262,8 +262,9 @@ fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
             phase.verdict.as_str()
         ),
         None => format!(
-            "{metric} p50 {delta:+.3} ms; no startup phase moved with it (the change is outside \
-             the startup phases: the model response, or process start for the client timings)"
+            "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it (the change \
+             is outside the startup phases: the model response, or process start for the \
+             client timings)"
         ),
     })
 }

@@ -279,7 +279,7 @@ pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
             r.verdict.as_str()
         ),
         None => format!(
-            "turn_ttft p50 {} ms: no startup phase moved with it; the change is in the model response",
+            "turn_ttft p50 {} ms: no startup phase moved by a quarter of it; the change is in the model response",
             signed(ttft.delta_ms, ttft.resolution)
         ),
     })

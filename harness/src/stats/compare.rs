@@ -69,6 +69,9 @@ impl RowVerdict {
     }
 }
 
+/// The least share of a change a phase must move by to be named as where it came from.
+pub const EXPLAINING_SHARE: f64 = 0.25;
+
 /// One compared percentile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatComparison {
@@ -178,7 +181,9 @@ impl Comparison {
     }
 
     /// Of the p50 rows `is_phase` accepts, the one that moved most in the direction of
-    /// `changed` with a verdict (regressed or improved): where a change came from.
+    /// `changed` with a verdict (regressed or improved) and by at least [`EXPLAINING_SHARE`]
+    /// of `changed`'s move: where a change came from. (An informational row's verdict alone is
+    /// not enough: among dozens of rows one regresses by noise now and then, by a sliver.)
     pub fn moved_most(
         &self,
         changed: &StatComparison,
@@ -189,6 +194,7 @@ impl Comparison {
             .filter(|r| r.statistic == "p50" && is_phase(r))
             .filter(|r| r.delta_ms.signum() == changed.delta_ms.signum())
             .filter(|r| matches!(r.verdict, RowVerdict::Regressed | RowVerdict::Improved))
+            .filter(|r| r.delta_ms.abs() >= EXPLAINING_SHARE * changed.delta_ms.abs())
             .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))
     }
 

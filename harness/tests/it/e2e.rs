@@ -1377,21 +1377,14 @@ fn bisect_finds_the_first_value_where_ttft_regressed() {
         "the ends differ: {found}"
     );
     assert!(steps.len() <= 4, "{found}");
-    // Only the first token was delayed: no startup phase moved, or (an informational row's
-    // noise on a loaded machine, seen once as websocket_connect +1.1 ms) one moved by a
-    // sliver of TTFT's 40 ms.
+    // Only the first token was delayed: no startup phase explains it (an informational
+    // row's noise, once websocket_connect +1.1 ms "regressed" under load, is not named).
     let moved = found["moved"].as_str().unwrap();
     assert!(moved.starts_with("turn_ttft p50 +"), "{found}");
-    if let Some((_, phase)) = moved.split_once("the phase that moved most: ") {
-        let delta: f64 = phase
-            .split_whitespace()
-            .nth(2)
-            .and_then(|d| d.parse().ok())
-            .unwrap_or_else(|| panic!("no delta in {moved}"));
-        assert!(delta.abs() < 8.0, "{found}");
-    } else {
-        assert!(moved.contains("no startup phase moved"), "{found}");
-    }
+    assert!(
+        moved.contains("no startup phase moved by a quarter of it"),
+        "{found}"
+    );
 }
 
 /// Open loop: at a rate the target sustains, latencies from the intended start match the
@@ -1611,4 +1604,22 @@ fn color_paints_verdicts_and_nothing_else() {
     assert_eq!(stripped, plain);
     assert_eq!(report("auto", false), plain, "not a terminal: no colour");
     assert_eq!(report("auto", true), plain);
+}
+
+/// A first token delayed by a startup phase names that phase: slower tool listing while the
+/// first turn waits on the prewarm moves `turn_ttft` and `startup_prewarm_build_tools` alike.
+#[test]
+fn a_comparison_names_the_phase_a_ttft_change_came_from() {
+    let out = phasebench()
+        .args(["ab", "--rounds", "3", "--set", "iterations=90"])
+        .args(["--b-set", "tools.listing_delay=60ms"])
+        .arg(scenario_path("prewarm-race.toml"))
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 1);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("the phase that moved most is startup_prewarm_build_tools p50 +"),
+        "{report}"
+    );
 }
