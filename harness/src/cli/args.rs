@@ -7,10 +7,10 @@
 
 use std::path::PathBuf;
 
-use crate::ComparisonOutputs;
 use crate::push::{ExtraLabel, Pushgateway};
 use crate::scenario::Override;
 use crate::sys::output::Destination;
+use crate::{ComparisonOutputs, RunRequest};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -126,46 +126,7 @@ impl ComparisonArgs {
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Run a scenario and report per-phase and time-to-first-token distributions.
-    Run {
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// Write the JSON result here ("-" for standard output; files are replaced atomically,
-        /// devices and FIFOs written through).
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-        /// Write the metric table as CSV here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        csv: Option<Destination>,
-        /// Write Bencher Metric Format JSON here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        bmf: Option<Destination>,
-        /// Write an HdrHistogram interval log here (one interval per round, one tag per
-        /// metric and status; readable by HdrHistogram's own tools).
-        #[arg(long, value_name = "PATH")]
-        hlog: Option<Destination>,
-        /// Write per-iteration timelines here as Chrome trace-event JSON (opens in
-        /// ui.perfetto.dev): the 20 slowest iterations and a spread sample of at most 200.
-        #[arg(long, value_name = "PATH")]
-        trace: Option<Destination>,
-        /// Write the Prometheus text exposition of the run here (e.g. for node_exporter's
-        /// textfile collector).
-        #[arg(long, value_name = "PATH")]
-        prometheus: Option<Destination>,
-        #[command(flatten)]
-        push: PushArgs,
-        /// Run only shard K of N of the rounds (rounds K, K+N, … with their own seeds), e.g. on
-        /// N CI runners; `phasebench merge` joins the shards' results.
-        #[arg(long, value_name = "K/N", value_parser = shard)]
-        shard: Option<(u32, u32)>,
-        /// Compare the run with this baseline result and fail on a regression.
-        #[arg(long, value_name = "PATH")]
-        baseline: Option<PathBuf>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No progress bar and no tables on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Run(RunArgs),
     /// Compare a result with a baseline (a history of runs, or one result file); exit 1 on a
     /// primary regression or a budget breach.
     Compare {
@@ -423,6 +384,70 @@ pub(crate) struct McpServerArgs {
     /// Append one JSON line per request here (server-side timestamps, injected delays).
     #[arg(long)]
     pub(crate) record: Option<PathBuf>,
+}
+
+/// `phasebench run`'s arguments.
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+    /// Write the JSON result here ("-" for standard output; files are replaced atomically,
+    /// devices and FIFOs written through).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+    /// Write the metric table as CSV here ("-" for standard output).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) csv: Option<Destination>,
+    /// Write Bencher Metric Format JSON here ("-" for standard output).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) bmf: Option<Destination>,
+    /// Write an HdrHistogram interval log here (one interval per round, one tag per
+    /// metric and status; readable by HdrHistogram's own tools).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) hlog: Option<Destination>,
+    /// Write per-iteration timelines here as Chrome trace-event JSON (opens in
+    /// ui.perfetto.dev): the 20 slowest iterations and a spread sample of at most 200.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) trace: Option<Destination>,
+    /// Write the Prometheus text exposition of the run here (e.g. for node_exporter's
+    /// textfile collector).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) prometheus: Option<Destination>,
+    #[command(flatten)]
+    pub(crate) push: PushArgs,
+    /// Run only shard K of N of the rounds (rounds K, K+N, … with their own seeds), e.g. on
+    /// N CI runners; `phasebench merge` joins the shards' results.
+    #[arg(long, value_name = "K/N", value_parser = shard)]
+    pub(crate) shard: Option<(u32, u32)>,
+    /// Compare the run with this baseline result and fail on a regression.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) comparison: ComparisonArgs,
+    /// No progress bar and no tables on stdout.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+impl RunArgs {
+    /// The library's request, and where the run is pushed afterwards.
+    pub(crate) fn into_request(self) -> (RunRequest, PushArgs) {
+        let request = RunRequest {
+            overrides: self.scenario.overrides(),
+            scenario: self.scenario.scenario,
+            json: self.json,
+            csv: self.csv,
+            bmf: self.bmf,
+            hlog: self.hlog,
+            trace: self.trace,
+            prometheus: self.prometheus,
+            shard: self.shard,
+            progress: !self.quiet,
+            baseline: self.baseline,
+            comparison: self.comparison.outputs(),
+        };
+        (request, self.push)
+    }
 }
 
 /// Where a run's results are pushed, if anywhere.

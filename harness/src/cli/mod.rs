@@ -298,20 +298,9 @@ pub fn main() -> ExitCode {
                 EXIT_PASS
             })
         }
-        Command::Run {
-            scenario,
-            json,
-            csv,
-            bmf,
-            hlog,
-            trace,
-            prometheus,
-            push,
-            shard,
-            baseline,
-            comparison,
-            quiet,
-        } => {
+        Command::Run(args) => {
+            let quiet = args.quiet;
+            let (request, push) = args.into_request();
             // Credentials checked before anything runs.
             let gateway = match push
                 .push
@@ -320,20 +309,6 @@ pub fn main() -> ExitCode {
             {
                 Ok(gateway) => gateway,
                 Err(code) => return code,
-            };
-            let request = RunRequest {
-                overrides: scenario.overrides(),
-                scenario: scenario.scenario,
-                json,
-                csv,
-                bmf,
-                hlog,
-                trace,
-                prometheus,
-                shard,
-                progress: !quiet,
-                baseline,
-                comparison: comparison.outputs(),
             };
             let terminal = Terminal::new(request.destinations());
             let result = match block_on(crate::run(&request)) {
