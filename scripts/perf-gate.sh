@@ -71,35 +71,34 @@ judged() {
     if [ "$2" -ge 2 ]; then worst=3; elif [ "$2" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
 }
 
+# The overrides `compare`, `shard` and `judge` give phasebench: the same design on every runner.
+set_args() {
+    args=()
+    if [ -n "${PERF_GATE_SET:-}" ]; then args+=(--set "$PERF_GATE_SET"); fi
+    if [ -n "${PERF_GATE_B_SET:-}" ]; then args+=(--b-set "$PERF_GATE_B_SET"); fi
+}
+
 compare() {
     binaries
     local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
     mkdir -p "$OUT/results" "$(dirname "$SUMMARY")"
+    set_args
     local worst=0
     for scenario in scenarios/ci/*.toml; do
         local name
         name=$(basename "$scenario" .toml)
-        local args=(ab "$scenario" --a "$base_bin" --b "$head_bin" --rounds "$ROUNDS" --quiet
-            --out-dir "$OUT/results/$name"
-            --comparison-json "$OUT/results/$name/comparison.json"
-            --markdown "$SUMMARY" --append-markdown)
-        [ -n "${PERF_GATE_SET:-}" ] && args+=(--set "$PERF_GATE_SET")
-        [ -n "${PERF_GATE_B_SET:-}" ] && args+=(--b-set "$PERF_GATE_B_SET")
         echo "perf-gate: $name" >&2
         local code=0
-        "$base_bin" "${args[@]}" || code=$?
+        "$base_bin" ab "$scenario" --a "$base_bin" --b "$head_bin" --rounds "$ROUNDS" --quiet \
+            --out-dir "$OUT/results/$name" \
+            --comparison-json "$OUT/results/$name/comparison.json" \
+            --markdown "$SUMMARY" --append-markdown "${args[@]}" || code=$?
         judged "$name" "$code"
     done
     echo "perf-gate: summary in $SUMMARY, results in $OUT/results" >&2
     exit "$worst"
 }
 
-# The overrides both `shard` and `judge` give phasebench: the same design on every runner.
-set_args() {
-    args=()
-    if [ -n "${PERF_GATE_SET:-}" ]; then args+=(--set "$PERF_GATE_SET"); fi
-    if [ -n "${PERF_GATE_B_SET:-}" ]; then args+=(--b-set "$PERF_GATE_B_SET"); fi
-}
 
 shard() {
     local k=$1 n=$2

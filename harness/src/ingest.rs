@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::measure::recorder::Recorder;
 use crate::results::MetricRow;
 use crate::results::summarize::metric_rows;
+use crate::sys::BoundedReadError;
 use crate::telemetry::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
 use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 
@@ -200,23 +201,15 @@ impl IngestError {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, IngestError> {
-    use std::io::Read;
-    let read_error = |source| IngestError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(read_error)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(IngestError::TooLarge {
+    crate::sys::read_bounded(path, MAX_FILE_BYTES).map_err(|e| match e {
+        BoundedReadError::Io(source) => IngestError::Read {
             path: path.to_owned(),
-        });
-    }
-    Ok(bytes)
+            source,
+        },
+        BoundedReadError::TooLarge => IngestError::TooLarge {
+            path: path.to_owned(),
+        },
+    })
 }
 
 /// Why a file gave nothing, from its first bytes.

@@ -128,13 +128,7 @@ pub const MIN_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 1000;
 /// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
 pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
-    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
-        return Err(AbError::Rounds.into());
-    }
-    // Validate both sides' scenarios here first: a mistake fails before anything runs.
-    let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
-    let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
-    let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
+    let (scenario_a, scenario_b) = checked_sides(request)?;
     if let Some(dir) = &request.rejudge {
         crate::sys::output::check_all(request.comparison.destinations())
             .map_err(Error::OutputPath)?;
@@ -151,11 +145,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
         }
         let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
         write_outputs(&comparison, &a, &b, request)?;
-        let failed = comparison.regressed() || comparison.budgets_breached();
-        return Ok((
-            comparison,
-            if failed { Verdict::Fail } else { Verdict::Pass },
-        ));
+        return Ok(with_verdict(comparison));
     }
     let temp;
     let out_dir: &Path = match &request.out_dir {
@@ -176,11 +166,28 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     let (results_a, results_b) = run_rounds(&scenario_b, 1..=request.rounds, out_dir, request)?;
     let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
     write_outputs(&comparison, &results_a, &results_b, request)?;
+    Ok(with_verdict(comparison))
+}
+
+/// Checks `--rounds` and loads both sides' scenarios (shared and per-side overrides): a
+/// mistake fails before anything runs.
+fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario), Error> {
+    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
+        return Err(AbError::Rounds.into());
+    }
+    let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
+    let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
+    let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
+    Ok((scenario_a, scenario_b))
+}
+
+/// Fails on a primary regression or a breached budget.
+fn with_verdict(comparison: Comparison) -> (Comparison, Verdict) {
     let failed = comparison.regressed() || comparison.budgets_breached();
-    Ok((
+    (
         comparison,
         if failed { Verdict::Fail } else { Verdict::Pass },
-    ))
+    )
 }
 
 /// `ab --shard K/N`: round pairs K, K+N, … of the request's rounds, each written to its
@@ -191,9 +198,7 @@ pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
     let Some((k, n)) = request.shard else {
         return Err(AbError::Shard("was not given".into()).into());
     };
-    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
-        return Err(AbError::Rounds.into());
-    }
+    let (_, scenario_b) = checked_sides(request)?;
     if n > request.rounds {
         return Err(AbError::Shard(format!(
             "{k}/{n}: the run has {} rounds; a shard needs at least one",
@@ -213,9 +218,6 @@ pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
         ))
         .into());
     }
-    let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
-    Scenario::load(&request.scenario, &with(&request.a))?;
-    let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
     std::fs::create_dir_all(out_dir).map_err(AbError::OutDir)?;
     let rounds: Vec<u32> = (k..=request.rounds).step_by(n as usize).collect();
     run_rounds(&scenario_b, rounds.iter().copied(), out_dir, request)?;

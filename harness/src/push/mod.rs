@@ -24,6 +24,7 @@ use rustls::pki_types::pem::PemObject;
 use base64::Engine;
 
 use crate::results::RunSummary;
+use crate::sys::BoundedReadError;
 
 /// How long one push may take, connecting included.
 const PUSH_DEADLINE: Duration = Duration::from_secs(15);
@@ -126,13 +127,10 @@ impl Pushgateway {
             path: path.display().to_string(),
             why,
         };
-        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CA_FILE + 1), &mut bytes)
-            .map_err(|e| bad(e.to_string()))?;
-        if bytes.len() as u64 > MAX_CA_FILE {
-            return Err(bad(format!("larger than {MAX_CA_FILE} bytes")));
-        }
+        let bytes = crate::sys::read_bounded(path, MAX_CA_FILE).map_err(|e| match e {
+            BoundedReadError::Io(e) => bad(e.to_string()),
+            BoundedReadError::TooLarge => bad(format!("larger than {MAX_CA_FILE} bytes")),
+        })?;
         let certs = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("not PEM certificates: {e}")))?;

@@ -7,11 +7,11 @@
 //! Anything else is refused, naming the file and the field. (Budgets are judged again from
 //! the histograms wherever a verdict depends on them: see `stats::budget::rejudge`.)
 
-use std::io::Read;
 use std::path::Path;
 
 use super::{DecodedRound, MetricRow, RunSummary, SCHEMA_VERSION, merge_rounds};
 use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
+use crate::sys::BoundedReadError;
 
 /// Largest result file read (a 1,000-round result of 40 series is ~10 MB).
 pub const MAX_RESULT_BYTES: u64 = 64 << 20;
@@ -85,21 +85,16 @@ pub fn load_result(path: &Path) -> Result<LoadedResult, ResultFileError> {
 /// Reads a file of at most [`MAX_RESULT_BYTES`].
 pub fn read_bounded(path: &Path) -> Result<String, ResultFileError> {
     let shown = || path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| ResultFileError::Read {
+    let read = |source| ResultFileError::Read {
         path: shown(),
         source,
+    };
+    let bytes = crate::sys::read_bounded(path, MAX_RESULT_BYTES).map_err(|e| match e {
+        BoundedReadError::Io(source) => read(source),
+        BoundedReadError::TooLarge => ResultFileError::TooLarge { path: shown() },
     })?;
-    let mut text = String::new();
-    file.take(MAX_RESULT_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| ResultFileError::Read {
-            path: shown(),
-            source,
-        })?;
-    if text.len() as u64 > MAX_RESULT_BYTES {
-        return Err(ResultFileError::TooLarge { path: shown() });
-    }
-    Ok(text)
+    String::from_utf8(bytes)
+        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 fn json_error(path: &str) -> impl Fn(serde_json::Error) -> ResultFileError + '_ {
