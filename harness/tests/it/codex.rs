@@ -587,7 +587,7 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     std::fs::create_dir(&private_tmp).unwrap();
     let private_homes = tmp.path().join("homes");
     let json = tmp.path().join("partial.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
+    let mut child = crate::phasebench()
         .args([
             "run",
             "-q",
@@ -816,7 +816,7 @@ async fn aged_homes_are_made_once_cached_and_copied_per_iteration() {
 fn history_tabulates_phases_across_releases() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("history.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
+    let out = crate::phasebench()
         .current_dir(repo())
         .env("PHASEBENCH_CODEX_BIN", codex_binary())
         .args(["history", "scenarios/codex/exec-websocket.toml"])

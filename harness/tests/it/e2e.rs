@@ -10,6 +10,8 @@ use phasebench::results::{MetricRow, RunSummary};
 use phasebench::scenario::{Override, Scenario};
 use phasebench::target::builtin::BuiltinTarget;
 
+use crate::phasebench;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -231,10 +233,6 @@ async fn injected_resets_fail_iterations_without_hanging() {
     // The first delta arrived before each reset, so TTFT was still measured.
     assert_eq!(row(&s, "turn_ttft", None).count, 6);
     assert_eq!(row(&s, "client.iteration", None).errors, 6);
-}
-
-fn phasebench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_phasebench"))
 }
 
 #[test]

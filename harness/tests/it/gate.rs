@@ -34,7 +34,7 @@ fn with_tools_on_path(command: &mut Command) -> &mut Command {
 /// `phasebench run scenarios/default.toml` with `iterations` in two rounds, quiet, then `outputs`
 /// (e.g. `--json PATH`); panics unless it passes.
 fn run_default(iterations: u32, outputs: &[&std::ffi::OsStr]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+    let out = crate::phasebench()
         .arg("run")
         .arg(repo().join("scenarios/default.toml"))
         .args(["--iterations", &iterations.to_string()])
@@ -211,7 +211,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         }
         // One machine judging the same rounds: the same verdict, the same comparison file.
         let single = root.path().join(format!("{name}-single.json"));
-        let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+        let out = crate::phasebench()
             .arg("ab")
             .arg(repo().join(format!("scenarios/ci/{name}.toml")))
             .args(["--quiet", "--rejudge"])
@@ -233,7 +233,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
     // rounds before the gap.
     let gathered = judge_out.join("results/startup-http");
     std::fs::remove_file(gathered.join("b-round02.json")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+    let out = crate::phasebench()
         .arg("ab")
         .arg(repo().join("scenarios/ci/startup-http.toml"))
         .args(["--quiet", "--rejudge"])
@@ -248,7 +248,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         std::fs::remove_file(gathered.join(format!("{side}-round04.json"))).unwrap();
     }
     let rejudge = |rounds: Option<&str>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_phasebench"));
+        let mut command = crate::phasebench();
         command
             .arg("ab")
             .arg(repo().join("scenarios/ci/startup-websocket.toml"))
@@ -356,15 +356,7 @@ fn interval_logs_decode_with_hdrhistogram_py_to_the_same_percentiles() {
 
 /// Headless Chromium, as `scripts/test.sh` installs it (Debian's package).
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("PHASEBENCH_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.is_file(),
-        "Chromium is missing at {}: run `bash scripts/test.sh`, which installs Debian's chromium",
-        path.display()
-    );
-    path
+    crate::debian_tool("PHASEBENCH_CHROMIUM", "/usr/bin/chromium", "chromium")
 }
 
 /// Chromium with a profile of its own and no background traffic, `args` after.
@@ -557,7 +549,7 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
 fn sweep_html_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("sweep.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_phasebench"))
+    let out = crate::phasebench()
         .arg("sweep")
         .arg(repo().join("scenarios/default.toml"))
         .args(["-q", "--param", "backend.delays.first_token=10ms,40ms"])

@@ -22,6 +22,25 @@ pub fn processes_naming(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `phasebench` binary under test.
+pub fn phasebench() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_phasebench"))
+}
+
+/// A Debian package's binary: from `var` (set by `scripts/test.sh`), else `default`.
+#[track_caller]
+pub fn debian_tool(var: &str, default: &str, package: &str) -> std::path::PathBuf {
+    let path = std::env::var_os(var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(default));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/test.sh`, which installs Debian's {package}",
+        path.display()
+    );
+    path
+}
+
 /// Asserts a finished command exited with `code`, showing its standard error when not.
 #[track_caller]
 pub fn assert_exit(out: &std::process::Output, code: i32) {

@@ -10,22 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn phasebench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_phasebench"))
-}
-
-/// A Debian package's binary, from `var` (set by `scripts/test.sh`) or /usr/bin.
-fn tool(var: &str, default: &str) -> PathBuf {
-    let path = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(default));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash scripts/test.sh`, which installs Debian's prometheus and prometheus-pushgateway",
-        path.display()
-    );
-    path
-}
+use crate::{debian_tool, phasebench};
 
 /// A loopback port nothing listens on now.
 fn free_port() -> u16 {
@@ -88,9 +73,10 @@ fn start_pushgateway(dir: &Path) -> (Server, u16) {
 
 fn start_pushgateway_with(dir: &Path, args: &[String]) -> (Server, u16) {
     let port = free_port();
-    let child = Command::new(tool(
+    let child = Command::new(debian_tool(
         "PHASEBENCH_PUSHGATEWAY",
         "/usr/bin/prometheus-pushgateway",
+        "prometheus-pushgateway",
     ))
     .arg(format!("--web.listen-address=127.0.0.1:{port}"))
     // In memory: Debian's build persists to /var/lib/prometheus by default, which would
@@ -118,17 +104,21 @@ fn start_prometheus(dir: &Path, gateway: u16) -> (Server, u16) {
         ),
     )
     .unwrap();
-    let child = Command::new(tool("PHASEBENCH_PROMETHEUS", "/usr/bin/prometheus"))
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let child = Command::new(debian_tool(
+        "PHASEBENCH_PROMETHEUS",
+        "/usr/bin/prometheus",
+        "prometheus",
+    ))
+    .arg(format!("--config.file={}", config.display()))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        dir.join("data").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+    .spawn()
+    .unwrap();
     let server = Server(child);
     wait_ready(port, "/-/ready", "Prometheus");
     (server, port)
