@@ -8,8 +8,9 @@
 #                    each compared with the newest history.
 #   ab               N paired A/B runs of the same build (A/A) and N with the shift on B.
 #
-# A comparison that exits 1 is a false alarm (A/A) or a detection (shift); anything else but
-# 0 is a failure of the run and stops the script.
+# A comparison that exits 1 is a false alarm (A/A) or a detection (shift); 4 (undecided) is
+# neither and is counted apart; anything else but 0 is a failure of the run and stops the
+# script. For the sequential A/B see scripts/sequential-power.sh.
 #
 #   bash scripts/gate-power.sh [SCENARIO...]      default: scenarios/ci/*.toml
 #
@@ -80,8 +81,15 @@ judge() {
     case $code in
         0) return 0 ;;
         1) return 1 ;;
+        # Undecided: neither a false alarm nor a detection; counted in $OUT/undecided-$1.txt.
+        4) echo "$*" >>"$OUT/undecided-$kind.txt"; return 0 ;;
         *) echo "gate-power: '$*' failed (exit $code); see $OUT/stderr.log" >&2; exit 3 ;;
     esac
+}
+
+# A run that measured: exit 1 (a budget breached) or 4 (a budget unsure) still wrote its file.
+measured() {
+    [ "$1" -eq 1 ] || [ "$1" -eq 4 ]
 }
 
 median() {
@@ -101,7 +109,7 @@ for s in "${scenarios[@]}"; do
     runs=()
     for i in $(seq 1 "$RUNS"); do
         started=$(date +%s%N)
-        "$PHASEBENCH" run "$s" -q --json "$dir/aa-$i.json" 2>>"$OUT/stderr.log" || [ $? -eq 1 ]
+        "$PHASEBENCH" run "$s" -q --json "$dir/aa-$i.json" 2>>"$OUT/stderr.log" || measured $?
         echo $((($(date +%s%N) - started) / 1000000)) >>"$dir/run-ms.txt"
         runs+=("$dir/aa-$i.json")
     done
@@ -121,7 +129,7 @@ for s in "${scenarios[@]}"; do
     detections=0
     for j in $(seq 1 "$DETECT"); do
         "$PHASEBENCH" run "$s" -q --set "backend.delays.first_token=\"$first_token\"" \
-            --json "$dir/shift-$j.json" 2>>"$OUT/stderr.log" || [ $? -eq 1 ]
+            --json "$dir/shift-$j.json" 2>>"$OUT/stderr.log" || measured $?
         judge "$name-history-shift" "$PHASEBENCH" compare -q --allow-mismatch \
             "$dir/shift-$j.json" "$newest" || detections=$((detections + 1))
     done

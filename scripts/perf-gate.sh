@@ -10,7 +10,8 @@
 # directory, so the second build only recompiles what changed). `compare` runs each CI scenario
 # as `phasebench ab` with base as A and head as B, appends the Markdown to $GITHUB_STEP_SUMMARY
 # (or $OUT/summary.md), keeps every result file under $OUT/results, and exits 1 when any
-# scenario regressed or breached a budget, 3 when a run failed.
+# scenario regressed or breached a budget, 4 when one was undecided (the gate could not judge
+# it: not a pass), 3 when a run failed.
 #
 # The judge is the base's phasebench: it runs `ab`, reads every result file and decides. The
 # head's binary is only the target (each of its rounds is `phasebench-head run`), so a change
@@ -22,7 +23,8 @@
 # into $OUT/results/<scenario>/ (refusing a round twice or a round missing) and judges them as
 # `compare` would have judged the same rounds on one machine.
 #
-# Environment: PERF_GATE_OUT (default target/perf-gate), PERF_GATE_ROUNDS (default 10),
+# Environment: PERF_GATE_OUT (default target/perf-gate), PERF_GATE_ROUNDS (default 10; for
+# `compare` the first look), PERF_GATE_MAX_ROUNDS (default 30, `compare` only),
 # PERF_GATE_SET (a --set override for both sides, e.g. iterations=60),
 # PERF_GATE_B_SET (a --set override for the head side only: injects a slowdown in tests).
 set -euo pipefail
@@ -30,10 +32,13 @@ cd "$(dirname "$0")/.."
 
 OUT=${PERF_GATE_OUT:-target/perf-gate}
 ROUNDS=${PERF_GATE_ROUNDS:-10}
+# `compare` adds round pairs (sequential looks whose intervals share the error budget) until
+# every primary row is decided, up to this many; a scenario still undecided then is not passed.
+MAX_ROUNDS=${PERF_GATE_MAX_ROUNDS:-30}
 SUMMARY=${GITHUB_STEP_SUMMARY:-$OUT/summary.md}
 
 usage() {
-    sed -n '2,28p' "$0" >&2
+    sed -n '2,30p' "$0" >&2
     exit 2
 }
 
@@ -61,14 +66,30 @@ binaries() {
 }
 
 # Says how scenario $1 fared (exit code $2) and keeps the worst in $worst: a run or judging
-# failure (2, 3) outranks a regression (1).
+# failure (2, 3) outranks a regression (1), which outranks an undecided comparison (4: the
+# gate could not judge every primary statistic, which is not a pass).
 judged() {
+    local rank
     case $2 in
-        0) ;;
-        1) echo "perf-gate: $1 regressed or breached a budget" >&2 ;;
-        *) echo "perf-gate: $1 failed to run or be judged (exit $2)" >&2 ;;
+        0) rank=0 ;;
+        4)
+            rank=1
+            echo "perf-gate: $1 is UNDECIDED: the gate could not judge it, which is not a pass" >&2
+            printf '\n> **perf-gate: %s is undecided.** The gate could not judge every primary statistic (reasons above), so the change is not passed. Re-run the job, or give it more rounds (PERF_GATE_MAX_ROUNDS).\n\n' "$1" >>"$SUMMARY"
+            ;;
+        1)
+            rank=2
+            echo "perf-gate: $1 regressed or breached a budget" >&2
+            ;;
+        *)
+            rank=3
+            echo "perf-gate: $1 failed to run or be judged (exit $2)" >&2
+            ;;
     esac
-    if [ "$2" -ge 2 ]; then worst=3; elif [ "$2" -eq 1 ] && [ "$worst" -lt 1 ]; then worst=1; fi
+    if [ "$rank" -gt "$worst_rank" ]; then
+        worst_rank=$rank
+        case $rank in 1) worst=4 ;; 2) worst=1 ;; 3) worst=3 ;; esac
+    fi
 }
 
 # The overrides `compare`, `shard` and `judge` give phasebench: the same design on every runner.
@@ -83,14 +104,14 @@ compare() {
     local base_bin="$OUT/bin/phasebench-base" head_bin="$OUT/bin/phasebench-head"
     mkdir -p "$OUT/results" "$(dirname "$SUMMARY")"
     set_args
-    local worst=0
+    local worst=0 worst_rank=0
     for scenario in scenarios/ci/*.toml; do
         local name
         name=$(basename "$scenario" .toml)
         echo "perf-gate: $name" >&2
         local code=0
         "$base_bin" ab "$scenario" --a "$base_bin" --b "$head_bin" --rounds "$ROUNDS" --quiet \
-            --out-dir "$OUT/results/$name" \
+            --until-decided --max-rounds "$MAX_ROUNDS" --out-dir "$OUT/results/$name" \
             --comparison-json "$OUT/results/$name/comparison.json" \
             --markdown "$SUMMARY" --append-markdown "${args[@]}" || code=$?
         judged "$name" "$code"
@@ -125,7 +146,7 @@ judge() {
     local base_bin="$OUT/bin/phasebench-base"
     mkdir -p "$OUT/results" "$(dirname "$SUMMARY")"
     set_args
-    local worst=0
+    local worst=0 worst_rank=0
     for scenario in scenarios/ci/*.toml; do
         local name
         name=$(basename "$scenario" .toml)

@@ -37,6 +37,10 @@
 //!     &ComparisonOutputs::default(),
 //! )?;
 //! assert_eq!(verdict == Verdict::Fail, comparison.regressed() || comparison.budgets_breached());
+//! // A comparison that could not decide a primary row is not a pass.
+//! if comparison.outcome() == phasebench::Outcome::Undecided {
+//!     assert_ne!(verdict, Verdict::Pass);
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -59,7 +63,7 @@ internal!(
     sys, model, scenario, telemetry, target, measure, results, stats, report,
 );
 // Commands on top.
-internal!(ab, ingest, merge, push, releases, sweep);
+internal!(ab, design, ingest, merge, push, releases, sweep);
 // The command line (`src/main.rs` calls `cli::main`).
 pub mod cli;
 
@@ -71,8 +75,8 @@ pub use results::{
     BudgetRow, BudgetVerdict, Environment, LoadedResult, MetricRow, PlanInfo, ResultFileError,
     RoundRecord, RoundSeries, RunInfo, RunSummary, ScenarioInfo, load_result,
 };
-pub use scenario::{Override, Scenario, ScenarioError, TargetKind};
-pub use stats::compare::{Comparison, MismatchError, StatComparison};
+pub use scenario::{OnUndecided, Override, Scenario, ScenarioError, TargetKind};
+pub use stats::compare::{Comparison, MismatchError, Outcome, StatComparison};
 pub use sys::output::{Destination, OutputError};
 pub use target::TargetInfo;
 
@@ -120,6 +124,9 @@ pub struct RunRequest {
     pub progress: bool,
     /// Compare the run with this baseline (a history or a result file) when done.
     pub baseline: Option<PathBuf>,
+    /// Refuse, before running, a design under which some primary statistic cannot be judged
+    /// (too few iterations per round); implied by `baseline`.
+    pub require_judgeable: bool,
     pub comparison: ComparisonOutputs,
 }
 
@@ -133,6 +140,8 @@ pub struct ComparisonOutputs {
     /// The HTML report (of the run alone when there is no baseline).
     pub html: Option<Destination>,
     pub allow_mismatch: bool,
+    /// What an undecided comparison exits with, overriding the policy's `[gate] undecided`.
+    pub undecided: Option<OnUndecided>,
 }
 
 impl ComparisonOutputs {
@@ -163,6 +172,9 @@ pub enum Verdict {
     Pass,
     /// A `[gate]` budget was breached or a primary statistic regressed.
     Fail,
+    /// Nothing failed, but a primary statistic (or a budget) could not be decided; what that
+    /// exits with is the policy's (`[gate] undecided`, `--undecided`).
+    Undecided(OnUndecided),
     /// More iterations failed than `[run] max_failure_ratio` allows (or all did): the target
     /// is broken, there is nothing to judge.
     TargetFailure,
@@ -199,10 +211,45 @@ pub enum Error {
     Sweep(#[from] sweep::SweepError),
     #[error("{0}")]
     Shard(String),
+    /// A design that cannot judge every primary statistic, refused before running.
+    #[error("this run could not be judged: {0}")]
+    Design(#[from] design::DesignError),
+    /// A result that cannot serve as a baseline.
+    #[error("{0}")]
+    NotABaseline(String),
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
     #[error(transparent)]
     Push(#[from] push::PushError),
+}
+
+impl Verdict {
+    /// The verdict of a comparison: its outcome, an undecided one as `on_undecided` (the
+    /// command line's choice) or the policy says.
+    pub fn of(comparison: &Comparison, on_undecided: Option<OnUndecided>) -> Self {
+        match comparison.outcome() {
+            Outcome::Pass => Verdict::Pass,
+            Outcome::Fail => Verdict::Fail,
+            Outcome::Undecided => {
+                Verdict::Undecided(on_undecided.unwrap_or(comparison.policy.undecided))
+            }
+        }
+    }
+
+    /// The verdict of a run judged on its budgets alone (no baseline).
+    fn of_budgets(summary: &RunSummary, on_undecided: Option<OnUndecided>) -> Self {
+        if !summary.budgets_passed() {
+            Verdict::Fail
+        } else if summary
+            .budgets
+            .iter()
+            .any(|b| b.verdict == BudgetVerdict::Inconclusive)
+        {
+            Verdict::Undecided(on_undecided.unwrap_or(summary.policy.undecided))
+        } else {
+            Verdict::Pass
+        }
+    }
 }
 
 impl From<ab::AbError> for Error {
@@ -219,6 +266,8 @@ impl Error {
             Error::Scenario(_)
             | Error::Sweep(_)
             | Error::Shard(_)
+            | Error::Design(_)
+            | Error::NotABaseline(_)
             | Error::Merge(_)
             | Error::ResultFile(_)
             | Error::Mismatch(_)
@@ -256,6 +305,8 @@ pub struct RunReport {
     /// Baseline runs left out (corrupt or edited), each with why.
     pub skipped_baseline_runs: Vec<String>,
     pub verdict: Verdict,
+    /// Why this run could not be judged against (nor serve as a baseline), when it could not.
+    pub design: Option<design::DesignError>,
 }
 
 /// Differences between a scenario about to run and a baseline, found before running (exit 2
@@ -298,6 +349,17 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             "--shard .../{n}: the scenario has {} rounds; a shard needs at least one",
             scenario.plan.rounds
         )));
+    }
+    let design = design::check(
+        &scenario,
+        scenario.plan.iterations.get(),
+        scenario.plan.rounds.get(),
+        1,
+    );
+    if let Err(e) = &design
+        && (request.require_judgeable || request.baseline.is_some())
+    {
+        return Err(e.clone().into());
     }
     output::check_all(request.destinations()).map_err(Error::OutputPath)?;
     if request.baseline.is_none() && request.comparison.json.is_some() {
@@ -367,6 +429,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             comparison: None,
             skipped_baseline_runs,
             verdict: Verdict::Interrupted(signal),
+            design: design.err(),
         });
     }
     if summary.mostly_failed() {
@@ -376,6 +439,7 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             comparison: None,
             skipped_baseline_runs,
             verdict: Verdict::TargetFailure,
+            design: design.err(),
         });
     }
     let current = LoadedResult {
@@ -400,14 +464,17 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             None
         }
     };
-    let failed =
-        !summary.budgets_passed() || comparison.as_ref().is_some_and(Comparison::regressed);
+    let verdict = match &comparison {
+        Some(c) => Verdict::of(c, request.comparison.undecided),
+        None => Verdict::of_budgets(&summary, request.comparison.undecided),
+    };
     Ok(RunReport {
         summary,
         table,
         comparison,
         skipped_baseline_runs,
-        verdict: if failed { Verdict::Fail } else { Verdict::Pass },
+        verdict,
+        design: design.err(),
     })
 }
 
@@ -623,6 +690,7 @@ fn compare_and_write(
 ) -> Result<Comparison, Error> {
     let options = CompareOptions {
         allow_mismatch: outputs.allow_mismatch,
+        look: None,
     };
     let comparison = stats::compare::against_baseline(current, history, &options)?;
     write_comparison(&comparison, outputs)?;
@@ -781,12 +849,8 @@ pub fn compare_files(
     let current = results::load_result(current)?;
     let baseline = history::load(baseline)?;
     let comparison = compare_and_write(&current, &baseline.runs, outputs)?;
-    let failed = comparison.regressed() || comparison.budgets_breached();
-    Ok((
-        comparison,
-        baseline.skipped,
-        if failed { Verdict::Fail } else { Verdict::Pass },
-    ))
+    let verdict = Verdict::of(&comparison, outputs.undecided);
+    Ok((comparison, baseline.skipped, verdict))
 }
 
 /// Adds result files (each checked) to the baseline history `DIR/<name>.json`.
@@ -800,6 +864,13 @@ pub fn save_baseline(
         .iter()
         .map(|p| results::load_result(p))
         .collect::<Result<_, _>>()?;
+    // A bad name is refused first: it is the cheaper mistake to name.
+    if let Some(first) = loaded.first() {
+        history::check_name(name.unwrap_or(&first.summary.scenario.name))?;
+    }
+    for result in &loaded {
+        design::check_result(result).map_err(Error::NotABaseline)?;
+    }
     Ok(history::save(&loaded, dir, name, keep)?)
 }
 

@@ -60,8 +60,13 @@ impl Candidate {
 pub struct Pairing {
     pub scenario: PathBuf,
     pub overrides: Vec<Override>,
-    /// Rounds per side of each `ab`.
+    /// Rounds per side of each `ab` (the first look, when sequential).
     pub rounds: u32,
+    /// Add round pairs until each pairing decides.
+    pub until_decided: Option<crate::ab::UntilDecided>,
+    /// Refuse a design under which the pairings cannot judge (bisect), rather than tabulate
+    /// what they measured (history).
+    pub require_judgeable: bool,
     /// Each `ab`'s rounds go to `out_dir/<n>-<label>/`.
     pub out_dir: PathBuf,
     /// This phasebench binary (it runs every side).
@@ -85,6 +90,7 @@ impl Pairing {
                 overrides: b.overrides.clone(),
             },
             rounds: self.rounds,
+            auto_rounds: false,
             out_dir: Some(self.out_dir.join(format!("{step:02}-{safe}"))),
             comparison: ComparisonOutputs {
                 allow_mismatch: true,
@@ -94,6 +100,8 @@ impl Pairing {
             rejudge: None,
             expected_rounds: None,
             shard: None,
+            until_decided: self.until_decided.clone(),
+            require_judgeable: self.require_judgeable,
         };
         if self.progress {
             eprintln!("{} against {}", b.label, a.label);
@@ -215,6 +223,10 @@ pub struct BisectStep {
     pub good: String,
     pub tested: String,
     pub regressed: bool,
+    /// The pairing could not say whether the metric regressed (within its round pairs).
+    pub undecided: bool,
+    /// Round pairs the step ran.
+    pub rounds: usize,
     /// The metric's p50 change, ms.
     pub delta_ms: Option<f64>,
 }
@@ -229,39 +241,66 @@ pub struct Bisection {
     pub first_bad: Option<String>,
     /// The line naming the phase that moved between them.
     pub moved: Option<String>,
+    /// Why the bisect stopped without an answer: a step it could not decide.
+    pub undecided: Option<String>,
 }
 
-/// Whether `metric`'s p50 regressed in `comparison` (all statuses: any regressed row).
-fn regressed(comparison: &Comparison, metric: &str) -> (bool, Option<f64>) {
+/// What one pairing said of the metric's p50.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Regressed,
+    NotRegressed,
+    Undecided,
+}
+
+/// Whether `metric`'s p50 regressed in `comparison` (all statuses: any regressed row), did
+/// not (every row's interval rules a regression out), or could not be told.
+fn regressed(comparison: &Comparison, metric: &str) -> (Step, Option<f64>) {
     let rows: Vec<_> = comparison
         .rows
         .iter()
         .filter(|r| r.metric == metric && r.statistic == "p50")
         .collect();
-    (
-        rows.iter().any(|r| r.verdict == RowVerdict::Regressed),
-        rows.first().map(|r| r.delta_ms),
-    )
+    let step = if rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
+        Step::Regressed
+    } else if !rows.is_empty() && rows.iter().all(|r| r.rules_out_regression()) {
+        Step::NotRegressed
+    } else {
+        Step::Undecided
+    };
+    (step, rows.first().map(|r| r.delta_ms))
 }
 
-/// The phase whose p50 moved most between two candidates (in the metric's direction).
+/// The phase whose p50 moved most between two candidates (in the metric's direction), or the
+/// part of the first token's wait that did.
 fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
+    use crate::stats::compare::Source;
     let changed = comparison
         .rows
         .iter()
         .find(|r| r.metric == metric && r.statistic == "p50")?;
     let delta = changed.delta_ms;
     let phase = comparison.moved_most(changed, |r| {
-        r.metric != metric && !r.metric.ends_with("_total") && !r.metric.starts_with("client.")
+        r.metric != metric
+            && !r.metric.ends_with("_total")
+            && !r.metric.starts_with("client.")
+            && !r.metric.starts_with("mock.")
     });
-    Some(match phase {
-        Some(phase) => format!(
+    Some(match (phase, comparison.source_of(changed)) {
+        (Some(phase), _) => format!(
             "{metric} p50 {delta:+.3} ms; the phase that moved most: {} p50 {:+.3} ms ({})",
             phase.metric,
             phase.delta_ms,
             phase.verdict.as_str()
         ),
-        None => format!(
+        (None, Some(Source::Part(part, place))) => format!(
+            "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it; the change \
+             is in {place}: {} p50 {:+.3} ms ({})",
+            part.metric,
+            part.delta_ms,
+            part.verdict.as_str()
+        ),
+        _ => format!(
             "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it (the change \
              is outside the startup phases: the model response, or process start for the \
              client timings)"
@@ -284,6 +323,7 @@ pub fn bisect(
         last_good: None,
         first_bad: None,
         moved: None,
+        undecided: None,
     };
     if candidates.len() < 2 {
         return Ok(out);
@@ -291,27 +331,46 @@ pub fn bisect(
     let (mut good, mut bad) = (0, candidates.len() - 1);
     let test = |steps: &mut Vec<BisectStep>, good: usize, tested: usize| {
         let comparison = pairing.ab(steps.len() + 1, &candidates[good], &candidates[tested])?;
-        let (is_bad, delta_ms) = regressed(&comparison, metric);
+        let (step, delta_ms) = regressed(&comparison, metric);
         steps.push(BisectStep {
             good: candidates[good].label.clone(),
             tested: candidates[tested].label.clone(),
-            regressed: is_bad,
+            regressed: step == Step::Regressed,
+            undecided: step == Step::Undecided,
+            rounds: comparison.current_rounds,
             delta_ms,
         });
-        Ok::<_, Error>((is_bad, comparison))
+        Ok::<_, Error>((step, comparison))
     };
-    let (ends_regressed, mut last) = test(&mut steps, good, bad)?;
+    let undecided = |steps: &[BisectStep]| {
+        let last = steps.last().expect("a step ran");
+        format!(
+            "could not decide whether {} regressed against {} in {} round pairs: raise \
+             --max-rounds or --iterations",
+            last.tested, last.good, last.rounds
+        )
+    };
+    let (ends, mut last) = test(&mut steps, good, bad)?;
     let mut last_pair = (good, bad);
-    if ends_regressed {
+    if ends == Step::Undecided {
+        out.undecided = Some(undecided(&steps));
+    }
+    if ends == Step::Regressed {
         while bad - good > 1 {
             let mid = good + (bad - good) / 2;
-            let (is_bad, comparison) = test(&mut steps, good, mid)?;
-            if is_bad {
-                bad = mid;
-                last = comparison;
-                last_pair = (good, bad);
-            } else {
-                good = mid;
+            let (step, comparison) = test(&mut steps, good, mid)?;
+            match step {
+                Step::Regressed => {
+                    bad = mid;
+                    last = comparison;
+                    last_pair = (good, bad);
+                }
+                Step::NotRegressed => good = mid,
+                Step::Undecided => {
+                    out.undecided = Some(undecided(&steps));
+                    out.steps = steps;
+                    return Ok(out);
+                }
             }
             if crate::sys::shutdown::requested().is_some() {
                 break;

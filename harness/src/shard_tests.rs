@@ -124,6 +124,7 @@ async fn merged_shards_equal_the_whole_run() {
     let merged_current = crate::merge::merge(&current_shards).unwrap();
     let options = CompareOptions {
         allow_mismatch: true,
+        look: None,
     };
     let one_machine =
         against_baseline(&loaded(&current, "current.json"), &history, &options).unwrap();

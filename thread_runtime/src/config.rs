@@ -34,6 +34,10 @@ pub struct RuntimeConfig {
     pub api_key: String,
     /// Bound on each HTTP exchange (tool listing, SSE response headers).
     pub http_timeout: Duration,
+    /// CPU time spent (busy, on the session's task) building each turn request before it is
+    /// sent: a knob that simulates a slower request builder, so that a harness can check it
+    /// attributes a change to the runtime's side of the first token. Zero by default.
+    pub request_build_cpu: Duration,
 }
 
 impl RuntimeConfig {
@@ -51,6 +55,7 @@ impl RuntimeConfig {
             model: "gpt-6.1-sol".to_owned(),
             api_key: "sk-test".to_owned(),
             http_timeout: Duration::from_secs(30),
+            request_build_cpu: Duration::ZERO,
         }
     }
 

@@ -11,6 +11,11 @@
 //! what it finished, and `ab` stops after it.
 
 mod child;
+mod kept;
+mod until;
+
+pub use kept::kept_rounds;
+pub use until::{StopWhen, UntilDecided};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +23,7 @@ use std::time::Duration;
 use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, Comparison};
+use crate::stats::sequential::{Look, SequentialPlan};
 use crate::{ComparisonOutputs, Error, Verdict};
 
 /// One side of an A/B run.
@@ -39,6 +45,9 @@ pub struct AbRequest {
     pub b: Side,
     /// Rounds per side; the scenario's iterations are split across them.
     pub rounds: u32,
+    /// Choose `rounds` instead: the most (up to [`DEFAULT_AUTO_MAX`]) that keep every
+    /// primary statistic judgeable ([`crate::design::auto_rounds`]).
+    pub auto_rounds: bool,
     /// Keep each round's result here (a temporary directory otherwise).
     pub out_dir: Option<PathBuf>,
     pub comparison: ComparisonOutputs,
@@ -54,6 +63,11 @@ pub struct AbRequest {
     /// judge nothing: the shards' round files, gathered in one directory, are judged with
     /// `rejudge` ([`run_ab_shard`]).
     pub shard: Option<(u32, u32)>,
+    /// Add round pairs until decided (`--until-decided`); `rounds` is then the first look.
+    pub until_decided: Option<UntilDecided>,
+    /// Refuse, before running, a design under which some primary statistic cannot be judged
+    /// (`history` only tabulates, and leaves it to the rows to say so).
+    pub require_judgeable: bool,
 }
 
 /// Why a side's run failed.
@@ -108,6 +122,10 @@ pub enum AbError {
         found: usize,
         expected: u32,
     },
+    #[error("--until-decided: {0}")]
+    Sequential(String),
+    #[error("the A/B cannot judge every primary statistic: {0}")]
+    Design(#[from] crate::design::DesignError),
 }
 
 impl AbError {
@@ -116,7 +134,12 @@ impl AbError {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            AbError::Rounds | AbError::Shard(_) | AbError::Gap { .. } | AbError::RoundCount { .. }
+            AbError::Rounds
+                | AbError::Shard(_)
+                | AbError::Gap { .. }
+                | AbError::RoundCount { .. }
+                | AbError::Sequential(_)
+                | AbError::Design(_)
         )
     }
 }
@@ -128,7 +151,20 @@ pub const MIN_ROUNDS: u32 = 3;
 pub const MAX_ROUNDS: u32 = 1000;
 /// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
 pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
-    let (scenario_a, scenario_b) = checked_sides(request)?;
+    let (scenario_a, scenario_b, request) = checked_sides(request)?;
+    let request = &request;
+    let plan = request
+        .until_decided
+        .as_ref()
+        .map(|until| {
+            SequentialPlan::new(
+                request.rounds,
+                until.max_rounds,
+                scenario_b.policy.confidence,
+            )
+            .map_err(AbError::Sequential)
+        })
+        .transpose()?;
     if let Some(dir) = &request.rejudge {
         crate::sys::output::check_all(request.comparison.destinations())
             .map_err(Error::OutputPath)?;
@@ -143,9 +179,21 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             }
             .into());
         }
-        let comparison = judge(&scenario_a, &scenario_b, &a, &b, request)?;
+        // Kept rounds of a sequential run are judged at their look's level.
+        let look = match &plan {
+            Some(plan) => Some(plan.look_at(a.len() as u32).ok_or_else(|| {
+                AbError::Sequential(format!(
+                    "{} holds {} round pairs, which is not a look of the plan (looks at {:?})",
+                    dir.display(),
+                    a.len(),
+                    plan.rounds()
+                ))
+            })?),
+            None => None,
+        };
+        let comparison = judge(&scenario_a, &scenario_b, &a, &b, request, look)?;
         write_outputs(&comparison, &a, &b, request)?;
-        return Ok(with_verdict(comparison));
+        return Ok(with_verdict(comparison, request));
     }
     let temp;
     let out_dir: &Path = match &request.out_dir {
@@ -163,31 +211,58 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     };
     // After --out-dir exists: the comparison may be asked to go inside it.
     crate::sys::output::check_all(request.comparison.destinations()).map_err(Error::OutputPath)?;
-    let (results_a, results_b) = run_rounds(&scenario_b, 1..=request.rounds, out_dir, request)?;
-    let comparison = judge(&scenario_a, &scenario_b, &results_a, &results_b, request)?;
+    let (comparison, results_a, results_b) = match (&plan, &request.until_decided) {
+        (Some(plan), Some(until)) => {
+            until::run(&scenario_a, &scenario_b, plan, until, out_dir, request)?
+        }
+        _ => {
+            let (a, b) = run_rounds(&scenario_b, 1..=request.rounds, out_dir, request)?;
+            let comparison = judge(&scenario_a, &scenario_b, &a, &b, request, None)?;
+            (comparison, a, b)
+        }
+    };
     write_outputs(&comparison, &results_a, &results_b, request)?;
-    Ok(with_verdict(comparison))
+    Ok(with_verdict(comparison, request))
 }
 
-/// Checks `--rounds` and loads both sides' scenarios (shared and per-side overrides): a
-/// mistake fails before anything runs.
-fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario), Error> {
-    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&request.rounds) {
-        return Err(AbError::Rounds.into());
-    }
+
+/// Most rounds `--rounds auto` chooses.
+pub const DEFAULT_AUTO_MAX: u32 = 40;
+
+/// Loads both sides' scenarios (shared and per-side overrides), resolves `--rounds auto`,
+/// and checks the rounds and the design (every primary statistic judgeable with the rounds'
+/// share of the iterations): a mistake fails before anything runs. Returns the request with
+/// its rounds resolved.
+fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest), Error> {
     let with = |side: &Side| [request.overrides.clone(), side.overrides.clone()].concat();
     let scenario_a = Scenario::load(&request.scenario, &with(&request.a))?;
     let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
-    Ok((scenario_a, scenario_b))
+    let mut resolved = request.clone();
+    let iterations = scenario_b.plan.iterations.get();
+    if request.auto_rounds {
+        resolved.rounds = crate::design::auto_rounds(
+            &scenario_b,
+            iterations,
+            MIN_ROUNDS,
+            DEFAULT_AUTO_MAX,
+        )
+        .map_err(AbError::Design)?;
+    }
+    if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&resolved.rounds) {
+        return Err(AbError::Rounds.into());
+    }
+    // Kept rounds are judged whatever their design; a new run must be judgeable.
+    if request.rejudge.is_none() && request.require_judgeable {
+        crate::design::check(&scenario_b, iterations, resolved.rounds, MIN_ROUNDS)
+            .map_err(AbError::Design)?;
+    }
+    Ok((scenario_a, scenario_b, resolved))
 }
 
-/// Fails on a primary regression or a breached budget.
-fn with_verdict(comparison: Comparison) -> (Comparison, Verdict) {
-    let failed = comparison.regressed() || comparison.budgets_breached();
-    (
-        comparison,
-        if failed { Verdict::Fail } else { Verdict::Pass },
-    )
+/// Fails on a primary regression or a breached budget; undecided while a primary row is.
+fn with_verdict(comparison: Comparison, request: &AbRequest) -> (Comparison, Verdict) {
+    let verdict = Verdict::of(&comparison, request.comparison.undecided);
+    (comparison, verdict)
 }
 
 /// `ab --shard K/N`: round pairs K, K+N, … of the request's rounds, each written to its
@@ -198,7 +273,8 @@ pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
     let Some((k, n)) = request.shard else {
         return Err(AbError::Shard("was not given".into()).into());
     };
-    let (_, scenario_b) = checked_sides(request)?;
+    let (_, scenario_b, request) = checked_sides(request)?;
+    let request = &request;
     if n > request.rounds {
         return Err(AbError::Shard(format!(
             "{k}/{n}: the run has {} rounds; a shard needs at least one",
@@ -258,10 +334,11 @@ fn run_rounds(
                 side.to_ascii_lowercase()
             ));
             if request.progress {
-                eprintln!(
-                    "round {round}/{}: {side} ({iterations} iterations)",
-                    request.rounds
-                );
+                let planned = request
+                    .until_decided
+                    .as_ref()
+                    .map_or(request.rounds, |until| until.max_rounds);
+                eprintln!("round {round}/{planned}: {side} ({iterations} iterations)");
             }
             child::run_side(side, round, spec, request, iterations, &json, deadline)?;
             let loaded = results::load_result(&json).map_err(|source| AbError::Result {
@@ -293,53 +370,6 @@ fn write_outputs(
     Ok(())
 }
 
-/// The round files an earlier run kept (`ab --out-dir`, or each pairing of `history`):
-/// `a-round01.json`, `b-round01.json`, … up to the first round missing a side; a round missing
-/// before a later one is refused.
-pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 1..=MAX_ROUNDS {
-        let (pa, pb) = (
-            dir.join(format!("a-round{round:02}.json")),
-            dir.join(format!("b-round{round:02}.json")),
-        );
-        if !pa.exists() || !pb.exists() {
-            if let Some(later) = last_kept_round(dir).filter(|&last| last >= round) {
-                return Err(AbError::Gap {
-                    dir: dir.display().to_string(),
-                    missing: round,
-                    later,
-                }
-                .into());
-            }
-            break;
-        }
-        a.push(results::load_result(&pa)?);
-        b.push(results::load_result(&pb)?);
-    }
-    if a.len() < MIN_ROUNDS as usize {
-        return Err(AbError::Rounds.into());
-    }
-    Ok((a, b))
-}
-
-/// The highest round number of any side's file in `dir` (`a-round07.json` → 7).
-fn last_kept_round(dir: &Path) -> Option<u32> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let name = name.to_str()?;
-            let number = name
-                .strip_prefix("a-round")
-                .or_else(|| name.strip_prefix("b-round"))?
-                .strip_suffix(".json")?;
-            number.parse::<u32>().ok()
-        })
-        .max()
-}
-
 /// B's budgets on its rounds (each round pair's B run is a unit), and the paired comparison.
 fn judge(
     scenario_a: &Scenario,
@@ -347,14 +377,19 @@ fn judge(
     a: &[LoadedResult],
     b: &[LoadedResult],
     request: &AbRequest,
+    look: Option<Look>,
 ) -> Result<Comparison, Error> {
     let b_units: Vec<crate::results::DecodedRound> = b.iter().map(|r| r.pooled.clone()).collect();
-    let budgets =
-        crate::stats::budget::evaluate(&scenario_b.budgets, &b_units, scenario_b.policy.confidence);
+    let budgets = crate::stats::budget::evaluate(
+        &scenario_b.budgets,
+        &b_units,
+        look.map_or(scenario_b.policy.confidence, |l| l.confidence),
+    );
     let options = CompareOptions {
         // Different per-side overrides are the point of such a run.
         allow_mismatch: request.comparison.allow_mismatch
             || scenario_a.content_hash != scenario_b.content_hash,
+        look,
     };
     Ok(crate::stats::compare::paired_rounds(
         a, b, budgets, &options,

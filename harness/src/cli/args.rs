@@ -109,6 +109,36 @@ pub(crate) struct ComparisonArgs {
     /// Compare even when the scenario content, target or concurrency differ.
     #[arg(long)]
     pub(crate) allow_mismatch: bool,
+    /// What a comparison that could not decide every primary row exits with: `undecided`
+    /// (exit 4), `fail` (exit 1) or `pass` (exit 0). Default: the policy's `[gate] undecided`
+    /// (itself `undecided` unless the scenario says otherwise).
+    #[arg(long, value_name = "undecided|fail|pass", value_parser = on_undecided)]
+    pub(crate) undecided: Option<crate::OnUndecided>,
+}
+
+/// `--rounds N` or `--rounds auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rounds {
+    Count(u32),
+    Auto,
+}
+
+fn rounds(text: &str) -> Result<Rounds, String> {
+    if text == "auto" {
+        return Ok(Rounds::Auto);
+    }
+    text.parse::<u32>()
+        .map(Rounds::Count)
+        .map_err(|_| format!("{text:?}: a number of rounds, or auto"))
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    mock_backend::parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn on_undecided(text: &str) -> Result<crate::OnUndecided, String> {
+    crate::OnUndecided::parse(text)
+        .ok_or_else(|| format!("{text:?}: use undecided (exit 4), fail (exit 1) or pass (exit 0)"))
 }
 
 impl ComparisonArgs {
@@ -119,6 +149,7 @@ impl ComparisonArgs {
             append_markdown: self.append_markdown,
             html: self.html.clone(),
             allow_mismatch: self.allow_mismatch,
+            undecided: self.undecided,
         }
     }
 }
@@ -143,27 +174,39 @@ pub(crate) enum Command {
     /// Paired A/B: run two builds (or two configurations) in alternating rounds on this
     /// machine and compare B with A; exit 1 when B regressed.
     Ab {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
+        /// The scenario, with overrides for both sides.
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// The phasebench binary for side A (default: this one).
         #[arg(long, value_name = "BINARY")]
         a: Option<PathBuf>,
         /// The phasebench binary for side B (default: this one).
         #[arg(long, value_name = "BINARY")]
         b: Option<PathBuf>,
-        /// Override for both sides (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<Override>,
         /// Override for side A only (repeatable).
         #[arg(long = "a-set", value_name = "KEY=VALUE")]
         a_overrides: Vec<Override>,
         /// Override for side B only, e.g. an injected slowdown (repeatable).
         #[arg(long = "b-set", value_name = "KEY=VALUE")]
         b_overrides: Vec<Override>,
-        /// Rounds per side (default 10); the scenario's iterations are split across them.
-        /// With --rejudge: the directory must hold exactly this many round pairs.
+        /// Rounds per side (default 10), or `auto`: as many as keep every primary statistic
+        /// judgeable (enough samples per round). The scenario's iterations are split across
+        /// them (with --until-decided, each round gets that share and the first look is at
+        /// this many). With --rejudge: the directory must hold exactly this many round pairs.
+        #[arg(long, value_name = "N|auto", value_parser = rounds)]
+        rounds: Option<Rounds>,
+        /// Add round pairs until every primary row is decided (or --max-rounds, or
+        /// --max-time), at looks whose intervals share the policy's error budget, so that
+        /// stopping when decided keeps the false-alarm rate.
         #[arg(long)]
-        rounds: Option<u32>,
+        until_decided: bool,
+        /// With --until-decided: the most round pairs (default 40).
+        #[arg(long, value_name = "N", requires = "until_decided")]
+        max_rounds: Option<u32>,
+        /// With --until-decided: start no look that would end past this much time at the pace
+        /// so far (e.g. 5m, 90s).
+        #[arg(long, value_name = "DURATION", requires = "until_decided", value_parser = duration)]
+        max_time: Option<std::time::Duration>,
         /// Keep every round's result file here.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
@@ -444,6 +487,7 @@ impl RunArgs {
             shard: self.shard,
             progress: !self.quiet,
             baseline: self.baseline,
+            require_judgeable: false,
             comparison: self.comparison.outputs(),
         };
         (request, self.push)
@@ -529,9 +573,15 @@ impl McpServerArgs {
 /// How `history` and `bisect` pair their runs, and where they write.
 #[derive(Args)]
 pub(crate) struct PairingArgs {
-    /// Rounds per side of each pairing (each an `ab`).
-    #[arg(long, default_value_t = 3)]
+    /// Rounds per side of each pairing (each an `ab`); with --max-rounds above it, the first
+    /// look of a sequential A/B.
+    #[arg(long, default_value_t = 5)]
     pub(crate) rounds: u32,
+    /// Add round pairs to a pairing until it decides, up to this many (bisect: until the
+    /// metric's p50 is decided; history: every primary row). Default: bisect 30, history
+    /// --rounds (no rounds added).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_rounds: Option<u32>,
     /// Where each pairing's rounds go.
     #[arg(long, value_name = "DIR")]
     pub(crate) out_dir: PathBuf,
@@ -542,15 +592,26 @@ pub(crate) struct PairingArgs {
 
 impl PairingArgs {
     /// The pairing of `scenario`'s runs with `phasebench` running every side.
+    /// `stop` is what decides a pairing; `default_max` the most round pairs when
+    /// --max-rounds is not given (no rounds are added when it is not above --rounds).
     pub(crate) fn pairing(
         &self,
         scenario: ScenarioArgs,
         phasebench: PathBuf,
+        stop: crate::ab::StopWhen,
+        default_max: Option<u32>,
     ) -> crate::releases::Pairing {
+        let max_rounds = self.max_rounds.or(default_max).unwrap_or(self.rounds);
         crate::releases::Pairing {
             overrides: scenario.overrides(),
             scenario: scenario.scenario,
             rounds: self.rounds,
+            until_decided: (max_rounds > self.rounds).then_some(crate::ab::UntilDecided {
+                max_rounds,
+                max_time: None,
+                stop,
+            }),
+            require_judgeable: false,
             out_dir: self.out_dir.clone(),
             phasebench,
             progress: true,

@@ -11,6 +11,9 @@ use super::{
     report_error, this_binary, write_json,
 };
 
+/// Most round pairs a bisect step adds before it calls the step undecided.
+const BISECT_MAX_ROUNDS: u32 = 30;
+
 /// Runs one of the commands over many runs.
 pub(super) fn run(command: Command) -> ExitCode {
     match command {
@@ -199,7 +202,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                 return ExitCode::from(EXIT_INVALID_INPUT);
             };
             let json = pairing.json.clone();
-            let pairing = pairing.pairing(scenario, this);
+            let pairing = pairing.pairing(scenario, this, crate::ab::StopWhen::Gate, None);
             let candidates: Vec<_> = list
                 .iter()
                 .map(|v| crate::releases::Candidate::release(v))
@@ -262,25 +265,41 @@ pub(super) fn run(command: Command) -> ExitCode {
                 return ExitCode::from(EXIT_INVALID_INPUT);
             }
             let json = pairing.json.clone();
-            let pairing = pairing.pairing(scenario, this);
+            let mut pairing = pairing.pairing(
+                scenario,
+                this,
+                crate::ab::StopWhen::Metric(metric.clone()),
+                Some(BISECT_MAX_ROUNDS),
+            );
+            // Bisect asks about one statistic: it is the only primary one (one test, no
+            // family to correct for), and the design must be able to judge it.
+            pairing.overrides.push(crate::Override {
+                key: "gate.primary".into(),
+                value: format!("[{:?}]", format!("{metric}.p50")),
+            });
+            pairing.require_judgeable = true;
             match crate::releases::bisect(&pairing, &candidates, &metric) {
                 Ok(found) => {
                     let terminal = Terminal::new(json.iter());
                     for s in &found.steps {
                         terminal.show(&format!(
-                            "{} against {}: {}{}\n",
+                            "{} against {}: {}{}, {} round pairs\n",
                             crate::report::printable(&s.tested),
                             crate::report::printable(&s.good),
                             if s.regressed {
                                 "regressed"
+                            } else if s.undecided {
+                                "undecided"
                             } else {
                                 "not regressed"
                             },
                             s.delta_ms
-                                .map_or(String::new(), |d| format!(" ({d:+.3} ms)"))
+                                .map_or(String::new(), |d| format!(" ({d:+.3} ms)")),
+                            s.rounds
                         ));
                     }
                     match (&found.last_good, &found.first_bad) {
+                        _ if found.undecided.is_some() => {}
                         (Some(good), Some(bad)) => terminal.show(&format!(
                             "first bad: {} (last good: {}){}\n",
                             crate::report::printable(bad),
@@ -297,6 +316,10 @@ pub(super) fn run(command: Command) -> ExitCode {
                     }
                     if let Err(code) = write_json(json.as_ref(), &found) {
                         return code;
+                    }
+                    if let Some(why) = &found.undecided {
+                        eprintln!("undecided: {}", crate::report::printable(why));
+                        return ExitCode::from(super::EXIT_UNDECIDED);
                     }
                     ExitCode::from(EXIT_PASS)
                 }

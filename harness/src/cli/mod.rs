@@ -1,6 +1,6 @@
 //! The `phasebench` command line: parses arguments, calls the library, maps the result to an
 //! exit code (0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target
-//! failure). It lives in the library, beside what it calls, so the library's public surface
+//! failure, 4 undecided: a primary statistic or budget the gate could not judge). It lives in the library, beside what it calls, so the library's public surface
 //! can stay the small facade in `lib.rs`; `src/main.rs` only calls [`main`].
 //!
 //! Why one long file: it is the one place each subcommand's result becomes terminal output and
@@ -24,6 +24,7 @@ const EXIT_PASS: u8 = 0;
 const EXIT_FAIL: u8 = 1;
 const EXIT_INVALID_INPUT: u8 = 2;
 const EXIT_FAILURE: u8 = 3;
+const EXIT_UNDECIDED: u8 = 4;
 
 /// `--color`, as given (set once, before any report).
 static COLOR: std::sync::OnceLock<args::ColorChoice> = std::sync::OnceLock::new();
@@ -77,6 +78,18 @@ fn exit(verdict: Verdict) -> ExitCode {
         Verdict::Fail => {
             eprintln!("error: a primary regression or a [gate] budget breach (see above)");
             ExitCode::from(EXIT_FAIL)
+        }
+        Verdict::Undecided(on) => {
+            let (code, then) = match on {
+                crate::OnUndecided::Undecided => (EXIT_UNDECIDED, "exit 4, not a pass"),
+                crate::OnUndecided::Fail => (EXIT_FAIL, "failing as the policy says"),
+                crate::OnUndecided::Pass => (EXIT_PASS, "passing as the policy says"),
+            };
+            eprintln!(
+                "undecided: the gate could not judge every primary statistic (see above): {then}; \
+                 [gate] undecided = \"fail\" | \"pass\" or --undecided chooses otherwise"
+            );
+            ExitCode::from(code)
         }
         Verdict::TargetFailure => ExitCode::from(EXIT_FAILURE),
         Verdict::Interrupted(signal) => {
@@ -318,6 +331,12 @@ pub fn main() -> ExitCode {
             match result {
                 Ok(report) => {
                     warn_skipped(&report.skipped_baseline_runs);
+                    if let Some(design) = &report.design {
+                        eprintln!(
+                            "warning: this run cannot be judged against, nor serve as a \
+                             baseline: {design}"
+                        );
+                    }
                     let view = RunView {
                         summary: &report.summary,
                         table: report.table.clone(),
@@ -460,10 +479,12 @@ pub fn main() -> ExitCode {
             scenario,
             a,
             b,
-            overrides,
             a_overrides,
             b_overrides,
             rounds,
+            until_decided,
+            max_rounds,
+            max_time,
             out_dir,
             rejudge,
             shard,
@@ -474,9 +495,13 @@ pub fn main() -> ExitCode {
                 Ok(path) => path,
                 Err(code) => return code,
             };
+            let fixed_rounds = match rounds {
+                Some(args::Rounds::Count(n)) => Some(n),
+                _ => None,
+            };
             let request = crate::ab::AbRequest {
-                scenario,
-                overrides,
+                overrides: scenario.overrides(),
+                scenario: scenario.scenario,
                 a: crate::ab::Side {
                     binary: a.unwrap_or_else(|| this.clone()),
                     overrides: a_overrides,
@@ -485,13 +510,20 @@ pub fn main() -> ExitCode {
                     binary: b.unwrap_or(this),
                     overrides: b_overrides,
                 },
-                rounds: rounds.unwrap_or(crate::ab::DEFAULT_ROUNDS),
-                expected_rounds: rounds.filter(|_| rejudge.is_some()),
+                rounds: fixed_rounds.unwrap_or(crate::ab::DEFAULT_ROUNDS),
+                auto_rounds: rounds == Some(args::Rounds::Auto),
+                expected_rounds: fixed_rounds.filter(|_| rejudge.is_some()),
                 out_dir,
                 comparison: comparison.outputs(),
                 progress: !quiet,
                 rejudge,
                 shard,
+                until_decided: until_decided.then(|| crate::ab::UntilDecided {
+                    max_rounds: max_rounds.unwrap_or(crate::stats::sequential::DEFAULT_MAX_ROUNDS),
+                    max_time,
+                    stop: crate::ab::StopWhen::Gate,
+                }),
+                require_judgeable: true,
             };
             if let Some((k, n)) = shard {
                 return match crate::ab::run_ab_shard(&request) {
@@ -557,13 +589,17 @@ pub fn main() -> ExitCode {
                     overrides,
                     json: Some(Destination::from(json.as_path())),
                     progress: true,
+                    require_judgeable: true,
                     ..RunRequest::default()
                 };
                 match block_on(crate::run(&request)) {
                     Err(code) => return code,
                     Ok(Err(e)) => return report_error(&e),
                     Ok(Ok(report))
-                        if report.verdict != Verdict::Pass && report.verdict != Verdict::Fail =>
+                        if matches!(
+                            report.verdict,
+                            Verdict::TargetFailure | Verdict::Interrupted(_)
+                        ) =>
                     {
                         if report.verdict == Verdict::TargetFailure {
                             explain_failure(&report.summary);

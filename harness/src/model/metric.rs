@@ -21,6 +21,19 @@ pub const CLIENT_PROCESS_EXIT: &str = "client.process_exit";
 pub const CLIENT_INITIALIZE: &str = "client.initialize";
 /// Client side, app-server: `turn/start` request to its response.
 pub const CLIENT_TURN_START: &str = "client.turn_start";
+/// The first turn's time to first delta split in three by the mock's server-side
+/// timestamps (built-in target, one clock): the runtime before its request reached the mock
+/// (turn submitted → request received)...
+pub const CLIENT_TURN_TO_MOCK: &str = "client.turn_to_mock";
+/// ...the mock (request received → first delta sent: the injected delay and the mock's own
+/// overhead)...
+pub const MOCK_FIRST_DELTA: &str = "mock.first_delta";
+/// ...and the runtime after the delta left the mock (first delta sent → received by the
+/// harness).
+pub const CLIENT_DELTA_FROM_MOCK: &str = "client.delta_from_mock";
+/// The three parts of the first token's wait, in order.
+pub const FIRST_TOKEN_PARTS: [&str; 3] =
+    [CLIENT_TURN_TO_MOCK, MOCK_FIRST_DELTA, CLIENT_DELTA_FROM_MOCK];
 
 /// A series as reports name it: `metric`, or `metric[status]`.
 pub fn series_label(metric: &str, status: Option<&str>) -> String {
@@ -131,7 +144,9 @@ pub fn expected_metrics(profile: Profile) -> Vec<String> {
     let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
     match producer {
         Producer::Builtin => {
-            codex.extend([CLIENT_THREAD_START, CLIENT_FIRST_DELTA, CLIENT_ITERATION]);
+            codex.extend([CLIENT_THREAD_START, CLIENT_FIRST_DELTA]);
+            codex.extend(FIRST_TOKEN_PARTS);
+            codex.push(CLIENT_ITERATION);
             owned(&codex)
         }
         Producer::CodexExec => {
@@ -162,7 +177,7 @@ pub fn expected_metrics(profile: Profile) -> Vec<String> {
 /// Position of a metric in report order (unknown names last, alphabetically among themselves).
 /// App-server cohorts sort after the metrics of no cohort, cold before warm before follow-up.
 pub fn report_rank(name: &str) -> usize {
-    const ORDER: [&str; 17] = [
+    const ORDER: [&str; 20] = [
         "thread_start_create_thread",
         "thread_start_total",
         "startup_prewarm_create_turn_context",
@@ -177,6 +192,9 @@ pub fn report_rank(name: &str) -> usize {
         CLIENT_THREAD_START,
         CLIENT_TURN_START,
         CLIENT_FIRST_DELTA,
+        CLIENT_TURN_TO_MOCK,
+        MOCK_FIRST_DELTA,
+        CLIENT_DELTA_FROM_MOCK,
         CLIENT_ITERATION,
         CLIENT_PROCESS_ANSWER,
         CLIENT_PROCESS_EXIT,

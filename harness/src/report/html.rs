@@ -163,18 +163,27 @@ fn render(
     let current = current_label(baseline);
     if let Some(b) = baseline {
         let c = b.comparison;
-        let verdict = if c.regressed() || c.budgets_breached() {
-            "<span class=\"regressed\">FAIL</span>"
-        } else {
-            "pass"
+        let headline = esc(&comparison_headline(c));
+        let headline = match c.outcome() {
+            crate::stats::compare::Outcome::Fail => {
+                format!("<span class=\"regressed\">{headline}</span>")
+            }
+            _ => headline,
         };
         let _ = write!(
             out,
-            "<p>{verdict}: {} ({}). The solid line is {current}, the dashed one {}.</p>",
-            esc(&comparison_headline(c)),
+            "<p>{headline} ({}). The solid line is {current}, the dashed one {}.</p>",
             esc(&design(c)),
             esc(b.label)
         );
+        let undecided = c.undecided_reasons();
+        if !undecided.is_empty() {
+            out.push_str("<p>Undecided: the gate could not judge these; not a pass.</p><ul>");
+            for reason in undecided {
+                let _ = write!(out, "<li>{}</li>", esc(&reason));
+            }
+            out.push_str("</ul>");
+        }
         if let Some(source) = difference_source(c) {
             let _ = write!(out, "<p>{}</p>", esc(&source));
         }

@@ -4,10 +4,10 @@
 
 use std::fmt::Write;
 
-use crate::stats::compare::{Comparison, RunRef, StatComparison, RowVerdict};
+use crate::stats::compare::{Comparison, RowVerdict, StatComparison};
 
 use super::text::{
-    budget_line, cell, comparison_cells, comparison_headline, critical_path, design,
+    budget_line, cell, commit, comparison_cells, comparison_headline, critical_path, design,
     difference_source, headline, printable, series, trailer,
 };
 use super::view::{MetricTable, RunView, STATISTICS};
@@ -108,25 +108,26 @@ fn comparison_row(r: &StatComparison) -> String {
 const COMPARISON_HEADER: &str = "| series | stat | gate | baseline ms | current ms | Δ ms | Δ | CI of Δ ms | threshold ms | verdict | why |\n\
                                  |---|---|---|---:|---:|---:|---:|---|---:|---|---|\n";
 
-fn commit(r: &RunRef) -> String {
-    r.git_commit
-        .as_deref()
-        .map_or("unknown".to_owned(), |g| g.chars().take(10).collect())
-}
 
 fn comparison(c: &Comparison) -> String {
     let mut out = String::new();
-    let mark = if c.regressed() || c.budgets_breached() {
-        "FAIL"
-    } else {
-        "pass"
-    };
     let _ = writeln!(
         out,
-        "### phasebench `{}`: {mark} ({})\n",
+        "### phasebench `{}`: {}\n",
         escaped(&c.current.scenario),
         comparison_headline(c)
     );
+    let undecided = c.undecided_reasons();
+    if !undecided.is_empty() {
+        out.push_str(
+            "**Undecided**: the gate could not judge these, so this is not a pass; what would \
+             decide each:\n\n",
+        );
+        for reason in &undecided {
+            let _ = writeln!(out, "- {}", escaped(reason));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "Baseline `{}` ({} {}), current `{}` ({} {}): {}. {:.0}% intervals of current − baseline with the run as the unit; \

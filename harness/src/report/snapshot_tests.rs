@@ -79,6 +79,7 @@ fn comparison_reports() {
         budgets,
         &CompareOptions {
             allow_mismatch: true,
+            look: None,
         },
     )
     .unwrap();

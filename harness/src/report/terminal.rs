@@ -7,13 +7,13 @@
 use std::fmt::Write;
 
 use crate::results::{BudgetRow, BudgetVerdict};
-use crate::stats::compare::{Comparison, RowVerdict};
+use crate::stats::compare::{Comparison, Outcome, RowVerdict};
 use crate::telemetry::otlp::AggregatedMetric;
 
 use super::number::{derived, measured};
 use super::text::{
     budget_detail, budget_word, cell, comparison_cells, comparison_headline, critical_path, design,
-    difference_source, headline, printable, series, trailer,
+    difference_source, headline, printable, series, sides, trailer,
 };
 use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
@@ -272,7 +272,11 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
         printable(&c.current.scenario),
         printable(&c.baseline.path),
         paint.with(
-            Some(if c.regressed() { RED } else { GREEN }),
+            Some(match c.outcome() {
+                Outcome::Fail => RED,
+                Outcome::Undecided => YELLOW,
+                Outcome::Pass => GREEN,
+            }),
             &comparison_headline(c)
         )
     );
@@ -282,6 +286,7 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
         design(c),
         c.primary_rows
     );
+    let _ = writeln!(out, "{}", sides(c));
     for m in &c.mismatches {
         let _ = writeln!(out, "warning: compared although {}", printable(m));
     }
@@ -330,11 +335,14 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
     {
         let _ = writeln!(
             out,
-            "{} {} {}: {}",
+            "{} {} {}: {}{}",
             paint.verdict(r.verdict, r.verdict.as_str()),
             series(r),
             r.statistic,
-            r.reason
+            r.reason,
+            r.to_decide
+                .as_deref()
+                .map_or(String::new(), |fix| format!("; to decide: {fix}"))
         );
     }
     let mut grouped: Vec<(String, usize)> = Vec::new();

@@ -3,7 +3,7 @@
 //! row's cells and headline. One place, so the two formats cannot drift apart.
 
 use crate::results::{BudgetRow, BudgetVerdict, RunSummary};
-use crate::stats::compare::{Comparison, Design, StatComparison, RowVerdict};
+use crate::stats::compare::{Comparison, Design, Outcome, RowVerdict, Source, StatComparison};
 
 use super::number::{derived, measured, percent, signed};
 use super::view::{Cell, Line};
@@ -160,8 +160,45 @@ pub(crate) fn design(c: &Comparison) -> String {
             c.baseline_runs,
             if c.baseline_runs == 1 { "" } else { "s" }
         ),
-        Design::Paired => format!("B against A over {} paired rounds", c.current_rounds),
+        Design::Paired => match c.sequential {
+            Some(look) => format!(
+                "B against A over {} paired rounds, sequential look {} of {} (up to {} \
+                 rounds; this look's intervals at {:.2}%, so that all looks together keep \
+                 the {:.0}% level)",
+                c.current_rounds,
+                look.index,
+                look.looks,
+                look.max_rounds,
+                look.confidence * 100.0,
+                c.policy.confidence * 100.0
+            ),
+            None => format!("B against A over {} paired rounds", c.current_rounds),
+        },
     }
+}
+
+/// The commit a compared side was built from, shortened, or "unknown".
+pub(crate) fn commit(r: &crate::stats::compare::RunRef) -> String {
+    r.git_commit
+        .as_deref()
+        .map_or("unknown".to_owned(), |g| g.chars().take(10).collect())
+}
+
+/// Each side's build and target: "A: commit 1a2b3c4d5e (builtin 0.1.0); B: commit …".
+pub(crate) fn sides(c: &Comparison) -> String {
+    let (a, b) = match c.design {
+        Design::Paired => ("A", "B"),
+        Design::History => ("baseline (newest run)", "current"),
+    };
+    format!(
+        "{a}: commit {} ({} {}); {b}: commit {} ({} {})",
+        commit(&c.baseline),
+        printable(&c.baseline.target),
+        printable(&c.baseline.target_version),
+        commit(&c.current),
+        printable(&c.current.target),
+        printable(&c.current.target_version)
+    )
 }
 
 /// The interval of a comparison row's change, or `-`.
@@ -192,15 +229,26 @@ pub(crate) fn comparison_cells(r: &StatComparison) -> [String; 9] {
     ]
 }
 
-/// "N primary regressed; all rows: …".
+/// "FAIL: N primary regressed; all rows: …", "UNDECIDED: N of M primary rows inconclusive; …"
+/// or "pass: …".
 pub(crate) fn comparison_headline(c: &Comparison) -> String {
     let primary_regressed = c
         .rows
         .iter()
         .filter(|r| r.primary && r.verdict == RowVerdict::Regressed)
         .count();
+    let primary = c.rows.iter().filter(|r| r.primary).count();
+    let outcome = c.outcome();
+    let lead = match outcome {
+        Outcome::Undecided => format!(
+            "{} of {primary} primary rows inconclusive",
+            c.undecided().count()
+        ),
+        _ => format!("{primary_regressed} primary regressed"),
+    };
     format!(
-        "{primary_regressed} primary regressed; all rows: {} regressed, {} inconclusive, {} improved, {} unchanged",
+        "{}: {lead}; all rows: {} regressed, {} inconclusive, {} improved, {} unchanged",
+        outcome.as_str(),
         c.count(RowVerdict::Regressed),
         c.count(RowVerdict::Inconclusive),
         c.count(RowVerdict::Improved),
@@ -256,8 +304,9 @@ pub(crate) fn critical_path(
 }
 
 /// Where a change of the first token comes from: when `turn_ttft` p50 moved (regressed or
-/// improved), the startup phase whose p50 moved most in the same direction, or the model
-/// response when no phase did.
+/// improved), the startup phase whose p50 moved most in the same direction, else the part of
+/// the first token's wait that did (the runtime before the request, the mock, the runtime
+/// after the first delta), else "outside the startup phases".
 pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
     let ttft = c
         .rows
@@ -266,21 +315,24 @@ pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
     if !matches!(ttft.verdict, RowVerdict::Regressed | RowVerdict::Improved) {
         return None;
     }
-    let moved = c.moved_most(ttft, |r| {
-        r.metric == "websocket_connect"
-            || (r.metric.starts_with("startup_prewarm_") && !r.metric.ends_with("_total"))
-    });
-    Some(match moved {
-        Some(r) => format!(
-            "turn_ttft p50 {} ms: the phase that moved most is {} p50 {} ms ({})",
-            signed(ttft.delta_ms, ttft.resolution),
+    let delta = signed(ttft.delta_ms, ttft.resolution);
+    Some(match c.source_of(ttft) {
+        Some(Source::Phase(r)) => format!(
+            "turn_ttft p50 {delta} ms: the phase that moved most is {} p50 {} ms ({})",
+            series(r),
+            signed(r.delta_ms, r.resolution),
+            r.verdict.as_str()
+        ),
+        Some(Source::Part(r, place)) => format!(
+            "turn_ttft p50 {delta} ms: no startup phase moved by a quarter of it; the change is in \
+             {place}: {} p50 {} ms ({})",
             series(r),
             signed(r.delta_ms, r.resolution),
             r.verdict.as_str()
         ),
         None => format!(
-            "turn_ttft p50 {} ms: no startup phase moved by a quarter of it; the change is in the model response",
-            signed(ttft.delta_ms, ttft.resolution)
+            "turn_ttft p50 {delta} ms: no startup phase moved by a quarter of it; the change is in \
+             the model response"
         ),
     })
 }

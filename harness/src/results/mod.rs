@@ -136,8 +136,20 @@ pub struct Environment {
     pub arch: String,
     pub cpus: usize,
     pub cpu_model: Option<String>,
+    /// The git commit the phasebench binary that made this result was built from (embedded at
+    /// build time; for the built-in runtime, also the runtime's commit).
     pub git_commit: Option<String>,
+    /// That binary's version.
+    #[serde(default)]
+    pub phasebench_version: Option<String>,
     pub started_unix_ms: u64,
+}
+
+/// The commit this binary was built from, when it was built in a git checkout.
+pub fn build_commit() -> Option<String> {
+    Some(env!("PHASEBENCH_BUILD_COMMIT"))
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -291,7 +303,7 @@ impl RunSummary {
 }
 
 impl Environment {
-    /// Reads the machine fingerprint and the git commit of the working directory (if any).
+    /// Reads the machine fingerprint; names this binary's build (commit, version).
     pub fn detect(started: std::time::SystemTime) -> Self {
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -301,20 +313,13 @@ impl Environment {
                     .and_then(|l| l.split_once(':'))
                     .map(|(_, v)| v.trim().to_owned())
             });
-        let git_commit = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
         Self {
             os: std::env::consts::OS.to_owned(),
             arch: std::env::consts::ARCH.to_owned(),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_model,
-            git_commit,
+            git_commit: build_commit(),
+            phasebench_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
             started_unix_ms: started
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),

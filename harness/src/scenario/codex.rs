@@ -40,6 +40,10 @@ pub(super) fn codex_spec(
             rt.state_storage != defaults.state_storage,
         ),
         ("tools.servers", raw.tools.servers != 0),
+        (
+            "runtime.request_build_cpu",
+            !rt.request_build_cpu.0.is_zero(),
+        ),
     ];
     if let Some((key, _)) = not_for_codex.iter().find(|(_, set)| *set) {
         return Err(err(

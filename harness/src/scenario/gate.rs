@@ -78,6 +78,44 @@ pub struct RegressionPolicy {
     /// status of the metric.
     #[serde(default = "default_primary")]
     pub primary: Vec<String>,
+    /// What a comparison that could not decide every primary row exits with.
+    #[serde(default)]
+    pub undecided: OnUndecided,
+}
+
+/// What a comparison exits with when some primary row is inconclusive (the gate could not
+/// judge it): its own exit code by default, so that "could not judge" never reads as "pass".
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUndecided {
+    /// Exit 4: neither pass nor fail.
+    #[default]
+    Undecided,
+    /// Exit 1, as a regression.
+    Fail,
+    /// Exit 0, as a pass (the team's choice: a gate that cannot judge lets the change in).
+    Pass,
+}
+
+impl OnUndecided {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "undecided" => Some(Self::Undecided),
+            "fail" => Some(Self::Fail),
+            "pass" => Some(Self::Pass),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Undecided => "undecided",
+            Self::Fail => "fail",
+            Self::Pass => "pass",
+        }
+    }
 }
 
 /// The default relative threshold: a change under 2% never fails the gate.
@@ -105,6 +143,7 @@ impl Default for RegressionPolicy {
             confidence: 0.95,
             metrics: BTreeMap::new(),
             primary: default_primary(),
+            undecided: OnUndecided::Undecided,
         }
     }
 }
@@ -269,6 +308,19 @@ pub fn parse(
                 }
                 gate.policy.primary = primary;
             }
+            "undecided" => {
+                let toml::Value::String(text) = value else {
+                    return Err(fail(format!(
+                        "undecided is \"undecided\", \"fail\" or \"pass\", not {value}"
+                    )));
+                };
+                gate.policy.undecided = OnUndecided::parse(text).ok_or_else(|| {
+                    fail(format!(
+                        "undecided = {text:?}: use \"undecided\" (exit 4, the default), \"fail\" \
+                         (exit 1) or \"pass\" (exit 0)"
+                    ))
+                })?;
+            }
             "confidence" => {
                 let c = as_fraction(value, key).map_err(fail)?;
                 if !(0.5..1.0).contains(&c) {
@@ -282,7 +334,7 @@ pub fn parse(
                 let Some((metric, what)) = key.rsplit_once('.') else {
                     return Err(fail(format!(
                         "unknown gate setting {key:?}: write a budget \"METRIC.STAT\" = \"< DURATION\", \
-                         or one of relative_threshold, absolute_threshold, confidence, primary"
+                         or one of relative_threshold, absolute_threshold, confidence, primary, undecided"
                     )));
                 };
                 check_metric(metric).map_err(fail)?;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use mock_backend::{DelayDist, MockConfig};
 use thread_runtime::Transport;
 
-pub use gate::{Budget, RegressionPolicy, Statistic};
+pub use gate::{Budget, OnUndecided, RegressionPolicy, Statistic};
 pub use locate::LineCol;
 use locate::Locator;
 pub use overrides::Override;
@@ -200,6 +200,9 @@ pub struct RuntimeSpec {
     /// Turns per thread.
     pub turns: NonZeroU32,
     pub state_storage: StateStorage,
+    /// CPU time the reference runtime spends building each turn request: a simulated
+    /// runtime-side slowdown (for checking that a change is attributed to the runtime).
+    pub request_build_cpu: Duration,
 }
 
 /// Tool servers the harness runs for the runtime to discover.

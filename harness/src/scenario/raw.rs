@@ -460,6 +460,9 @@ pub struct RawRuntime {
     pub turns: u64,
     #[serde(default)]
     pub state_storage: RawStateStorage,
+    /// CPU time the runtime spends building each turn request (a simulated slowdown).
+    #[serde(default)]
+    pub request_build_cpu: DurationValue,
 }
 
 impl Default for RawRuntime {
@@ -473,6 +476,7 @@ impl Default for RawRuntime {
             interrupt_first_turn_after: None,
             turns: default_turns(),
             state_storage: RawStateStorage::default(),
+            request_build_cpu: DurationValue::default(),
         }
     }
 }

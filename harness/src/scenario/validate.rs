@@ -272,6 +272,7 @@ pub(super) fn validate(
             model: rt.model.clone(),
             first_turn_after: rt.first_turn_after.0,
             interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
+            request_build_cpu: rt.request_build_cpu.0,
             turns,
             state_storage: match rt.state_storage {
                 raw::RawStateStorage::Temp => StateStorage::Temp,

@@ -27,7 +27,7 @@ use crate::model::sample::Resolution;
 use crate::results::{BudgetRow, DecodedRound, LoadedResult, merge_rounds};
 use crate::scenario::RegressionPolicy;
 
-use super::estimate::{Interval, against_history, mean, paired};
+use super::estimate::{Interval, NoInterval, against_history, mean, paired, t_quantile};
 use super::{budget, needed_for, resolution_ms, round_value};
 
 /// Percentiles compared.
@@ -102,6 +102,50 @@ pub struct StatComparison {
     /// (then the row is not compared). Reports print a value's digits by it.
     #[serde(default)]
     pub resolution: Option<Resolution>,
+    /// For an inconclusive primary row: what would decide it (more iterations per round, more
+    /// baseline runs, about how many more round pairs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_decide: Option<String>,
+}
+
+impl StatComparison {
+    /// The interval rules out a regression beyond the threshold (its upper end is within
+    /// it): "not regressed", whether or not it also rules out an improvement.
+    pub fn rules_out_regression(&self) -> bool {
+        self.verdict != RowVerdict::Regressed
+            && self.ci_high_ms.is_some_and(|high| high <= self.threshold_ms)
+    }
+}
+
+/// Where a first-token change came from ([`Comparison::source_of`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A startup phase moved with it.
+    Phase(&'a StatComparison),
+    /// A part of the wait for the first delta, with where that is.
+    Part(&'a StatComparison, &'static str),
+}
+
+/// How a comparison came out for the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every primary row decided unchanged or improved, and every budget held.
+    Pass,
+    /// A primary row regressed or a budget was breached.
+    Fail,
+    /// Nothing failed, but some primary row (or budget) could not be decided: the gate could
+    /// not judge, which is not a pass.
+    Undecided,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "FAIL",
+            Outcome::Undecided => "UNDECIDED",
+        }
+    }
 }
 
 /// Identifies a compared run.
@@ -166,6 +210,10 @@ pub struct Comparison {
     pub budgets: Vec<BudgetRow>,
     /// Settings that differ between the runs, when the comparison was forced.
     pub mismatches: Vec<String>,
+    /// For a sequential A/B (`ab --until-decided`): the look it was judged at, whose
+    /// intervals are at that look's confidence, not the policy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<super::sequential::Look>,
 }
 
 impl Comparison {
@@ -198,8 +246,103 @@ impl Comparison {
             .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))
     }
 
+    /// Where a change of `changed` (a first-token row's p50) came from: the startup phase
+    /// whose p50 moved most with it (by [`EXPLAINING_SHARE`] of it, with a verdict), else the
+    /// part of the first token's wait that carries at least half of it, as the mock's
+    /// timestamps split it (the runtime before its request reached the mock, the mock, the
+    /// runtime after the first delta left it); None when neither can be named.
+    pub fn source_of(&self, changed: &StatComparison) -> Option<Source<'_>> {
+        use crate::model::metric::{
+            CLIENT_DELTA_FROM_MOCK, CLIENT_TURN_TO_MOCK, FIRST_TOKEN_PARTS, MOCK_FIRST_DELTA,
+            WEBSOCKET_CONNECT,
+        };
+        let phase = self.moved_most(changed, |r| {
+            r.metric == WEBSOCKET_CONNECT
+                || (r.metric.starts_with("startup_prewarm_") && !r.metric.ends_with("_total"))
+        });
+        if let Some(row) = phase {
+            return Some(Source::Phase(row));
+        }
+        // The parts add up to the harness's own wait for the first delta, so the one that
+        // carries at least half of the change is where it is, whether or not its own interval
+        // (informational, noisier than the whole) has reached a verdict.
+        let part = self
+            .rows
+            .iter()
+            .filter(|r| r.statistic == "p50" && FIRST_TOKEN_PARTS.contains(&r.metric.as_str()))
+            .filter(|r| r.delta_ms.signum() == changed.delta_ms.signum())
+            .filter(|r| r.delta_ms.abs() >= 0.5 * changed.delta_ms.abs())
+            .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))?;
+        let place = match part.metric.as_str() {
+            m if m == CLIENT_TURN_TO_MOCK => "the runtime, before its request reached the mock",
+            m if m == MOCK_FIRST_DELTA => "the mock's answer (its injected delay and overhead)",
+            m if m == CLIENT_DELTA_FROM_MOCK => {
+                "the runtime, after the first delta left the mock"
+            }
+            _ => unreachable!("filtered to the parts"),
+        };
+        Some(Source::Part(part, place))
+    }
+
     pub fn budgets_breached(&self) -> bool {
         self.budgets.iter().any(|b| !b.passed)
+    }
+
+    /// Pass, fail, or undecided: fail on a primary regression or a breached budget; otherwise
+    /// undecided while a primary row is inconclusive, a budget unsure, or no primary row was
+    /// compared at all.
+    pub fn outcome(&self) -> Outcome {
+        if self.regressed() || self.budgets_breached() {
+            Outcome::Fail
+        } else if self.undecided().next().is_some()
+            || !self.rows.iter().any(|r| r.primary)
+            || self
+                .budgets
+                .iter()
+                .any(|b| b.verdict == crate::results::BudgetVerdict::Inconclusive)
+        {
+            Outcome::Undecided
+        } else {
+            Outcome::Pass
+        }
+    }
+
+    /// The primary rows the comparison could not decide.
+    pub fn undecided(&self) -> impl Iterator<Item = &StatComparison> {
+        self.rows
+            .iter()
+            .filter(|r| r.primary && r.verdict == RowVerdict::Inconclusive)
+    }
+
+    /// Why the comparison is undecided, one line each (empty when it is not).
+    pub fn undecided_reasons(&self) -> Vec<String> {
+        if self.outcome() != Outcome::Undecided {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if !self.rows.iter().any(|r| r.primary) {
+            out.push(format!(
+                "no primary statistic was compared: the policy's primary set ({}) names none of \
+                 the series both sides have",
+                self.policy.primary.join(", ")
+            ));
+        }
+        for r in self.undecided() {
+            let label = crate::model::metric::series_label(&r.metric, r.status.as_deref());
+            out.push(match &r.to_decide {
+                Some(fix) => format!("{label} {}: {}; {fix}", r.statistic, r.reason),
+                None => format!("{label} {}: {}", r.statistic, r.reason),
+            });
+        }
+        for b in &self.budgets {
+            if b.verdict == crate::results::BudgetVerdict::Inconclusive {
+                out.push(format!(
+                    "budget {}: its interval straddles the limit; more iterations narrow it",
+                    b.key
+                ));
+            }
+        }
+        out
     }
 
     /// Sorts the rows and rounds what the file states to what was measured: milliseconds to
@@ -286,16 +429,104 @@ fn resolution_of<'a>(
 struct Estimated {
     baseline_ms: f64,
     current_ms: f64,
-    interval: Result<Interval, String>,
+    interval: Result<Interval, Unjudged>,
+}
+
+/// Why a row has no interval.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unjudged {
+    #[error("too few samples per round for {name}: it needs {needed} in a round")]
+    TooFewSamples { name: &'static str, needed: u64 },
+    #[error(transparent)]
+    NoInterval(#[from] NoInterval),
+    #[error(
+        "not compared: the runs reported this series at different resolutions (microseconds in \
+         some, whole milliseconds in others)"
+    )]
+    MixedResolution,
+}
+
+/// What a comparison's design offers to decide a row: how many units (round pairs, or the
+/// current run's rounds) it had, and whether more of them narrow the interval.
+#[derive(Debug, Clone, Copy)]
+struct Units {
+    design: Design,
+    /// Round pairs (paired), or the current run's rounds (history).
+    count: usize,
+}
+
+impl Units {
+    /// What would decide a row left without an interval.
+    fn unjudged(self, why: &Unjudged, current_count: u64) -> String {
+        let n = self.count.max(1) as u64;
+        match why {
+            Unjudged::TooFewSamples { name, needed } => format!(
+                "{name} needs {needed} samples per round and the rounds have about {}: use at \
+                 least {} iterations for {n} rounds (or fewer rounds: `--rounds auto`)",
+                current_count / n,
+                needed * n
+            ),
+            Unjudged::NoInterval(NoInterval::ShortHistory { runs }) => format!(
+                "save at least {} more run{} to the baseline (a history needs {}), or judge with \
+                 `phasebench ab --until-decided`, which needs no history",
+                super::estimate::MIN_HISTORY_RUNS - runs,
+                if super::estimate::MIN_HISTORY_RUNS - runs == 1 { "" } else { "s" },
+                super::estimate::MIN_HISTORY_RUNS
+            ),
+            Unjudged::NoInterval(NoInterval::EmptyCurrent) => {
+                "the current run needs rounds with enough samples: more iterations per round"
+                    .into()
+            }
+            Unjudged::NoInterval(NoInterval::TooFewPairs { .. }) => format!(
+                "at least {} round pairs with enough samples on both sides",
+                super::estimate::MIN_PAIRED_ROUNDS
+            ),
+            Unjudged::MixedResolution => {
+                "compare runs that report the series at one resolution".into()
+            }
+        }
+    }
+
+    /// What would decide a row whose interval (at the level it was judged, `quantile` of t)
+    /// is still too wide: more round pairs shrink it as 1/√n.
+    fn straddling(self, row: &StatComparison, standard_error: f64, quantile: f64) -> String {
+        let estimate = row.delta_ms;
+        let distance = (estimate.abs() - row.threshold_ms).abs();
+        match self.design {
+            Design::History => "the interval holds the runs' spread, which more rounds of this \
+                 run cannot narrow: more runs in the baseline do, or judge with `phasebench ab \
+                 --until-decided`"
+                .into(),
+            Design::Paired => {
+                let n = self.count.max(1) as f64;
+                let wanted = (quantile * standard_error / distance.max(1e-12)).powi(2) * n;
+                if !wanted.is_finite() || wanted > 100.0 * n {
+                    format!(
+                        "the change ({estimate:+.3} ms) sits at the threshold (±{:.3} ms): more \
+                         than {} more round pairs, or a threshold that says which side it is on",
+                        row.threshold_ms,
+                        (99.0 * n) as u64
+                    )
+                } else {
+                    let more = (wanted - n).ceil().max(1.0) as u64;
+                    format!(
+                        "about {more} more round pair{} (`ab --until-decided` adds them)",
+                        if more == 1 { "" } else { "s" }
+                    )
+                }
+            }
+        }
+    }
 }
 
 fn judge(
     key: &MetricKey,
-    (name, q): (&str, f64),
+    (name, q): (&'static str, f64),
     counts: (u64, u64),
     resolution: Resolution,
     estimated: Estimated,
     policy: &RegressionPolicy,
+    units: Units,
 ) -> StatComparison {
     let Estimated {
         baseline_ms,
@@ -322,11 +553,15 @@ fn judge(
         verdict: RowVerdict::Inconclusive,
         reason: String::new(),
         resolution: Some(resolution),
+        to_decide: None,
     };
     let interval = match interval {
         Ok(i) => i,
-        Err(reason) => {
-            row.reason = reason;
+        Err(why) => {
+            row.reason = why.to_string();
+            if row.primary {
+                row.to_decide = Some(units.unjudged(&why, counts.1));
+            }
             return row;
         }
     };
@@ -334,35 +569,46 @@ fn judge(
     row.ci_low_ms = Some(lo);
     row.ci_high_ms = Some(hi);
     row.p_value = Some(interval.p_above(t));
-    let conf = policy.confidence * 100.0;
-    (row.verdict, row.reason) = if lo > t {
-        (
-            RowVerdict::Regressed,
-            format!("the {conf}% interval lies above +{t:.3} ms"),
-        )
-    } else if hi < -t {
-        (
-            RowVerdict::Improved,
-            format!("the {conf}% interval lies below -{t:.3} ms"),
-        )
-    } else if lo >= -t && hi <= t {
-        (
-            RowVerdict::Unchanged,
-            format!("the {conf}% interval lies within ±{t:.3} ms"),
-        )
-    } else {
-        (
-            RowVerdict::Inconclusive,
-            format!("the {conf}% interval straddles ±{t:.3} ms"),
-        )
+    let conf = percent_label(policy.confidence);
+    row.verdict = classify(lo, hi, t);
+    row.reason = match row.verdict {
+        RowVerdict::Regressed => format!("the {conf}% interval lies above +{t:.3} ms"),
+        RowVerdict::Improved => format!("the {conf}% interval lies below -{t:.3} ms"),
+        RowVerdict::Unchanged => format!("the {conf}% interval lies within ±{t:.3} ms"),
+        RowVerdict::Inconclusive => format!("the {conf}% interval straddles ±{t:.3} ms"),
     };
+    if row.primary && row.verdict == RowVerdict::Inconclusive {
+        let quantile = t_quantile(0.5 + policy.confidence / 2.0, interval.degrees_of_freedom);
+        row.to_decide = Some(units.straddling(&row, interval.standard_error, quantile));
+    }
     row
+}
+
+/// A row's verdict from its interval `[low, high]` of the change and its threshold: regressed
+/// wholly above +threshold, improved wholly below −threshold, unchanged wholly within,
+/// inconclusive otherwise.
+pub fn classify(low: f64, high: f64, threshold: f64) -> RowVerdict {
+    if low > threshold {
+        RowVerdict::Regressed
+    } else if high < -threshold {
+        RowVerdict::Improved
+    } else if low >= -threshold && high <= threshold {
+        RowVerdict::Unchanged
+    } else {
+        RowVerdict::Inconclusive
+    }
+}
+
+/// A confidence as a percentage with the digits it needs ("95", "99.17").
+fn percent_label(confidence: f64) -> String {
+    let text = format!("{:.2}", confidence * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Holm's step-down procedure over the primary rows' one-sided p-values, at the one-sided
 /// level the policy's two-sided confidence implies. A primary row whose own interval lies
 /// above the threshold but that the procedure does not reject becomes inconclusive.
-fn holm(rows: &mut [StatComparison], confidence: f64) -> usize {
+fn holm(rows: &mut [StatComparison], confidence: f64, units: Units) -> usize {
     let alpha = (1.0 - confidence) / 2.0;
     let mut family: Vec<usize> = rows
         .iter()
@@ -396,15 +642,31 @@ fn holm(rows: &mut [StatComparison], confidence: f64) -> usize {
                  p = {p:.2e} > {level:.2e} (Holm, {m} primary rows)",
                 row.threshold_ms
             );
+            // The t the row would need at Holm's level, against the t it has.
+            if let (Some(lo), Some(hi)) = (row.ci_low_ms, row.ci_high_ms) {
+                let z = statrs_normal_quantile(1.0 - level);
+                let z_conf = statrs_normal_quantile(0.5 + confidence / 2.0);
+                let standard_error = (hi - lo) / 2.0 / z_conf;
+                row.to_decide = Some(units.straddling(row, standard_error, z));
+            }
         }
     }
     m
+}
+
+/// The standard normal's `p` quantile (Holm's levels are small; the degrees of freedom are
+/// not known there, so the advice it feeds is "about").
+fn statrs_normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(p)
 }
 
 /// How to compare.
 #[derive(Debug, Clone, Default)]
 pub struct CompareOptions {
     pub allow_mismatch: bool,
+    /// A sequential A/B's look: its intervals are formed at the look's confidence.
+    pub look: Option<super::sequential::Look>,
 }
 
 /// The current run against a baseline history (oldest first), under the current run's
@@ -431,6 +693,10 @@ pub fn against_baseline(
         });
     }
     let policy = current.summary.policy.clone();
+    let units = Units {
+        design: Design::History,
+        count: current.rounds.len(),
+    };
     let baseline_pooled: Vec<&DecodedRound> = history.iter().map(|r| &r.pooled).collect();
     let keys: BTreeSet<&MetricKey> = current
         .pooled
@@ -463,7 +729,7 @@ pub fn against_baseline(
             Ok(r) => r.unwrap_or(Resolution::Us),
             Err(()) => {
                 for stat in QUANTILES {
-                    rows.push(mixed_resolution_row(key, stat, counts, &policy));
+                    rows.push(mixed_resolution_row(key, stat, counts, &policy, units));
                 }
                 continue;
             }
@@ -491,10 +757,10 @@ pub fn against_baseline(
                 Estimated {
                     baseline_ms: pooled_at(&merged_baseline),
                     current_ms: pooled_at(&current.pooled),
-                    interval: Err(format!(
-                        "too few samples per round for {name}: it needs {} in a round",
-                        needed_for(q)
-                    )),
+                    interval: Err(Unjudged::TooFewSamples {
+                        name,
+                        needed: needed_for(q),
+                    }),
                 }
             } else {
                 Estimated {
@@ -505,7 +771,8 @@ pub fn against_baseline(
                         &current_values,
                         resolution_ms(resolution),
                         policy.confidence,
-                    ),
+                    )
+                    .map_err(Unjudged::from),
                 }
             };
             rows.push(judge(
@@ -515,10 +782,11 @@ pub fn against_baseline(
                 resolution,
                 estimated,
                 &policy,
+                units,
             ));
         }
     }
-    let primary_rows = holm(&mut rows, policy.confidence);
+    let primary_rows = holm(&mut rows, policy.confidence, units);
     let mut comparison = Comparison {
         schema_version: COMPARISON_SCHEMA_VERSION,
         design: Design::History,
@@ -537,6 +805,7 @@ pub fn against_baseline(
             current.summary.policy.confidence,
         ),
         mismatches,
+        sequential: None,
     };
     comparison.finish();
     Ok(comparison)
@@ -544,9 +813,10 @@ pub fn against_baseline(
 
 fn mixed_resolution_row(
     key: &MetricKey,
-    (name, q): (&str, f64),
+    (name, q): (&'static str, f64),
     counts: (u64, u64),
     policy: &RegressionPolicy,
+    units: Units,
 ) -> StatComparison {
     let mut row = judge(
         key,
@@ -556,13 +826,10 @@ fn mixed_resolution_row(
         Estimated {
             baseline_ms: 0.0,
             current_ms: 0.0,
-            interval: Err(
-                "not compared: the runs reported this series at different resolutions \
-                 (microseconds in some, whole milliseconds in others)"
-                    .into(),
-            ),
+            interval: Err(Unjudged::MixedResolution),
         },
         policy,
+        units,
     );
     row.resolution = None;
     row
@@ -585,7 +852,16 @@ pub fn paired_rounds(
             differences: mismatches,
         });
     }
-    let policy = first_b.summary.policy.clone();
+    let stated = first_b.summary.policy.clone();
+    // A look of a sequential plan judges at its own (higher) confidence.
+    let policy = RegressionPolicy {
+        confidence: options.look.map_or(stated.confidence, |l| l.confidence),
+        ..stated.clone()
+    };
+    let units = Units {
+        design: Design::Paired,
+        count: a.len().min(b.len()),
+    };
     let a_units: Vec<&DecodedRound> = a.iter().map(|r| &r.pooled).collect();
     let b_units: Vec<&DecodedRound> = b.iter().map(|r| &r.pooled).collect();
     let a_all = merge_rounds(a_units.iter().copied());
@@ -604,7 +880,7 @@ pub fn paired_rounds(
             Ok(r) => r.unwrap_or(Resolution::Us),
             Err(()) => {
                 for stat in QUANTILES {
-                    rows.push(mixed_resolution_row(key, stat, counts, &policy));
+                    rows.push(mixed_resolution_row(key, stat, counts, &policy, units));
                 }
                 continue;
             }
@@ -621,10 +897,10 @@ pub fn paired_rounds(
                 Estimated {
                     baseline_ms: sa.histogram.quantile_ms(q, sa.resolution),
                     current_ms: sb.histogram.quantile_ms(q, sb.resolution),
-                    interval: Err(format!(
-                        "too few samples per round for {name}: it needs {} in a round",
-                        needed_for(q)
-                    )),
+                    interval: Err(Unjudged::TooFewSamples {
+                        name,
+                        needed: needed_for(q),
+                    }),
                 }
             } else {
                 let a_vals: Vec<f64> = pairs.iter().map(|p| p.0).collect();
@@ -632,7 +908,8 @@ pub fn paired_rounds(
                 Estimated {
                     baseline_ms: mean(&a_vals),
                     current_ms: mean(&b_vals),
-                    interval: paired(&av, &bv, resolution_ms(resolution), policy.confidence),
+                    interval: paired(&av, &bv, resolution_ms(resolution), policy.confidence)
+                        .map_err(Unjudged::from),
                 }
             };
             rows.push(judge(
@@ -642,10 +919,11 @@ pub fn paired_rounds(
                 resolution,
                 estimated,
                 &policy,
+                units,
             ));
         }
     }
-    let primary_rows = holm(&mut rows, policy.confidence);
+    let primary_rows = holm(&mut rows, policy.confidence, units);
     let reference = |side: &LoadedResult, label: &str, n: usize| RunRef {
         path: format!("{label} ({n} rounds)"),
         ..RunRef::of(side)
@@ -657,12 +935,13 @@ pub fn paired_rounds(
         baseline_runs: a.len(),
         current: reference(first_b, "B", b.len()),
         current_rounds: b.len(),
-        policy,
+        policy: stated,
         primary_rows,
         rows,
         unmatched,
         budgets,
         mismatches,
+        sequential: options.look,
     };
     comparison.finish();
     Ok(comparison)
@@ -695,6 +974,7 @@ mod tests {
             },
             reason: String::new(),
             resolution: Some(Resolution::Us),
+            to_decide: None,
         }
     }
 
@@ -711,7 +991,11 @@ mod tests {
             row("f", 0.8, 0.0, true),
             row("g", 0.000_1, 0.5, false),
         ];
-        let m = holm(&mut rows, 0.95);
+        let units = Units {
+            design: Design::Paired,
+            count: 10,
+        };
+        let m = holm(&mut rows, 0.95, units);
         assert_eq!(m, 6);
         assert_eq!(rows[0].verdict, RowVerdict::Regressed);
         // 0.02 > 0.025 / 5: not after the correction.
@@ -746,6 +1030,7 @@ mod tests {
             unmatched: vec![],
             budgets: vec![],
             mismatches: vec![],
+            sequential: None,
         };
         assert!(!c.regressed(), "an informational regression never fails");
         c.rows.push(rows[0].clone());

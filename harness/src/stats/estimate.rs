@@ -34,6 +34,24 @@ pub const MIN_HISTORY_RUNS: usize = 3;
 /// Fewest paired rounds for an A/B interval.
 pub const MIN_PAIRED_ROUNDS: usize = 3;
 
+/// Why no interval could be formed; each says what would give one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoInterval {
+    #[error(
+        "the baseline has {runs} run{} with this statistic; between-run variance is unknown: \
+         save at least {MIN_HISTORY_RUNS} runs to the baseline or use `phasebench ab`",
+        if *runs == 1 { "" } else { "s" }
+    )]
+    ShortHistory { runs: usize },
+    #[error("the current run has no round with enough samples")]
+    EmptyCurrent,
+    #[error(
+        "{pairs} paired round{} with enough samples on both sides; need {MIN_PAIRED_ROUNDS}",
+        if *pairs == 1 { "" } else { "s" }
+    )]
+    TooFewPairs { pairs: usize },
+}
+
 /// An estimate of a difference (current − baseline, or B − A), in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
@@ -119,18 +137,14 @@ pub fn against_history(
     current: &[f64],
     resolution_ms: f64,
     confidence: f64,
-) -> Result<Interval, String> {
+) -> Result<Interval, NoInterval> {
     let runs: Vec<&Vec<f64>> = history.iter().filter(|r| !r.is_empty()).collect();
     let m = runs.len();
     if m < MIN_HISTORY_RUNS {
-        return Err(format!(
-            "the baseline has {m} run{} with this statistic; between-run variance is unknown: \
-             save at least {MIN_HISTORY_RUNS} runs to the baseline or use `phasebench ab`",
-            if m == 1 { "" } else { "s" }
-        ));
+        return Err(NoInterval::ShortHistory { runs: m });
     }
     if current.is_empty() {
-        return Err("the current run has no round with enough samples".into());
+        return Err(NoInterval::EmptyCurrent);
     }
     let q = quantization(resolution_ms);
     let run_means: Vec<f64> = runs.iter().map(|r| mean(r)).collect();
@@ -196,7 +210,7 @@ pub fn paired(
     b: &[Option<f64>],
     resolution_ms: f64,
     confidence: f64,
-) -> Result<Interval, String> {
+) -> Result<Interval, NoInterval> {
     let differences: Vec<f64> = a
         .iter()
         .zip(b)
@@ -204,10 +218,7 @@ pub fn paired(
         .collect();
     let n = differences.len();
     if n < MIN_PAIRED_ROUNDS {
-        return Err(format!(
-            "{n} paired round{} with enough samples on both sides; need {MIN_PAIRED_ROUNDS}",
-            if n == 1 { "" } else { "s" }
-        ));
+        return Err(NoInterval::TooFewPairs { pairs: n });
     }
     Ok(trimmed_interval(
         &differences,
@@ -361,11 +372,14 @@ mod tests {
 
     #[test]
     fn too_little_history_says_why() {
-        let err = against_history(&[vec![1.0, 1.1]], &[1.0], 0.001, 0.95).unwrap_err();
+        let err = against_history(&[vec![1.0, 1.1]], &[1.0], 0.001, 0.95)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1 run with this statistic"), "{err}");
         assert!(err.contains("phasebench ab"), "{err}");
-        let err =
-            against_history(&[vec![1.0], vec![], vec![1.0]], &[1.0], 0.001, 0.95).unwrap_err();
+        let err = against_history(&[vec![1.0], vec![], vec![1.0]], &[1.0], 0.001, 0.95)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("2 runs"), "{err}");
     }
 
@@ -397,7 +411,9 @@ mod tests {
         assert!(i.low > 0.8 && i.high < 1.2, "{i:?}");
         assert!(i.p_above(0.5) < 0.001, "{}", i.p_above(0.5));
         assert!(i.p_below(0.5) > 0.99);
-        let err = paired(&a[..2], &b[..2], 0.001, 0.95).unwrap_err();
+        let err = paired(&a[..2], &b[..2], 0.001, 0.95)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("need 3"), "{err}");
         // Rounds missing a side are left out.
         let holes = [Some(1.0), None, Some(1.0), Some(1.0)];

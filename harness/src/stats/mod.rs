@@ -7,6 +7,7 @@ pub mod budget;
 pub mod compare;
 pub mod estimate;
 pub mod rank;
+pub mod sequential;
 
 use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 use crate::model::sample::Resolution;

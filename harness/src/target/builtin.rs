@@ -28,7 +28,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 use crate::model::metric::{
-    CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START, TURN_TTFT, WEBSOCKET_CONNECT,
+    CLIENT_DELTA_FROM_MOCK, CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START, CLIENT_TURN_TO_MOCK,
+    MOCK_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT,
 };
 use crate::model::sample::OverheadSample;
 use crate::model::sample::Sample;
@@ -197,6 +198,7 @@ impl BuiltinTarget {
         config.http_timeout = scenario.plan.iteration_timeout;
         let (mcp_servers, mcp_http) = mcp_servers(scenario, state.path())?;
         config.mcp_servers = mcp_servers;
+        config.request_build_cpu = scenario.runtime.request_build_cpu;
         let runtime = ThreadRuntime::new(config, TelemetrySink::new(&logs).with_meter(&meter))?;
         Ok(Self {
             runtime,
@@ -283,8 +285,11 @@ impl Drop for ThreadLeftovers<'_> {
 
 /// What the harness saw of one turn.
 struct ObservedTurn {
-    /// Submit → first delta, and when (wall clock) the delta came.
-    first_delta: Option<(Duration, SystemTime)>,
+    /// When the turn was submitted.
+    submitted: Instant,
+    /// Submit → first delta, when (wall clock) the delta came, and when on this process's
+    /// monotonic clock (the mock's records use the same one).
+    first_delta: Option<(Duration, SystemTime, Instant)>,
     failure: Option<IterationFailure>,
 }
 
@@ -297,6 +302,7 @@ impl BuiltinTarget {
         let submitted = Instant::now();
         if let Err(e) = thread.submit(Op::UserTurn { text: "hi".into() }) {
             return ObservedTurn {
+                submitted,
                 first_delta: None,
                 failure: Some(IterationFailure::Session(e.to_string())),
             };
@@ -318,22 +324,26 @@ impl BuiltinTarget {
             };
             match event {
                 Some(Event::AgentMessageDelta(_)) if first_delta.is_none() => {
-                    first_delta = Some((submitted.elapsed(), SystemTime::now()))
+                    let now = Instant::now();
+                    first_delta = Some((now - submitted, SystemTime::now(), now))
                 }
                 Some(Event::TurnComplete { .. }) => {
                     return ObservedTurn {
+                        submitted,
                         first_delta,
                         failure: None,
                     };
                 }
                 Some(Event::TurnAborted) if interrupt_after.is_some() => {
                     return ObservedTurn {
+                        submitted,
                         first_delta,
                         failure: None,
                     };
                 }
                 Some(Event::TurnAborted) => {
                     return ObservedTurn {
+                        submitted,
                         first_delta,
                         failure: Some(IterationFailure::Session(
                             "turn aborted without an interrupt".into(),
@@ -342,6 +352,7 @@ impl BuiltinTarget {
                 }
                 Some(Event::Error(e)) => {
                     return ObservedTurn {
+                        submitted,
                         first_delta,
                         failure: Some(IterationFailure::Turn(e)),
                     };
@@ -349,6 +360,7 @@ impl BuiltinTarget {
                 Some(_) => {}
                 None => {
                     return ObservedTurn {
+                        submitted,
                         first_delta,
                         failure: Some(IterationFailure::Session(
                             "session ended during a turn".into(),
@@ -358,6 +370,42 @@ impl BuiltinTarget {
             }
         }
     }
+}
+
+/// The first turn's wait for its first delta split at the mock's timestamps (one process,
+/// one monotonic clock): the runtime before its turn request reached the mock, the mock's
+/// answer up to the first delta, and the runtime after it. None when the mock has no record
+/// of a turn request after `submitted` with a first delta sent.
+fn first_token_parts(
+    records: &[RecordedRequest],
+    submitted: Instant,
+    arrived: Instant,
+    arrived_wall: SystemTime,
+) -> Vec<Sample> {
+    use mock_backend::Exchange;
+    let Some(turn) = records
+        .iter()
+        .filter(|r| matches!(r.exchange, Exchange::WebsocketTurn | Exchange::HttpResponse))
+        .filter(|r| r.received >= submitted)
+        .min_by_key(|r| r.received)
+    else {
+        return Vec::new();
+    };
+    let Some(sent) = turn.first_delta_sent.filter(|&s| s <= arrived) else {
+        return Vec::new();
+    };
+    let at = |instant: Instant| arrived_wall.checked_sub(arrived - instant);
+    [
+        (CLIENT_TURN_TO_MOCK, turn.received - submitted, at(turn.received)),
+        (MOCK_FIRST_DELTA, sent - turn.received, at(sent)),
+        (CLIENT_DELTA_FROM_MOCK, arrived - sent, Some(arrived_wall)),
+    ]
+    .into_iter()
+    .map(|(metric, duration, ended_at)| Sample {
+        ended_at,
+        ..Sample::client(metric, duration)
+    })
+    .collect()
 }
 
 impl Target for BuiltinTarget {
@@ -383,6 +431,7 @@ impl Target for BuiltinTarget {
         }
         let mut failure = None;
         let mut first_delta = None;
+        let mut first_submitted = None;
         for turn in 0..self.spec.turns.get() {
             let interrupt = if turn == 0 {
                 self.spec.interrupt_first_turn_after
@@ -392,6 +441,7 @@ impl Target for BuiltinTarget {
             let outcome = self.drive_turn(&mut thread, interrupt).await;
             if turn == 0 {
                 first_delta = outcome.first_delta;
+                first_submitted = Some(outcome.submitted);
             }
             if outcome.failure.is_some() {
                 failure = outcome.failure;
@@ -409,11 +459,14 @@ impl Target for BuiltinTarget {
             thread_start,
             started_wall,
         ));
-        if let Some((first_delta, at)) = first_delta {
+        if let Some((first_delta, at, arrived)) = first_delta {
             samples.push(Sample {
                 ended_at: Some(at),
                 ..Sample::client(CLIENT_FIRST_DELTA, first_delta)
             });
+            if let Some(submitted) = first_submitted {
+                samples.extend(first_token_parts(&records, submitted, arrived, at));
+            }
         }
         if failure.is_none() {
             samples.push(Sample::client_from(

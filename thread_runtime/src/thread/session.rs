@@ -297,6 +297,7 @@ impl Session {
             },
             on_socket,
         );
+        spend_cpu(self.shared.config.request_build_cpu);
         let Session {
             shared,
             telemetry,
@@ -380,4 +381,20 @@ enum TurnError {
     Build(#[from] PrewarmError),
     #[error("no prompt was built for the turn")]
     NoPrompt,
+}
+
+/// Keeps this thread busy for `duration` (the `request_build_cpu` knob): CPU work, not a
+/// sleep, as a slower request builder would be.
+fn spend_cpu(duration: Duration) {
+    if duration.is_zero() {
+        return;
+    }
+    let start = Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < duration {
+        for i in 0..1_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+    }
+    std::hint::black_box(x);
 }

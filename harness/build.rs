@@ -1,0 +1,41 @@
+//! Embeds the git commit this binary is built from (`PHASEBENCH_BUILD_COMMIT`), so that a
+//! result names the build that measured it, not whatever checkout the binary was run in (an
+//! A/B of two builds run from one directory would otherwise name one commit twice). Outside a
+//! git checkout (a crate tarball) the variable is empty and results say "unknown".
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn main() {
+    let commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
+    println!("cargo:rustc-env=PHASEBENCH_BUILD_COMMIT={commit}");
+    // Rebuilt when HEAD moves: HEAD itself (a checkout) and the branch it points at (a commit).
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let dir = Path::new(&dir);
+        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("packed-refs").display()
+        );
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            // Branch refs live in the common directory (shared by worktrees).
+            let common = git(&["rev-parse", "--git-common-dir"])
+                .map(|c| Path::new(env!("CARGO_MANIFEST_DIR")).join(c))
+                .unwrap_or_else(|| dir.to_path_buf());
+            println!("cargo:rerun-if-changed={}", common.join(branch).display());
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

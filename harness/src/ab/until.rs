@@ -1,0 +1,108 @@
+//! `ab --until-decided`: the sequential A/B. Round pairs are added at the looks of a
+//! [`SequentialPlan`] (the first at `--rounds`), each look judged at its own level, until the
+//! comparison decides, the plan ends, or the time budget would be overrun. Why the levels and
+//! not the fixed-n interval re-checked: [`crate::stats::sequential`].
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::results::LoadedResult;
+use crate::scenario::Scenario;
+use crate::stats::compare::{Comparison, Outcome, RowVerdict};
+use crate::stats::sequential::SequentialPlan;
+use crate::Error;
+
+use super::AbRequest;
+
+/// `ab --until-decided`: round pairs are added at the looks of a [`SequentialPlan`] (the
+/// first at `--rounds`) until the comparison decides, the plan's last look, or the time
+/// budget.
+#[derive(Debug, Clone)]
+pub struct UntilDecided {
+    /// The plan's last look.
+    pub max_rounds: u32,
+    /// No look is started that would, at the pace so far, end past this much time.
+    pub max_time: Option<Duration>,
+    /// What "decided" means.
+    pub stop: StopWhen,
+}
+
+/// When a sequential A/B has seen enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopWhen {
+    /// Every primary row decided (or a regression, or a breached budget): the gate's question.
+    Gate,
+    /// This metric's p50 regressed (any status), or a regression is ruled out (every
+    /// status): bisect's question.
+    Metric(String),
+}
+
+impl StopWhen {
+    fn decided(&self, comparison: &Comparison) -> bool {
+        match self {
+            StopWhen::Gate => comparison.outcome() != Outcome::Undecided,
+            StopWhen::Metric(metric) => {
+                let rows: Vec<_> = comparison
+                    .rows
+                    .iter()
+                    .filter(|r| &r.metric == metric && r.statistic == "p50")
+                    .collect();
+                !rows.is_empty()
+                    && (rows.iter().any(|r| r.verdict == RowVerdict::Regressed)
+                        || rows.iter().all(|r| r.rules_out_regression()))
+            }
+        }
+    }
+}
+
+/// Runs the plan's looks in turn, judging after each at its level, until `until.stop` says
+/// the comparison is decided, the plan ends, or the next look would end past the time budget.
+pub(super) fn run(
+    scenario_a: &Scenario,
+    scenario_b: &Scenario,
+    plan: &SequentialPlan,
+    until: &UntilDecided,
+    out_dir: &Path,
+    request: &AbRequest,
+) -> Result<(Comparison, Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    let started = Instant::now();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut judged = None;
+    for (index, &rounds) in plan.rounds().iter().enumerate() {
+        let done = a.len() as u32;
+        if let (Some(limit), true) = (until.max_time, done > 0) {
+            let per_pair = started.elapsed() / done;
+            if started.elapsed() + per_pair * (rounds - done) > limit {
+                if request.progress {
+                    eprintln!(
+                        "--max-time {limit:?}: stopping at {done} round pairs (the next look, \
+                         {rounds}, would take about {:?} more)",
+                        per_pair * (rounds - done)
+                    );
+                }
+                break;
+            }
+        }
+        let (more_a, more_b) = super::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
+        a.extend(more_a);
+        b.extend(more_b);
+        let look = plan.look(index);
+        let comparison = super::judge(scenario_a, scenario_b, &a, &b, request, Some(look))?;
+        let decided = until.stop.decided(&comparison);
+        if request.progress {
+            eprintln!(
+                "look {} of {} ({rounds} round pairs, intervals at {:.2}%): {}",
+                look.index,
+                look.looks,
+                look.confidence * 100.0,
+                if decided { "decided" } else { "not decided yet" }
+            );
+        }
+        judged = Some(comparison);
+        if decided || crate::sys::shutdown::requested().is_some() {
+            break;
+        }
+    }
+    let comparison = judged.expect("the first look always runs");
+    Ok((comparison, a, b))
+}
