@@ -67,9 +67,10 @@ pub fn check(
     let fewer = iterations / needed;
     let fix = if fewer >= u64::from(min_rounds) {
         format!(
-            "use at least {} iterations for {rounds} rounds, or {fewer} rounds (`--rounds \
+            "use at least {} iterations for {rounds} rounds, or {fewer} round{} (`--rounds \
              auto`)",
-            needed * u64::from(rounds)
+            needed * u64::from(rounds),
+            if fewer == 1 { "" } else { "s" }
         )
     } else {
         format!(
@@ -163,7 +164,7 @@ mod tests {
         assert_eq!((e.needed, e.per_round), (50, 12));
         let text = e.to_string();
         assert!(text.contains("at least 250 iterations for 5 rounds"), "{text}");
-        assert!(text.contains("1 rounds (`--rounds auto`)"), "{text}");
+        assert!(text.contains("or 1 round (`--rounds auto`)"), "{text}");
         assert!(check(&s, 250, 5, 1).is_ok());
         // An A/B cannot go below 3 rounds: the fix is more iterations.
         let e = check(&s, 100, 10, 3).unwrap_err().to_string();

@@ -127,6 +127,9 @@ pub struct RunRequest {
     /// Refuse, before running, a design under which some primary statistic cannot be judged
     /// (too few iterations per round); implied by `baseline`.
     pub require_judgeable: bool,
+    /// Choose the rounds: the most (up to [`AUTO_MAX_ROUNDS`]) that keep every primary
+    /// statistic judgeable.
+    pub auto_rounds: bool,
     pub comparison: ComparisonOutputs,
 }
 
@@ -295,6 +298,9 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
+/// Most rounds `run --rounds auto` chooses.
+pub const AUTO_MAX_ROUNDS: u32 = 40;
+
 /// What `phasebench run` produced.
 #[derive(Debug)]
 pub struct RunReport {
@@ -341,7 +347,16 @@ fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
 /// running), runs the scenario's rounds, writes the requested files (partial ones too, when
 /// interrupted), and judges the result.
 pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
-    let scenario = Scenario::load(&request.scenario, &request.overrides)?;
+    let mut scenario = Scenario::load(&request.scenario, &request.overrides)?;
+    if request.auto_rounds {
+        let rounds = design::auto_rounds(
+            &scenario,
+            scenario.plan.iterations.get(),
+            1,
+            AUTO_MAX_ROUNDS,
+        )?;
+        scenario.plan.rounds = std::num::NonZeroU32::new(rounds).expect("at least one round");
+    }
     if let Some((_, n)) = request.shard
         && n > scenario.plan.rounds.get()
     {

@@ -465,6 +465,10 @@ pub(crate) struct RunArgs {
     /// Compare the run with this baseline result and fail on a regression.
     #[arg(long, value_name = "PATH")]
     pub(crate) baseline: Option<PathBuf>,
+    /// Rounds (same as --set run.rounds=N), or `auto`: as many (up to 40) as keep every
+    /// primary statistic judgeable with the run's iterations.
+    #[arg(long, value_name = "N|auto", value_parser = rounds)]
+    pub(crate) rounds: Option<Rounds>,
     #[command(flatten)]
     pub(crate) comparison: ComparisonArgs,
     /// No progress bar and no tables on stdout.
@@ -475,8 +479,16 @@ pub(crate) struct RunArgs {
 impl RunArgs {
     /// The library's request, and where the run is pushed afterwards.
     pub(crate) fn into_request(self) -> (RunRequest, PushArgs) {
+        let mut overrides = self.scenario.overrides();
+        if let Some(Rounds::Count(n)) = self.rounds {
+            overrides.push(crate::Override {
+                key: "run.rounds".into(),
+                value: n.to_string(),
+            });
+        }
         let request = RunRequest {
-            overrides: self.scenario.overrides(),
+            overrides,
+            auto_rounds: self.rounds == Some(Rounds::Auto),
             scenario: self.scenario.scenario,
             json: self.json,
             csv: self.csv,
