@@ -7,7 +7,7 @@
 //! runtime or real codex) → `measure` (rounds of iterations with deadlines into
 //! HdrHistograms) → `results` (the versioned result file, rounds kept apart) → `stats`
 //! (budgets and comparisons with the round as the unit) → `report` (one exporter per format).
-//! The commands (`ab`, `ingest`, `merge`, `push`, `releases`, `sweep`) and the command line
+//! The commands (`ab`, `design`, `ingest`, `merge`, `push`, `releases`, `sweep`) and the command line
 //! ([`cli`]) sit on top.
 //!
 //! The public API is this file's facade: [`run`], [`compare_files`], [`run_ab`],

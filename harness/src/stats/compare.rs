@@ -644,8 +644,8 @@ fn holm(rows: &mut [StatComparison], confidence: f64, units: Units) -> usize {
             );
             // The t the row would need at Holm's level, against the t it has.
             if let (Some(lo), Some(hi)) = (row.ci_low_ms, row.ci_high_ms) {
-                let z = statrs_normal_quantile(1.0 - level);
-                let z_conf = statrs_normal_quantile(0.5 + confidence / 2.0);
+                let z = normal_quantile(1.0 - level);
+                let z_conf = normal_quantile(0.5 + confidence / 2.0);
                 let standard_error = (hi - lo) / 2.0 / z_conf;
                 row.to_decide = Some(units.straddling(row, standard_error, z));
             }
@@ -656,7 +656,7 @@ fn holm(rows: &mut [StatComparison], confidence: f64, units: Units) -> usize {
 
 /// The standard normal's `p` quantile (Holm's levels are small; the degrees of freedom are
 /// not known there, so the advice it feeds is "about").
-fn statrs_normal_quantile(p: f64) -> f64 {
+fn normal_quantile(p: f64) -> f64 {
     use statrs::distribution::{ContinuousCDF, Normal};
     Normal::standard().inverse_cdf(p)
 }
