@@ -45,8 +45,8 @@ pub struct AbRequest {
     pub b: Side,
     /// Rounds per side; the scenario's iterations are split across them.
     pub rounds: u32,
-    /// Choose `rounds` instead: the most (up to [`DEFAULT_AUTO_MAX`]) that keep every
-    /// primary statistic judgeable ([`crate::design::auto_rounds`]).
+    /// Choose `rounds` instead: the most (up to `DEFAULT_AUTO_MAX`) that keep every
+    /// primary statistic judgeable (`design::auto_rounds`).
     pub auto_rounds: bool,
     /// Keep each round's result here (a temporary directory otherwise).
     pub out_dir: Option<PathBuf>,

@@ -229,7 +229,7 @@ impl Comparison {
     }
 
     /// Of the p50 rows `is_phase` accepts, the one that moved most in the direction of
-    /// `changed` with a verdict (regressed or improved) and by at least [`EXPLAINING_SHARE`]
+    /// `changed` with a verdict (regressed or improved) and by at least `EXPLAINING_SHARE`
     /// of `changed`'s move: where a change came from. (An informational row's verdict alone is
     /// not enough: among dozens of rows one regresses by noise now and then, by a sliver.)
     pub fn moved_most(
@@ -247,7 +247,7 @@ impl Comparison {
     }
 
     /// Where a change of `changed` (a first-token row's p50) came from: the startup phase
-    /// whose p50 moved most with it (by [`EXPLAINING_SHARE`] of it, with a verdict), else the
+    /// whose p50 moved most with it (by `EXPLAINING_SHARE` of it, with a verdict), else the
     /// part of the first token's wait that carries at least half of it, as the mock's
     /// timestamps split it (the runtime before its request reached the mock, the mock, the
     /// runtime after the first delta left it); None when neither can be named.
