@@ -22,19 +22,23 @@ fn main() {
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=PHASEBENCH_BUILD_COMMIT={commit}");
     // Rebuilt when HEAD moves: HEAD itself (a checkout) and the branch it points at (a commit).
+    // Only files that exist are named: cargo reruns a build script on every build for a path
+    // that does not (a checkout without packed-refs would recompile the crate each time).
+    let watch = |path: &Path| {
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    };
     if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         let dir = Path::new(&dir);
-        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
-        println!(
-            "cargo:rerun-if-changed={}",
-            dir.join("packed-refs").display()
-        );
+        watch(&dir.join("HEAD"));
+        // Branch refs live in the common directory (shared by worktrees).
+        let common = git(&["rev-parse", "--git-common-dir"])
+            .map(|c| Path::new(env!("CARGO_MANIFEST_DIR")).join(c))
+            .unwrap_or_else(|| dir.to_path_buf());
+        watch(&common.join("packed-refs"));
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            // Branch refs live in the common directory (shared by worktrees).
-            let common = git(&["rev-parse", "--git-common-dir"])
-                .map(|c| Path::new(env!("CARGO_MANIFEST_DIR")).join(c))
-                .unwrap_or_else(|| dir.to_path_buf());
-            println!("cargo:rerun-if-changed={}", common.join(branch).display());
+            watch(&common.join(branch));
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
