@@ -33,22 +33,8 @@ if [ "$RUNS" -le "$HISTORY" ]; then
     echo "gate-power: POWER_RUNS ($RUNS) must exceed POWER_HISTORY ($HISTORY)" >&2
     exit 2
 fi
-if [ ! -x "$PHASEBENCH" ]; then
-    cargo build --release --locked -p phasebench >&2
-fi
-mkdir -p "$OUT"
-
-HOG=
-cleanup() {
-    if [ -n "$HOG" ]; then kill "$HOG" 2>/dev/null || true; fi
-}
-trap cleanup EXIT INT TERM
-if [ "${POWER_LOAD:-0}" = 1 ]; then
-    # One core busy for the whole measurement, as on a shared CI runner.
-    timeout 86400 python3 -c 'while True: pass' &
-    HOG=$!
-    echo "gate-power: CPU hog on one core (pid $HOG)" >&2
-fi
+# shellcheck source=scripts/power-setup.sh
+source scripts/power-setup.sh gate-power
 
 # The first-token delay that moves the runs' mean TTFT p50 by SHIFT: read the scenario's
 # first_token (a constant) and the A/A runs' TTFT p50.

@@ -26,21 +26,8 @@ ROUNDS=${POWER_ROUNDS:-10}
 MAX_ROUNDS=${POWER_MAX_ROUNDS:-40}
 OUT=${POWER_OUT:-target/sequential-power/$(date -u +%Y%m%dT%H%M%SZ)}
 PHASEBENCH=${PHASEBENCH:-target/release/phasebench}
-if [ ! -x "$PHASEBENCH" ]; then
-    cargo build --release --locked -p phasebench >&2
-fi
-mkdir -p "$OUT"
-
-HOG=
-cleanup() {
-    if [ -n "$HOG" ]; then kill "$HOG" 2>/dev/null || true; fi
-}
-trap cleanup EXIT INT TERM
-if [ "${POWER_LOAD:-0}" = 1 ]; then
-    timeout 86400 python3 -c 'while True: pass' &
-    HOG=$!
-    echo "sequential-power: CPU hog on one core (pid $HOG)" >&2
-fi
+# shellcheck source=scripts/power-setup.sh
+source scripts/power-setup.sh sequential-power
 
 common=(--quiet --rounds "$ROUNDS" --until-decided --max-rounds "$MAX_ROUNDS")
 if [ -n "${POWER_MAX_TIME:-}" ]; then common+=(--max-time "$POWER_MAX_TIME"); fi

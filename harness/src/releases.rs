@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::ab::{AbRequest, Side, run_ab};
 use crate::scenario::Override;
-use crate::stats::compare::{Comparison, RowVerdict};
+use crate::stats::compare::{Comparison, Regression, RowVerdict};
 use crate::{ComparisonOutputs, Error};
 
 /// A thing to run: a codex release or binary, as the overrides that select it.
@@ -245,32 +245,6 @@ pub struct Bisection {
     pub undecided: Option<String>,
 }
 
-/// What one pairing said of the metric's p50.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Regressed,
-    NotRegressed,
-    Undecided,
-}
-
-/// Whether `metric`'s p50 regressed in `comparison` (all statuses: any regressed row), did
-/// not (every row's interval rules a regression out), or could not be told.
-fn regressed(comparison: &Comparison, metric: &str) -> (Step, Option<f64>) {
-    let rows: Vec<_> = comparison
-        .rows
-        .iter()
-        .filter(|r| r.metric == metric && r.statistic == "p50")
-        .collect();
-    let step = if rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
-        Step::Regressed
-    } else if !rows.is_empty() && rows.iter().all(|r| r.rules_out_regression()) {
-        Step::NotRegressed
-    } else {
-        Step::Undecided
-    };
-    (step, rows.first().map(|r| r.delta_ms))
-}
-
 /// The phase whose p50 moved most between two candidates (in the metric's direction), or the
 /// part of the first token's wait that did.
 fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
@@ -286,14 +260,16 @@ fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
             && !r.metric.starts_with("client.")
             && !r.metric.starts_with("mock.")
     });
-    Some(match (phase, comparison.source_of(changed)) {
-        (Some(phase), _) => format!(
+    if let Some(phase) = phase {
+        return Some(format!(
             "{metric} p50 {delta:+.3} ms; the phase that moved most: {} p50 {:+.3} ms ({})",
             phase.metric,
             phase.delta_ms,
             phase.verdict.as_str()
-        ),
-        (None, Some(Source::Part(part, place))) => format!(
+        ));
+    }
+    Some(match comparison.source_of(changed) {
+        Some(Source::Part(part, place)) => format!(
             "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it; the change \
              is in {place}: {} p50 {:+.3} ms ({})",
             part.metric,
@@ -331,12 +307,12 @@ pub fn bisect(
     let (mut good, mut bad) = (0, candidates.len() - 1);
     let test = |steps: &mut Vec<BisectStep>, good: usize, tested: usize| {
         let comparison = pairing.ab(steps.len() + 1, &candidates[good], &candidates[tested])?;
-        let (step, delta_ms) = regressed(&comparison, metric);
+        let (step, delta_ms) = comparison.p50_regression(metric);
         steps.push(BisectStep {
             good: candidates[good].label.clone(),
             tested: candidates[tested].label.clone(),
-            regressed: step == Step::Regressed,
-            undecided: step == Step::Undecided,
+            regressed: step == Regression::Regressed,
+            undecided: step == Regression::Undecided,
             rounds: comparison.current_rounds,
             delta_ms,
         });
@@ -352,21 +328,21 @@ pub fn bisect(
     };
     let (ends, mut last) = test(&mut steps, good, bad)?;
     let mut last_pair = (good, bad);
-    if ends == Step::Undecided {
+    if ends == Regression::Undecided {
         out.undecided = Some(undecided(&steps));
     }
-    if ends == Step::Regressed {
+    if ends == Regression::Regressed {
         while bad - good > 1 {
             let mid = good + (bad - good) / 2;
             let (step, comparison) = test(&mut steps, good, mid)?;
             match step {
-                Step::Regressed => {
+                Regression::Regressed => {
                     bad = mid;
                     last = comparison;
                     last_pair = (good, bad);
                 }
-                Step::NotRegressed => good = mid,
-                Step::Undecided => {
+                Regression::RuledOut => good = mid,
+                Regression::Undecided => {
                     out.undecided = Some(undecided(&steps));
                     out.steps = steps;
                     return Ok(out);

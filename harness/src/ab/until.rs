@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::results::LoadedResult;
 use crate::scenario::Scenario;
-use crate::stats::compare::{Comparison, Outcome, RowVerdict};
+use crate::stats::compare::{Comparison, Outcome, Regression};
 use crate::stats::sequential::SequentialPlan;
 use crate::Error;
 
@@ -42,14 +42,7 @@ impl StopWhen {
         match self {
             StopWhen::Gate => comparison.outcome() != Outcome::Undecided,
             StopWhen::Metric(metric) => {
-                let rows: Vec<_> = comparison
-                    .rows
-                    .iter()
-                    .filter(|r| &r.metric == metric && r.statistic == "p50")
-                    .collect();
-                !rows.is_empty()
-                    && (rows.iter().any(|r| r.verdict == RowVerdict::Regressed)
-                        || rows.iter().all(|r| r.rules_out_regression()))
+                comparison.p50_regression(metric).0 != Regression::Undecided
             }
         }
     }

@@ -117,6 +117,17 @@ impl StatComparison {
     }
 }
 
+/// What a comparison says of one metric's p50 ([`Comparison::p50_regression`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regression {
+    /// Some status's row regressed.
+    Regressed,
+    /// Every status's interval rules a regression out.
+    RuledOut,
+    /// Neither (or the metric was not compared).
+    Undecided,
+}
+
 /// Where a first-token change came from ([`Comparison::source_of`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -244,6 +255,24 @@ impl Comparison {
             .filter(|r| matches!(r.verdict, RowVerdict::Regressed | RowVerdict::Improved))
             .filter(|r| r.delta_ms.abs() >= EXPLAINING_SHARE * changed.delta_ms.abs())
             .max_by(|a, b| a.delta_ms.abs().total_cmp(&b.delta_ms.abs()))
+    }
+
+    /// Whether `metric`'s p50 regressed (any status), a regression is ruled out (every status),
+    /// or neither; with the first row's change. Bisect's question.
+    pub fn p50_regression(&self, metric: &str) -> (Regression, Option<f64>) {
+        let rows: Vec<&StatComparison> = self
+            .rows
+            .iter()
+            .filter(|r| r.metric == metric && r.statistic == "p50")
+            .collect();
+        let answer = if rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
+            Regression::Regressed
+        } else if !rows.is_empty() && rows.iter().all(|r| r.rules_out_regression()) {
+            Regression::RuledOut
+        } else {
+            Regression::Undecided
+        };
+        (answer, rows.first().map(|r| r.delta_ms))
     }
 
     /// Where a change of `changed` (a first-token row's p50) came from: the startup phase
