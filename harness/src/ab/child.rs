@@ -33,15 +33,35 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Part `index` (1-based) of `of` of a side's round (`[run] interleave`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Part {
+    pub index: u32,
+    pub of: u32,
+}
+
+/// What one child runs: its round's iterations, which part of the round (if any), and how
+/// long it may take.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Share {
+    pub iterations: u64,
+    pub part: Option<Part>,
+    pub deadline: Duration,
+}
+
 pub(super) fn run_side(
     side: char,
     round: u32,
     spec: &Side,
     request: &AbRequest,
-    iterations: u64,
+    share: Share,
     json: &Path,
-    deadline: Duration,
 ) -> Result<(), AbError> {
+    let Share {
+        iterations,
+        part,
+        deadline,
+    } = share;
     let mut command = Command::new(&spec.binary);
     command
         .arg("run")
@@ -50,10 +70,18 @@ pub(super) fn run_side(
         .arg("--iterations")
         .arg(iterations.to_string())
         .arg("--json")
-        .arg(json)
-        // The round pair is the unit: each child is one round (its own warmup, one runtime).
-        .arg("--set")
-        .arg("run.rounds=1")
+        .arg(json);
+    // The round pair is the unit: each child is one round (its own warmup, one runtime), or
+    // one part of it: round P of a run of K rounds (`parts`).
+    match part {
+        None => command.arg("--set").arg("run.rounds=1"),
+        Some(Part { index, of }) => command
+            .arg("--set")
+            .arg(format!("run.rounds={of}"))
+            .arg("--shard")
+            .arg(format!("{index}/{of}")),
+    };
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

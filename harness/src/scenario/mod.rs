@@ -153,6 +153,9 @@ pub struct RunPlan {
     pub rounds: NonZeroU32,
     /// A run with a larger share of failed measured iterations fails (exit 3).
     pub max_failure_ratio: f64,
+    /// `ab` only: each side's round is run as this many alternating parts (A B B A …), merged
+    /// back into one round per side, so drift slower than a part cancels within the pair.
+    pub interleave: NonZeroU32,
     /// Open loop (`[load]`): iterations start on this schedule instead of as soon as one of
     /// `concurrency` workers is free (`concurrency` then caps how many run at once).
     pub arrivals: Option<Arrivals>,
@@ -330,6 +333,19 @@ mod tests {
         match &err.origin {
             Origin::File { position, .. } => position.map(|p| p.line),
             Origin::Override { .. } => None,
+        }
+    }
+
+    #[test]
+    fn interleave_defaults_to_whole_rounds_and_is_bounded() {
+        assert_eq!(parse(MINIMAL).unwrap().plan.interleave.get(), 1);
+        let s = parse_with(MINIMAL, &["run.interleave=4"]).unwrap();
+        assert_eq!(s.plan.interleave.get(), 4);
+        // A design choice, not what is measured: the content hash does not change.
+        assert_eq!(s.content_hash, parse(MINIMAL).unwrap().content_hash);
+        for bad in ["run.interleave=0", "run.interleave=101"] {
+            let err = parse_with(MINIMAL, &[bad]).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("run.interleave"), "{err}");
         }
     }
 

@@ -332,6 +332,8 @@ pub struct RawRun {
     pub rounds: u64,
     #[serde(default = "default_max_failure_ratio")]
     pub max_failure_ratio: f64,
+    #[serde(default = "default_interleave")]
+    pub interleave: u64,
 }
 
 impl Default for RawRun {
@@ -339,8 +341,13 @@ impl Default for RawRun {
         Self {
             rounds: default_rounds(),
             max_failure_ratio: default_max_failure_ratio(),
+            interleave: default_interleave(),
         }
     }
+}
+
+fn default_interleave() -> u64 {
+    1
 }
 
 fn default_rounds() -> u64 {

@@ -19,6 +19,8 @@ const MAX_CONCURRENCY: u64 = 4096;
 /// count derived from them) cannot overflow.
 const MAX_ITERATIONS: u64 = 1_000_000_000;
 const MAX_ROUNDS: u64 = 1000;
+/// Most parts an A/B round may be cut into (`[run] interleave`).
+const MAX_INTERLEAVE: u32 = 100;
 const MAX_INSTRUCTIONS: u64 = 64 * 1024 * 1024;
 const MAX_TOOL_SERVERS: u64 = 64;
 const MAX_TOOLS_PER_SERVER: u64 = 10_000;
@@ -71,6 +73,16 @@ pub(super) fn validate(
             format!("must be between 1 and {MAX_ROUNDS}"),
         ));
     }
+    let interleave = u32::try_from(raw.run.interleave)
+        .ok()
+        .filter(|k| (1..=MAX_INTERLEAVE).contains(k))
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| {
+            err(
+                "run.interleave",
+                format!("must be between 1 and {MAX_INTERLEAVE} (parts per A/B round)"),
+            )
+        })?;
     // More rounds than iterations would leave rounds empty: one iteration per round at most.
     let rounds =
         NonZeroU32::new(raw.run.rounds.min(iterations.get()) as u32).expect("both are at least 1");
@@ -263,6 +275,7 @@ pub(super) fn validate(
             iteration_timeout: raw.iteration_timeout.0,
             rounds,
             max_failure_ratio: raw.run.max_failure_ratio,
+            interleave,
             arrivals,
         },
         seed: raw.seed,

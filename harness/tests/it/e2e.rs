@@ -1726,3 +1726,48 @@ fn a_runtime_side_slowdown_is_attributed_to_the_runtime() {
         );
     }
 }
+
+/// `[run] interleave = 2`: each side's round runs as two alternating parts, joined back into
+/// one round file per side (two rounds inside, every iteration kept, no part files left);
+/// the A/B judges the joined rounds, and `--rejudge` reads them like any others. More parts
+/// than a round has iterations is refused before anything runs.
+#[test]
+fn ab_runs_each_round_as_interleaved_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ab = |extra: &[&str]| {
+        phasebench()
+            .args(["ab", "--quiet", "--rounds", "3", "--iterations", "150"])
+            .args(["--set", "backend.delays.first_token=20ms"])
+            .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
+            .args(["--b-set", "backend.delays.first_token=60ms"])
+            .args(extra)
+            .arg(scenario_path("default.toml"))
+            .output()
+            .unwrap()
+    };
+    let out_dir = dir.path().to_str().unwrap();
+    let out = ab(&["--set", "run.interleave=2", "--out-dir", out_dir]);
+    crate::assert_exit(&out, 1);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = ["a", "b"]
+        .iter()
+        .flat_map(|s| (1..=3).map(move |r| format!("{s}-round{r:02}.json")))
+        .collect();
+    assert_eq!(names, expected);
+    let round: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("b-round02.json")).unwrap()).unwrap();
+    assert_eq!(round["plan"]["rounds"], 2, "{}", round["plan"]);
+    assert_eq!(round["rounds"].as_array().unwrap().len(), 2);
+    assert_eq!(round["run"]["succeeded_iterations"], 50);
+    let rejudged = ab(&["--rejudge", out_dir]);
+    crate::assert_exit(&rejudged, 1);
+
+    let refused = ab(&["--set", "run.interleave=51"]);
+    crate::assert_exit(&refused, 2);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("interleave = 51 parts"), "{stderr}");
+}
