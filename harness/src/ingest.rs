@@ -209,6 +209,10 @@ fn read_file(path: &Path) -> Result<Vec<u8>, IngestError> {
         BoundedReadError::TooLarge => IngestError::TooLarge {
             path: path.to_owned(),
         },
+        e @ BoundedReadError::NotAFile(_) => IngestError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+        },
     })
 }
 

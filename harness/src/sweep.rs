@@ -251,28 +251,22 @@ pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
 
 /// The sweep as CSV: the parameter columns, then the series and its percentiles.
 pub fn csv(report: &SweepReport) -> Vec<u8> {
-    let mut csv = ::csv::Writer::from_writer(Vec::new());
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut header = report.keys.clone();
     header.extend(["metric", "status", "count", "p50_ms", "p90_ms", "p99_ms"].map(String::from));
-    let written: Result<(), ::csv::Error> = (|| {
-        csv.write_record(&header)?;
-        for row in &report.rows {
-            let mut record = row.params.clone();
-            record.extend([
-                row.metric.clone(),
-                row.status.clone().unwrap_or_default(),
-                row.count.to_string(),
-                opt(row.p50_ms),
-                opt(row.p90_ms),
-                opt(row.p99_ms),
-            ]);
-            csv.write_record(&record)?;
-        }
-        Ok(())
-    })();
-    written.expect("CSV into memory cannot fail");
-    csv.into_inner().expect("flushing into memory cannot fail")
+    let rows = report.rows.iter().map(|row| {
+        let mut record = row.params.clone();
+        record.extend([
+            row.metric.clone(),
+            row.status.clone().unwrap_or_default(),
+            row.count.to_string(),
+            opt(row.p50_ms),
+            opt(row.p90_ms),
+            opt(row.p99_ms),
+        ]);
+        record
+    });
+    crate::report::csv::table(&header, rows)
 }
 
 /// Per series (`metric[status]`), its points in order: (parameter label, p50, p90, p99).

@@ -1,7 +1,8 @@
 //! One side's round: a child `phasebench run` in its own process group, its standard error
 //! drained while it runs, waited on with a deadline; a stop request (Ctrl-C, SIGTERM) is
 //! passed on to the child, which writes what it finished; whatever is left in its group is
-//! killed when it is reaped or abandoned.
+//! killed when it is reaped or abandoned, and the child stops by itself if `ab` dies first
+//! ([`crate::sys::process::watch_parent`]).
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -10,17 +11,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{AbError, AbRequest, Side};
+use crate::sys::process::{Stop, WATCH_PARENT_ENV, signal_group};
 
 /// How long a child may take to stop after being asked.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-
-fn signal_group(pgid: u32, signal: &str) {
-    let _ = Command::new("kill")
-        .args([signal, "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
 
 /// Kills a child's process group unless it was reaped.
 struct GroupGuard(Option<u32>);
@@ -28,7 +22,7 @@ struct GroupGuard(Option<u32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pgid) = self.0 {
-            signal_group(pgid, "-KILL");
+            signal_group(pgid, Stop::Kill);
         }
     }
 }
@@ -82,6 +76,8 @@ pub(super) fn run_side(
             .arg(format!("{index}/{of}")),
     };
     command
+        // Stops (in order) if this process dies, even by SIGKILL.
+        .env(WATCH_PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -115,7 +111,7 @@ pub(super) fn run_side(
             match stop_sent {
                 None => {
                     // The child stops in order: it writes what it finished and exits.
-                    signal_group(child.id(), "-TERM");
+                    signal_group(child.id(), Stop::Ask);
                     stop_sent = Some(Instant::now());
                 }
                 Some(at) if at.elapsed() > STOP_GRACE => {
@@ -138,7 +134,7 @@ pub(super) fn run_side(
         std::thread::sleep(Duration::from_millis(20));
     };
     // Reaped: anything left in its group goes with it.
-    signal_group(child.id(), "-KILL");
+    signal_group(child.id(), Stop::Kill);
     group.0 = None;
     let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if let Some(signal) = crate::sys::shutdown::requested() {

@@ -76,7 +76,7 @@ pub(super) fn run(
                 break;
             }
         }
-        let (more_a, more_b) = super::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
+        let (more_a, more_b) = super::rounds::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
         a.extend(more_a);
         b.extend(more_b);
         let look = plan.look(index);

@@ -291,7 +291,7 @@ pub(crate) enum Command {
         /// histograms before anything is sent.
         result: PathBuf,
         /// The Pushgateway, e.g. http://127.0.0.1:9091 or https://…
-        #[arg(value_name = "URL", value_parser = pushgateway)]
+        #[arg(value_name = "URL", value_parser = pushgateway())]
         url: Pushgateway,
         /// Add a grouping label (repeatable), e.g. --push-label runner=ci-3.
         #[arg(long = "push-label", value_name = "NAME=VALUE")]
@@ -513,7 +513,7 @@ pub(crate) struct PushArgs {
     /// http://127.0.0.1:9091 or https://…; basic-auth credentials from
     /// PHASEBENCH_PUSH_BASIC_AUTH=user:password); a push that fails exits 3, the files are
     /// written.
-    #[arg(long, value_name = "URL", value_parser = boxed_pushgateway)]
+    #[arg(long, value_name = "URL", value_parser = boxed_pushgateway())]
     pub(crate) push: Option<Box<Pushgateway>>,
     /// Add a grouping label to the push (repeatable), e.g. --push-label runner=ci-3.
     #[arg(long = "push-label", value_name = "NAME=VALUE", requires = "push")]
@@ -524,13 +524,40 @@ pub(crate) struct PushArgs {
     pub(crate) ca: Option<PathBuf>,
 }
 
-fn pushgateway(text: &str) -> Result<Pushgateway, String> {
-    Pushgateway::parse(text).map_err(|e| e.to_string())
+/// Parses a Pushgateway URL. Not a plain `fn` parser: clap would echo the raw value in its
+/// error, and a URL may carry `user:password@`; the error here shows it redacted.
+#[derive(Clone)]
+struct PushgatewayParser;
+
+impl clap::builder::TypedValueParser for PushgatewayParser {
+    type Value = Pushgateway;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Pushgateway, clap::Error> {
+        let name = arg.map_or("URL".into(), ToString::to_string);
+        let invalid = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| invalid("not UTF-8".into()))?;
+        Pushgateway::parse(text).map_err(|e| invalid(e.to_string()))
+    }
+}
+
+fn pushgateway() -> PushgatewayParser {
+    PushgatewayParser
 }
 
 /// Boxed: `run`'s arguments would otherwise make every subcommand as large as a URL.
-fn boxed_pushgateway(text: &str) -> Result<Box<Pushgateway>, String> {
-    pushgateway(text).map(Box::new)
+fn boxed_pushgateway() -> impl clap::builder::TypedValueParser<Value = Box<Pushgateway>> {
+    clap::builder::TypedValueParser::map(PushgatewayParser, Box::new)
 }
 
 fn shard(text: &str) -> Result<(u32, u32), String> {

@@ -16,6 +16,7 @@ use clap::Parser;
 
 mod args;
 mod many;
+mod stdout;
 
 use args::{BaselineCommand, Cli, Command, SchemaFormat};
 
@@ -67,7 +68,7 @@ impl Terminal {
         if self.to_stderr {
             eprint!("{text}");
         } else {
-            print!("{text}");
+            stdout::print(text);
         }
     }
 }
@@ -224,13 +225,28 @@ pub fn main() -> ExitCode {
         eprintln!("error: cannot install the signal handlers: {e}");
         return ExitCode::from(EXIT_FAILURE);
     }
+    // An `ab` round: stop in order if `ab` is gone.
+    if let Some(parent) = crate::sys::process::parent_to_watch()
+        && !matches!(cli.command, Command::McpServer(_))
+    {
+        crate::sys::process::watch_parent(
+            Some(parent),
+            crate::sys::process::Orphaned::StopInOrder {
+                grace: std::time::Duration::from_secs(10),
+            },
+        );
+    }
     match cli.command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "phasebench", &mut std::io::stdout());
-            ExitCode::from(EXIT_PASS)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "phasebench", &mut script);
+            stdout::printed(stdout::write(&script))
         }
         Command::McpServer(args) => {
+            // A mock server lives only as long as its client (codex, or a run's runtime),
+            // even one told to hang and to ignore signals.
+            crate::sys::process::watch_parent(None, crate::sys::process::Orphaned::Exit);
             let spec = args.spec();
             match block_on(mock_backend::mcp::serve_stdio(spec)) {
                 Ok(Ok(())) => ExitCode::from(EXIT_PASS),
@@ -246,8 +262,7 @@ pub fn main() -> ExitCode {
                 SchemaFormat::Result => crate::results::json_schema(),
                 SchemaFormat::Comparison => crate::stats::compare::json_schema(),
             };
-            print!("{schema}");
-            ExitCode::from(EXIT_PASS)
+            stdout::printed(stdout::write(schema.as_bytes()))
         }
         command @ (Command::Sweep { .. }
         | Command::Merge { .. }
@@ -277,8 +292,9 @@ pub fn main() -> ExitCode {
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::from(EXIT_PASS),
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(command).render(&mut page) {
+                Ok(()) => stdout::printed(stdout::write(&page)),
                 Err(e) => {
                     eprintln!("error: cannot write the manual page: {e}");
                     ExitCode::from(EXIT_FAILURE)
@@ -289,8 +305,8 @@ pub fn main() -> ExitCode {
             let mut failed = false;
             for (path, result) in scenarios.iter().zip(crate::validate(&scenarios)) {
                 match result {
-                    Ok(s) => println!(
-                        "ok      {}: {} ({}, {} iterations in {} rounds + {} warmup each, at concurrency {})",
+                    Ok(s) => stdout::print(&format!(
+                        "ok      {}: {} ({}, {} iterations in {} rounds + {} warmup each, at concurrency {})\n",
                         path.display(),
                         s.name,
                         s.target.as_str(),
@@ -298,7 +314,7 @@ pub fn main() -> ExitCode {
                         s.plan.rounds,
                         s.plan.warmup,
                         s.plan.concurrency
-                    ),
+                    )),
                     Err(e) => {
                         failed = true;
                         eprintln!("invalid {e}");
@@ -616,14 +632,14 @@ pub fn main() -> ExitCode {
             match crate::save_baseline(&results, &dir, name.as_deref(), keep) {
                 Ok(saved) => {
                     warn_skipped(&saved.skipped);
-                    println!(
-                        "saved baseline {}: {} run(s) added, {} already there, {} kept, {} dropped (oldest)",
+                    stdout::print(&format!(
+                        "saved baseline {}: {} run(s) added, {} already there, {} kept, {} dropped (oldest)\n",
                         saved.path.display(),
                         saved.added,
                         saved.duplicates,
                         saved.kept,
                         saved.dropped
-                    );
+                    ));
                     ExitCode::from(EXIT_PASS)
                 }
                 Err(e) => report_error(&e),

@@ -90,11 +90,25 @@ impl std::fmt::Debug for BasicAuth {
 /// shows).
 pub const BASIC_AUTH_ENV: &str = "PHASEBENCH_PUSH_BASIC_AUTH";
 
+/// `url` with any credentials before the host (`user:password@`) shown as `***@`, for
+/// messages: a URL given with a secret in it is never echoed whole, parseable or not.
+pub fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{}://***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 impl Pushgateway {
     /// Parses `http://host[:port][/path-prefix]`.
     pub fn parse(url: &str) -> Result<Self, PushError> {
         let bad = |why: &str| PushError::Url {
-            url: url.to_owned(),
+            url: redact_userinfo(url),
             why: why.to_owned(),
         };
         let base = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -130,6 +144,7 @@ impl Pushgateway {
         let bytes = crate::sys::read_bounded(path, MAX_CA_FILE).map_err(|e| match e {
             BoundedReadError::Io(e) => bad(e.to_string()),
             BoundedReadError::TooLarge => bad(format!("larger than {MAX_CA_FILE} bytes")),
+            e @ BoundedReadError::NotAFile(_) => bad(e.to_string()),
         })?;
         let certs = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
@@ -314,6 +329,24 @@ pub async fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_never_echoed() {
+        assert_eq!(
+            redact_userinfo("http://user:secret@127.0.0.1:9/x@y"),
+            "http://***@127.0.0.1:9/x@y"
+        );
+        assert_eq!(redact_userinfo("http://127.0.0.1:9/a@b"), "http://127.0.0.1:9/a@b");
+        assert_eq!(redact_userinfo("not a url"), "not a url");
+        for url in [
+            "http://user:secret@127.0.0.1:9/",
+            "ftp://user:secret@h/",
+            "http://user:secret@/",
+        ] {
+            let message = Pushgateway::parse(url).unwrap_err().to_string();
+            assert!(!message.contains("secret"), "{message}");
+        }
+    }
 
     #[test]
     fn urls_are_checked() {

@@ -64,16 +64,36 @@ pub const COMPARISON_HEADER: [&str; 15] = [
 ];
 
 fn write<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; N]>) -> Vec<u8> {
+    table(&header, rows)
+}
+
+/// A CSV table, every cell [`neutralised`]: the one writer of phasebench's CSV outputs.
+pub fn table<R: IntoIterator<Item = String>>(
+    header: &[impl AsRef<str>],
+    rows: impl IntoIterator<Item = R>,
+) -> Vec<u8> {
     let mut csv = ::csv::Writer::from_writer(Vec::new());
     let written: Result<(), ::csv::Error> = (|| {
-        csv.write_record(header)?;
+        csv.write_record(header.iter().map(|h| neutralised(h.as_ref()).into_owned()))?;
         for row in rows {
-            csv.write_record(row)?;
+            csv.write_record(row.into_iter().map(|cell| neutralised(&cell).into_owned()))?;
         }
         Ok(())
     })();
     written.expect("CSV into memory cannot fail");
     csv.into_inner().expect("flushing into memory cannot fail")
+}
+
+/// A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice): text
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`. Numbers
+/// (`-0.25`, `+1.5`) are left alone: they are what the columns hold, and not formulas.
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 fn metrics(table: &MetricTable) -> Vec<u8> {
@@ -131,4 +151,21 @@ fn comparison(c: &Comparison) -> Vec<u8> {
             ]
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        for risky in ["=HYPERLINK(\"http://x\")", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralised(risky), format!("'{risky}"), "{risky:?}");
+        }
+        for kept in ["-0.25", "+1.5", "turn_ttft", "", "1e3", "a=b"] {
+            assert_eq!(neutralised(kept), kept);
+        }
+        let bytes = table(&["name"], [vec!["=1+1".to_owned()], vec!["-3".to_owned()]]);
+        assert_eq!(String::from_utf8(bytes).unwrap(), "name\n'=1+1\n-3\n");
+    }
 }

@@ -32,9 +32,19 @@ impl Exporter for Markdown {
     }
 }
 
-/// Text safe inside a table cell or inline code.
-fn escaped(text: &str) -> String {
+/// Text safe inside inline code in a table cell: printable, no `|`, no backtick to end the
+/// span early.
+fn code(text: &str) -> String {
     printable(text).replace('|', "\\|").replace('`', "'")
+}
+
+/// Text safe outside code: [`code`]'s rules, and no HTML (`<img src=…>` is shown, not
+/// rendered) since names and reasons come from files and telemetry.
+fn escaped(text: &str) -> String {
+    code(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn metrics(table: &MetricTable) -> String {
@@ -49,7 +59,7 @@ fn metrics(table: &MetricTable) -> String {
         let _ = write!(
             out,
             "| `{}` | {} | {} |",
-            escaped(&l.series()),
+            code(&l.series()),
             l.count,
             l.errors
         );
@@ -66,7 +76,7 @@ fn metrics(table: &MetricTable) -> String {
 
 fn run(view: &RunView<'_>) -> String {
     let summary = view.summary;
-    let mut out = format!("### phasebench `{}`\n\n", escaped(&summary.scenario.name));
+    let mut out = format!("### phasebench `{}`\n\n", code(&summary.scenario.name));
     let _ = writeln!(out, "{}\n", escaped(&headline(summary)));
     out.push_str(&metrics(&view.table));
     let critical = critical_path(&summary.critical_path, view.table.p50_of("turn_ttft"));
@@ -99,7 +109,7 @@ fn comparison_row(r: &StatComparison) -> String {
     }
     format!(
         "| `{}` | {} | {} |\n",
-        escaped(&series(r)),
+        code(&series(r)),
         cells.join(" | "),
         escaped(&r.reason)
     )
@@ -114,7 +124,7 @@ fn comparison(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "### phasebench `{}`: {}\n",
-        escaped(&c.current.scenario),
+        code(&c.current.scenario),
         comparison_headline(c)
     );
     let undecided = c.undecided_reasons();
@@ -134,10 +144,10 @@ fn comparison(c: &Comparison) -> String {
          a change counts when its interval lies beyond max({:.0}% of baseline, {} ms, the resolution), \
          and only the {} primary rows can fail (Holm's correction over them).\n",
         commit(&c.baseline),
-        escaped(&c.baseline.target),
+        code(&c.baseline.target),
         escaped(&c.baseline.target_version),
         commit(&c.current),
-        escaped(&c.current.target),
+        code(&c.current.target),
         escaped(&c.current.target_version),
         design(c),
         c.policy.confidence * 100.0,
@@ -184,4 +194,17 @@ fn comparison(c: &Comparison) -> String {
         let _ = writeln!(out, "- note: {}", escaped(u));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_end_their_code_span_or_render_html() {
+        let name = "x`<img src=y>|# h";
+        assert_eq!(code(name), "x'<img src=y>\\|# h");
+        assert_eq!(escaped(name), "x'&lt;img src=y&gt;\\|# h");
+        assert_eq!(escaped("a & b"), "a &amp; b");
+    }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sys::output::{Destination, OutputError};
 
-use super::load::{LoadedResult, ResultFileError, parse_value, read_bounded};
+use super::load::{LoadedResult, ResultFileError, parse_result, read_bounded};
 use super::{SCHEMA_VERSION, json_bytes};
 
 /// Runs a baseline keeps unless told otherwise.
@@ -25,12 +25,29 @@ pub const MAX_KEEP: usize = 500;
 const KIND: &str = "phasebench-baseline";
 
 /// The file: its runs, oldest first.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct BaselineFile {
     schema_version: u32,
     kind: String,
     keep: usize,
     runs: Vec<serde_json::Value>,
+}
+
+/// The file as read: each run kept as its raw JSON text until it is decoded on its own (a
+/// bad run is left out, not the history), never as a tree of JSON values.
+#[derive(Debug, Deserialize)]
+struct StoredBaseline<'a> {
+    schema_version: u32,
+    keep: usize,
+    #[serde(borrow)]
+    runs: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// Only the `kind` of a JSON document, the rest skipped.
+#[derive(Debug, Deserialize)]
+struct Kind {
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 /// A baseline read back.
@@ -70,27 +87,22 @@ pub enum BaselineError {
 pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
     let shown = path.display().to_string();
     let text = read_bounded(path)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| ResultFileError::Json {
-            path: shown.clone(),
-            message: e.to_string(),
-            line: e.line(),
-            column: e.column(),
-        })?;
-    if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
-        let run = parse_value(value, &shown)?;
+    let json_error = |e: serde_json::Error| ResultFileError::Json {
+        path: shown.clone(),
+        message: e.to_string(),
+        line: e.line(),
+        column: e.column(),
+    };
+    let kind: Kind = serde_json::from_str(&text).map_err(json_error)?;
+    if kind.kind.as_deref() != Some(KIND) {
+        let run = parse_result(&text, &shown)?;
         return Ok(Baseline {
             runs: vec![run],
             skipped: Vec::new(),
             keep: DEFAULT_KEEP,
         });
     }
-    let file: BaselineFile = serde_json::from_value(value).map_err(|e| ResultFileError::Json {
-        path: shown.clone(),
-        message: e.to_string(),
-        line: 0,
-        column: 0,
-    })?;
+    let file: StoredBaseline = serde_json::from_str(&text).map_err(json_error)?;
     if file.schema_version != SCHEMA_VERSION {
         return Err(ResultFileError::Version {
             path: shown,
@@ -103,7 +115,7 @@ pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
     let mut skipped = Vec::new();
     for (i, run) in file.runs.into_iter().enumerate() {
         let name = format!("{shown} (run {} of {total})", i + 1);
-        match parse_value(run, &name) {
+        match parse_result(run.get(), &name) {
             Ok(r) => runs.push(r),
             Err(e) => skipped.push(format!("left out: {e}")),
         }
@@ -163,6 +175,13 @@ pub fn save(
         return Err(BaselineError::Keep);
     }
     let path = dir.join(format!("{name}.json"));
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    // Held from the read to the rename: concurrent saves to one history (parallel CI jobs)
+    // queue, and each keeps the runs the others added.
+    let _lock = crate::sys::lock::lock_for_update(&path)?;
     let (mut runs, skipped, stored_keep) = if path.exists() {
         let existing = load(&path)?;
         (existing.runs, existing.skipped, Some(existing.keep))
@@ -200,10 +219,6 @@ pub fn save(
         keep,
         runs: values,
     };
-    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
     Destination::from(path.as_path()).write(&json_bytes(&file))?;
     Ok(Saved {
         path,

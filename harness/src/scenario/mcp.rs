@@ -10,6 +10,10 @@ use super::{McpServer, McpTransportKind, ScenarioError};
 
 /// The largest number of mock MCP servers a scenario may start.
 const MAX_MCP_SERVERS: usize = 32;
+/// The most tool-schema bytes all servers together may list (tools × schema_bytes, summed):
+/// every listed schema is held by the server, the runtime and its prompt, so 10,000 tools of
+/// 1 MiB each (each within its own bound) would ask for gigabytes several times over.
+pub const MAX_LISTED_SCHEMA_BYTES: u64 = 16 << 20;
 
 /// `[[mcp.servers]]`: names usable as TOML keys and unique, counts and sizes bounded, delays
 /// valid; each server's seed follows the scenario's.
@@ -27,6 +31,7 @@ pub(super) fn servers(
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(servers.len());
+    let mut listed: u64 = 0;
     for (i, server) in servers.iter().enumerate() {
         let key = |field: &str| format!("mcp.servers.{field}");
         let name = &server.name;
@@ -51,6 +56,16 @@ pub(super) fn servers(
             return Err(err(
                 &key("schema_bytes"),
                 format!("at most {MAX_SCHEMA_BYTES}"),
+            ));
+        }
+        listed = listed.saturating_add(server.tools.saturating_mul(server.schema_bytes));
+        if listed > MAX_LISTED_SCHEMA_BYTES {
+            return Err(err(
+                &key("schema_bytes"),
+                format!(
+                    "the servers would list {listed} bytes of tool schemas (tools × \
+                     schema_bytes, summed over servers); at most {MAX_LISTED_SCHEMA_BYTES}"
+                ),
             ));
         }
         let timeout = server.startup_timeout.0;

@@ -140,6 +140,10 @@ pub struct CodexSpec {
     pub turns: NonZeroU32,
 }
 
+/// The largest scenario file read: the shipped ones are under 4 KiB; a bound keeps a wrong
+/// path (a device, a huge generated file) from deciding how much memory validation takes.
+pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
+
 /// How many iterations, how many at once, and how long each may take.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunPlan {
@@ -154,7 +158,8 @@ pub struct RunPlan {
     /// A run with a larger share of failed measured iterations fails (exit 3).
     pub max_failure_ratio: f64,
     /// `ab` only: each side's round is run as this many alternating parts (A B B A …), merged
-    /// back into one round per side, so drift slower than a part cancels within the pair.
+    /// back into one round per side, so drift slower than a part cancels within the pair
+    /// (never more parts than a round has iterations).
     pub interleave: NonZeroU32,
     /// Open loop (`[load]`): iterations start on this schedule instead of as soon as one of
     /// `concurrency` workers is free (`concurrency` then caps how many run at once).
@@ -284,15 +289,25 @@ impl Scenario {
     }
 
     /// Reads and validates a scenario file.
+    /// Reads (at most [`MAX_SCENARIO_BYTES`] of a regular file) and validates a scenario.
     pub fn load(path: &Path, overrides: &[Override]) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        let refused = |message: String| ScenarioError {
             origin: Origin::File {
                 path: path.display().to_string(),
                 position: None,
             },
             key: None,
-            message: format!("cannot read the scenario: {e}"),
+            message,
+        };
+        let bytes = crate::sys::read_bounded(path, MAX_SCENARIO_BYTES).map_err(|e| match e {
+            crate::sys::BoundedReadError::TooLarge => refused(format!(
+                "the scenario is larger than {MAX_SCENARIO_BYTES} bytes (scenarios are a few \
+                 kilobytes: is this the right file?)"
+            )),
+            e => refused(format!("cannot read the scenario: {e}")),
         })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| refused(format!("the scenario is not UTF-8 text: {e}")))?;
         let mut scenario = Self::parse(&text, &path.display().to_string(), overrides)?;
         scenario.path = Some(path.to_owned());
         Ok(scenario)
@@ -423,6 +438,11 @@ mod tests {
             (
                 "[[mcp.servers]]\nname = \"a\"\nstartup_timeout = \"1ms\"\n",
                 "mcp.servers.startup_timeout",
+            ),
+            // Each within its own bound, 10 GB listed together.
+            (
+                "[[mcp.servers]]\nname = \"a\"\ntools = 10000\nschema_bytes = 1048576\n",
+                "mcp.servers.schema_bytes",
             ),
         ];
         for (tail, key) in refused {

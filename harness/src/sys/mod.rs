@@ -2,7 +2,9 @@
 //! go ([`output`]), how a stop request travels ([`shutdown`]), and how an input file is read
 //! without trusting its size ([`read_bounded`]). Depends on nothing else in the crate.
 
+pub mod lock;
 pub mod output;
+pub mod process;
 pub mod shutdown;
 
 /// `text` as one file name component: letters, digits and dots kept, anything else (path
@@ -31,16 +33,52 @@ pub enum BoundedReadError {
     Io(std::io::Error),
     /// The file holds more than the limit.
     TooLarge,
+    /// Not a regular file: a device, FIFO, socket or directory (named), never read.
+    NotAFile(&'static str),
 }
 
-/// The whole of the file at `path`, refused (without reading further) when it holds more than
-/// `limit` bytes: no input file decides how much memory it takes.
+impl std::fmt::Display for BoundedReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BoundedReadError::Io(e) => write!(f, "{e}"),
+            BoundedReadError::TooLarge => f.write_str("too large"),
+            BoundedReadError::NotAFile(kind) => {
+                write!(f, "it is {kind}, not a regular file; give a file")
+            }
+        }
+    }
+}
+
+/// The whole of the regular file at `path`, refused (without reading further) when it holds
+/// more than `limit` bytes: no input file decides how much memory it takes. Anything but a
+/// regular file is refused before a byte is read: `/dev/zero` never ends, a FIFO may never
+/// open or never close. The open does not block (`O_NONBLOCK`, which regular files ignore).
 pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, BoundedReadError> {
     use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(BoundedReadError::Io)?;
+    let kind = file.metadata().map_err(BoundedReadError::Io)?.file_type();
+    if !kind.is_file() {
+        return Err(BoundedReadError::NotAFile(if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        }));
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(BoundedReadError::Io)?
-        .take(limit.saturating_add(1))
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(BoundedReadError::Io)?;
     if bytes.len() as u64 > limit {
@@ -64,6 +102,28 @@ mod tests {
         assert!(matches!(
             super::read_bounded(&dir.path().join("missing"), 9),
             Err(super::BoundedReadError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn devices_fifos_and_directories_are_refused_unread() {
+        use super::{BoundedReadError::NotAFile, read_bounded};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // No writer: a blocking open would wait forever.
+        assert!(matches!(read_bounded(&fifo, 10), Err(NotAFile("a FIFO"))));
+        assert!(matches!(
+            read_bounded(std::path::Path::new("/dev/zero"), 10),
+            Err(NotAFile("a character device"))
+        ));
+        assert!(matches!(
+            read_bounded(dir.path(), 10),
+            Err(NotAFile("a directory"))
         ));
     }
 

@@ -18,6 +18,9 @@
 //! * [`Destination::check`] runs before any work: a missing directory, a directory given as a
 //!   file or an unwritable place fails in the first second, not after an hour of measuring.
 //!   Missing directories are never created silently.
+//! * Read-modify-write (appending; a baseline history gaining runs) holds an exclusive lock
+//!   ([`super::lock::lock_for_update`]) from the read to the rename, so concurrent writers (parallel CI
+//!   jobs sharing one history or one job summary) queue instead of losing each other's work.
 //! * Writing through has a deadline: a FIFO nobody opens for reading, or whose reader stops
 //!   reading, fails after [`WRITE_THROUGH_DEADLINE`] instead of hanging the run.
 
@@ -118,7 +121,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
-fn parent_of(path: &Path) -> &Path {
+pub(super) fn parent_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -315,31 +318,42 @@ impl Destination {
         }
     }
 
-    /// Adds `bytes` at the end of this output (creating it when missing).
+    /// Adds `bytes` at the end of this output (creating it when missing); concurrent
+    /// appenders to one file each keep their part (under [`super::lock::lock_for_update`]).
     pub fn append(&self, bytes: &[u8]) -> Result<(), OutputError> {
         let path = match self {
             Destination::Stdout => return write_stdout(bytes),
             Destination::Path(path) => path,
         };
+        if let Kind::WriteThrough = classify(path)? {
+            return write_through(path, bytes, true);
+        }
+        let _lock = super::lock::lock_for_update(path)?;
+        // Classified again under the lock: another appender may have created it meanwhile.
         match classify(path)? {
             Kind::WriteThrough => write_through(path, bytes, true),
             Kind::Regular(resolved, mode) => {
                 let old = std::fs::read(&resolved).map_err(io_error(path))?;
                 replace_atomically(&resolved, Some(&mode), &[&old, bytes]).map_err(io_error(path))
             }
-            Kind::Missing => self.write(bytes),
+            Kind::Missing => {
+                directory_exists(path)?;
+                replace_atomically(path, None, &[bytes]).map_err(io_error(path))
+            }
         }
     }
 }
 
+/// A reader that closed the pipe early (`| head`) wanted no more: not an error.
 fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|source| OutputError::Io {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|source| OutputError::Io {
             path: "standard output".into(),
             source,
-        })
+        }),
+    }
 }
 
 /// Checks every output of a command before it starts; the first problem is returned.
@@ -354,6 +368,25 @@ pub fn check_all<'a>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn concurrent_appenders_each_keep_their_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        let writers: Vec<_> = (0..20)
+            .map(|i| {
+                let out = Destination::Path(path.clone());
+                std::thread::spawn(move || out.append(format!("section {i}\n").as_bytes()))
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for i in 0..20 {
+            assert!(text.contains(&format!("section {i}\n")), "{i} lost: {text}");
+        }
+        assert_eq!(text.lines().count(), 20);
+    }
     use super::*;
     use std::os::unix::fs::MetadataExt;
 
@@ -385,7 +418,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
+        // The lock file of the append stays (removing it would race with the next writer).
+        let lock = std::ffi::OsString::from(".out.json.lock");
+        assert!(names.contains(&lock), "{names:?}");
+        assert_eq!(names.len(), 3, "{names:?}");
     }
 
     #[test]

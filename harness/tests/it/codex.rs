@@ -849,3 +849,30 @@ fn history_tabulates_phases_across_releases() {
         "{table}"
     );
 }
+
+/// The red team's reproduction: MCP servers told to hang (and to ignore SIGTERM) while codex
+/// is cancelled at each iteration's deadline; none is left running after the run exits.
+#[test]
+fn hanging_mcp_servers_do_not_outlive_a_cancelled_run() {
+    let state = tempfile::tempdir().unwrap();
+    let out = crate::phasebench()
+        .args(["run", "--quiet", "--iterations", "3"])
+        .args(["--set", "iteration_timeout=700ms"])
+        .arg(repo().join("scenarios/codex/mcp-hanging.toml"))
+        .env("PHASEBENCH_CODEX_BIN", codex_binary())
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .unwrap();
+    // Every iteration was cancelled at its deadline: a run that mostly failed.
+    crate::assert_exit(&out, 3);
+    let marker = state.path().display().to_string();
+    let started = std::time::Instant::now();
+    while !crate::processes_naming(&marker).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "MCP servers left running: {:?}",
+            crate::processes_naming(&marker)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

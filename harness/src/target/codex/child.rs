@@ -3,7 +3,6 @@
 //! tail (and a helper-binary refusal counted).
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,11 +18,7 @@ pub(super) struct ProcessGroupGuard {
 impl Drop for ProcessGroupGuard {
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pgid}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            crate::sys::process::signal_group(pgid, crate::sys::process::Stop::Kill);
         }
     }
 }

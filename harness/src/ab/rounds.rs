@@ -1,0 +1,115 @@
+//! The rounds of an A/B: both sides' children in alternating order, each round's result file
+//! written and read back (with `[run] interleave`, each round's parts joined first).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Error;
+use crate::results::{self, LoadedResult};
+use crate::scenario::Scenario;
+
+use super::{AbError, AbRequest, Side, child, parts};
+
+/// Runs `rounds` (numbers in the whole run) of both sides in alternating order (odd rounds
+/// A first, even rounds B first), each round's files in `out_dir`, and loads them. With
+/// `[run] interleave = K`, each round is K parts per side, alternating A B B A … across the
+/// whole run, each side's parts joined into its round file ([`parts`]).
+pub(super) fn run_rounds(
+    scenario_b: &Scenario,
+    rounds: impl Iterator<Item = u32>,
+    out_dir: &Path,
+    request: &AbRequest,
+) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    let plan = scenario_b.plan;
+    let iterations = plan
+        .iterations
+        .get()
+        .div_ceil(u64::from(request.rounds))
+        .max(1);
+    // Never more parts than a round has iterations (a part runs at least one).
+    let interleave = u32::try_from(u64::from(plan.interleave.get()).min(iterations))
+        .expect("at most the interleave");
+    let per_iteration = plan.iteration_timeout.as_secs_f64() / f64::from(plan.concurrency.get());
+    // A part runs its share of the round (the larger share) and its own warmup.
+    let child_iterations = iterations
+        .div_ceil(u64::from(interleave))
+        .saturating_add(plan.warmup);
+    let deadline =
+        Duration::from_secs_f64((per_iteration * child_iterations as f64).min(7.0 * 24.0 * 3600.0))
+            + Duration::from_secs(60);
+
+    let mut results_a = Vec::new();
+    let mut results_b = Vec::new();
+    for round in rounds {
+        let mut parts_a = Vec::new();
+        let mut parts_b = Vec::new();
+        for index in 1..=interleave {
+            // Counted across the whole run, so each side goes first equally often.
+            let sequence = u64::from(round - 1) * u64::from(interleave) + u64::from(index - 1);
+            let order: [(char, &Side); 2] = if sequence % 2 == 0 {
+                [('A', &request.a), ('B', &request.b)]
+            } else {
+                [('B', &request.b), ('A', &request.a)]
+            };
+            let part = (interleave > 1).then_some(child::Part {
+                index,
+                of: interleave,
+            });
+            for (side, spec) in order {
+                let round_file = out_dir.join(format!(
+                    "{}-round{round:02}.json",
+                    side.to_ascii_lowercase()
+                ));
+                let json = match part {
+                    Some(p) => parts::part_path(&round_file, p.index),
+                    None => round_file,
+                };
+                if request.progress {
+                    let planned = request
+                        .until_decided
+                        .as_ref()
+                        .map_or(request.rounds, |until| until.max_rounds);
+                    match part {
+                        Some(p) => eprintln!(
+                            "round {round}/{planned}, part {index}/{}: {side} ({iterations} iterations a round)",
+                            p.of
+                        ),
+                        None => {
+                            eprintln!("round {round}/{planned}: {side} ({iterations} iterations)")
+                        }
+                    }
+                }
+                let share = child::Share {
+                    iterations,
+                    part,
+                    deadline,
+                };
+                child::run_side(side, round, spec, request, share, &json)?;
+                let loaded = results::load_result(&json).map_err(|source| AbError::Result {
+                    side,
+                    round,
+                    binary: spec.binary.display().to_string(),
+                    source: Box::new(source),
+                })?;
+                if side == 'A' {
+                    parts_a.push(loaded);
+                } else {
+                    parts_b.push(loaded);
+                }
+            }
+        }
+        for (side, parts, results) in [
+            ('a', parts_a, &mut results_a),
+            ('b', parts_b, &mut results_b),
+        ] {
+            let joined = if interleave > 1 {
+                let round_file = out_dir.join(format!("{side}-round{round:02}.json"));
+                parts::join(&parts, &round_file, interleave)?
+            } else {
+                parts.into_iter().next().expect("one part a round")
+            };
+            results.push(joined);
+        }
+    }
+    Ok((results_a, results_b))
+}

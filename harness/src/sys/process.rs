@@ -1,0 +1,103 @@
+//! Child processes that cannot outlive what started them. Signals go to process groups by
+//! system call (`kill(2)` through rustix), never by running a `kill` binary: without one on
+//! `PATH`, `ab`'s stop took 22 s. And a child phasebench (an `ab` round's `run`, a mock MCP
+//! server) watches its parent: when the parent is gone (killed with SIGKILL, which no handler
+//! sees), the child is re-parented, notices within [`WATCH_EVERY`], and stops: an `ab` round
+//! in order (as if sent SIGTERM: its own children killed, its temporary trees removed), a mock
+//! MCP server at once. Polling the parent's pid instead of `PR_SET_PDEATHSIG`: the death
+//! signal follows the *thread* that forked (codex spawns its MCP servers from worker threads
+//! that may exit), and setting it needs `unsafe` between fork and exec.
+
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal};
+
+/// Which signal [`signal_group`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM: stop in order.
+    Ask,
+    /// SIGKILL.
+    Kill,
+}
+
+/// Sends `stop` to every process in group `pgid`; false when there was no such group (or
+/// `pgid` is not a valid process id).
+pub fn signal_group(pgid: u32, stop: Stop) -> bool {
+    let signal = match stop {
+        Stop::Ask => Signal::TERM,
+        Stop::Kill => Signal::KILL,
+    };
+    i32::try_from(pgid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .is_some_and(|pid| rustix::process::kill_process_group(pid, signal).is_ok())
+}
+
+/// Set on a child phasebench to its parent's pid: the child stops when that parent is gone.
+pub const WATCH_PARENT_ENV: &str = "PHASEBENCH_WATCH_PARENT";
+
+/// How often a watching child checks its parent.
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// What a child does when its parent is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphaned {
+    /// Send itself SIGTERM (the usual orderly stop), and exit 143 if that has not ended the
+    /// process within `grace`.
+    StopInOrder { grace: Duration },
+    /// Exit at once.
+    Exit,
+}
+
+/// Watches (on its own thread) that this process's parent is still `parent` (the pid in
+/// [`WATCH_PARENT_ENV`], or the parent at the time of the call), and acts when it is not.
+pub fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
+    let parent = parent.unwrap_or_else(std::os::unix::process::parent_id);
+    let _ = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(move || {
+            while std::os::unix::process::parent_id() == parent {
+                std::thread::sleep(WATCH_EVERY);
+            }
+            match orphaned {
+                Orphaned::Exit => std::process::exit(0),
+                Orphaned::StopInOrder { grace } => {
+                    let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::TERM);
+                    std::thread::sleep(grace);
+                    std::process::exit(143);
+                }
+            }
+        });
+}
+
+/// The parent pid [`WATCH_PARENT_ENV`] names, if it is set to one.
+pub fn parent_to_watch() -> Option<u32> {
+    std::env::var(WATCH_PARENT_ENV).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signalling_a_group_that_does_not_exist_says_so() {
+        // Pid 0 is not a group; a huge one is not a valid pid.
+        assert!(!signal_group(0, Stop::Kill));
+        assert!(!signal_group(u32::MAX, Stop::Kill));
+    }
+
+    #[test]
+    fn a_group_is_signalled_by_system_call() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        assert!(signal_group(child.id(), Stop::Kill));
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9));
+    }
+}
