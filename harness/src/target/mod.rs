@@ -26,6 +26,9 @@ pub enum IterationFailure {
     Turn(String),
     /// The runtime ended the session or broke the protocol.
     Session(String),
+    /// The iteration ran, but the runtime's telemetry of it never arrived whole: without its
+    /// phases it measured nothing, and it counts against `max_failure_ratio`.
+    Telemetry(String),
 }
 
 impl IterationFailure {
@@ -36,6 +39,7 @@ impl IterationFailure {
             IterationFailure::Start(_) => "thread_start",
             IterationFailure::Turn(_) => "turn",
             IterationFailure::Session(_) => "session",
+            IterationFailure::Telemetry(_) => "telemetry",
         }
     }
 }
@@ -49,6 +53,7 @@ impl std::fmt::Display for IterationFailure {
             IterationFailure::Start(e) => write!(f, "thread start failed: {e}"),
             IterationFailure::Turn(e) => write!(f, "turn failed: {e}"),
             IterationFailure::Session(e) => write!(f, "session failed: {e}"),
+            IterationFailure::Telemetry(e) => write!(f, "telemetry lost: {e}"),
         }
     }
 }

@@ -5,9 +5,12 @@
 //! samples under their `conversation.id` for the harness to take per thread. A body too large
 //! or badly compressed is answered 400; one that does not decode is counted. Neither is fatal.
 //!
-//! Everything it holds is bounded, whoever sends: at most [`BODIES_IN_FLIGHT`] bodies are read
-//! or decoded at once (the others wait their turn; 200 parallel 16 MiB bodies once took 3 GB),
-//! a body must arrive within [`BODY_DEADLINE`], and at most [`MAX_THREADS`] threads of at most
+//! Everything it holds is bounded, whoever sends: at most [`BODIES_IN_FLIGHT`] large bodies
+//! are read or decoded at once (the others wait their turn; 200 parallel 16 MiB bodies once
+//! took 3 GB), and at most [`SMALL_BODIES_IN_FLIGHT`] small ones (declared at most
+//! [`SMALL_BODY`] bytes: codex's exports are a few kilobytes) in a lane of their own, so a few
+//! slow senders holding the large slots do not stall a run's telemetry; a body must arrive
+//! within [`BODY_DEADLINE`] (well inside an iteration's deadline), and at most [`MAX_THREADS`] threads of at most
 //! [`MAX_SAMPLES_PER_THREAD`] samples are kept; what is dropped is counted and reported.
 //!
 //! Trace bodies feed a [`SpanIndex`]: a thread's whole-millisecond phases are refined from
@@ -38,10 +41,15 @@ use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 /// startup are never asked for, and a run of many thousand threads must not grow without end).
 const MAX_SPANS: usize = 200_000;
 
-/// Bodies read or being decoded at once.
+/// Large (or unsized) bodies read or being decoded at once.
 pub const BODIES_IN_FLIGHT: usize = 4;
-/// How long a body may take to arrive.
-pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Small bodies read or being decoded at once, beside the large ones.
+pub const SMALL_BODIES_IN_FLIGHT: usize = 32;
+/// The largest `content-length` of a small body.
+pub const SMALL_BODY: u64 = 256 << 10;
+/// How long a body may take to arrive: on loopback a whole export takes milliseconds, and a
+/// sender that stalls mid-body holds its slot no longer than this.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 /// Threads (`conversation.id`s) with samples waiting to be taken.
 pub const MAX_THREADS: usize = 10_000;
 /// Samples kept per thread.
@@ -77,12 +85,18 @@ pub struct ReceiverStats {
 /// A logged sample and the span (`spanId`) its record was logged in.
 type SpannedSample = (Sample, Option<u64>);
 
-/// Permits to read and decode a body.
-struct BodySlots(Arc<tokio::sync::Semaphore>);
+/// Permits to read and decode a body: the large lane and the small one.
+struct BodySlots {
+    large: Arc<tokio::sync::Semaphore>,
+    small: Arc<tokio::sync::Semaphore>,
+}
 
 impl Default for BodySlots {
     fn default() -> Self {
-        Self(Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)))
+        Self {
+            large: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
+            small: Arc::new(tokio::sync::Semaphore::new(SMALL_BODIES_IN_FLIGHT)),
+        }
     }
 }
 
@@ -303,20 +317,21 @@ impl OtlpReceiver {
     }
 }
 
-/// Reads, size-checks and inflates a body.
+/// Reads, size-checks and inflates a body (to at most `limit` bytes either way).
 async fn read_body(
     shared: &Shared,
     route: &str,
     headers: &HeaderMap,
     body: Body,
+    limit: usize,
 ) -> Result<(Encoding, Bytes), Response> {
     let bytes =
-        match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, shared.limit)).await {
+        match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, limit)).await {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(e)) => {
                 return Err(shared.malformed(
                     route,
-                    format!("body unreadable or above {} bytes: {e}", shared.limit),
+                    format!("body unreadable or above {limit} bytes: {e}"),
                 ));
             }
             Err(_) => {
@@ -337,7 +352,7 @@ async fn read_body(
     if !gzip {
         return Ok((encoding, bytes));
     }
-    match otlp::gunzip(&bytes, shared.limit) {
+    match otlp::gunzip(&bytes, limit) {
         Ok(inflated) => Ok((encoding, Bytes::from(inflated))),
         Err(e) => Err(shared.malformed(route, e.to_string())),
     }
@@ -432,25 +447,40 @@ fn file_traces(shared: &Shared, bytes: &[u8], encoding: Encoding) -> Result<(), 
     Ok(())
 }
 
-/// Waits for a body slot: at most [`BODIES_IN_FLIGHT`] bodies are held at once.
-async fn slot(shared: &Shared) -> tokio::sync::OwnedSemaphorePermit {
-    Arc::clone(&shared.slots.0)
+/// The most a small body may inflate to (gzip), so the small lane's memory stays bounded
+/// ([`SMALL_BODIES_IN_FLIGHT`] × this).
+const SMALL_INFLATED: usize = 4 << 20;
+
+/// Waits for a body slot in the body's lane: a body that declares at most [`SMALL_BODY`]
+/// bytes takes a small slot (and is read and inflated under the small lane's limits), any
+/// other a large one. Returns the slot and the body's limit.
+async fn slot(shared: &Shared, headers: &HeaderMap) -> (tokio::sync::OwnedSemaphorePermit, usize) {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (lane, limit) = match declared {
+        Some(n) if n <= SMALL_BODY => (&shared.slots.small, shared.limit.min(SMALL_INFLATED)),
+        _ => (&shared.slots.large, shared.limit),
+    };
+    let permit = Arc::clone(lane)
         .acquire_owned()
         .await
-        .expect("the semaphore is never closed")
+        .expect("the semaphore is never closed");
+    (permit, limit)
 }
 
 async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let slot = slot(&shared).await;
-    match read_body(&shared, "/v1/logs", &headers, body).await {
+    let (slot, limit) = slot(&shared, &headers).await;
+    match read_body(&shared, "/v1/logs", &headers, body, limit).await {
         Ok((encoding, bytes)) => file_later(&shared, slot, "/v1/logs", encoding, bytes, file_logs),
         Err(response) => response,
     }
 }
 
 async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let slot = slot(&shared).await;
-    match read_body(&shared, "/v1/traces", &headers, body).await {
+    let (slot, limit) = slot(&shared, &headers).await;
+    match read_body(&shared, "/v1/traces", &headers, body, limit).await {
         Ok((encoding, bytes)) => {
             file_later(&shared, slot, "/v1/traces", encoding, bytes, file_traces)
         }
@@ -459,8 +489,8 @@ async fn traces(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bod
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let _slot = slot(&shared).await;
-    let (encoding, _) = match read_body(&shared, "/v1/metrics", &headers, body).await {
+    let (_slot, limit) = slot(&shared, &headers).await;
+    let (encoding, _) = match read_body(&shared, "/v1/metrics", &headers, body, limit).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -479,6 +509,50 @@ mod tests {
         "/tests/data/codex-0.169.0/otlp_v1_logs.json"
     );
     const THREAD: &str = "01a20ae0-451f-7be3-8122-be4b48a18ace";
+
+    /// The red team's stall: senders that start a body and never finish it hold their slots;
+    /// a codex export beside them is still filed at once, and the stalled bodies are given
+    /// up at the body deadline, not held for an iteration's length.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_senders_do_not_stall_small_exports() {
+        use tokio::io::AsyncWriteExt;
+        let receiver = OtlpReceiver::start(16 << 20).unwrap();
+        let authority = receiver.uri().trim_start_matches("http://").to_owned();
+        let mut stalled = Vec::new();
+        for declared in [1 << 20, 1 << 20, 1 << 20, 1 << 20, 1000, 1000] {
+            let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+            let head = format!(
+                "POST /v1/logs HTTP/1.1\r\nhost: {authority}\r\ncontent-type: \
+                 application/json\r\ncontent-length: {declared}\r\n\r\n{{\"resourceLogs"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stalled.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let logs = std::fs::read(LOGS).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(post(&receiver, "/v1/logs", logs, false).await, 200);
+        assert!(
+            receiver
+                .wait_for(THREAD, "turn_ttft", 1, Duration::from_secs(10))
+                .await
+        );
+        assert!(
+            started.elapsed() < BODY_DEADLINE,
+            "filed after {:?}",
+            started.elapsed()
+        );
+        // The stalled bodies are given up at their deadline and counted.
+        assert!(
+            receiver
+                .settle(BODY_DEADLINE + Duration::from_secs(10))
+                .await
+        );
+        tokio::time::sleep(BODY_DEADLINE + Duration::from_millis(500)).await;
+        let stats = receiver.stats();
+        assert!(stats.malformed_bodies >= 6, "{stats:?}");
+        drop(stalled);
+    }
 
     async fn post(receiver: &OtlpReceiver, path: &str, body: Vec<u8>, gzip: bool) -> u16 {
         let mut request = reqwest::Client::new()

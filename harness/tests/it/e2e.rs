@@ -1843,3 +1843,43 @@ fn a_closed_or_full_stdout_is_no_panic() {
         "{stderr}"
     );
 }
+
+/// `ab` killed outright (SIGKILL: no handler runs) does not leave its running round behind:
+/// the round's `phasebench run` sees its parent gone and stops in order by itself.
+#[test]
+fn a_killed_ab_takes_its_running_round_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let private_tmp = tmp.path().join("tmp");
+    std::fs::create_dir(&private_tmp).unwrap();
+    // Rounds of minutes: only the watchdog can end this one in time.
+    let mut child = phasebench()
+        .args(["ab", "--quiet", "--rounds", "3", "--iterations", "600000"])
+        .arg(repo().join("scenarios/ci/startup-http.toml"))
+        .env("TMPDIR", &private_tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let marker = private_tmp.display().to_string();
+    let own = child.id().to_string();
+    let waiting = std::time::Instant::now();
+    while !processes_mentioning(&marker).iter().any(|pid| *pid != own) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no round started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !processes_mentioning(&marker).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(15),
+            "the round outlived its ab: {:?}",
+            processes_mentioning(&marker)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard};
-use crate::model::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT};
+use crate::model::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT, TURN_TTFT};
 use crate::model::sample::Sample;
 use crate::scenario::{CodexSpec, Scenario};
 use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
@@ -108,6 +108,10 @@ impl CodexExecTarget {
             )));
         }
         let mut samples = rig.receiver.take(&thread_id);
+        // A turn codex answered always logs its time to first token: without it, the
+        // telemetry of this iteration was lost (a stalled or refused export), and the
+        // iteration measured nothing.
+        let telemetry_lost = !samples.iter().any(|s| s.metric == TURN_TTFT);
         let marks = crate::target::server_marks(&rig.mock.requests().take_thread(&thread_id));
         samples.push(Sample::client_from(
             CLIENT_PROCESS_EXIT,
@@ -127,7 +131,16 @@ impl CodexExecTarget {
             None => Some(IterationFailure::Turn(format!(
                 "no answer printed; errors: {errors:?}; stderr: {stderr}"
             ))),
-        };
+        }
+        .or_else(|| {
+            telemetry_lost.then(|| {
+                IterationFailure::Telemetry(format!(
+                    "codex answered, but no turn_ttft of thread {thread_id} reached the OTLP \
+                     receiver ({})",
+                    rig.receiver_problems()
+                ))
+            })
+        });
         Ok(IterationReport {
             samples,
             overheads: if failure.is_none() {

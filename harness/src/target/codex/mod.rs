@@ -439,6 +439,18 @@ impl CodexRig {
             .collect()
     }
 
+    /// What the receiver refused or could not decode so far, for an iteration's failure.
+    pub(super) fn receiver_problems(&self) -> String {
+        let stats = self.receiver.stats();
+        match stats.errors.last() {
+            Some(last) => format!(
+                "{} malformed or late bodies so far, the last: {last}",
+                stats.malformed_bodies
+            ),
+            None => "the receiver saw no malformed or late body".into(),
+        }
+    }
+
     fn telemetry_health(&self) -> TelemetryHealth {
         let stats = self.receiver.stats();
         TelemetryHealth {

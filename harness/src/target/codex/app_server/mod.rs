@@ -184,7 +184,7 @@ impl CodexAppServerTarget {
         let _ = rig.mock.requests().take_thread(&thread_id);
         outcome?;
         if !complete {
-            return Err(IterationFailure::Session(format!(
+            return Err(IterationFailure::Telemetry(format!(
                 "the telemetry of thread {thread_id} (its {turns} turn_ttft events) did not \
                  arrive within {TELEMETRY_WAIT:?} of the last turn"
             )));
