@@ -467,10 +467,12 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         rounds: current,
     };
     let comparison = match &baseline {
+        // Judged by the scenario this run was given (the run's own policy, from the same file).
         Some(baseline) => Some(compare_and_write(
             &current,
             &baseline.runs,
             &request.comparison,
+            Some(stats::compare::Judging::of_scenario(&scenario)),
         )?),
         None => {
             if let Some(out) = &request.comparison.html {
@@ -702,10 +704,12 @@ fn compare_and_write(
     current: &LoadedResult,
     history: &[LoadedResult],
     outputs: &ComparisonOutputs,
+    judging: Option<stats::compare::Judging>,
 ) -> Result<Comparison, Error> {
     let options = CompareOptions {
         allow_mismatch: outputs.allow_mismatch,
         look: None,
+        judging,
     };
     let comparison = stats::compare::against_baseline(current, history, &options)?;
     write_comparison(&comparison, outputs)?;
@@ -807,9 +811,21 @@ pub fn report_files(
     match baseline {
         Some(path) => {
             let history = history::load(path)?;
-            Ok(Some(compare_and_write(&current, &history.runs, outputs)?))
+            Ok(Some(compare_and_write(
+                &current,
+                &history.runs,
+                outputs,
+                None,
+            )?))
         }
         None => {
+            // The budgets' verdicts judged again from the histograms, never as stored.
+            let mut current = current;
+            current.summary.budgets = stats::budget::rejudge(
+                &current.summary.budgets,
+                &current.rounds,
+                current.summary.policy.confidence,
+            );
             if let Some(out) = &outputs.html {
                 out.write(&html_report(std::slice::from_ref(&current), None))?;
             }
@@ -854,16 +870,22 @@ fn write_markdown(out: &Destination, mut text: Vec<u8>, append: bool) -> Result<
 }
 
 /// `phasebench compare CURRENT BASELINE`: a result file against a baseline (a history, or a
-/// single result file).
+/// single result file), under the policy of `scenario` when given, else the baseline's
+/// (never the current file's own).
 pub fn compare_files(
     current: &Path,
     baseline: &Path,
+    scenario: Option<&Path>,
     outputs: &ComparisonOutputs,
 ) -> Result<(Comparison, Vec<String>, Verdict), Error> {
     output::check_all(outputs.destinations()).map_err(Error::OutputPath)?;
+    let judging = scenario
+        .map(|path| Scenario::load(path, &[]))
+        .transpose()?
+        .map(|s| stats::compare::Judging::of_scenario(&s));
     let current = results::load_result(current)?;
     let baseline = history::load(baseline)?;
-    let comparison = compare_and_write(&current, &baseline.runs, outputs)?;
+    let comparison = compare_and_write(&current, &baseline.runs, outputs, judging)?;
     let verdict = Verdict::of(&comparison, outputs.undecided);
     Ok((comparison, baseline.skipped, verdict))
 }
@@ -875,7 +897,7 @@ pub fn save_baseline(
     name: Option<&str>,
     keep: Option<usize>,
 ) -> Result<history::Saved, Error> {
-    let loaded: Vec<LoadedResult> = results
+    let mut loaded: Vec<LoadedResult> = results
         .iter()
         .map(|p| results::load_result(p))
         .collect::<Result<_, _>>()?;
@@ -883,8 +905,14 @@ pub fn save_baseline(
     if let Some(first) = loaded.first() {
         history::check_name(name.unwrap_or(&first.summary.scenario.name))?;
     }
-    for result in &loaded {
+    for result in &mut loaded {
         design::check_result(result).map_err(Error::NotABaseline)?;
+        // Stored as judged again from the histograms, not as the file said.
+        result.summary.budgets = stats::budget::rejudge(
+            &result.summary.budgets,
+            &result.rounds,
+            result.summary.policy.confidence,
+        );
     }
     Ok(history::save(&loaded, dir, name, keep)?)
 }

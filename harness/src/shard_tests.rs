@@ -125,6 +125,7 @@ async fn merged_shards_equal_the_whole_run() {
     let options = CompareOptions {
         allow_mismatch: true,
         look: None,
+        judging: None,
     };
     let one_machine =
         against_baseline(&loaded(&current, "current.json"), &history, &options).unwrap();

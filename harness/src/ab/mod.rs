@@ -332,6 +332,8 @@ fn judge(
         look.map_or(scenario_b.policy.confidence, |l| l.confidence),
     );
     let options = CompareOptions {
+        // The scenario file given, not what the round files say (kept files may be edited).
+        judging: Some(crate::stats::compare::Judging::of_scenario(scenario_b)),
         // Different per-side overrides are the point of such a run.
         allow_mismatch: request.comparison.allow_mismatch
             || scenario_a.content_hash != scenario_b.content_hash,

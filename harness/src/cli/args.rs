@@ -165,6 +165,11 @@ pub(crate) enum Command {
         current: PathBuf,
         /// The baseline: a history (`phasebench baseline save`) or a single result file.
         baseline: PathBuf,
+        /// Judge by this scenario's gate (thresholds, primary rows, budgets); without it, by
+        /// the baseline's. Never by the current file's own: a file under judgment could
+        /// raise its limits.
+        #[arg(long, value_name = "SCENARIO")]
+        scenario: Option<PathBuf>,
         #[command(flatten)]
         comparison: ComparisonArgs,
         /// No table on stdout.

@@ -472,9 +472,15 @@ pub fn main() -> ExitCode {
         Command::Compare {
             current,
             baseline,
+            scenario,
             comparison,
             quiet,
-        } => match crate::compare_files(&current, &baseline, &comparison.outputs()) {
+        } => match crate::compare_files(
+            &current,
+            &baseline,
+            scenario.as_deref(),
+            &comparison.outputs(),
+        ) {
             Ok((c, skipped, verdict)) => {
                 warn_skipped(&skipped);
                 if !quiet {

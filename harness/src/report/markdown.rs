@@ -142,7 +142,7 @@ fn comparison(c: &Comparison) -> String {
         out,
         "Baseline `{}` ({} {}), current `{}` ({} {}): {}. {:.0}% intervals of current − baseline with the run as the unit; \
          a change counts when its interval lies beyond max({:.0}% of baseline, {} ms, the resolution), \
-         and only the {} primary rows can fail (Holm's correction over them).\n",
+         and only the {} primary rows can fail (Holm's correction over them).{}\n",
         commit(&c.baseline),
         code(&c.baseline.target),
         escaped(&c.baseline.target_version),
@@ -153,7 +153,12 @@ fn comparison(c: &Comparison) -> String {
         c.policy.confidence * 100.0,
         c.policy.relative_threshold * 100.0,
         c.policy.absolute_threshold_ms,
-        c.primary_rows
+        c.primary_rows,
+        if c.policy_source.is_empty() {
+            String::new()
+        } else {
+            format!(" Gate from {}.", escaped(&c.policy_source))
+        }
     );
     for m in &c.mismatches {
         let _ = writeln!(out, "> **Warning:** compared although {}.\n", escaped(m));

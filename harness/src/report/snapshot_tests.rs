@@ -80,6 +80,7 @@ fn comparison_reports() {
         &CompareOptions {
             allow_mismatch: true,
             look: None,
+            judging: None,
         },
     )
     .unwrap();

@@ -282,9 +282,10 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
     );
     let _ = writeln!(
         out,
-        "{}; {} primary rows can fail the gate (Holm), the others are informational",
+        "{}; {} primary rows can fail the gate (Holm), the others are informational{}",
         design(c),
-        c.primary_rows
+        c.primary_rows,
+        policy_source(c)
     );
     let _ = writeln!(out, "{}", sides(c));
     for m in &c.mismatches {
@@ -365,4 +366,13 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
         );
     }
     out
+}
+
+/// "; gate from the scenario x.toml", when the comparison says where its policy came from.
+fn policy_source(c: &Comparison) -> String {
+    if c.policy_source.is_empty() {
+        String::new()
+    } else {
+        format!("; gate from {}", printable(&c.policy_source))
+    }
 }

@@ -169,7 +169,7 @@ pub fn rejudge(rows: &[BudgetRow], rounds: &[DecodedRound], confidence: f64) -> 
 }
 
 /// A budget back from its row: "metric.stat" with a limit.
-fn budget_of(key: &str, limit_ms: f64, inclusive: bool) -> Option<Budget> {
+pub(crate) fn budget_of(key: &str, limit_ms: f64, inclusive: bool) -> Option<Budget> {
     let (metric, stat) = key.rsplit_once('.')?;
     let statistic = Statistic::parse(stat)?;
     if !(0.0..=3.6e6).contains(&limit_ms) || metric.is_empty() {

@@ -225,6 +225,10 @@ pub struct Comparison {
     /// intervals are at that look's confidence, not the policy's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequential: Option<super::sequential::Look>,
+    /// Where `policy` and the budgets came from: a scenario file the judge was given, or the
+    /// baseline, never the file under judgment.
+    #[serde(default)]
+    pub policy_source: String,
 }
 
 impl Comparison {
@@ -696,10 +700,53 @@ pub struct CompareOptions {
     pub allow_mismatch: bool,
     /// A sequential A/B's look: its intervals are formed at the look's confidence.
     pub look: Option<super::sequential::Look>,
+    /// The policy to judge by; none: the baseline's (the newest run of the history, or A).
+    pub judging: Option<Judging>,
 }
 
-/// The current run against a baseline history (oldest first), under the current run's
-/// policy.
+/// The policy a comparison judges by (thresholds, confidence, primary rows, budgets) and
+/// where it came from: a scenario file the judge was given, or the baseline, never the file
+/// under judgment (a result edited to raise a limit or delete a budget would pass itself).
+#[derive(Debug, Clone)]
+pub struct Judging {
+    pub policy: RegressionPolicy,
+    pub budgets: Vec<crate::scenario::Budget>,
+    /// Shown with the comparison: "the scenario scenarios/ci/x.toml", "the baseline b.json".
+    pub source: String,
+}
+
+impl Judging {
+    /// The scenario's own gate.
+    pub fn of_scenario(scenario: &crate::scenario::Scenario) -> Self {
+        Self {
+            policy: scenario.policy.clone(),
+            budgets: scenario.budgets.clone(),
+            // The file's name, not its path: the same scenario judged on two machines (a
+            // CI matrix and its rejudge) names its gate alike.
+            source: match scenario.path.as_deref().and_then(|p| p.file_name()) {
+                Some(file) => format!("the scenario {}", file.to_string_lossy()),
+                None => format!("the scenario {}", scenario.name),
+            },
+        }
+    }
+
+    /// The gate a stored run was judged by (its policy and budget limits).
+    pub fn of_result(result: &LoadedResult, what: &str) -> Self {
+        Self {
+            policy: result.summary.policy.clone(),
+            budgets: result
+                .summary
+                .budgets
+                .iter()
+                .filter_map(|row| budget::budget_of(&row.key, row.limit_ms, row.inclusive))
+                .collect(),
+            source: format!("{what} {}", result.path),
+        }
+    }
+}
+
+/// The current run against a baseline history (oldest first), under the policy
+/// `options.judging` names (the baseline's when none).
 pub fn against_baseline(
     current: &LoadedResult,
     history: &[LoadedResult],
@@ -721,7 +768,11 @@ pub fn against_baseline(
             differences: mismatches,
         });
     }
-    let policy = current.summary.policy.clone();
+    let judging = options
+        .judging
+        .clone()
+        .unwrap_or_else(|| Judging::of_result(newest, "the baseline"));
+    let policy = judging.policy.clone();
     let units = Units {
         design: Design::History,
         count: current.rounds.len(),
@@ -816,6 +867,9 @@ pub fn against_baseline(
         }
     }
     let primary_rows = holm(&mut rows, policy.confidence, units);
+    // Judged again from the histograms, by the trusted budgets: a stored verdict (or limit)
+    // is never believed.
+    let budgets = budget::evaluate(&judging.budgets, &current.rounds, policy.confidence);
     let mut comparison = Comparison {
         schema_version: COMPARISON_SCHEMA_VERSION,
         design: Design::History,
@@ -827,14 +881,10 @@ pub fn against_baseline(
         primary_rows,
         rows,
         unmatched,
-        // Judged again from the histograms: a stored verdict is never believed.
-        budgets: budget::rejudge(
-            &current.summary.budgets,
-            &current.rounds,
-            current.summary.policy.confidence,
-        ),
+        budgets,
         mismatches,
         sequential: None,
+        policy_source: judging.source,
     };
     comparison.finish();
     Ok(comparison)
@@ -881,7 +931,11 @@ pub fn paired_rounds(
             differences: mismatches,
         });
     }
-    let stated = first_b.summary.policy.clone();
+    let judging = options
+        .judging
+        .clone()
+        .unwrap_or_else(|| Judging::of_result(first_b, "B's round"));
+    let stated = judging.policy.clone();
     // A look of a sequential plan judges at its own (higher) confidence.
     let policy = RegressionPolicy {
         confidence: options.look.map_or(stated.confidence, |l| l.confidence),
@@ -971,6 +1025,7 @@ pub fn paired_rounds(
         budgets,
         mismatches,
         sequential: options.look,
+        policy_source: judging.source,
     };
     comparison.finish();
     Ok(comparison)
@@ -1060,6 +1115,7 @@ mod tests {
             budgets: vec![],
             mismatches: vec![],
             sequential: None,
+            policy_source: String::new(),
         };
         assert!(!c.regressed(), "an informational regression never fails");
         c.rows.push(rows[0].clone());

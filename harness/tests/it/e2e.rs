@@ -743,7 +743,8 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    // A budget edited to say it held is judged again from the histograms: breached, exit 1.
+    // A budget added to the file under judgment is not the gate: the baseline's is (the
+    // edited file cannot judge itself).
     let edited = dir.path().join("budget.json");
     std::fs::write(
         &edited,
@@ -762,10 +763,10 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
         .arg(&base)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_ne!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("BREACH") && stdout.contains("turn_ttft.p50"),
+        !stdout.contains("BREACH") && stdout.contains("gate from the baseline"),
         "{stdout}"
     );
     // Baseline names stay inside the baselines directory.
@@ -1882,4 +1883,93 @@ fn a_killed_ab_takes_its_running_round_with_it() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The gate a comparison judges by comes from the baseline (or a scenario given with
+/// `--scenario`), never from the file under judgment: a result edited to say a breached
+/// budget held, to raise its limit, or to drop it, still fails; `baseline save` and `report`
+/// judge stored budgets again from the histograms.
+#[test]
+fn the_gate_comes_from_the_baseline_or_a_given_scenario_never_the_judged_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let json = dir.path().join(name);
+        let out = phasebench()
+            .args(["run", "-q", "--iterations", "100"])
+            .args(["--set", r#"gate."turn_ttft.p50"="< 1ms""#])
+            .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#, "--json"])
+            .arg(&json)
+            .arg(repo().join("scenarios/default.toml"))
+            .output()
+            .unwrap();
+        crate::assert_exit(&out, 1);
+        json
+    };
+    let (base, current) = (run("base.json"), run("current.json"));
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&current).unwrap()).unwrap();
+    for budget in doc["budgets"].as_array_mut().unwrap() {
+        budget["passed"] = true.into();
+        budget["verdict"] = "held".into();
+    }
+    let lied = dir.path().join("lied.json");
+    std::fs::write(&lied, serde_json::to_vec(&doc).unwrap()).unwrap();
+    for budget in doc["budgets"].as_array_mut().unwrap() {
+        budget["limit_ms"] = 1e6.into();
+    }
+    let raised = dir.path().join("raised.json");
+    std::fs::write(&raised, serde_json::to_vec(&doc).unwrap()).unwrap();
+    doc["budgets"] = serde_json::json!([]);
+    let dropped = dir.path().join("dropped.json");
+    std::fs::write(&dropped, serde_json::to_vec(&doc).unwrap()).unwrap();
+    for edited in [&lied, &raised, &dropped] {
+        let out = phasebench()
+            .args(["compare", "--undecided", "pass"])
+            .arg(edited)
+            .arg(&base)
+            .output()
+            .unwrap();
+        crate::assert_exit(&out, 1);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("gate from the baseline"), "{stdout}");
+        assert!(stdout.contains("turn_ttft.p50 < 1 ms"), "{stdout}");
+    }
+    // A scenario given names the gate instead (default.toml has no 1 ms budget).
+    let out = phasebench()
+        .args(["compare", "--undecided", "pass", "--scenario"])
+        .arg(repo().join("scenarios/default.toml"))
+        .arg(&raised)
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("gate from the scenario"), "{stdout}");
+    assert!(!stdout.contains("turn_ttft.p50 < 1 ms"), "{stdout}");
+    // Stored and shown as judged from the histograms.
+    let baselines = dir.path().join("baselines");
+    let out = phasebench()
+        .args(["baseline", "save", "--dir"])
+        .arg(&baselines)
+        .arg(&lied)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(baselines.join("default.json")).unwrap()).unwrap();
+    let budgets = stored["runs"][0]["budgets"].as_array().unwrap();
+    let p50 = budgets
+        .iter()
+        .find(|b| b["key"] == "turn_ttft.p50")
+        .unwrap();
+    assert_eq!(p50["verdict"], "breached", "{p50}");
+    let html = dir.path().join("r.html");
+    let out = phasebench()
+        .args(["report", "--html"])
+        .arg(&html)
+        .arg(&lied)
+        .output()
+        .unwrap();
+    crate::assert_exit(&out, 0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("BREACH  turn_ttft.p50"), "{page}");
 }
