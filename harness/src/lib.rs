@@ -30,10 +30,12 @@
 //! for row in report.summary.metrics.iter().filter(|r| r.metric == "turn_ttft") {
 //!     println!("turn_ttft p50 {:?} ms over {} samples", row.p50_ms, row.count);
 //! }
-//! // Judged against a stored baseline, as `phasebench compare` does.
+//! // Judged against a stored baseline, as `phasebench compare` does (by the baseline's gate,
+//! // or by a scenario file's when one is given).
 //! let (comparison, _skipped, verdict) = phasebench::compare_files(
 //!     "current.json".as_ref(),
 //!     "baseline.json".as_ref(),
+//!     None,
 //!     &ComparisonOutputs::default(),
 //! )?;
 //! assert_eq!(verdict == Verdict::Fail, comparison.regressed() || comparison.budgets_breached());

@@ -32,6 +32,11 @@ pub enum MergeError {
     },
     #[error("round {round} is in both {a} and {b}")]
     Overlap { round: u32, a: String, b: String },
+    #[error(
+        "shard(s) {missing:?} of {count} are missing: the merge would not be the whole run \
+         (give every shard, or --partial to merge what there is, marked partial)"
+    )]
+    Missing { missing: Vec<u32>, count: u32 },
 }
 
 /// What must agree between shards, as (name, value) pairs.
@@ -54,8 +59,9 @@ fn identity(s: &RunSummary) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Joins `shards` into one result.
-pub fn merge(shards: &[LoadedResult]) -> Result<RunSummary, MergeError> {
+/// Joins `shards` into one result: every shard of the run, or with `partial` what there is
+/// (the result then marked partial, as an interrupted run is).
+pub fn merge(shards: &[LoadedResult], partial: bool) -> Result<RunSummary, MergeError> {
     if shards.len() < 2 {
         return Err(MergeError::TooFew);
     }
@@ -90,6 +96,15 @@ pub fn merge(shards: &[LoadedResult]) -> Result<RunSummary, MergeError> {
                 });
             }
         }
+    }
+    let count = first.summary.plan.shard.map_or(0, |s| s.count);
+    let given: std::collections::BTreeSet<u32> = shards
+        .iter()
+        .filter_map(|s| s.summary.plan.shard.map(|sh| sh.index))
+        .collect();
+    let missing: Vec<u32> = (1..=count).filter(|k| !given.contains(k)).collect();
+    if !missing.is_empty() && !partial {
+        return Err(MergeError::Missing { missing, count });
     }
     // The rounds in run order, each exactly as its shard wrote it.
     let mut pairs: Vec<(&crate::results::RoundRecord, &crate::results::DecodedRound)> = shards
@@ -157,6 +172,12 @@ pub fn merge(shards: &[LoadedResult]) -> Result<RunSummary, MergeError> {
             }
         }
         merged.partial |= s.partial;
+    }
+    if !missing.is_empty() {
+        merged.partial = true;
+        merged.warnings.push(format!(
+            "partial: shard(s) {missing:?} of {count} were not merged (--partial)"
+        ));
     }
     run.iterations_per_s = if run.measured_wall_time_s > 0.0 {
         run.succeeded_iterations as f64 / run.measured_wall_time_s

@@ -80,8 +80,19 @@ async fn merged_shards_equal_the_whole_run() {
         let shard = run(&sets, Some((k, 3)), Duration::ZERO).await;
         shards.push(loaded(&shard, &format!("shard{k}.json")));
     }
-    let merged = crate::merge::merge(&shards).unwrap();
+    // A shard missing is refused, or merged marked partial when asked.
+    let two = &shards[..2];
+    let refused = crate::merge::merge(two, false).unwrap_err();
+    assert!(
+        matches!(&refused, crate::merge::MergeError::Missing { missing, count: 3 } if missing == &[3]),
+        "{refused}"
+    );
+    let partial = crate::merge::merge(two, true).unwrap();
+    assert!(partial.partial);
+    assert_eq!(partial.rounds.len(), 4);
+    let merged = crate::merge::merge(&shards, false).unwrap();
     assert_eq!(merged.rounds.len(), 5);
+    assert!(!merged.partial);
     for (m, w) in merged.rounds.iter().zip(&whole.rounds) {
         assert_eq!(m.round, w.round);
         assert_eq!(m.iterations, w.iterations);
@@ -121,7 +132,7 @@ async fn merged_shards_equal_the_whole_run() {
         let shard = run(&current_sets, Some((k, 3)), slowdown).await;
         current_shards.push(loaded(&shard, &format!("current{k}.json")));
     }
-    let merged_current = crate::merge::merge(&current_shards).unwrap();
+    let merged_current = crate::merge::merge(&current_shards, false).unwrap();
     let options = CompareOptions {
         allow_mismatch: true,
         look: None,

@@ -32,7 +32,7 @@ pub(super) fn join(
     round_file: &Path,
     interleave: u32,
 ) -> Result<LoadedResult, Error> {
-    let mut joined = crate::merge::merge(parts)?;
+    let mut joined = crate::merge::merge(parts, false)?;
     // The parts ran one after another, not side by side as shards do.
     let run = &mut joined.run;
     run.wall_time_s = parts.iter().map(|p| p.summary.run.wall_time_s).sum();

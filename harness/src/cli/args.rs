@@ -315,6 +315,10 @@ pub(crate) enum Command {
         /// Write the merged result here.
         #[arg(long, value_name = "PATH")]
         json: Destination,
+        /// Merge even when some shards are missing; the result is marked partial (a run that
+        /// mostly failed or is partial never passes as whole).
+        #[arg(long)]
+        partial: bool,
     },
     /// Rank several results (or a sweep's directory) per statistic, fastest first: "A ran
     /// 1.23 ± 0.04 times faster than B", from the means of their rounds' percentiles.

@@ -60,7 +60,11 @@ pub(super) fn run(command: Command) -> ExitCode {
                 Err(code) => code,
             }
         }
-        Command::Merge { shards, json } => {
+        Command::Merge {
+            shards,
+            json,
+            partial,
+        } => {
             let mut loaded = Vec::new();
             for path in &shards {
                 match crate::results::load_result(path) {
@@ -68,7 +72,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                     Err(e) => return report_error(&e.into()),
                 }
             }
-            match crate::merge::merge(&loaded) {
+            match crate::merge::merge(&loaded, partial) {
                 Ok(merged) => match write_json(Some(&json), &merged) {
                     Ok(()) => {
                         eprintln!(

@@ -5,7 +5,11 @@
 //! terminal tables); the pooled rows and their percentiles are re-derived from the rounds'
 //! histograms and must agree with what the file says; the stored policy is re-validated.
 //! Anything else is refused, naming the file and the field. (Budgets are judged again from
-//! the histograms wherever a verdict depends on them: see `stats::budget::rejudge`.)
+//! the histograms wherever a verdict depends on them: see `stats::budget::rejudge`.) The
+//! rounds are checked against the plan and the run's counts too (round numbers, iterations).
+//!
+//! Why one long file: it is one boundary, and a reviewer asking "what does phasebench believe
+//! of a file?" should find every check, in the order they run, in one place.
 
 use std::path::Path;
 
@@ -147,6 +151,58 @@ pub(super) fn peek_version(text: &str) -> Result<Option<u64>, serde_json::Error>
     serde_json::from_str::<Peek>(text).map(|p| p.schema_version)
 }
 
+/// The rounds against the plan and the run's counts: round numbers within the plan and
+/// each once, a whole run with all its rounds, every round's failures within its
+/// iterations, and the run's succeeded and failed iterations the sum of its rounds' (a count
+/// edited to 999,999 would otherwise claim millions of iterations a second).
+fn check_plan(summary: &RunSummary, path: &str) -> Result<(), ResultFileError> {
+    let planned = summary.plan.rounds;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut iterations: u64 = 0;
+    for round in &summary.rounds {
+        if round.round == 0 || round.round > planned {
+            return Err(inconsistent(
+                path,
+                format!("it holds round {} of a {planned}-round plan", round.round),
+            ));
+        }
+        if !seen.insert(round.round) {
+            return Err(inconsistent(path, format!("round {} is there twice", round.round)));
+        }
+        if round.failed_iterations > round.iterations {
+            return Err(inconsistent(
+                path,
+                format!(
+                    "round {} failed {} of its {} iterations",
+                    round.round, round.failed_iterations, round.iterations
+                ),
+            ));
+        }
+        iterations = iterations.saturating_add(round.iterations);
+    }
+    let run = &summary.run;
+    if run.succeeded_iterations.saturating_add(run.failed_iterations) != iterations {
+        return Err(inconsistent(
+            path,
+            format!(
+                "its rounds ran {iterations} iterations but run says {} succeeded and {} failed",
+                run.succeeded_iterations, run.failed_iterations
+            ),
+        ));
+    }
+    let whole = summary.plan.shard.is_none() && summary.merged_from.is_empty() && !summary.partial;
+    if whole && summary.rounds.len() as u64 != u64::from(planned) {
+        return Err(inconsistent(
+            path,
+            format!(
+                "it has {} of its plan's {planned} rounds but is not marked partial",
+                summary.rounds.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn inconsistent(path: &str, message: String) -> ResultFileError {
     ResultFileError::Inconsistent {
         path: path.to_owned(),
@@ -237,6 +293,8 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
             "plan.max_failure_ratio is outside [0, 1]".into(),
         ));
     }
+
+    check_plan(&summary, path)?;
 
     // Rounds: every histogram decoded, bounded, its count checked.
     let mut rounds = Vec::with_capacity(summary.rounds.len());

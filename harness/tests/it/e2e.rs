@@ -719,6 +719,29 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
             tamper(&|d| d["scenario"]["name"] = "x\u{1b}[2J".into()),
             "control characters",
         ),
+        (
+            "count.json",
+            tamper(&|d| d["run"]["succeeded_iterations"] = 999_999.into()),
+            "999999 succeeded",
+        ),
+        (
+            "beyond.json",
+            tamper(&|d| {
+                let rounds = d["plan"]["rounds"].as_u64().unwrap();
+                d["rounds"][0]["round"] = (rounds + 2).into();
+            }),
+            "-round plan",
+        ),
+        (
+            "lost-round.json",
+            tamper(&|d| {
+                let gone = d["rounds"].as_array_mut().unwrap().pop().unwrap();
+                let n = gone["iterations"].as_u64().unwrap();
+                let ok = d["run"]["succeeded_iterations"].as_u64().unwrap();
+                d["run"]["succeeded_iterations"] = (ok - n).into();
+            }),
+            "not marked partial",
+        ),
     ];
     for (name, content, message) in cases {
         let path = dir.path().join(name);
