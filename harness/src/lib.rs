@@ -405,6 +405,20 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
     )
     .await?;
     let table = report::RunView::new(&summary, &current).table;
+    // Stopped before a round finished: nothing was measured, and a result without rounds is
+    // one every reader refuses; no file is written.
+    if summary.rounds.is_empty()
+        && let Some(signal) = shutdown::requested()
+    {
+        return Ok(RunReport {
+            summary,
+            table,
+            comparison: None,
+            skipped_baseline_runs: Vec::new(),
+            verdict: Verdict::Interrupted(signal),
+            design: design.err(),
+        });
+    }
     let view = report::RunView {
         summary: &summary,
         table: table.clone(),
@@ -439,6 +453,21 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
         .as_ref()
         .map(|b| b.skipped.clone())
         .unwrap_or_default();
+    let current = LoadedResult {
+        path: match &request.json {
+            Some(Destination::Path(p)) => p.display().to_string(),
+            _ => "(this run)".to_owned(),
+        },
+        summary: summary.clone(),
+        pooled: results::merge_rounds(&current),
+        rounds: current,
+    };
+    // A run that stops here (interrupted, or mostly failed) still writes its HTML page, as
+    // it wrote every other output: what it finished, without a comparison.
+    let unjudged = shutdown::requested().is_some() || summary.mostly_failed();
+    if unjudged && let Some(out) = &request.comparison.html {
+        out.write(&html_report(std::slice::from_ref(&current), None))?;
+    }
     if let Some(signal) = shutdown::requested() {
         return Ok(RunReport {
             summary,
@@ -459,15 +488,6 @@ pub async fn run(request: &RunRequest) -> Result<RunReport, Error> {
             design: design.err(),
         });
     }
-    let current = LoadedResult {
-        path: match &request.json {
-            Some(Destination::Path(p)) => p.display().to_string(),
-            _ => "(this run)".to_owned(),
-        },
-        summary: summary.clone(),
-        pooled: results::merge_rounds(&current),
-        rounds: current,
-    };
     let comparison = match &baseline {
         // Judged by the scenario this run was given (the run's own policy, from the same file).
         Some(baseline) => Some(compare_and_write(

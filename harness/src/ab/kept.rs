@@ -12,6 +12,13 @@ use super::{AbError, MAX_ROUNDS, MIN_ROUNDS};
 /// `a-round01.json`, `b-round01.json`, … up to the first round missing a side; a round missing
 /// before a later one is refused.
 pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    if !dir.is_dir() {
+        return Err(AbError::Kept {
+            dir: dir.display().to_string(),
+            why: "is not a directory".into(),
+        }
+        .into());
+    }
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 1..=MAX_ROUNDS {
         let (pa, pb) = (
@@ -33,7 +40,15 @@ pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>),
         b.push(results::load_result(&pb)?);
     }
     if a.len() < MIN_ROUNDS as usize {
-        return Err(AbError::Rounds.into());
+        return Err(AbError::Kept {
+            dir: dir.display().to_string(),
+            why: format!(
+                "holds {} round pairs (a-round01.json and b-round01.json, …); judging needs at \
+                 least {MIN_ROUNDS}",
+                a.len()
+            ),
+        }
+        .into());
     }
     Ok((a, b))
 }

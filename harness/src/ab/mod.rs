@@ -124,6 +124,8 @@ pub enum AbError {
         found: usize,
         expected: u32,
     },
+    #[error("kept rounds {dir}: {why}")]
+    Kept { dir: String, why: String },
     #[error("--until-decided: {0}")]
     Sequential(String),
     #[error("the A/B cannot judge every primary statistic: {0}")]
@@ -141,6 +143,7 @@ impl AbError {
                 | AbError::Gap { .. }
                 | AbError::RoundCount { .. }
                 | AbError::Sequential(_)
+                | AbError::Kept { .. }
                 | AbError::Design(_)
         )
     }

@@ -205,6 +205,17 @@ pub(super) fn run(command: Command) -> ExitCode {
                 eprintln!("error: --versions names no release");
                 return ExitCode::from(EXIT_INVALID_INPUT);
             };
+            // Every release checked before anything is installed or run.
+            if let Some(bad) = list
+                .iter()
+                .chain(std::iter::once(&reference))
+                .find(|v| !crate::scenario::codex::valid_version(v))
+            {
+                eprintln!(
+                    "error: --versions: {bad:?} is not a release (MAJOR.MINOR.PATCH, e.g. 0.169.0)"
+                );
+                return ExitCode::from(EXIT_INVALID_INPUT);
+            }
             let json = pairing.json.clone();
             let pairing = pairing.pairing(scenario, this, crate::ab::StopWhen::Gate, None);
             let candidates: Vec<_> = list

@@ -153,6 +153,12 @@ fn report_error(e: &crate::Error) -> ExitCode {
     {
         return exit(Verdict::Interrupted(signal));
     }
+    // An error while a stop was asked for is the stop's doing (an install or a child cut
+    // short): said, and the exit is the signal's (130, 143), not a failure's.
+    if let Some(signal) = crate::sys::shutdown::requested() {
+        eprintln!("error: {e}");
+        return exit(Verdict::Interrupted(signal));
+    }
     eprintln!("error: {e}");
     ExitCode::from(if e.is_invalid_input() {
         EXIT_INVALID_INPUT

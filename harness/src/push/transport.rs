@@ -71,7 +71,13 @@ pub(super) async fn put(
         let bare = host.trim_matches(|c| c == '[' || c == ']').to_owned();
         let name = rustls::pki_types::ServerName::try_from(bare).map_err(|e| e.to_string())?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(gateway.tls()?));
-        let tls = connector.connect(name, tcp).await.map_err(|e| innermost(&e))?;
+        let tls = connector.connect(name, tcp).await.map_err(|e| {
+            format!(
+                "TLS handshake failed: {} (is the gateway serving plain http on this port? then \
+                 use http://)",
+                innermost(&e)
+            )
+        })?;
         send(hyper_util::rt::TokioIo::new(tls), request).await?
     } else {
         send(hyper_util::rt::TokioIo::new(tcp), request).await?

@@ -5,7 +5,7 @@
 //! the offending value; then [`Scenario`] is built with cross-field checks. Every error names
 //! the file, line and key, or the `--set` override it came from.
 
-mod codex;
+pub(crate) mod codex;
 pub mod gate;
 mod hash;
 mod locate;
@@ -358,6 +358,12 @@ mod tests {
         assert_eq!(s.plan.interleave.get(), 4);
         // A design choice, not what is measured: the content hash does not change.
         assert_eq!(s.content_hash, parse(MINIMAL).unwrap().content_hash);
+        for bad in ["name=\"x\\u001b[2J\"", "name=\"a\\u0000b\""] {
+            let err = parse_with(MINIMAL, &[bad]).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("name"), "{err}");
+        }
+        let long = format!("name=\"{}\"", "a".repeat(201));
+        assert!(parse_with(MINIMAL, &[long.as_str()]).is_err());
         for bad in ["run.interleave=0", "run.interleave=101"] {
             let err = parse_with(MINIMAL, &[bad]).unwrap_err();
             assert_eq!(err.key.as_deref(), Some("run.interleave"), "{err}");

@@ -19,6 +19,8 @@ const MAX_CONCURRENCY: u64 = 4096;
 /// count derived from them) cannot overflow.
 const MAX_ITERATIONS: u64 = 1_000_000_000;
 const MAX_ROUNDS: u64 = 1000;
+/// The longest scenario name, in bytes (what a result file's reader accepts).
+const MAX_NAME_BYTES: usize = 200;
 /// Most parts an A/B round may be cut into (`[run] interleave`).
 const MAX_INTERLEAVE: u32 = 100;
 const MAX_INSTRUCTIONS: u64 = 64 * 1024 * 1024;
@@ -55,6 +57,17 @@ pub(super) fn validate(
     };
     if raw.name.trim().is_empty() {
         return Err(err("name", "must not be empty".into()));
+    }
+    // The name goes into terminal tables, file names and every result (whose reader refuses
+    // what is refused here).
+    if raw.name.len() > MAX_NAME_BYTES || raw.name.chars().any(char::is_control) {
+        return Err(err(
+            "name",
+            format!(
+                "use at most {MAX_NAME_BYTES} bytes of printable characters (no control \
+                 characters such as escapes or NUL)"
+            ),
+        ));
     }
     let iterations = NonZeroU64::new(raw.iterations)
         .filter(|n| n.get() <= MAX_ITERATIONS)

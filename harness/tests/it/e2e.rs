@@ -931,14 +931,21 @@ fn sigint_and_sigterm_stop_in_order_and_leave_nothing_behind() {
 
 #[test]
 fn a_run_that_mostly_failed_exits_3_with_its_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, html) = (dir.path().join("r.json"), dir.path().join("r.html"));
     let out = phasebench()
         .args(["run", "-q", "--iterations", "40", "--warmup", "0"])
-        .args(["--set", "backend.faults.reset_mid_stream=0.5"])
+        .args(["--set", "backend.faults.reset_mid_stream=0.5", "--json"])
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
         .arg(scenario_path("default.toml"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
+    // Every output it was asked for is written, the HTML page too.
+    assert!(json.exists() && html.exists(), "{stderr}");
     assert!(stderr.contains("measured iterations failed"), "{stderr}");
     assert!(
         stderr.contains("× turn failed"),
