@@ -138,6 +138,11 @@ pub enum IngestError {
          Collector file exporter's JSON lines, uncompressed"
     )]
     Nothing { path: PathBuf, why: &'static str },
+    #[error(
+        "no usable sample: all {malformed} phase events were malformed (a duration that is not \
+         a number, negative, or beyond one hour); nothing to summarize"
+    )]
+    AllMalformed { malformed: u64 },
 }
 
 fn read_source(path: &Path, text: &[u8], gathered: &mut Gathered) -> SourceInfo {
@@ -260,6 +265,13 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         refinements.count(gathered.spans.refine(&mut logged.sample, logged.span));
         recorder.record(&logged.sample);
     }
+    let aggregates = otlp::merge_aggregates(gathered.aggregates);
+    // Events were there, and every one was refused: an empty table would read as "no phases".
+    if recorder.series.is_empty() && aggregates.is_empty() && gathered.logs.malformed_events > 0 {
+        return Err(IngestError::AllMalformed {
+            malformed: gathered.logs.malformed_events,
+        });
+    }
     Ok(IngestSummary {
         schema_version: INGEST_SCHEMA_VERSION,
         sources,
@@ -275,7 +287,7 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
             refinements.missing + refinements.disagreeing
         },
         metrics: metric_rows(&recorder),
-        metric_histograms: otlp::merge_aggregates(gathered.aggregates),
+        metric_histograms: aggregates,
         dropped_samples,
     })
 }
@@ -290,6 +302,25 @@ mod tests {
             "/tests/data/codex-0.169.0/otlp_v1_logs.json"
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn a_file_of_only_malformed_durations_is_refused_not_an_empty_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.json");
+        let body = serde_json::json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+            {"attributes": [
+                {"key": "event.name", "value": {"stringValue": "codex.turn_ttft"}},
+                {"key": "conversation.id", "value": {"stringValue": "t-1"}},
+                {"key": "duration_ms", "value": {"doubleValue": 1e308}}
+            ]}
+        ]}]}]});
+        std::fs::write(&path, body.to_string()).unwrap();
+        let err = ingest(&[path]).unwrap_err();
+        assert!(
+            matches!(err, IngestError::AllMalformed { malformed: 1 }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -124,6 +124,11 @@ pub enum AbError {
         found: usize,
         expected: u32,
     },
+    #[error(
+        "the A/B would run {total} iterations (warmup included, both sides, every round); at most \
+         {MAX_TOTAL_ITERATIONS}: fewer iterations, warmup or rounds"
+    )]
+    TooLarge { total: u64 },
     #[error("kept rounds {dir}: {why}")]
     Kept { dir: String, why: String },
     #[error("--until-decided: {0}")]
@@ -144,6 +149,7 @@ impl AbError {
                 | AbError::RoundCount { .. }
                 | AbError::Sequential(_)
                 | AbError::Kept { .. }
+                | AbError::TooLarge { .. }
                 | AbError::Design(_)
         )
     }
@@ -231,6 +237,9 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
 }
 
 
+/// The most iterations (warmup included, both sides) an A/B may plan.
+pub const MAX_TOTAL_ITERATIONS: u64 = 1_000_000_000;
+
 /// Most rounds `--rounds auto` chooses.
 pub const DEFAULT_AUTO_MAX: u32 = 40;
 
@@ -255,6 +264,23 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
     }
     if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&resolved.rounds) {
         return Err(AbError::Rounds.into());
+    }
+    // Every child's iterations, both sides, every round the run may reach: refused before
+    // anything starts when beyond what any machine finishes (a typo of 1e9 warmup).
+    if request.rejudge.is_none() {
+        let rounds = request
+            .until_decided
+            .as_ref()
+            .map_or(resolved.rounds, |u| u.max_rounds.max(resolved.rounds));
+        let per_child = iterations
+            .div_ceil(u64::from(resolved.rounds))
+            .saturating_add(scenario_b.plan.warmup);
+        let total = per_child
+            .saturating_mul(u64::from(rounds))
+            .saturating_mul(2);
+        if total > MAX_TOTAL_ITERATIONS {
+            return Err(AbError::TooLarge { total }.into());
+        }
     }
     // Kept rounds are judged whatever their design; a new run must be judgeable.
     if request.rejudge.is_none() && request.require_judgeable {

@@ -972,6 +972,16 @@ fn overflowing_and_ambiguous_values_are_refused_before_anything_runs() {
         &["run", "--set", "backend.faults.http_429=0.5"],
         &["ab", "--set", "warmup=9223372036854775807"],
         &["ab", "--rounds", "2"],
+        // Each value within its bound, the whole A/B beyond any machine.
+        &[
+            "ab",
+            "--set",
+            "iterations=1000000000",
+            "--set",
+            "warmup=1000000000",
+            "--rounds",
+            "1000",
+        ],
         // A comparison output without a baseline would silently write nothing.
         &["run", "--comparison-json", "/dev/null"],
     ];
