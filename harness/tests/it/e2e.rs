@@ -1067,6 +1067,21 @@ fn ingest_refuses_what_it_cannot_read_and_bounds_what_it_keeps() {
     assert_eq!(summary["dropped_samples"], 744);
 }
 
+/// Waits (at most 10 s) until a round's child `phasebench run` of the `ab` with pid `ab` is
+/// running: a process other than `ab` whose environment mentions `marker` (the private
+/// TMPDIR both inherit).
+fn wait_for_a_round(marker: &str, ab: u32) {
+    let own = ab.to_string();
+    let waiting = std::time::Instant::now();
+    while !processes_mentioning(marker).iter().any(|pid| *pid != own) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no round started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn ctrl_c_stops_ab_and_its_running_round() {
     use std::os::unix::process::CommandExt;
@@ -1082,17 +1097,8 @@ fn ctrl_c_stops_ab_and_its_running_round() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until a round's child `phasebench run` is running (it inherits our TMPDIR).
     let marker = private_tmp.display().to_string();
-    let own = child.id().to_string();
-    let waiting = std::time::Instant::now();
-    while !processes_mentioning(&marker).iter().any(|pid| *pid != own) {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(10),
-            "no round started"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_a_round(&marker, child.id());
     std::thread::sleep(Duration::from_millis(500));
     signal_group(child.id(), "-INT");
     let started = std::time::Instant::now();
@@ -1902,15 +1908,7 @@ fn a_killed_ab_takes_its_running_round_with_it() {
         .spawn()
         .unwrap();
     let marker = private_tmp.display().to_string();
-    let own = child.id().to_string();
-    let waiting = std::time::Instant::now();
-    while !processes_mentioning(&marker).iter().any(|pid| *pid != own) {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(10),
-            "no round started"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_a_round(&marker, child.id());
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
