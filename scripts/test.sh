@@ -53,4 +53,4 @@ PHASEBENCH_CHROMIUM="$(command -v chromium)"
 PHASEBENCH_PROMETHEUS="$(command -v prometheus)"
 PHASEBENCH_PUSHGATEWAY="$(command -v prometheus-pushgateway)"
 
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

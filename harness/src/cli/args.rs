@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::push::{ExtraLabel, Pushgateway};
+use crate::commands::push::{ExtraLabel, Pushgateway};
 use crate::scenario::Override;
 use crate::sys::output::Destination;
 use crate::{ComparisonOutputs, RunRequest};
@@ -271,7 +271,7 @@ pub(crate) enum Command {
         /// An axis: KEY=V1,V2,... or KEY=FROM..TO:STEP (durations or counts); several make a
         /// grid. Any scenario key, codex.binary included.
         #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
-        params: Vec<crate::sweep::Axis>,
+        params: Vec<crate::commands::sweep::Axis>,
         /// Directory for each point's result file.
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
@@ -372,7 +372,7 @@ pub(crate) enum Command {
         /// Instead of releases: the values of any scenario key in order (KEY=V1,V2,… as in
         /// `sweep --param`), the first good, the last bad.
         #[arg(long, conflicts_with_all = ["good", "binaries"])]
-        axis: Option<crate::sweep::Axis>,
+        axis: Option<crate::commands::sweep::Axis>,
         /// The metric whose p50 regressed.
         #[arg(long, default_value = "turn_ttft")]
         metric: String,
@@ -646,19 +646,21 @@ impl PairingArgs {
         &self,
         scenario: ScenarioArgs,
         phasebench: PathBuf,
-        stop: crate::ab::StopWhen,
+        stop: crate::commands::ab::StopWhen,
         default_max: Option<u32>,
-    ) -> crate::releases::Pairing {
+    ) -> crate::commands::history::Pairing {
         let max_rounds = self.max_rounds.or(default_max).unwrap_or(self.rounds);
-        crate::releases::Pairing {
+        crate::commands::history::Pairing {
             overrides: scenario.overrides(),
             scenario: scenario.scenario,
             rounds: self.rounds,
-            until_decided: (max_rounds > self.rounds).then_some(crate::ab::UntilDecided {
-                max_rounds,
-                max_time: None,
-                stop,
-            }),
+            until_decided: (max_rounds > self.rounds).then_some(
+                crate::commands::ab::UntilDecided {
+                    max_rounds,
+                    max_time: None,
+                    stop,
+                },
+            ),
             require_judgeable: false,
             out_dir: self.out_dir.clone(),
             phasebench,

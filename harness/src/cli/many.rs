@@ -26,7 +26,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             html,
             quiet,
         } => {
-            let request = crate::sweep::SweepRequest {
+            let request = crate::commands::sweep::SweepRequest {
                 overrides: scenario.overrides(),
                 scenario: scenario.scenario,
                 axes: params,
@@ -38,10 +38,10 @@ pub(super) fn run(command: Command) -> ExitCode {
             };
             let terminal =
                 Terminal::new(request.csv.iter().chain(&request.json).chain(&request.html));
-            match block_on(crate::sweep::run(&request)) {
+            match block_on(crate::commands::sweep::run(&request)) {
                 Ok(Ok(report)) => {
                     if !quiet {
-                        terminal.show(&crate::sweep::table(&report));
+                        terminal.show(&crate::commands::sweep::table(&report));
                     }
                     if let Some(signal) = crate::sys::shutdown::requested() {
                         return exit(Verdict::Interrupted(signal));
@@ -72,7 +72,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                     Err(e) => return report_error(&e.into()),
                 }
             }
-            match crate::merge::merge(&loaded, partial) {
+            match crate::commands::merge::merge(&loaded, partial) {
                 Ok(merged) => match write_json(Some(&json), &merged) {
                     Ok(()) => {
                         eprintln!(
@@ -120,7 +120,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                         .unwrap_or_default();
                     inner.sort();
                     pair_dirs.extend(inner);
-                    files.extend(crate::sweep::point_files(&path));
+                    files.extend(crate::commands::sweep::point_files(&path));
                 } else {
                     files.push(path);
                 }
@@ -133,7 +133,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             }
             let mut pairs = Vec::new();
             for dir in &pair_dirs {
-                match crate::ab::kept_rounds(dir) {
+                match crate::commands::ab::kept_rounds(dir) {
                     Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
                     Err(e) => return report_error(&e),
                 }
@@ -217,16 +217,17 @@ pub(super) fn run(command: Command) -> ExitCode {
                 return ExitCode::from(EXIT_INVALID_INPUT);
             }
             let json = pairing.json.clone();
-            let pairing = pairing.pairing(scenario, this, crate::ab::StopWhen::Gate, None);
+            let pairing =
+                pairing.pairing(scenario, this, crate::commands::ab::StopWhen::Gate, None);
             let candidates: Vec<_> = list
                 .iter()
-                .map(|v| crate::releases::Candidate::release(v))
+                .map(|v| crate::commands::history::Candidate::release(v))
                 .collect();
-            let reference = crate::releases::Candidate::release(&reference);
-            match crate::releases::history(&pairing, &reference, &candidates) {
+            let reference = crate::commands::history::Candidate::release(&reference);
+            match crate::commands::history::history(&pairing, &reference, &candidates) {
                 Ok(history) => {
                     let terminal = Terminal::new(json.iter());
-                    terminal.show(&crate::releases::history_table(&history));
+                    terminal.show(&crate::commands::history::history_table(&history));
                     if let Err(code) = write_json(json.as_ref(), &history) {
                         return code;
                     }
@@ -248,29 +249,29 @@ pub(super) fn run(command: Command) -> ExitCode {
                 Ok(path) => path,
                 Err(code) => return code,
             };
-            let candidates: Vec<crate::releases::Candidate> = match (good, bad) {
+            let candidates: Vec<crate::commands::history::Candidate> = match (good, bad) {
                 _ if axis.is_some() => {
                     let axis = axis.expect("checked");
                     // Positions in the labels: values may repeat.
                     axis.values
                         .iter()
                         .enumerate()
-                        .map(|(i, v)| crate::releases::Candidate {
+                        .map(|(i, v)| crate::commands::history::Candidate {
                             label: format!("#{} {}={v}", i + 1, axis.key),
-                            ..crate::releases::Candidate::setting(&axis.key, v)
+                            ..crate::commands::history::Candidate::setting(&axis.key, v)
                         })
                         .collect()
                 }
                 (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
                     Ok(list) => list
                         .iter()
-                        .map(|v| crate::releases::Candidate::release(v))
+                        .map(|v| crate::commands::history::Candidate::release(v))
                         .collect(),
                     Err(code) => return code,
                 },
                 _ => binaries
                     .iter()
-                    .map(|b| crate::releases::Candidate::binary(b))
+                    .map(|b| crate::commands::history::Candidate::binary(b))
                     .collect(),
             };
             if candidates.len() < 2 {
@@ -283,7 +284,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             let mut pairing = pairing.pairing(
                 scenario,
                 this,
-                crate::ab::StopWhen::Metric(metric.clone()),
+                crate::commands::ab::StopWhen::Metric(metric.clone()),
                 Some(BISECT_MAX_ROUNDS),
             );
             // Bisect asks about one statistic: it is the only primary one (one test, no
@@ -293,7 +294,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                 value: format!("[{:?}]", format!("{metric}.p50")),
             });
             pairing.require_judgeable = true;
-            match crate::releases::bisect(&pairing, &candidates, &metric) {
+            match crate::commands::history::bisect(&pairing, &candidates, &metric) {
                 Ok(found) => {
                     let terminal = Terminal::new(json.iter());
                     for s in &found.steps {
@@ -334,7 +335,7 @@ pub(super) fn run(command: Command) -> ExitCode {
                     }
                     if let Some(why) = &found.undecided {
                         eprintln!("undecided: {}", crate::report::printable(why));
-                        return ExitCode::from(super::EXIT_UNDECIDED);
+                        return ExitCode::from(crate::error::exit_code::UNDECIDED);
                     }
                     ExitCode::from(EXIT_PASS)
                 }

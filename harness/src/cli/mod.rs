@@ -20,12 +20,9 @@ mod stdout;
 
 use args::{BaselineCommand, Cli, Command, SchemaFormat};
 
-/// Exit codes (documented in the README).
-const EXIT_PASS: u8 = 0;
-const EXIT_FAIL: u8 = 1;
-const EXIT_INVALID_INPUT: u8 = 2;
-const EXIT_FAILURE: u8 = 3;
-const EXIT_UNDECIDED: u8 = 4;
+use crate::error::exit_code::{
+    FAILURE as EXIT_FAILURE, INVALID_INPUT as EXIT_INVALID_INPUT, PASS as EXIT_PASS,
+};
 
 /// `--color`, as given (set once, before any report).
 static COLOR: std::sync::OnceLock<args::ColorChoice> = std::sync::OnceLock::new();
@@ -73,34 +70,33 @@ impl Terminal {
     }
 }
 
+/// Says why a command ended as it did (when there is more to say than its report), and
+/// exits with the verdict's code ([`Verdict::exit_code`]).
 fn exit(verdict: Verdict) -> ExitCode {
     match verdict {
-        Verdict::Pass => ExitCode::from(EXIT_PASS),
+        Verdict::Pass | Verdict::TargetFailure => {}
         Verdict::Fail => {
             eprintln!("error: a primary regression or a [gate] budget breach (see above)");
-            ExitCode::from(EXIT_FAIL)
         }
         Verdict::Undecided(on) => {
-            let (code, then) = match on {
-                crate::OnUndecided::Undecided => (EXIT_UNDECIDED, "exit 4, not a pass"),
-                crate::OnUndecided::Fail => (EXIT_FAIL, "failing as the policy says"),
-                crate::OnUndecided::Pass => (EXIT_PASS, "passing as the policy says"),
+            let then = match on {
+                crate::OnUndecided::Undecided => "exit 4, not a pass",
+                crate::OnUndecided::Fail => "failing as the policy says",
+                crate::OnUndecided::Pass => "passing as the policy says",
             };
             eprintln!(
                 "undecided: the gate could not judge every primary statistic (see above): {then}; \
                  [gate] undecided = \"fail\" | \"pass\" or --undecided chooses otherwise"
             );
-            ExitCode::from(code)
         }
-        Verdict::TargetFailure => ExitCode::from(EXIT_FAILURE),
         Verdict::Interrupted(signal) => {
             eprintln!(
                 "interrupted by {}: stopped in order; what finished was written, marked partial",
                 crate::sys::shutdown::name(signal)
             );
-            ExitCode::from(crate::sys::shutdown::exit_code(signal))
         }
     }
+    ExitCode::from(verdict.exit_code())
 }
 
 /// This phasebench binary (to run sides and releases with), or why not.
@@ -147,24 +143,18 @@ fn explain_failure(summary: &crate::results::RunSummary) {
     }
 }
 
+/// Says what went wrong and exits with the error's code ([`crate::Error::exit_code`]); an
+/// error of a stopped command is said, then the stop is (130, 143), not a failure.
 fn report_error(e: &crate::Error) -> ExitCode {
-    if let crate::Error::Ab(ab) = e
-        && let crate::ab::AbError::Interrupted(signal) = **ab
-    {
-        return exit(Verdict::Interrupted(signal));
-    }
-    // An error while a stop was asked for is the stop's doing (an install or a child cut
-    // short): said, and the exit is the signal's (130, 143), not a failure's.
-    if let Some(signal) = crate::sys::shutdown::requested() {
+    let interrupted_ab = matches!(e, crate::Error::Ab(ab)
+        if matches!(**ab, crate::commands::ab::AbError::Interrupted(_)));
+    if !interrupted_ab {
         eprintln!("error: {e}");
-        return exit(Verdict::Interrupted(signal));
     }
-    eprintln!("error: {e}");
-    ExitCode::from(if e.is_invalid_input() {
-        EXIT_INVALID_INPUT
-    } else {
-        EXIT_FAILURE
-    })
+    match e.interruption() {
+        Some(verdict) => exit(verdict),
+        None => ExitCode::from(e.exit_code()),
+    }
 }
 
 fn warn_skipped(skipped: &[String]) {
@@ -174,7 +164,7 @@ fn warn_skipped(skipped: &[String]) {
 }
 
 /// The gateway trusting the CAs of `ca`, with the basic-auth credentials of
-/// [`crate::push::BASIC_AUTH_ENV`] when set (a warning when they would cross the network in
+/// [`crate::commands::push::BASIC_AUTH_ENV`] when set (a warning when they would cross the network in
 /// clear text).
 fn configured(
     gateway: crate::Pushgateway,
@@ -186,7 +176,7 @@ fn configured(
             .map_err(|e| report_error(&e.into()))?,
         None => gateway,
     };
-    let credentials = std::env::var(crate::push::BASIC_AUTH_ENV).unwrap_or_default();
+    let credentials = std::env::var(crate::commands::push::BASIC_AUTH_ENV).unwrap_or_default();
     if credentials.is_empty() {
         return Ok(gateway);
     }
@@ -197,7 +187,7 @@ fn configured(
         eprintln!(
             "warning: {} sends basic-auth credentials to {gateway} over plain http, readable on \
              the network; tunnel to a loopback port instead",
-            crate::push::BASIC_AUTH_ENV
+            crate::commands::push::BASIC_AUTH_ENV
         );
     }
     Ok(gateway)
@@ -378,7 +368,11 @@ pub fn main() -> ExitCode {
                     if let Some(gateway) = &gateway
                         && !matches!(report.verdict, Verdict::Interrupted(_))
                     {
-                        let pushed = block_on(crate::push_run(&view, gateway, &push.labels));
+                        let pushed = block_on(crate::commands::push::push_run(
+                            &view,
+                            gateway,
+                            &push.labels,
+                        ));
                         match pushed {
                             Ok(Ok(url)) => {
                                 if !quiet {
@@ -527,18 +521,18 @@ pub fn main() -> ExitCode {
                 Some(args::Rounds::Count(n)) => Some(n),
                 _ => None,
             };
-            let request = crate::ab::AbRequest {
+            let request = crate::commands::ab::AbRequest {
                 overrides: scenario.overrides(),
                 scenario: scenario.scenario,
-                a: crate::ab::Side {
+                a: crate::commands::ab::Side {
                     binary: a.unwrap_or_else(|| this.clone()),
                     overrides: a_overrides,
                 },
-                b: crate::ab::Side {
+                b: crate::commands::ab::Side {
                     binary: b.unwrap_or(this),
                     overrides: b_overrides,
                 },
-                rounds: fixed_rounds.unwrap_or(crate::ab::DEFAULT_ROUNDS),
+                rounds: fixed_rounds.unwrap_or(crate::commands::ab::DEFAULT_ROUNDS),
                 auto_rounds: rounds == Some(args::Rounds::Auto),
                 expected_rounds: fixed_rounds.filter(|_| rejudge.is_some()),
                 out_dir,
@@ -546,15 +540,15 @@ pub fn main() -> ExitCode {
                 progress: !quiet,
                 rejudge,
                 shard,
-                until_decided: until_decided.then(|| crate::ab::UntilDecided {
+                until_decided: until_decided.then(|| crate::commands::ab::UntilDecided {
                     max_rounds: max_rounds.unwrap_or(crate::stats::sequential::DEFAULT_MAX_ROUNDS),
                     max_time,
-                    stop: crate::ab::StopWhen::Gate,
+                    stop: crate::commands::ab::StopWhen::Gate,
                 }),
                 require_judgeable: true,
             };
             if let Some((k, n)) = shard {
-                return match crate::ab::run_ab_shard(&request) {
+                return match crate::commands::ab::run_ab_shard(&request) {
                     Ok(rounds) => {
                         let dir = request
                             .out_dir
@@ -579,7 +573,7 @@ pub fn main() -> ExitCode {
                     .iter()
                     .chain(&request.comparison.markdown),
             );
-            match crate::ab::run_ab(&request) {
+            match crate::commands::ab::run_ab(&request) {
                 Ok((c, verdict)) => {
                     if !quiet {
                         terminal.document(Document::Comparison(&c));

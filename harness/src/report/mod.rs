@@ -12,6 +12,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod number;
+pub mod page;
 pub mod prometheus;
 pub mod svg;
 pub mod terminal;
@@ -113,6 +114,12 @@ pub trait Exporter: Sync {
             document: document.kind(),
         }
     }
+}
+
+/// A document in a format known to show it (every format shows runs; comparisons all but
+/// BMF and Prometheus): the commands' one way to export.
+pub(crate) fn render(format: Format, document: Document<'_>) -> Vec<u8> {
+    export(format, document).expect("the format shows this document")
 }
 
 /// `document` in `format`; a pictured run is its run in every format but HTML.

@@ -324,14 +324,14 @@ pub(crate) fn difference_source(c: &Comparison) -> Option<String> {
             r.verdict.as_str()
         ),
         Some(Source::Part(r, place)) => format!(
-            "turn_ttft p50 {delta} ms: no startup phase moved by a quarter of it; the change is in \
+            "turn_ttft p50 {delta} ms: no startup phase moved by half of it; the change is in \
              {place}: {} p50 {} ms ({})",
             series(r),
             signed(r.delta_ms, r.resolution),
             r.verdict.as_str()
         ),
         None => format!(
-            "turn_ttft p50 {delta} ms: no startup phase moved by a quarter of it; the change is in \
+            "turn_ttft p50 {delta} ms: no startup phase moved by half of it; the change is in \
              the model response"
         ),
     })

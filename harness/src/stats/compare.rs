@@ -49,7 +49,7 @@ pub const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.9
 )]
 #[serde(rename_all = "lowercase")]
 // `Verdict` in the JSON Schema, as the field calls it; `RowVerdict` here beside the run's
-// [`crate::Verdict`].
+// `Verdict` of a whole run.
 #[schemars(rename = "Verdict")]
 pub enum RowVerdict {
     Regressed,
@@ -70,7 +70,7 @@ impl RowVerdict {
 }
 
 /// The least share of a change a phase must move by to be named as where it came from.
-pub const EXPLAINING_SHARE: f64 = 0.25;
+pub const EXPLAINING_SHARE: f64 = 0.5;
 
 /// One compared percentile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod compare;
+pub mod design;
 pub mod estimate;
 pub mod rank;
 pub mod sequential;

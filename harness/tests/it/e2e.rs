@@ -1474,7 +1474,7 @@ fn bisect_finds_the_first_value_where_ttft_regressed() {
     let moved = found["moved"].as_str().unwrap();
     assert!(moved.starts_with("turn_ttft p50 +"), "{found}");
     assert!(
-        moved.contains("no startup phase moved by a quarter of it"),
+        moved.contains("no startup phase moved by half of it"),
         "{found}"
     );
 }

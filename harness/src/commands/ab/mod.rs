@@ -26,7 +26,8 @@ use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, Comparison};
 use crate::stats::sequential::{Look, SequentialPlan};
-use crate::{ComparisonOutputs, Error, Verdict};
+use crate::commands::compare::ComparisonOutputs;
+use crate::error::{Error, Verdict};
 
 /// One side of an A/B run.
 #[derive(Debug, Clone)]
@@ -134,7 +135,7 @@ pub enum AbError {
     #[error("--until-decided: {0}")]
     Sequential(String),
     #[error("the A/B cannot judge every primary statistic: {0}")]
-    Design(#[from] crate::design::DesignError),
+    Design(#[from] crate::stats::design::DesignError),
 }
 
 impl AbError {
@@ -254,7 +255,7 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
     let mut resolved = request.clone();
     let iterations = scenario_b.plan.iterations.get();
     if request.auto_rounds {
-        resolved.rounds = crate::design::auto_rounds(
+        resolved.rounds = crate::stats::design::auto_rounds(
             &scenario_b,
             iterations,
             MIN_ROUNDS,
@@ -284,7 +285,7 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
     }
     // Kept rounds are judged whatever their design; a new run must be judgeable.
     if request.rejudge.is_none() && request.require_judgeable {
-        crate::design::check(&scenario_b, iterations, resolved.rounds, MIN_ROUNDS)
+        crate::stats::design::check(&scenario_b, iterations, resolved.rounds, MIN_ROUNDS)
             .map_err(AbError::Design)?;
     }
     Ok((scenario_a, scenario_b, resolved))
@@ -338,9 +339,9 @@ fn write_outputs(
     b: &[LoadedResult],
     request: &AbRequest,
 ) -> Result<(), Error> {
-    crate::write_comparison(comparison, &request.comparison)?;
+    crate::commands::compare::write_comparison(comparison, &request.comparison)?;
     if let Some(out) = &request.comparison.html {
-        out.write(&crate::html_report(b, Some(("A", a, comparison))))?;
+        out.write(&crate::report::page::html(b, Some(("A", a, comparison))))?;
     }
     Ok(())
 }

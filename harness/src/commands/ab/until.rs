@@ -10,7 +10,7 @@ use crate::results::LoadedResult;
 use crate::scenario::Scenario;
 use crate::stats::compare::{Comparison, Outcome, Regression};
 use crate::stats::sequential::SequentialPlan;
-use crate::Error;
+use crate::error::Error;
 
 use super::AbRequest;
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::Error;
+use crate::error::Error;
 use crate::results::{self, LoadedResult};
 
 use super::{AbError, MAX_ROUNDS, MIN_ROUNDS};

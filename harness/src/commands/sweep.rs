@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::report::html::SweepSeries;
 use crate::scenario::{Override, Scenario};
 use crate::sys::output::Destination;
-use crate::{Error, results};
+use crate::error::Error;
+use crate::results;
 
 /// Most points a sweep may run.
 pub const MAX_POINTS: usize = 1000;
@@ -217,7 +218,9 @@ pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
             let label: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!("point {}/{}: {}", index + 1, points.len(), label.join(" "));
         }
-        let (summary, ..) = crate::run_rounds(scenario, request.progress, false, None).await?;
+        let summary = crate::commands::run::rounds::run_rounds(scenario, request.progress, false, None)
+            .await?
+            .summary;
         let path = request.out_dir.join(format!("point-{:02}.json", index + 1));
         Destination::Path(path.clone()).write(&results::json_bytes(&summary))?;
         if summary.mostly_failed() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::Error;
+use crate::error::Error;
 use crate::results::{self, LoadedResult};
 use crate::scenario::Scenario;
 

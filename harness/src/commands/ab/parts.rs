@@ -9,7 +9,7 @@
 //!
 //! A part is the child `phasebench run --set run.rounds=K --shard P/K`: round P of a K-round
 //! run, with that round's own seed and warmup; the K parts are the shards of one run and are
-//! joined by [`crate::merge`] with all its checks, so a merged round file is what one
+//! joined by [`crate::commands::merge`] with all its checks, so a merged round file is what one
 //! `phasebench run` of K rounds would have written (less the overhead table and waterfall,
 //! which `merge` leaves out) and `ab --rejudge` reads it like any other.
 
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::results::{self, LoadedResult};
 use crate::sys::output::Destination;
-use crate::Error;
+use crate::error::Error;
 
 /// Where part `part` of a side's round is written before the parts are joined
 /// (`a-round05.part2.json`; `kept_rounds` does not read these).
@@ -32,7 +32,7 @@ pub(super) fn join(
     round_file: &Path,
     interleave: u32,
 ) -> Result<LoadedResult, Error> {
-    let mut joined = crate::merge::merge(parts, false)?;
+    let mut joined = crate::commands::merge::merge(parts, false)?;
     // The parts ran one after another, not side by side as shards do.
     let run = &mut joined.run;
     run.wall_time_s = parts.iter().map(|p| p.summary.run.wall_time_s).sum();

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::ab::{AbRequest, Side, run_ab};
+use crate::commands::ab::{AbRequest, Side, run_ab};
 use crate::scenario::Override;
 use crate::stats::compare::{Comparison, Regression, RowVerdict};
-use crate::{ComparisonOutputs, Error};
+use crate::commands::compare::ComparisonOutputs;
+use crate::error::Error;
 
 /// A thing to run: a codex release or binary, as the overrides that select it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +64,7 @@ pub struct Pairing {
     /// Rounds per side of each `ab` (the first look, when sequential).
     pub rounds: u32,
     /// Add round pairs until each pairing decides.
-    pub until_decided: Option<crate::ab::UntilDecided>,
+    pub until_decided: Option<crate::commands::ab::UntilDecided>,
     /// Refuse a design under which the pairings cannot judge (bisect), rather than tabulate
     /// what they measured (history).
     pub require_judgeable: bool,
@@ -270,14 +271,14 @@ fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
     }
     Some(match comparison.source_of(changed) {
         Some(Source::Part(part, place)) => format!(
-            "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it; the change \
+            "{metric} p50 {delta:+.3} ms; no startup phase moved by half of it; the change \
              is in {place}: {} p50 {:+.3} ms ({})",
             part.metric,
             part.delta_ms,
             part.verdict.as_str()
         ),
         _ => format!(
-            "{metric} p50 {delta:+.3} ms; no startup phase moved by a quarter of it (the change \
+            "{metric} p50 {delta:+.3} ms; no startup phase moved by half of it (the change \
              is outside the startup phases: the model response, or process start for the \
              client timings)"
         ),

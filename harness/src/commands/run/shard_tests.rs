@@ -13,7 +13,8 @@ use crate::results::load::parse_result;
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, against_baseline};
 use crate::target::fake::FakeTarget;
-use crate::{Error, RoundResult, run_round, run_rounds_on};
+use super::rounds::{RoundResult, run_round, run_rounds_on};
+use crate::error::Error;
 
 fn scenario(sets: &[&str]) -> Scenario {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml");
@@ -57,7 +58,7 @@ async fn run(sets: &[&str], shard: Option<(u32, u32)>, slowdown: Duration) -> Ru
     run_rounds_on(&scenario, false, false, shard, round)
         .await
         .unwrap()
-        .0
+        .summary
 }
 
 fn loaded(summary: &RunSummary, name: &str) -> crate::results::LoadedResult {
@@ -82,15 +83,15 @@ async fn merged_shards_equal_the_whole_run() {
     }
     // A shard missing is refused, or merged marked partial when asked.
     let two = &shards[..2];
-    let refused = crate::merge::merge(two, false).unwrap_err();
+    let refused = crate::commands::merge::merge(two, false).unwrap_err();
     assert!(
-        matches!(&refused, crate::merge::MergeError::Missing { missing, count: 3 } if missing == &[3]),
+        matches!(&refused, crate::commands::merge::MergeError::Missing { missing, count: 3 } if missing == &[3]),
         "{refused}"
     );
-    let partial = crate::merge::merge(two, true).unwrap();
+    let partial = crate::commands::merge::merge(two, true).unwrap();
     assert!(partial.partial);
     assert_eq!(partial.rounds.len(), 4);
-    let merged = crate::merge::merge(&shards, false).unwrap();
+    let merged = crate::commands::merge::merge(&shards, false).unwrap();
     assert_eq!(merged.rounds.len(), 5);
     assert!(!merged.partial);
     for (m, w) in merged.rounds.iter().zip(&whole.rounds) {
@@ -132,7 +133,7 @@ async fn merged_shards_equal_the_whole_run() {
         let shard = run(&current_sets, Some((k, 3)), slowdown).await;
         current_shards.push(loaded(&shard, &format!("current{k}.json")));
     }
-    let merged_current = crate::merge::merge(&current_shards, false).unwrap();
+    let merged_current = crate::commands::merge::merge(&current_shards, false).unwrap();
     let options = CompareOptions {
         allow_mismatch: true,
         look: None,

@@ -292,6 +292,28 @@ pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     })
 }
 
+/// `phasebench ingest`: distributions from OTLP logs on disk, written where asked.
+pub fn execute(
+    files: &[PathBuf],
+    json: Option<&crate::sys::output::Destination>,
+    csv: Option<&crate::sys::output::Destination>,
+) -> Result<IngestSummary, crate::error::Error> {
+    crate::sys::output::check_all(json.into_iter().chain(csv)).map_err(crate::error::Error::OutputPath)?;
+    let summary = ingest(files)?;
+    if let Some(out) = json {
+        out.write(&crate::results::json_bytes(&summary))?;
+    }
+    if let Some(out) = csv {
+        let table = crate::report::MetricTable::new(&summary.metrics, None, 0.95);
+        out.write(&crate::report::render(
+            crate::report::Format::Csv,
+            crate::report::Document::Metrics(&table),
+        ))?;
+    }
+    Ok(summary)
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,6 +326,32 @@ pub async fn push(
     })
 }
 
+/// Pushes a run's Prometheus exposition to `gateway` (`run --push`); returns where it went.
+pub(crate) async fn push_run(
+    view: &crate::report::RunView<'_>,
+    gateway: &Pushgateway,
+    labels: &[ExtraLabel],
+) -> Result<String, crate::error::Error> {
+    let body = crate::report::render(
+        crate::report::Format::Prometheus,
+        crate::report::Document::Run(view),
+    );
+    let group = Group::of(view.summary, labels);
+    Ok(push(gateway, &group, body).await?.to_string())
+}
+
+/// `phasebench push RESULT URL`: a result file (rows re-derived from its histograms) pushed
+/// as `run --push` would have pushed it.
+pub async fn execute(
+    path: &Path,
+    gateway: &Pushgateway,
+    labels: &[ExtraLabel],
+) -> Result<String, crate::error::Error> {
+    let loaded = crate::results::load_result(path)?;
+    let view = crate::report::RunView::new(&loaded.summary, &loaded.rounds);
+    push_run(&view, gateway, labels).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
