@@ -3,6 +3,7 @@
 //! phasebench's decoders read by it, so a name changes in one place for writer and reader.
 //! (Codex writes `duration_ms` as a string of whole milliseconds; the reference runtime also
 //! writes `duration_us`, integer microseconds.)
+#![warn(unreachable_pub)]
 
 /// Log event names (attribute `event.name`).
 pub const STARTUP_PHASE_EVENT: &str = "codex.startup_phase";

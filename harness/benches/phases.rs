@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use phasebench::model::metric::expected_metrics;
-use phasebench::scenario::Scenario;
-use phasebench::target::Target;
-use phasebench::target::builtin::BuiltinTarget;
+use phasebench::Scenario;
+use phasebench::test_support::BuiltinTarget;
+use phasebench::test_support::Target;
+use phasebench::test_support::expected_metrics;
 
 fn phases(c: &mut Criterion) {
     let path = std::env::var("PHASEBENCH_BENCH_SCENARIO").unwrap_or_else(|_| {

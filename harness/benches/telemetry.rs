@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use phasebench::telemetry::otlp::{Encoding, decode_logs, decode_spans};
+use phasebench::test_support::{Encoding, decode_logs, decode_spans};
 use prost::Message;
 
 fn data(name: &str) -> Vec<u8> {

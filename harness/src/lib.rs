@@ -50,29 +50,33 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
-
-/// Declares the crate's own modules: `pub(crate)`, or `pub` with the `test-support` feature
-/// (for the integration tests and benches that drive the stages directly; not an API).
-macro_rules! internal {
-    ($($name:ident),* $(,)?) => {$(
-        #[cfg(feature = "test-support")]
-        pub mod $name;
-        #[cfg(not(feature = "test-support"))]
-        pub(crate) mod $name;
-    )*};
-}
+// Every `pub` item is reachable from outside: through this facade, or through
+// `test_support` when that feature is on (the clippy and test builds); without the feature
+// those few are crate-internal in fact, so the check runs with it.
+#![cfg_attr(feature = "test-support", warn(unreachable_pub))]
 
 // The pipeline's stages, each folder using only those before it (a test checks):
 // sys → model → scenario → telemetry → target → measure → results → stats → report.
-internal!(
-    sys, model, scenario, telemetry, target, measure, results, stats, report,
-);
+pub(crate) mod measure;
+pub(crate) mod model;
+pub(crate) mod report;
+pub(crate) mod results;
+pub(crate) mod scenario;
+pub(crate) mod stats;
+pub(crate) mod sys;
+pub(crate) mod target;
+pub(crate) mod telemetry;
 // The commands on top of the stages.
-internal!(commands);
+pub(crate) mod commands;
 // How commands end: errors, verdicts, exit codes.
 pub mod error;
 // The command line (`src/main.rs` calls `cli::main`).
 pub mod cli;
+
+// What this crate's integration tests and benches drive directly (targets, decoders); not an
+// API, only with the `test-support` feature.
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -88,16 +92,17 @@ pub use commands::push::{
     BASIC_AUTH_ENV, ExtraLabel, PushError, Pushgateway, execute as push_file,
 };
 pub use commands::report::execute as report_files;
-#[cfg(feature = "test-support")]
-pub use commands::run::rounds::run_target;
 pub use commands::run::{AUTO_MAX_ROUNDS, RunReport, RunRequest, execute as run};
 pub use commands::validate::execute as validate;
 pub use error::{Error, Verdict};
+pub use results::load::{LoadedResult, ResultFileError, load_result};
 pub use results::{
-    BudgetRow, BudgetVerdict, Environment, LoadedResult, MetricRow, PlanInfo, ResultFileError,
-    RoundRecord, RoundSeries, RunInfo, RunSummary, ScenarioInfo, load_result,
+    BudgetRow, BudgetVerdict, Environment, MetricRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,
+    RunSummary, ScenarioInfo,
 };
-pub use scenario::{OnUndecided, Override, Scenario, ScenarioError, TargetKind};
+pub use scenario::gate::OnUndecided;
+pub use scenario::overrides::Override;
+pub use scenario::{Scenario, ScenarioError, TargetKind};
 pub use stats::compare::{Comparison, MismatchError, Outcome, StatComparison};
 pub use sys::output::{Destination, OutputError};
 pub use target::TargetInfo;

@@ -5,6 +5,7 @@
 //! dropped (a client sending its headers a byte at a time once held the process open for a
 //! minute). The mock backend (its model API and MCP servers) and phasebench's OTLP receiver
 //! use it: a crate of its own, so the harness's receiver does not borrow from the mock.
+#![warn(unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;

@@ -10,6 +10,7 @@
 //! assert!(mock.uri().starts_with("http://127.0.0.1:"));
 //! ```
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod config;
 pub mod delay;

@@ -8,6 +8,7 @@
 //! overhead is calibrated: the mock backend injects known delays and the phases must move by
 //! exactly that much.
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod config;
 pub mod context;

@@ -33,4 +33,3 @@ pub fn save(
     }
     Ok(history::save(&loaded, dir, name, keep)?)
 }
-

@@ -34,7 +34,6 @@ impl ComparisonOutputs {
     }
 }
 
-
 /// Judges `current` against `history` and writes the comparison where `outputs` asks.
 pub(crate) fn compare_and_write(
     current: &LoadedResult,
@@ -78,7 +77,11 @@ pub(crate) fn write_comparison(
 }
 
 /// Writes Markdown to `out`, or appends it (with a blank line) when asked.
-pub(crate) fn write_markdown(out: &Destination, mut text: Vec<u8>, append: bool) -> Result<(), Error> {
+pub(crate) fn write_markdown(
+    out: &Destination,
+    mut text: Vec<u8>,
+    append: bool,
+) -> Result<(), Error> {
     if append {
         text.push(b'\n');
         out.append(&text)?;
@@ -108,4 +111,3 @@ pub fn execute(
     let verdict = Verdict::of(&comparison, outputs.undecided);
     Ok((comparison, baseline.skipped, verdict))
 }
-

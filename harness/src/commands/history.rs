@@ -10,21 +10,21 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::commands::ab::{AbRequest, Side, run_ab};
-use crate::scenario::Override;
-use crate::stats::compare::{Comparison, Regression, RowVerdict};
 use crate::commands::compare::ComparisonOutputs;
 use crate::error::Error;
+use crate::scenario::Override;
+use crate::stats::compare::{Comparison, Regression, RowVerdict};
 
 /// A thing to run: a codex release or binary, as the overrides that select it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub label: String,
     #[serde(skip)]
     pub overrides: Vec<Override>,
 }
 
 impl Candidate {
-    pub fn release(version: &str) -> Self {
+    pub(crate) fn release(version: &str) -> Self {
         Self {
             label: version.to_owned(),
             overrides: vec![Override {
@@ -35,7 +35,7 @@ impl Candidate {
     }
 
     /// Any scenario key at a value (`KEY=VALUE`).
-    pub fn setting(key: &str, value: &str) -> Self {
+    pub(crate) fn setting(key: &str, value: &str) -> Self {
         Self {
             label: format!("{key}={value}"),
             overrides: vec![Override {
@@ -45,7 +45,7 @@ impl Candidate {
         }
     }
 
-    pub fn binary(path: &Path) -> Self {
+    pub(crate) fn binary(path: &Path) -> Self {
         Self {
             label: path.display().to_string(),
             overrides: vec![Override {
@@ -58,7 +58,7 @@ impl Candidate {
 
 /// What `history` and `bisect` share: the scenario, the pairing, where rounds go.
 #[derive(Debug, Clone)]
-pub struct Pairing {
+pub(crate) struct Pairing {
     pub scenario: PathBuf,
     pub overrides: Vec<Override>,
     /// Rounds per side of each `ab` (the first look, when sequential).
@@ -113,7 +113,7 @@ impl Pairing {
 
 /// One release's row of the history: each series' p50 with the reference's beside it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryCell {
+pub(crate) struct HistoryCell {
     pub metric: String,
     pub status: Option<String>,
     pub reference_ms: f64,
@@ -123,20 +123,20 @@ pub struct HistoryCell {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HistoryRow {
+pub(crate) struct HistoryRow {
     pub candidate: String,
     pub cells: Vec<HistoryCell>,
 }
 
 /// The per-phase table across candidates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct History {
+pub(crate) struct History {
     pub reference: String,
     pub rows: Vec<HistoryRow>,
 }
 
 /// Runs each candidate paired with `reference`.
-pub fn history(
+pub(crate) fn history(
     pairing: &Pairing,
     reference: &Candidate,
     candidates: &[Candidate],
@@ -172,7 +172,7 @@ pub fn history(
 }
 
 /// The columns the history table shows (the phases and the client's timings).
-pub const HISTORY_COLUMNS: [&str; 7] = [
+pub(crate) const HISTORY_COLUMNS: [&str; 7] = [
     "websocket_connect",
     "startup_prewarm_websocket_warmup",
     "startup_prewarm_build_tools",
@@ -184,7 +184,7 @@ pub const HISTORY_COLUMNS: [&str; 7] = [
 
 /// The history as a terminal table: one row per candidate, p50 ms per column, `-` where the
 /// release does not export the phase.
-pub fn history_table(history: &History) -> String {
+pub(crate) fn history_table(history: &History) -> String {
     let mut out = format!("p50 ms; each release paired with {}\n", history.reference);
     let mut header = vec!["release".to_owned()];
     header.extend(HISTORY_COLUMNS.iter().map(|c| (*c).to_owned()));
@@ -220,7 +220,7 @@ pub fn history_table(history: &History) -> String {
 
 /// One bisect step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BisectStep {
+pub(crate) struct BisectStep {
     pub good: String,
     pub tested: String,
     pub regressed: bool,
@@ -234,7 +234,7 @@ pub struct BisectStep {
 
 /// Where a regression began.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bisection {
+pub(crate) struct Bisection {
     pub metric: String,
     pub steps: Vec<BisectStep>,
     /// The last good and first bad candidates (None when the bad end did not regress).
@@ -288,7 +288,7 @@ fn moved_phase(comparison: &Comparison, metric: &str) -> Option<String> {
 /// Finds the first of `candidates` (ordered, the first good, the last bad) where `metric`
 /// regressed against the last good one. The ends are checked first: if the last does not
 /// regress against the first, there is nothing to find.
-pub fn bisect(
+pub(crate) fn bisect(
     pairing: &Pairing,
     candidates: &[Candidate],
     metric: &str,

@@ -22,7 +22,7 @@ use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 const MALFORMED_EXAMPLES: usize = 5;
 
 /// Version of the ingest JSON.
-pub const INGEST_SCHEMA_VERSION: u32 = 1;
+pub(crate) const INGEST_SCHEMA_VERSION: u32 = 1;
 
 /// What was read from one file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -234,7 +234,7 @@ fn nothing_in(bytes: &[u8]) -> &'static str {
 }
 
 /// Reads every file and summarizes the samples they hold.
-pub fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
+pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut gathered = Gathered::default();
     let mut sources = Vec::with_capacity(paths.len());
     for path in paths {
@@ -298,7 +298,8 @@ pub fn execute(
     json: Option<&crate::sys::output::Destination>,
     csv: Option<&crate::sys::output::Destination>,
 ) -> Result<IngestSummary, crate::error::Error> {
-    crate::sys::output::check_all(json.into_iter().chain(csv)).map_err(crate::error::Error::OutputPath)?;
+    crate::sys::output::check_all(json.into_iter().chain(csv))
+        .map_err(crate::error::Error::OutputPath)?;
     let summary = ingest(files)?;
     if let Some(out) = json {
         out.write(&crate::results::json_bytes(&summary))?;
@@ -312,7 +313,6 @@ pub fn execute(
     }
     Ok(summary)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::measure::recorder::Recorder;
 use crate::results::summarize::{attach_errors, metric_rows};
-use crate::results::{
-    CriticalPath, LoadedResult, RunSummary, ShardOrigin, WaitedOn, merge_rounds,
-};
+use crate::results::{CriticalPath, LoadedResult, RunSummary, ShardOrigin, WaitedOn, merge_rounds};
 
 /// Why shards were not merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,7 +59,7 @@ fn identity(s: &RunSummary) -> Vec<(&'static str, String)> {
 
 /// Joins `shards` into one result: every shard of the run, or with `partial` what there is
 /// (the result then marked partial, as an interrupted run is).
-pub fn merge(shards: &[LoadedResult], partial: bool) -> Result<RunSummary, MergeError> {
+pub(crate) fn merge(shards: &[LoadedResult], partial: bool) -> Result<RunSummary, MergeError> {
     if shards.len() < 2 {
         return Err(MergeError::TooFew);
     }

@@ -7,14 +7,14 @@
 //! ([`run::rounds`]) for `sweep`, the comparison's outputs ([`compare::ComparisonOutputs`])
 //! for `report` and `ab`.
 
-pub mod ab;
-pub mod baseline;
-pub mod compare;
-pub mod history;
-pub mod ingest;
-pub mod merge;
-pub mod push;
-pub mod report;
-pub mod run;
-pub mod sweep;
-pub mod validate;
+pub(crate) mod ab;
+pub(crate) mod baseline;
+pub(crate) mod compare;
+pub(crate) mod history;
+pub(crate) mod ingest;
+pub(crate) mod merge;
+pub(crate) mod push;
+pub(crate) mod report;
+pub(crate) mod run;
+pub(crate) mod sweep;
+pub(crate) mod validate;

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use mock_backend::{format_duration, parse_duration};
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::report::html::SweepSeries;
+use crate::results;
 use crate::scenario::{Override, Scenario};
 use crate::sys::output::Destination;
-use crate::error::Error;
-use crate::results;
 
 /// Most points a sweep may run.
-pub const MAX_POINTS: usize = 1000;
+pub(crate) const MAX_POINTS: usize = 1000;
 
 /// Why a sweep's parameters are refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum SweepError {
 
 /// One axis of the grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Axis {
+pub(crate) struct Axis {
     pub key: String,
     pub values: Vec<String>,
 }
@@ -119,7 +119,7 @@ impl std::str::FromStr for Axis {
 }
 
 /// The grid's points, the first axis varying slowest.
-pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<(String, String)>>, SweepError> {
+pub(crate) fn grid(axes: &[Axis]) -> Result<Vec<Vec<(String, String)>>, SweepError> {
     let size = axes.iter().map(|a| a.values.len()).product::<usize>();
     if size > MAX_POINTS {
         return Err(SweepError::TooLarge(size));
@@ -142,7 +142,7 @@ pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<(String, String)>>, SweepError> {
 
 /// What `phasebench sweep` was asked to do.
 #[derive(Debug, Clone)]
-pub struct SweepRequest {
+pub(crate) struct SweepRequest {
     pub scenario: PathBuf,
     pub overrides: Vec<Override>,
     pub axes: Vec<Axis>,
@@ -156,7 +156,7 @@ pub struct SweepRequest {
 
 /// One series at one point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SweepRow {
+pub(crate) struct SweepRow {
     /// The point's parameter values, in axis order.
     pub params: Vec<String>,
     pub metric: String,
@@ -169,7 +169,7 @@ pub struct SweepRow {
 
 /// The sweep's table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SweepReport {
+pub(crate) struct SweepReport {
     pub scenario: String,
     pub keys: Vec<String>,
     /// Result file of each point, in order.
@@ -180,7 +180,7 @@ pub struct SweepReport {
 }
 
 /// Runs every point; an interrupted sweep keeps the points finished.
-pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
+pub(crate) async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
     let points = grid(&request.axes)?;
     let with_point = |point: &[(String, String)]| {
         let mut overrides = request.overrides.clone();
@@ -218,9 +218,10 @@ pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
             let label: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
             eprintln!("point {}/{}: {}", index + 1, points.len(), label.join(" "));
         }
-        let summary = crate::commands::run::rounds::run_rounds(scenario, request.progress, false, None)
-            .await?
-            .summary;
+        let summary =
+            crate::commands::run::rounds::run_rounds(scenario, request.progress, false, None)
+                .await?
+                .summary;
         let path = request.out_dir.join(format!("point-{:02}.json", index + 1));
         Destination::Path(path.clone()).write(&results::json_bytes(&summary))?;
         if summary.mostly_failed() {
@@ -253,7 +254,7 @@ pub async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
 }
 
 /// The sweep as CSV: the parameter columns, then the series and its percentiles.
-pub fn csv(report: &SweepReport) -> Vec<u8> {
+pub(crate) fn csv(report: &SweepReport) -> Vec<u8> {
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut header = report.keys.clone();
     header.extend(["metric", "status", "count", "p50_ms", "p90_ms", "p99_ms"].map(String::from));
@@ -273,7 +274,7 @@ pub fn csv(report: &SweepReport) -> Vec<u8> {
 }
 
 /// Per series (`metric[status]`), its points in order: (parameter label, p50, p90, p99).
-pub fn sweep_series(report: &SweepReport) -> Vec<SweepSeries> {
+pub(crate) fn sweep_series(report: &SweepReport) -> Vec<SweepSeries> {
     let mut out: Vec<SweepSeries> = Vec::new();
     for row in &report.rows {
         let name = crate::model::metric::series_label(&row.metric, row.status.as_deref());
@@ -288,7 +289,7 @@ pub fn sweep_series(report: &SweepReport) -> Vec<SweepSeries> {
 
 /// The terminal table: one line per point, the parameter columns then the p50 of the primary
 /// startup series.
-pub fn table(report: &SweepReport) -> String {
+pub(crate) fn table(report: &SweepReport) -> String {
     const SHOWN: [&str; 4] = [
         "thread_start_total",
         "startup_prewarm_build_tools",
@@ -339,7 +340,7 @@ pub fn table(report: &SweepReport) -> String {
 }
 
 /// The point files of a sweep directory, in order (for re-reading a sweep).
-pub fn point_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn point_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries

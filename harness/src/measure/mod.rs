@@ -2,7 +2,7 @@
 //! ([`runner`]) into HdrHistograms ([`recorder`]), and keeps a bounded set of per-iteration
 //! timelines when asked ([`timeline`]). Uses `target` and `model`.
 
-pub mod paths;
-pub mod recorder;
-pub mod runner;
-pub mod timeline;
+pub(crate) mod paths;
+pub(crate) mod recorder;
+pub(crate) mod runner;
+pub(crate) mod timeline;

@@ -9,7 +9,7 @@ use crate::model::critical::{Attribution, Cause};
 
 /// Critical paths of the successful iterations (see [`crate::model::critical`]).
 #[derive(Debug, Clone, Default)]
-pub struct CriticalStats {
+pub(crate) struct CriticalStats {
     /// Iterations with a first token.
     pub iterations: u64,
     /// The branch each prewarm finished on.
@@ -42,7 +42,7 @@ impl CriticalStats {
 
 /// Where a phase sits on its iteration's timeline.
 #[derive(Debug, Clone, Default)]
-pub struct PhaseOffsets {
+pub(crate) struct PhaseOffsets {
     pub start: DurationHistogram,
     pub end: DurationHistogram,
 }

@@ -9,7 +9,7 @@ use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
-pub use super::paths::{CriticalStats, PhaseOffsets};
+pub(crate) use super::paths::{CriticalStats, PhaseOffsets};
 use crate::model::sample::{OverheadSample, Resolution, Sample};
 
 /// Highest trackable value: one hour, in microseconds.
@@ -256,7 +256,7 @@ pub struct Series {
 
 /// The difference between a measured phase and the delay injected into it.
 #[derive(Debug, Clone, Default)]
-pub struct OverheadSeries {
+pub(crate) struct OverheadSeries {
     pub injected: DurationHistogram,
     /// measured − injected, for samples where measured ≥ injected.
     pub excess: DurationHistogram,
@@ -266,7 +266,7 @@ pub struct OverheadSeries {
 
 /// Everything measured by one worker (or, merged, by a run).
 #[derive(Debug, Clone, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     pub series: BTreeMap<MetricKey, Series>,
     pub overhead: BTreeMap<String, OverheadSeries>,
     /// Per metric name: failed iterations that did not produce it.
@@ -277,7 +277,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn record(&mut self, sample: &Sample) {
+    pub(crate) fn record(&mut self, sample: &Sample) {
         let key = MetricKey {
             metric: sample.metric.clone(),
             status: sample.status.clone(),
@@ -290,7 +290,7 @@ impl Recorder {
         series.resolution = series.resolution.max(sample.resolution);
     }
 
-    pub fn record_overhead(&mut self, sample: &OverheadSample) {
+    pub(crate) fn record_overhead(&mut self, sample: &OverheadSample) {
         let series = self.overhead.entry(sample.metric.clone()).or_default();
         series.injected.record(sample.injected);
         match sample.measured.checked_sub(sample.injected) {
@@ -299,12 +299,12 @@ impl Recorder {
         }
     }
 
-    pub fn record_error(&mut self, metric: &str) {
+    pub(crate) fn record_error(&mut self, metric: &str) {
         *self.errors.entry(metric.to_owned()).or_default() += 1;
     }
 
     /// Where each timed sample of an iteration started and ended, from `started_at`.
-    pub fn record_offsets(
+    pub(crate) fn record_offsets(
         &mut self,
         started_at: Option<std::time::SystemTime>,
         samples: &[Sample],
@@ -328,13 +328,13 @@ impl Recorder {
     }
 
     /// The critical path of one successful iteration's samples.
-    pub fn record_critical_path(&mut self, samples: &[Sample]) {
+    pub(crate) fn record_critical_path(&mut self, samples: &[Sample]) {
         if let Some(attribution) = crate::model::critical::attribute(samples) {
             self.critical.record(&attribution);
         }
     }
 
-    pub fn merge(&mut self, other: &Recorder) {
+    pub(crate) fn merge(&mut self, other: &Recorder) {
         self.critical.merge(&other.critical);
         for (metric, o) in &other.offsets {
             let mine = self.offsets.entry(metric.clone()).or_default();

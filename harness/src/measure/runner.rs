@@ -24,7 +24,7 @@ const OTHER_CAUSES: &str = "other failures";
 
 /// One round's share of a run: measured iterations after warmup, `concurrency` at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RoundPlan {
+pub(crate) struct RoundPlan {
     pub iterations: u64,
     pub warmup: u64,
     pub concurrency: NonZeroU32,
@@ -38,10 +38,10 @@ pub struct RoundPlan {
 
 /// Client side, open loop: the intended start to the actual start (queueing when the target
 /// cannot keep up).
-pub const CLIENT_START_DELAY: &str = "client.start_delay";
+pub(crate) const CLIENT_START_DELAY: &str = "client.start_delay";
 /// Client side, open loop: the intended start to the first delta (or to the iteration's end
 /// when there is none), free of coordinated omission.
-pub const CLIENT_FROM_INTENDED: &str = "client.first_delta_from_intended";
+pub(crate) const CLIENT_FROM_INTENDED: &str = "client.first_delta_from_intended";
 
 /// Hands out iteration indices with their intended start times, in order.
 struct Schedule {
@@ -85,7 +85,7 @@ impl Schedule {
 
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
-pub struct RunOutcome {
+pub(crate) struct RunOutcome {
     /// The round's number in the run (1-based; 0 when the caller does not number rounds).
     pub round: u32,
     pub recorder: Recorder,
@@ -106,7 +106,7 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    pub fn failed_iterations(&self) -> u64 {
+    pub(crate) fn failed_iterations(&self) -> u64 {
         self.failures.values().sum()
     }
 }
@@ -144,7 +144,7 @@ struct Shard {
 ///
 /// A stop request ([`crate::sys::shutdown`]) ends the round early: no new iteration starts, and the
 /// ones in flight are cancelled (dropped, like at their deadline) and not counted.
-pub async fn run<T: Target>(
+pub(crate) async fn run<T: Target>(
     target: Arc<T>,
     plan: RoundPlan,
     expected: Vec<String>,

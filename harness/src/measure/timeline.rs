@@ -16,13 +16,13 @@ use crate::model::sample::Sample;
 use crate::target::{IterationReport, Mark};
 
 /// Slowest iterations kept.
-pub const SLOWEST: usize = 20;
+pub(crate) const SLOWEST: usize = 20;
 /// Most iterations kept by the systematic sample.
-pub const SAMPLED: usize = 200;
+pub(crate) const SAMPLED: usize = 200;
 
 /// One iteration on the wall clock.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     /// 1-based, filled in when rounds are gathered.
     pub round: u32,
     pub index: u64,
@@ -63,7 +63,7 @@ impl Timeline {
 
 /// The kept timelines of one worker, a round, or a run.
 #[derive(Debug, Clone, Default)]
-pub struct TimelineKeeper {
+pub(crate) struct TimelineKeeper {
     /// A min-heap on length: the shortest of the slowest is the one to drop.
     slowest: BinaryHeap<Reverse<(Duration, u64, usize)>>,
     slow: Vec<Option<Timeline>>,
@@ -74,7 +74,7 @@ pub struct TimelineKeeper {
 
 impl TimelineKeeper {
     /// Considers one measured iteration.
-    pub fn offer(&mut self, index: u64, report: &IterationReport) {
+    pub(crate) fn offer(&mut self, index: u64, report: &IterationReport) {
         if self.stride == 0 {
             self.stride = 1;
         }
@@ -140,7 +140,7 @@ impl TimelineKeeper {
     }
 
     /// Adds another keeper's timelines (of another worker or round).
-    pub fn merge(&mut self, other: TimelineKeeper) {
+    pub(crate) fn merge(&mut self, other: TimelineKeeper) {
         for timeline in other.slow.into_iter().flatten() {
             if self.slow_enough(timeline.length) {
                 self.push_slow(timeline);
@@ -154,7 +154,7 @@ impl TimelineKeeper {
     }
 
     /// Sets the round of every timeline kept so far that has none.
-    pub fn set_round(&mut self, round: u32) {
+    pub(crate) fn set_round(&mut self, round: u32) {
         for t in self
             .slow
             .iter_mut()
@@ -168,7 +168,7 @@ impl TimelineKeeper {
     }
 
     /// The kept timelines, slowest first, each once (an iteration in both sets is one).
-    pub fn into_timelines(self) -> Vec<Timeline> {
+    pub(crate) fn into_timelines(self) -> Vec<Timeline> {
         let mut out: Vec<Timeline> = self.slow.into_iter().flatten().collect();
         out.sort_by_key(|t| std::cmp::Reverse(t.length));
         for t in self.sampled {
@@ -181,7 +181,7 @@ impl TimelineKeeper {
 
     /// Iterations offered.
     #[cfg(test)]
-    pub fn offered(&self) -> u64 {
+    pub(crate) fn offered(&self) -> u64 {
         self.offered
     }
 }

@@ -18,7 +18,7 @@ use super::sample::Sample;
 
 /// What a stretch of the startup path waited on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// Listing tools (tool servers, MCP servers) and building their schemas.
     ToolBuilding,
     /// The websocket handshake (connect + upgrade).
@@ -30,7 +30,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Cause::ToolBuilding => "tool building",
             Cause::WebsocketConnect => "websocket connect",
@@ -42,7 +42,7 @@ impl Cause {
 
 /// One iteration's critical path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribution {
+pub(crate) struct Attribution {
     /// The branch the prewarm finished on (None without a prewarm, e.g. over HTTP).
     pub prewarm: Option<Cause>,
     /// Of the first turn's TTFT: how long it waited on what (at most two entries: the prewarm's
@@ -58,7 +58,7 @@ fn first<'a>(samples: &'a [Sample], metric: &str) -> Option<&'a Sample> {
 }
 
 /// The critical path of one iteration's samples (None without a first token).
-pub fn attribute(samples: &[Sample]) -> Option<Attribution> {
+pub(crate) fn attribute(samples: &[Sample]) -> Option<Attribution> {
     let tools = first(samples, StartupPhase::PrewarmBuildTools.as_str()).map(|s| s.duration);
     let connect = first(samples, WEBSOCKET_CONNECT).map(|s| s.duration);
     let prewarm = match (tools, connect) {

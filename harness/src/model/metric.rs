@@ -4,39 +4,42 @@
 use codex_telemetry::StartupPhase;
 
 /// `codex.turn_ttft`.
-pub const TURN_TTFT: &str = "turn_ttft";
+pub(crate) const TURN_TTFT: &str = "turn_ttft";
 /// `codex.websocket_connect` (the prewarm's connect + upgrade).
-pub const WEBSOCKET_CONNECT: &str = "websocket_connect";
+pub(crate) const WEBSOCKET_CONNECT: &str = "websocket_connect";
 /// Client side: `start_thread()` call to its return, as the harness sees it.
-pub const CLIENT_THREAD_START: &str = "client.thread_start";
+pub(crate) const CLIENT_THREAD_START: &str = "client.thread_start";
 /// Client side: the turn submitted to the first answer delta the harness receives.
-pub const CLIENT_FIRST_DELTA: &str = "client.turn_first_delta";
+pub(crate) const CLIENT_FIRST_DELTA: &str = "client.turn_first_delta";
 /// Client side: a whole iteration, thread start to shutdown complete.
-pub const CLIENT_ITERATION: &str = "client.iteration";
+pub(crate) const CLIENT_ITERATION: &str = "client.iteration";
 /// Client side, external process: spawn to the stdout line carrying the answer.
-pub const CLIENT_PROCESS_ANSWER: &str = "client.process_answer";
+pub(crate) const CLIENT_PROCESS_ANSWER: &str = "client.process_answer";
 /// Client side, external process: spawn to exit.
-pub const CLIENT_PROCESS_EXIT: &str = "client.process_exit";
+pub(crate) const CLIENT_PROCESS_EXIT: &str = "client.process_exit";
 /// Client side, app-server: spawn to the answer to `initialize` (first thread of a process).
-pub const CLIENT_INITIALIZE: &str = "client.initialize";
+pub(crate) const CLIENT_INITIALIZE: &str = "client.initialize";
 /// Client side, app-server: `turn/start` request to its response.
-pub const CLIENT_TURN_START: &str = "client.turn_start";
+pub(crate) const CLIENT_TURN_START: &str = "client.turn_start";
 /// The first turn's time to first delta split in three by the mock's server-side
 /// timestamps (built-in target, one clock): the runtime before its request reached the mock
 /// (turn submitted → request received)...
-pub const CLIENT_TURN_TO_MOCK: &str = "client.turn_to_mock";
+pub(crate) const CLIENT_TURN_TO_MOCK: &str = "client.turn_to_mock";
 /// ...the mock (request received → first delta sent: the injected delay and the mock's own
 /// overhead)...
-pub const MOCK_FIRST_DELTA: &str = "mock.first_delta";
+pub(crate) const MOCK_FIRST_DELTA: &str = "mock.first_delta";
 /// ...and the runtime after the delta left the mock (first delta sent → received by the
 /// harness).
-pub const CLIENT_DELTA_FROM_MOCK: &str = "client.delta_from_mock";
+pub(crate) const CLIENT_DELTA_FROM_MOCK: &str = "client.delta_from_mock";
 /// The three parts of the first token's wait, in order.
-pub const FIRST_TOKEN_PARTS: [&str; 3] =
-    [CLIENT_TURN_TO_MOCK, MOCK_FIRST_DELTA, CLIENT_DELTA_FROM_MOCK];
+pub(crate) const FIRST_TOKEN_PARTS: [&str; 3] = [
+    CLIENT_TURN_TO_MOCK,
+    MOCK_FIRST_DELTA,
+    CLIENT_DELTA_FROM_MOCK,
+];
 
 /// A series as reports name it: `metric`, or `metric[status]`.
-pub fn series_label(metric: &str, status: Option<&str>) -> String {
+pub(crate) fn series_label(metric: &str, status: Option<&str>) -> String {
     match status {
         Some(s) => format!("{metric}[{s}]"),
         None => metric.to_owned(),
@@ -176,7 +179,7 @@ pub fn expected_metrics(profile: Profile) -> Vec<String> {
 
 /// Position of a metric in report order (unknown names last, alphabetically among themselves).
 /// App-server cohorts sort after the metrics of no cohort, cold before warm before follow-up.
-pub fn report_rank(name: &str) -> usize {
+pub(crate) fn report_rank(name: &str) -> usize {
     const ORDER: [&str; 20] = [
         "thread_start_create_thread",
         "thread_start_total",

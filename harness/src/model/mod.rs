@@ -3,6 +3,6 @@
 //! ([`critical`]). Depends on nothing else in the crate but the
 //! runtime's telemetry contract.
 
-pub mod critical;
-pub mod metric;
-pub mod sample;
+pub(crate) mod critical;
+pub(crate) mod metric;
+pub(crate) mod sample;

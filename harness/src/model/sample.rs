@@ -90,7 +90,7 @@ pub struct OverheadSample {
 
 /// An attribute value as OpenTelemetry carries it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AttrValue<'a> {
+pub(crate) enum AttrValue<'a> {
     Str(&'a str),
     Int(i64),
     Double(f64),
@@ -98,7 +98,7 @@ pub enum AttrValue<'a> {
 
 /// Why an event that should carry a duration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     #[error("{event}: missing attribute `{key}`")]
     Missing { event: String, key: &'static str },
     #[error("{event}: attribute `{key}` is not a non-negative number up to one hour: {value}")]
@@ -110,7 +110,7 @@ pub enum DecodeError {
 }
 
 /// Reads a sample from an event's attributes; `Ok(None)` for events that carry no metric.
-pub fn decode<'a>(
+pub(crate) fn decode<'a>(
     get: impl Fn(&str) -> Option<AttrValue<'a>>,
 ) -> Result<Option<Sample>, DecodeError> {
     let Some(AttrValue::Str(event)) = get(ATTR_EVENT_NAME) else {

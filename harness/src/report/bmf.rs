@@ -11,7 +11,7 @@ use super::view::{MetricTable, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
 /// The BMF format.
-pub struct Bmf;
+pub(crate) struct Bmf;
 
 impl Exporter for Bmf {
     fn format(&self) -> Format {

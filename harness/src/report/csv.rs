@@ -9,7 +9,7 @@ use super::view::{MetricTable, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
 /// The CSV format.
-pub struct Csv;
+pub(crate) struct Csv;
 
 impl Exporter for Csv {
     fn format(&self) -> Format {
@@ -27,7 +27,7 @@ impl Exporter for Csv {
 }
 
 /// The header of a metric table.
-pub const METRICS_HEADER: [&str; 14] = [
+pub(crate) const METRICS_HEADER: [&str; 14] = [
     "metric",
     "status",
     "count",
@@ -45,7 +45,7 @@ pub const METRICS_HEADER: [&str; 14] = [
 ];
 
 /// The header of a comparison.
-pub const COMPARISON_HEADER: [&str; 15] = [
+pub(crate) const COMPARISON_HEADER: [&str; 15] = [
     "metric",
     "status",
     "statistic",
@@ -68,7 +68,7 @@ fn write<const N: usize>(header: [&str; N], rows: impl Iterator<Item = [String; 
 }
 
 /// A CSV table, every cell [`neutralised`]: the one writer of phasebench's CSV outputs.
-pub fn table<R: IntoIterator<Item = String>>(
+pub(crate) fn table<R: IntoIterator<Item = String>>(
     header: &[impl AsRef<str>],
     rows: impl IntoIterator<Item = R>,
 ) -> Vec<u8> {
@@ -87,7 +87,7 @@ pub fn table<R: IntoIterator<Item = String>>(
 /// A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice): text
 /// starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`. Numbers
 /// (`-0.25`, `+1.5`) are left alone: they are what the columns hold, and not formulas.
-pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
     let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if risky && cell.parse::<f64>().is_err() {
         std::borrow::Cow::Owned(format!("'{cell}"))
@@ -159,7 +159,14 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised_and_numbers_kept() {
-        for risky in ["=HYPERLINK(\"http://x\")", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for risky in [
+            "=HYPERLINK(\"http://x\")",
+            "+cmd",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             assert_eq!(neutralised(risky), format!("'{risky}"), "{risky:?}");
         }
         for kept in ["-0.25", "+1.5", "turn_ttft", "", "1e3", "a=b"] {

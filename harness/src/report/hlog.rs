@@ -13,7 +13,7 @@ use crate::results::{DecodedRound, RunSummary};
 
 /// A series label as an interval-log tag: `metric` or `metric[status]`, with the characters
 /// tags may not hold (',', ' ', '\r', '\n') replaced by '_'.
-pub fn tag(metric: &str, status: Option<&str>) -> String {
+pub(crate) fn tag(metric: &str, status: Option<&str>) -> String {
     crate::model::metric::series_label(metric, status)
         .chars()
         .map(|c| {
@@ -27,7 +27,7 @@ pub fn tag(metric: &str, status: Option<&str>) -> String {
 }
 
 /// The interval log of a run whose rounds are at hand.
-pub fn interval_log(summary: &RunSummary, rounds: &[DecodedRound]) -> Vec<u8> {
+pub(crate) fn interval_log(summary: &RunSummary, rounds: &[DecodedRound]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     let started =

@@ -26,7 +26,7 @@ use super::{Document, Exporter, Format, Unsupported};
 /// What the HTML report draws: a run's table and its pooled distributions, and a baseline's
 /// (with the comparison) when there is one. Text formats show its run.
 #[derive(Debug)]
-pub struct Pictured<'a> {
+pub(crate) struct Pictured<'a> {
     pub view: &'a RunView<'a>,
     /// The run's rounds merged.
     pub pooled: &'a DecodedRound,
@@ -34,7 +34,7 @@ pub struct Pictured<'a> {
 }
 
 /// The HTML format.
-pub struct Html;
+pub(crate) struct Html;
 
 impl Exporter for Html {
     fn format(&self) -> Format {
@@ -51,7 +51,7 @@ impl Exporter for Html {
 
 /// The other side of a comparison, as the report overlays it.
 #[derive(Debug)]
-pub struct BaselineView<'a> {
+pub(crate) struct BaselineView<'a> {
     /// "baseline" or "A".
     pub label: &'a str,
     /// Its rounds (or runs) merged.
@@ -263,12 +263,12 @@ fn render(
 }
 
 /// One point of a swept series: its parameter label and p50, p90, p99.
-pub type SweepPoint = (String, [Option<f64>; 3]);
+pub(crate) type SweepPoint = (String, [Option<f64>; 3]);
 /// A swept series: its name and points in order.
-pub type SweepSeries = (String, Vec<SweepPoint>);
+pub(crate) type SweepSeries = (String, Vec<SweepPoint>);
 
 /// The HTML of a sweep: per series, its p50/p90/p99 against the swept parameter.
-pub fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
+pub(crate) fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
     let mut out = String::from("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     let axis = keys.join(", ");
     let _ = write!(

@@ -9,7 +9,7 @@ use super::view::{MetricTable, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
 /// The JSON format.
-pub struct Json;
+pub(crate) struct Json;
 
 impl Exporter for Json {
     fn format(&self) -> Format {

@@ -14,7 +14,7 @@ use super::view::{MetricTable, RunView, STATISTICS};
 use super::{Document, Exporter, Format, Unsupported};
 
 /// The Markdown format.
-pub struct Markdown;
+pub(crate) struct Markdown;
 
 impl Exporter for Markdown {
     fn format(&self) -> Format {
@@ -117,7 +117,6 @@ fn comparison_row(r: &StatComparison) -> String {
 
 const COMPARISON_HEADER: &str = "| series | stat | gate | baseline ms | current ms | Δ ms | Δ | CI of Δ ms | threshold ms | verdict | why |\n\
                                  |---|---|---|---:|---:|---:|---:|---|---:|---|---|\n";
-
 
 fn comparison(c: &Comparison) -> String {
     let mut out = String::new();

@@ -5,32 +5,32 @@
 //! Bencher Metric Format ([`bmf`]), the Prometheus exposition format ([`prometheus`]) and
 //! HTML ([`html`], which draws a [`Document::Pictured`] run; the sweep's page is its own).
 
-pub mod bmf;
-pub mod csv;
-pub mod hlog;
-pub mod html;
-pub mod json;
-pub mod markdown;
-pub mod number;
-pub mod page;
-pub mod prometheus;
-pub mod svg;
-pub mod terminal;
-pub mod text;
-pub mod trace;
-pub mod view;
+pub(crate) mod bmf;
+pub(crate) mod csv;
+pub(crate) mod hlog;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod markdown;
+pub(crate) mod number;
+pub(crate) mod page;
+pub(crate) mod prometheus;
+pub(crate) mod svg;
+pub(crate) mod terminal;
+pub(crate) mod text;
+pub(crate) mod trace;
+pub(crate) mod view;
 
 #[cfg(test)]
 mod snapshot_tests;
 
 use crate::stats::compare::Comparison;
 
-pub use text::printable;
-pub use view::{MetricTable, RunView};
+pub(crate) use text::printable;
+pub(crate) use view::{MetricTable, RunView};
 
 /// What can be exported.
 #[derive(Debug, Clone, Copy)]
-pub enum Document<'a> {
+pub(crate) enum Document<'a> {
     /// A whole run: its metric table, overhead, budgets, failures and warnings.
     Run(&'a RunView<'a>),
     /// A bare metric table (e.g. from `ingest`).
@@ -55,7 +55,7 @@ impl Document<'_> {
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Terminal,
     Markdown,
     Csv,
@@ -66,7 +66,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Format::Terminal => "terminal",
             Format::Markdown => "Markdown",
@@ -79,7 +79,7 @@ impl Format {
     }
 
     /// The exporter of this format.
-    pub fn exporter(self) -> &'static dyn Exporter {
+    pub(crate) fn exporter(self) -> &'static dyn Exporter {
         match self {
             Format::Terminal => &terminal::Terminal::PLAIN,
             Format::Markdown => &markdown::Markdown,
@@ -95,13 +95,13 @@ impl Format {
 /// A format that cannot show a kind of document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{format} cannot show {document}")]
-pub struct Unsupported {
+pub(crate) struct Unsupported {
     pub format: &'static str,
     pub document: &'static str,
 }
 
 /// One output format.
-pub trait Exporter: Sync {
+pub(crate) trait Exporter: Sync {
     fn format(&self) -> Format;
 
     /// The document in this format, or why it cannot be shown in it.
@@ -123,9 +123,11 @@ pub(crate) fn render(format: Format, document: Document<'_>) -> Vec<u8> {
 }
 
 /// `document` in `format`; a pictured run is its run in every format but HTML.
-pub fn export(format: Format, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+pub(crate) fn export(format: Format, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
     match document {
-        Document::Pictured(p) if format != Format::Html => format.exporter().export(Document::Run(p.view)),
+        Document::Pictured(p) if format != Format::Html => {
+            format.exporter().export(Document::Run(p.view))
+        }
         _ => format.exporter().export(document),
     }
 }

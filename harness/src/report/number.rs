@@ -19,7 +19,7 @@ fn derived_digits(resolution: Option<Resolution>) -> usize {
 }
 
 /// A measured value in milliseconds, or `-` when absent.
-pub fn measured(value: Option<f64>, resolution: Option<Resolution>) -> String {
+pub(crate) fn measured(value: Option<f64>, resolution: Option<Resolution>) -> String {
     value.map_or_else(
         || "-".to_owned(),
         |v| format!("{v:.*}", measured_digits(resolution)),
@@ -27,23 +27,23 @@ pub fn measured(value: Option<f64>, resolution: Option<Resolution>) -> String {
 }
 
 /// A derived value in milliseconds (mean, standard deviation, delta, interval, threshold).
-pub fn derived(value: f64, resolution: Option<Resolution>) -> String {
+pub(crate) fn derived(value: f64, resolution: Option<Resolution>) -> String {
     format!("{value:.*}", derived_digits(resolution))
 }
 
 /// A derived value with its sign (deltas and their intervals).
-pub fn signed(value: f64, resolution: Option<Resolution>) -> String {
+pub(crate) fn signed(value: f64, resolution: Option<Resolution>) -> String {
     format!("{value:+.*}", derived_digits(resolution))
 }
 
 /// A ratio as a signed percentage with one decimal, or `-`.
-pub fn percent(ratio: Option<f64>) -> String {
+pub(crate) fn percent(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| "-".to_owned(), |p| format!("{:+.1}%", p * 100.0))
 }
 
 /// A measured value for machine-readable formats (CSV): full microsecond precision, no
 /// padding, empty when absent.
-pub fn plain(value: Option<f64>) -> String {
+pub(crate) fn plain(value: Option<f64>) -> String {
     value
         .map(|v| format!("{}", (v * 1e3).round() / 1e3))
         .unwrap_or_default()

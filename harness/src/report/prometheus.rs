@@ -18,7 +18,7 @@ use crate::results::RunSummary;
 use crate::scenario::Statistic;
 
 /// The Prometheus exposition format.
-pub struct Prometheus;
+pub(crate) struct Prometheus;
 
 impl Exporter for Prometheus {
     fn format(&self) -> Format {
@@ -35,7 +35,7 @@ impl Exporter for Prometheus {
 }
 
 /// `value` escaped for a label value: backslash, double quote and line feed.
-pub fn escape_label_value(value: &str) -> String {
+pub(crate) fn escape_label_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

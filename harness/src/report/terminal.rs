@@ -20,12 +20,12 @@ use super::{Document, Exporter, Format, Unsupported};
 
 /// The terminal format, with or without colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     pub color: bool,
 }
 
 impl Terminal {
-    pub const PLAIN: Terminal = Terminal { color: false };
+    pub(crate) const PLAIN: Terminal = Terminal { color: false };
 }
 
 impl Exporter for Terminal {
@@ -176,7 +176,7 @@ fn metrics(table: &MetricTable) -> String {
 }
 
 /// Codex's aggregated metric histograms (no percentiles: only counts and sums exist).
-pub fn aggregates(aggregates: &[AggregatedMetric]) -> String {
+pub(crate) fn aggregates(aggregates: &[AggregatedMetric]) -> String {
     use Align::{Left, Right};
     let mut out = String::new();
     let rows: Vec<Vec<String>> = aggregates

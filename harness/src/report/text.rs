@@ -10,7 +10,7 @@ use super::view::{Cell, Line};
 
 /// A name as it may be printed: control characters (escape sequences, newlines) from a
 /// hostile file or telemetry body are shown escaped, never interpreted by the terminal.
-pub fn printable(name: &str) -> String {
+pub(crate) fn printable(name: &str) -> String {
     if name.chars().any(char::is_control) {
         name.escape_debug().to_string()
     } else {
@@ -104,12 +104,12 @@ pub(crate) fn trailer(summary: &RunSummary) -> Vec<String> {
 }
 
 /// One budget: its verdict, the limit, the point and the interval it was judged on.
-pub fn budget_line(b: &BudgetRow) -> String {
+pub(crate) fn budget_line(b: &BudgetRow) -> String {
     format!("{:<7} {}", budget_word(b.verdict), budget_detail(b))
 }
 
 /// A budget verdict's word.
-pub fn budget_word(verdict: BudgetVerdict) -> &'static str {
+pub(crate) fn budget_word(verdict: BudgetVerdict) -> &'static str {
     match verdict {
         BudgetVerdict::Held => "held",
         BudgetVerdict::Breached => "BREACH",
@@ -118,7 +118,7 @@ pub fn budget_word(verdict: BudgetVerdict) -> &'static str {
 }
 
 /// A budget's key, limit and actual value.
-pub fn budget_detail(b: &BudgetRow) -> String {
+pub(crate) fn budget_detail(b: &BudgetRow) -> String {
     let actual = match (b.actual_ms, b.low_ms, b.high_ms) {
         (None, ..) => "no samples".to_owned(),
         (Some(a), Some(lo), Some(hi)) => format!("{a} ms, interval [{lo}, {hi}]"),
@@ -133,7 +133,7 @@ pub fn budget_detail(b: &BudgetRow) -> String {
 }
 
 /// The line saying how many phase samples trace spans refined (runs and `ingest`).
-pub fn span_refinement(refined: u64, unrefined: u64) -> String {
+pub(crate) fn span_refinement(refined: u64, unrefined: u64) -> String {
     format!(
         "trace spans: {refined} phase samples refined below 1 ms, {unrefined} kept whole \
          milliseconds (span missing or disagreeing)"

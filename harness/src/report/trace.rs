@@ -16,7 +16,7 @@ use crate::measure::timeline::Timeline;
 use crate::results::RunSummary;
 
 /// The track a metric's phase is drawn on, and its thread id.
-pub fn track(metric: &str) -> (&'static str, u32) {
+pub(crate) fn track(metric: &str) -> (&'static str, u32) {
     let bare = metric.split_once('.').map_or(metric, |(cohort, rest)| {
         if matches!(cohort, "cold" | "warm" | "followup") {
             rest
@@ -42,7 +42,7 @@ fn micros(at: SystemTime, origin: SystemTime) -> u64 {
 }
 
 /// The trace document of a run's kept timelines.
-pub fn chrome_trace(summary: &RunSummary, timelines: &[Timeline]) -> Vec<u8> {
+pub(crate) fn chrome_trace(summary: &RunSummary, timelines: &[Timeline]) -> Vec<u8> {
     let origin = timelines
         .iter()
         .map(|t| t.started_at)

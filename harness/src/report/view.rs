@@ -10,7 +10,7 @@ use crate::scenario::Statistic;
 use crate::stats::budget::statistic_interval;
 
 /// The statistics every format shows, in order.
-pub const STATISTICS: [(&str, Statistic); 5] = [
+pub(crate) const STATISTICS: [(&str, Statistic); 5] = [
     ("p50", Statistic::Quantile(0.5)),
     ("p90", Statistic::Quantile(0.9)),
     ("p95", Statistic::Quantile(0.95)),
@@ -20,7 +20,7 @@ pub const STATISTICS: [(&str, Statistic); 5] = [
 
 /// One statistic of one series.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cell {
+pub(crate) struct Cell {
     pub value: Option<f64>,
     /// The interval of the statistic at the run's confidence (rounds and order statistics,
     /// as budgets are judged); absent for `max`, without samples, or without rounds.
@@ -32,7 +32,7 @@ pub struct Cell {
 
 /// One (metric, status) series.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Line {
+pub(crate) struct Line {
     pub metric: String,
     pub status: Option<String>,
     pub count: u64,
@@ -47,7 +47,7 @@ pub struct Line {
 
 impl MetricTable {
     /// The p50 of `metric` (no status), if the table has it.
-    pub fn p50_of(&self, metric: &str) -> Option<f64> {
+    pub(crate) fn p50_of(&self, metric: &str) -> Option<f64> {
         self.lines
             .iter()
             .find(|l| l.metric == metric && l.status.is_none())
@@ -57,14 +57,14 @@ impl MetricTable {
 
 impl Line {
     /// `metric` or `metric[status]`.
-    pub fn series(&self) -> String {
+    pub(crate) fn series(&self) -> String {
         crate::model::metric::series_label(&self.metric, self.status.as_deref())
     }
 }
 
 /// The metric rows of a run (or of ingested logs), with their notes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MetricTable {
+pub(crate) struct MetricTable {
     pub lines: Vec<Line>,
     /// Confidence of the cells' intervals.
     pub confidence: f64,
@@ -80,7 +80,11 @@ fn at_max(n: u64, q: f64) -> bool {
 impl MetricTable {
     /// The table of `rows`; with the run's `rounds`, each percentile also carries its
     /// interval at `confidence`.
-    pub fn new(rows: &[MetricRow], rounds: Option<&[DecodedRound]>, confidence: f64) -> Self {
+    pub(crate) fn new(
+        rows: &[MetricRow],
+        rounds: Option<&[DecodedRound]>,
+        confidence: f64,
+    ) -> Self {
         let pooled = rounds.map(crate::results::merge_rounds);
         let mut lines = Vec::with_capacity(rows.len());
         let mut thin = Vec::new();
@@ -159,14 +163,14 @@ fn round_us(v: f64) -> f64 {
 
 /// A run as every format sees it: the result and its metric table.
 #[derive(Debug, Clone)]
-pub struct RunView<'a> {
+pub(crate) struct RunView<'a> {
     pub summary: &'a RunSummary,
     pub table: MetricTable,
 }
 
 impl<'a> RunView<'a> {
     /// The view of a run whose rounds are at hand (decoded from its histograms).
-    pub fn new(summary: &'a RunSummary, rounds: &[DecodedRound]) -> Self {
+    pub(crate) fn new(summary: &'a RunSummary, rounds: &[DecodedRound]) -> Self {
         Self {
             summary,
             table: MetricTable::new(&summary.metrics, Some(rounds), summary.policy.confidence),

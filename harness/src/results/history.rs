@@ -19,9 +19,9 @@ use super::load::{LoadedResult, ResultFileError, parse_result, read_bounded};
 use super::{SCHEMA_VERSION, json_bytes};
 
 /// Runs a baseline keeps unless told otherwise.
-pub const DEFAULT_KEEP: usize = 20;
+pub(crate) const DEFAULT_KEEP: usize = 20;
 /// The most runs a baseline may keep.
-pub const MAX_KEEP: usize = 500;
+pub(crate) const MAX_KEEP: usize = 500;
 const KIND: &str = "phasebench-baseline";
 
 /// The file: its runs, oldest first.
@@ -52,7 +52,7 @@ struct Kind {
 
 /// A baseline read back.
 #[derive(Debug)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// Oldest first.
     pub runs: Vec<LoadedResult>,
     /// Runs left out, each with why.
@@ -84,7 +84,7 @@ pub enum BaselineError {
 }
 
 /// Reads a baseline: a history file, or a single result file.
-pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+pub(crate) fn load(path: &Path) -> Result<Baseline, BaselineError> {
     let shown = path.display().to_string();
     let text = read_bounded(path)?;
     let json_error = |e: serde_json::Error| ResultFileError::Json {
@@ -134,7 +134,7 @@ pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
 }
 
 /// A baseline name must name a file in the baselines directory, nothing else.
-pub fn check_name(name: &str) -> Result<(), BaselineError> {
+pub(crate) fn check_name(name: &str) -> Result<(), BaselineError> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && !name.starts_with('.')
@@ -162,7 +162,7 @@ pub struct Saved {
 
 /// Adds `results` (checked) to the baseline `dir/name.json`, keeping the newest `keep` runs.
 /// `name` defaults to the first result's scenario name.
-pub fn save(
+pub(crate) fn save(
     results: &[LoadedResult],
     dir: &Path,
     name: Option<&str>,

@@ -18,7 +18,7 @@ use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 use crate::sys::BoundedReadError;
 
 /// Largest result file read (a 1,000-round result of 40 series is ~10 MB).
-pub const MAX_RESULT_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_RESULT_BYTES: u64 = 64 << 20;
 /// Structural bounds: rounds per result, series per round or pooled, characters per name.
 const MAX_ROUNDS: usize = 1000;
 const MAX_SERIES: usize = 2000;
@@ -87,7 +87,7 @@ pub fn load_result(path: &Path) -> Result<LoadedResult, ResultFileError> {
 }
 
 /// Reads a file of at most [`MAX_RESULT_BYTES`].
-pub fn read_bounded(path: &Path) -> Result<String, ResultFileError> {
+pub(crate) fn read_bounded(path: &Path) -> Result<String, ResultFileError> {
     let shown = || path.display().to_string();
     let read = |source| ResultFileError::Read {
         path: shown(),
@@ -118,7 +118,7 @@ fn json_error(path: &str) -> impl Fn(serde_json::Error) -> ResultFileError + '_ 
 /// the summary's types: a field phasebench does not know is skipped without being kept (a
 /// file padded with megabytes of unknown arrays costs its size once, not a tree of JSON
 /// values twenty times larger).
-pub fn parse_result(text: &str, path: &str) -> Result<LoadedResult, ResultFileError> {
+pub(crate) fn parse_result(text: &str, path: &str) -> Result<LoadedResult, ResultFileError> {
     // Check the version before the shape, so an old or future file says so.
     match peek_version(text).map_err(json_error(path))? {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
@@ -167,7 +167,10 @@ fn check_plan(summary: &RunSummary, path: &str) -> Result<(), ResultFileError> {
             ));
         }
         if !seen.insert(round.round) {
-            return Err(inconsistent(path, format!("round {} is there twice", round.round)));
+            return Err(inconsistent(
+                path,
+                format!("round {} is there twice", round.round),
+            ));
         }
         if round.failed_iterations > round.iterations {
             return Err(inconsistent(
@@ -181,7 +184,11 @@ fn check_plan(summary: &RunSummary, path: &str) -> Result<(), ResultFileError> {
         iterations = iterations.saturating_add(round.iterations);
     }
     let run = &summary.run;
-    if run.succeeded_iterations.saturating_add(run.failed_iterations) != iterations {
+    if run
+        .succeeded_iterations
+        .saturating_add(run.failed_iterations)
+        != iterations
+    {
         return Err(inconsistent(
             path,
             format!(

@@ -8,9 +8,9 @@
 //! round, not the iteration, as their unit. The pooled rows (`metrics`) are the merge of the
 //! rounds' histograms.
 
-pub mod history;
-pub mod load;
-pub mod summarize;
+pub(crate) mod history;
+pub(crate) mod load;
+pub(crate) mod summarize;
 
 use std::collections::BTreeMap;
 
@@ -21,11 +21,11 @@ use crate::model::sample::Resolution;
 use crate::scenario::RegressionPolicy;
 use crate::target::{TargetInfo, TelemetryHealth};
 
-pub use load::{LoadedResult, ResultFileError, load_result};
+pub(crate) use load::{LoadedResult, ResultFileError, load_result};
 
 /// Version of the JSON result format. Bump on any change a reader could notice.
 /// 2: rounds kept apart (`rounds`), `plan.rounds`, budgets judged on intervals, `partial`.
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON result of one run.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -146,7 +146,7 @@ pub struct Environment {
 }
 
 /// The commit this binary was built from, when it was built in a git checkout.
-pub fn build_commit() -> Option<String> {
+pub(crate) fn build_commit() -> Option<String> {
     Some(env!("PHASEBENCH_BUILD_COMMIT"))
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
@@ -328,10 +328,10 @@ impl Environment {
 }
 
 /// One round's series, decoded: what statistics work on.
-pub type DecodedRound = BTreeMap<MetricKey, Series>;
+pub(crate) type DecodedRound = BTreeMap<MetricKey, Series>;
 
 /// Several rounds merged into one (histograms added, the coarsest resolution kept).
-pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a DecodedRound>) -> DecodedRound {
+pub(crate) fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a DecodedRound>) -> DecodedRound {
     let mut out = DecodedRound::new();
     for round in rounds {
         for (key, series) in round {
@@ -350,7 +350,7 @@ pub fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a DecodedRound>) -> D
 }
 
 /// What makes two runs measure different things: scenario content, target, concurrency.
-pub fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<String> {
+pub(crate) fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<String> {
     let (c, b) = (&current.summary, &baseline.summary);
     let mut out = Vec::new();
     if c.scenario.content_hash != b.scenario.content_hash {
@@ -376,13 +376,13 @@ pub fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<Strin
 
 /// The JSON Schema of the result file, generated from these types (committed as
 /// `schemas/result.schema.json`; a test keeps the two equal).
-pub fn json_schema() -> String {
+pub(crate) fn json_schema() -> String {
     let schema = schemars::schema_for!(RunSummary);
     String::from_utf8(json_bytes(&schema)).expect("JSON is UTF-8")
 }
 
 /// A value as pretty JSON with a final newline, the form every JSON output takes.
-pub fn json_bytes(value: &impl Serialize) -> Vec<u8> {
+pub(crate) fn json_bytes(value: &impl Serialize) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("output types always serialize");
     bytes.push(b'\n');
     bytes

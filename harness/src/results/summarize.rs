@@ -70,7 +70,7 @@ fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::Crit
 }
 
 /// How many distinct failure causes a summary names.
-pub const FAILURE_CAUSES: usize = 5;
+pub(crate) const FAILURE_CAUSES: usize = 5;
 
 /// A measured duration in milliseconds, rounded to the microsecond the histograms resolve.
 fn ms_to_the_us(d: Duration) -> f64 {
@@ -78,7 +78,7 @@ fn ms_to_the_us(d: Duration) -> f64 {
 }
 
 /// A pooled row from one series.
-pub fn metric_row(metric: &str, status: Option<&str>, series: &Series) -> MetricRow {
+pub(crate) fn metric_row(metric: &str, status: Option<&str>, series: &Series) -> MetricRow {
     let h = &series.histogram;
     let r = series.resolution;
     MetricRow {
@@ -119,7 +119,7 @@ fn error_row(metric: &str, errors: u64) -> MetricRow {
 }
 
 /// Sorts rows in report order (the startup path), then by name and status.
-pub fn sort_rows(rows: &mut [MetricRow]) {
+pub(crate) fn sort_rows(rows: &mut [MetricRow]) {
     rows.sort_by(|a, b| {
         (report_rank(&a.metric), &a.metric, &a.status).cmp(&(
             report_rank(&b.metric),
@@ -131,7 +131,7 @@ pub fn sort_rows(rows: &mut [MetricRow]) {
 
 /// Metric rows in report order, with errors attached: to the metric's only series, or to a
 /// status-less row of their own when the metric has several statuses or none.
-pub fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
+pub(crate) fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
     let mut rows: Vec<MetricRow> = recorder
         .series
         .iter()
@@ -143,7 +143,7 @@ pub fn metric_rows(recorder: &Recorder) -> Vec<MetricRow> {
 }
 
 /// Adds each metric's errors to its only row, or to an error row of its own.
-pub fn attach_errors(rows: &mut Vec<MetricRow>, errors: &BTreeMap<String, u64>) {
+pub(crate) fn attach_errors(rows: &mut Vec<MetricRow>, errors: &BTreeMap<String, u64>) {
     for (metric, &n) in errors {
         let matching: Vec<usize> = rows
             .iter()
@@ -205,7 +205,7 @@ fn round_record(index: usize, outcome: &RunOutcome) -> RoundRecord {
 }
 
 /// What a run produced besides its rounds.
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub target: TargetInfo,
     /// The scenario's budgets, already judged on the rounds.
     pub budgets: Vec<BudgetRow>,
@@ -219,7 +219,11 @@ pub struct RunContext {
 }
 
 /// Summarizes a run's rounds.
-pub fn summarize(scenario: &Scenario, rounds: &[RunOutcome], context: RunContext) -> RunSummary {
+pub(crate) fn summarize(
+    scenario: &Scenario,
+    rounds: &[RunOutcome],
+    context: RunContext,
+) -> RunSummary {
     let mut pooled = Recorder::default();
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
     let mut causes: BTreeMap<String, u64> = BTreeMap::new();

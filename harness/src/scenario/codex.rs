@@ -145,7 +145,7 @@ pub(super) fn codex_spec(
 const MAX_AGED_SESSIONS: u32 = 20_000;
 
 /// `MAJOR.MINOR.PATCH` with an optional `-pre.release` of letters, digits and dots.
-pub fn valid_version(v: &str) -> bool {
+pub(crate) fn valid_version(v: &str) -> bool {
     let (core, pre) = v.split_once('-').unwrap_or((v, ""));
     let numbers: Vec<&str> = core.split('.').collect();
     numbers.len() == 3

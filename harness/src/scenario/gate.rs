@@ -119,10 +119,10 @@ impl OnUndecided {
 }
 
 /// The default relative threshold: a change under 2% never fails the gate.
-pub const DEFAULT_RELATIVE_THRESHOLD: f64 = 0.02;
+pub(crate) const DEFAULT_RELATIVE_THRESHOLD: f64 = 0.02;
 
 /// TTFT and the startup totals, at p50 and p90.
-pub fn default_primary() -> Vec<String> {
+pub(crate) fn default_primary() -> Vec<String> {
     [
         "turn_ttft.p50",
         "turn_ttft.p90",
@@ -218,7 +218,7 @@ impl RegressionPolicy {
 }
 
 /// Splits a primary entry "metric.p50" into its metric and quantile.
-pub fn parse_primary(entry: &str) -> Result<(&str, f64), String> {
+pub(crate) fn parse_primary(entry: &str) -> Result<(&str, f64), String> {
     let (metric, stat) = entry
         .rsplit_once('.')
         .ok_or_else(|| format!("{entry:?} is not \"METRIC.STAT\" (e.g. \"turn_ttft.p50\")"))?;
@@ -232,7 +232,7 @@ pub fn parse_primary(entry: &str) -> Result<(&str, f64), String> {
 
 /// The parsed `[gate]` table.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Gate {
+pub(crate) struct Gate {
     pub budgets: Vec<Budget>,
     pub policy: RegressionPolicy,
 }
@@ -266,7 +266,7 @@ fn as_duration(value: &toml::Value, what: &str) -> Result<Duration, String> {
 }
 
 /// Parses the `[gate]` entries. Errors carry the key they are about (as written in the table).
-pub fn parse(
+pub(crate) fn parse(
     entries: &BTreeMap<String, toml::Value>,
     profile: Profile,
 ) -> Result<Gate, (String, String)> {

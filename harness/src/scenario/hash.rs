@@ -3,7 +3,7 @@
 
 /// Top-level keys left out of [`Scenario::content_hash`]: how long a run is, what it is called,
 /// how it is cut into rounds and how it is judged do not change what it measures.
-pub const UNHASHED_KEYS: [&str; 7] = [
+pub(super) const UNHASHED_KEYS: [&str; 7] = [
     "name",
     "description",
     "iterations",
@@ -16,7 +16,7 @@ pub const UNHASHED_KEYS: [&str; 7] = [
 /// `[codex]` keys left out too: which binary runs is the target's identity (its version is in
 /// every result and compared runs show it), not the scenario's content, so an A/B of two codex
 /// releases compares one scenario.
-pub const UNHASHED_CODEX_KEYS: [&str; 2] = ["binary", "version"];
+pub(super) const UNHASHED_CODEX_KEYS: [&str; 2] = ["binary", "version"];
 
 pub(super) fn measurement_hash(merged: &str) -> String {
     let mut table: toml::Table = toml::from_str(merged).unwrap_or_default();

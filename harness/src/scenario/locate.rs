@@ -12,7 +12,7 @@ pub struct LineCol {
 }
 
 /// Line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> LineCol {
+pub(super) fn line_col(text: &str, offset: usize) -> LineCol {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -22,7 +22,7 @@ pub fn line_col(text: &str, offset: usize) -> LineCol {
 
 /// The dotted key path whose key or value contains `offset` (deepest match), e.g.
 /// `backend.delays.first_token`.
-pub fn key_path_at(text: &str, offset: usize) -> Option<String> {
+pub(super) fn key_path_at(text: &str, offset: usize) -> Option<String> {
     let doc = Document::parse(text).ok()?;
     let mut path = Vec::new();
     walk_table(doc.as_table(), offset, &mut path).then(|| path.join("."))
@@ -83,7 +83,7 @@ fn quote_key(key: &str) -> String {
 }
 
 /// Where `path` (dotted, as [`key_path_at`] writes it) is defined in `text`.
-pub fn position_of(text: &str, path: &str) -> Option<LineCol> {
+pub(super) fn position_of(text: &str, path: &str) -> Option<LineCol> {
     let doc = Document::parse(text).ok()?;
     let keys = split_path(path)?;
     let mut table = doc.as_table();

@@ -13,7 +13,7 @@ const MAX_MCP_SERVERS: usize = 32;
 /// The most tool-schema bytes all servers together may list (tools × schema_bytes, summed):
 /// every listed schema is held by the server, the runtime and its prompt, so 10,000 tools of
 /// 1 MiB each (each within its own bound) would ask for gigabytes several times over.
-pub const MAX_LISTED_SCHEMA_BYTES: u64 = 16 << 20;
+pub(super) const MAX_LISTED_SCHEMA_BYTES: u64 = 16 << 20;
 
 /// `[[mcp.servers]]`: names usable as TOML keys and unique, counts and sizes bounded, delays
 /// valid; each server's seed follows the scenario's.

@@ -6,12 +6,12 @@
 //! the file, line and key, or the `--set` override it came from.
 
 pub(crate) mod codex;
-pub mod gate;
+pub(crate) mod gate;
 mod hash;
 mod locate;
 mod mcp;
-mod overrides;
-pub mod raw;
+pub(crate) mod overrides;
+pub(crate) mod raw;
 mod validate;
 
 use std::num::{NonZeroU32, NonZeroU64};
@@ -21,10 +21,10 @@ use std::time::Duration;
 use mock_backend::{DelayDist, MockConfig};
 use thread_runtime::Transport;
 
-pub use gate::{Budget, OnUndecided, RegressionPolicy, Statistic};
-pub use locate::LineCol;
+pub(crate) use gate::{Budget, OnUndecided, RegressionPolicy, Statistic};
+pub(crate) use locate::LineCol;
 use locate::Locator;
-pub use overrides::Override;
+pub(crate) use overrides::Override;
 use overrides::apply_overrides;
 use raw::RawScenario;
 use validate::validate;
@@ -142,7 +142,7 @@ pub struct CodexSpec {
 
 /// The largest scenario file read: the shipped ones are under 4 KiB; a bound keeps a wrong
 /// path (a device, a huge generated file) from deciding how much memory validation takes.
-pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 
 /// How many iterations, how many at once, and how long each may take.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn overrides_reach_into_tables_and_inline_tables_and_make_missing_levels() {
         let text = "[a]\nx = { y = { z = 1 } }\n";
-        assert_eq!(set(text, "a.x.y.z=2").unwrap(), "[a]\nx = { y = { z = 2 } }\n");
+        assert_eq!(
+            set(text, "a.x.y.z=2").unwrap(),
+            "[a]\nx = { y = { z = 2 } }\n"
+        );
         // A missing level inside an inline table is an inline table; under a table, a table.
         let made = set(text, "a.x.w.v=3").unwrap();
         assert!(made.starts_with("[a]\nx = { y = { z = 1 }"), "{made}");

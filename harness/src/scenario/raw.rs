@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A duration written as a string: `"20ms"`, `"1.5s"`, `"0"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DurationValue(pub Duration);
+pub(crate) struct DurationValue(pub Duration);
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -49,7 +49,7 @@ impl<'de> Deserialize<'de> for DurationValue {
 
 /// A probability in `[0, 1]`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ProbabilityValue(pub Probability);
+pub(crate) struct ProbabilityValue(pub Probability);
 
 impl<'de> Deserialize<'de> for ProbabilityValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -73,7 +73,7 @@ impl<'de> Deserialize<'de> for ProbabilityValue {
 /// A delay distribution: a duration string (constant) or a table with one of `uniform`,
 /// `normal`, `lognormal`, `empirical`.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct DelayValue(pub DelayDist);
+pub(crate) struct DelayValue(pub DelayDist);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,7 +168,7 @@ impl<'de> Deserialize<'de> for DelayValue {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RawTarget {
+pub(crate) enum RawTarget {
     Builtin,
     CodexExec,
     CodexAppServer,
@@ -176,7 +176,7 @@ pub enum RawTarget {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawStateStorage {
+pub(crate) enum RawStateStorage {
     #[default]
     Temp,
     Memory,
@@ -184,7 +184,7 @@ pub enum RawStateStorage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawTransport {
+pub(crate) enum RawTransport {
     Websocket,
     Http,
 }
@@ -201,7 +201,7 @@ fn default_timeout() -> DurationValue {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawScenario {
+pub(crate) struct RawScenario {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -237,7 +237,7 @@ pub struct RawScenario {
 /// `[load]`: open-loop arrivals.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLoad {
+pub(crate) struct RawLoad {
     /// `"50/s"` or `"600/m"`.
     pub rate: String,
     #[serde(default)]
@@ -246,7 +246,7 @@ pub struct RawLoad {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawArrival {
+pub(crate) enum RawArrival {
     #[default]
     Constant,
     Poisson,
@@ -255,7 +255,7 @@ pub enum RawArrival {
 /// `[mcp]`: mock MCP servers the runtime starts (`[[mcp.servers]]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMcp {
+pub(crate) struct RawMcp {
     #[serde(default)]
     pub servers: Vec<RawMcpServer>,
 }
@@ -273,7 +273,7 @@ fn default_startup_timeout() -> DurationValue {
 /// One `[[mcp.servers]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMcpServer {
+pub(crate) struct RawMcpServer {
     pub name: String,
     #[serde(default = "default_mcp_tools")]
     pub tools: u64,
@@ -294,7 +294,7 @@ pub struct RawMcpServer {
 /// `stdio` (a process the runtime spawns) or `http` (streamable HTTP served by the harness).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawMcpTransport {
+pub(crate) enum RawMcpTransport {
     #[default]
     Stdio,
     Http,
@@ -302,7 +302,7 @@ pub enum RawMcpTransport {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMcpDelays {
+pub(crate) struct RawMcpDelays {
     #[serde(default)]
     pub start: DelayValue,
     #[serde(default)]
@@ -315,7 +315,7 @@ pub struct RawMcpDelays {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMcpFaults {
+pub(crate) struct RawMcpFaults {
     #[serde(default)]
     pub crash_at_start: ProbabilityValue,
     #[serde(default)]
@@ -327,7 +327,7 @@ pub struct RawMcpFaults {
 /// `[run]`: how a run is cut into rounds and how many failures it may have.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRun {
+pub(crate) struct RawRun {
     #[serde(default = "default_rounds")]
     pub rounds: u64,
     #[serde(default = "default_max_failure_ratio")]
@@ -360,21 +360,21 @@ fn default_max_failure_ratio() -> f64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawCodexHome {
+pub(crate) enum RawCodexHome {
     Fresh,
     Reused,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawOtlpProtocol {
+pub(crate) enum RawOtlpProtocol {
     Json,
     Binary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawExporter {
+pub(crate) enum RawExporter {
     Logs,
     Traces,
     Metrics,
@@ -387,14 +387,14 @@ fn default_home() -> RawHome {
 /// `home = "fresh" | "reused"` or `home = { aged = { sessions = N } }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum RawHome {
+pub(crate) enum RawHome {
     Kind(RawCodexHome),
     Aged { aged: RawAged },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAged {
+pub(crate) struct RawAged {
     pub sessions: u64,
 }
 fn default_prompt() -> String {
@@ -410,7 +410,7 @@ fn default_exporters() -> Vec<RawExporter> {
 /// `[codex]`: how the real codex CLI is driven (targets codex-exec and codex-app-server).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCodex {
+pub(crate) struct RawCodex {
     /// Path of the codex binary (else $PHASEBENCH_CODEX_BIN, else the project's npm install).
     #[serde(default)]
     pub binary: Option<String>,
@@ -450,7 +450,7 @@ fn default_turns() -> u64 {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRuntime {
+pub(crate) struct RawRuntime {
     #[serde(default = "default_transport")]
     pub transport: RawTransport,
     #[serde(default = "default_connect_timeout")]
@@ -490,7 +490,7 @@ impl Default for RawRuntime {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTools {
+pub(crate) struct RawTools {
     #[serde(default)]
     pub servers: u64,
     #[serde(default)]
@@ -505,7 +505,7 @@ fn default_tokens() -> u64 {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBackend {
+pub(crate) struct RawBackend {
     #[serde(default = "default_tokens")]
     pub tokens: u64,
     #[serde(default)]
@@ -526,7 +526,7 @@ impl Default for RawBackend {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDelays {
+pub(crate) struct RawDelays {
     #[serde(default)]
     pub ws_handshake: DelayValue,
     #[serde(default)]
@@ -545,7 +545,7 @@ fn default_upgrade_status() -> u16 {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFaults {
+pub(crate) struct RawFaults {
     #[serde(default)]
     pub ws_upgrade_reject: ProbabilityValue,
     #[serde(default = "default_upgrade_status")]

@@ -57,7 +57,7 @@ fn interval(
 /// The interval of `statistic` of one series: the wider of the rounds' t interval (from the
 /// `per_round` series with enough samples) and the order-statistic interval of the pooled
 /// samples `all`. Budgets use it on whole metrics, reports on each (metric, status) series.
-pub fn statistic_interval(
+pub(crate) fn statistic_interval(
     all: &Series,
     per_round: impl Iterator<Item = Series>,
     statistic: Statistic,
@@ -93,7 +93,11 @@ pub fn statistic_interval(
 }
 
 /// Evaluates budgets on a run's rounds.
-pub fn evaluate(budgets: &[Budget], rounds: &[DecodedRound], confidence: f64) -> Vec<BudgetRow> {
+pub(crate) fn evaluate(
+    budgets: &[Budget],
+    rounds: &[DecodedRound],
+    confidence: f64,
+) -> Vec<BudgetRow> {
     let pooled = merge_rounds(rounds);
     budgets
         .iter()
@@ -146,7 +150,11 @@ pub fn evaluate(budgets: &[Budget], rounds: &[DecodedRound], confidence: f64) ->
 /// Budgets as a result file states them, judged again from its histograms: a stored verdict
 /// is never believed (a file edited to say `passed` says nothing). A key that is not a budget
 /// is breached, so a tampered file cannot pass by naming nonsense.
-pub fn rejudge(rows: &[BudgetRow], rounds: &[DecodedRound], confidence: f64) -> Vec<BudgetRow> {
+pub(crate) fn rejudge(
+    rows: &[BudgetRow],
+    rounds: &[DecodedRound],
+    confidence: f64,
+) -> Vec<BudgetRow> {
     rows.iter()
         .map(
             |row| match budget_of(&row.key, row.limit_ms, row.inclusive) {

@@ -31,7 +31,8 @@ use super::estimate::{Interval, NoInterval, against_history, mean, paired, t_qua
 use super::{budget, needed_for, resolution_ms, round_value};
 
 /// Percentiles compared.
-pub const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
+pub(crate) const QUANTILES: [(&str, f64); 4] =
+    [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
 
 /// The outcome for one percentile of one series.
 #[derive(
@@ -70,7 +71,7 @@ impl RowVerdict {
 }
 
 /// The least share of a change a phase must move by to be named as where it came from.
-pub const EXPLAINING_SHARE: f64 = 0.5;
+pub(crate) const EXPLAINING_SHARE: f64 = 0.5;
 
 /// One compared percentile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -113,7 +114,9 @@ impl StatComparison {
     /// it): "not regressed", whether or not it also rules out an improvement.
     pub fn rules_out_regression(&self) -> bool {
         self.verdict != RowVerdict::Regressed
-            && self.ci_high_ms.is_some_and(|high| high <= self.threshold_ms)
+            && self
+                .ci_high_ms
+                .is_some_and(|high| high <= self.threshold_ms)
     }
 }
 
@@ -195,7 +198,7 @@ pub enum Design {
 }
 
 /// Version of the comparison JSON.
-pub const COMPARISON_SCHEMA_VERSION: u32 = 2;
+pub(crate) const COMPARISON_SCHEMA_VERSION: u32 = 2;
 
 /// A whole comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -309,9 +312,7 @@ impl Comparison {
         let place = match part.metric.as_str() {
             m if m == CLIENT_TURN_TO_MOCK => "the runtime, before its request reached the mock",
             m if m == MOCK_FIRST_DELTA => "the mock's answer (its injected delay and overhead)",
-            m if m == CLIENT_DELTA_FROM_MOCK => {
-                "the runtime, after the first delta left the mock"
-            }
+            m if m == CLIENT_DELTA_FROM_MOCK => "the runtime, after the first delta left the mock",
             _ => unreachable!("filtered to the parts"),
         };
         Some(Source::Part(part, place))
@@ -418,7 +419,7 @@ impl Comparison {
 }
 
 /// The JSON Schema of the comparison file (committed as `schemas/comparison.schema.json`).
-pub fn json_schema() -> String {
+pub(crate) fn json_schema() -> String {
     let schema = schemars::schema_for!(Comparison);
     String::from_utf8(crate::results::json_bytes(&schema)).expect("JSON is UTF-8")
 }
@@ -435,7 +436,7 @@ pub struct MismatchError {
     pub differences: Vec<String>,
 }
 
-pub use crate::results::differences;
+pub(crate) use crate::results::differences;
 
 fn label(key: &MetricKey) -> String {
     crate::model::metric::series_label(&key.metric, key.status.as_deref())
@@ -503,12 +504,15 @@ impl Units {
                 "save at least {} more run{} to the baseline (a history needs {}), or judge with \
                  `phasebench ab --until-decided`, which needs no history",
                 super::estimate::MIN_HISTORY_RUNS - runs,
-                if super::estimate::MIN_HISTORY_RUNS - runs == 1 { "" } else { "s" },
+                if super::estimate::MIN_HISTORY_RUNS - runs == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 super::estimate::MIN_HISTORY_RUNS
             ),
             Unjudged::NoInterval(NoInterval::EmptyCurrent) => {
-                "the current run needs rounds with enough samples: more iterations per round"
-                    .into()
+                "the current run needs rounds with enough samples: more iterations per round".into()
             }
             Unjudged::NoInterval(NoInterval::TooFewPairs { .. }) => format!(
                 "at least {} round pairs with enough samples on both sides",
@@ -620,7 +624,7 @@ fn judge(
 /// A row's verdict from its interval `[low, high]` of the change and its threshold: regressed
 /// wholly above +threshold, improved wholly below −threshold, unchanged wholly within,
 /// inconclusive otherwise.
-pub fn classify(low: f64, high: f64, threshold: f64) -> RowVerdict {
+pub(crate) fn classify(low: f64, high: f64, threshold: f64) -> RowVerdict {
     if low > threshold {
         RowVerdict::Regressed
     } else if high < -threshold {
@@ -696,7 +700,7 @@ fn normal_quantile(p: f64) -> f64 {
 
 /// How to compare.
 #[derive(Debug, Clone, Default)]
-pub struct CompareOptions {
+pub(crate) struct CompareOptions {
     pub allow_mismatch: bool,
     /// A sequential A/B's look: its intervals are formed at the look's confidence.
     pub look: Option<super::sequential::Look>,
@@ -708,7 +712,7 @@ pub struct CompareOptions {
 /// where it came from: a scenario file the judge was given, or the baseline, never the file
 /// under judgment (a result edited to raise a limit or delete a budget would pass itself).
 #[derive(Debug, Clone)]
-pub struct Judging {
+pub(crate) struct Judging {
     pub policy: RegressionPolicy,
     pub budgets: Vec<crate::scenario::Budget>,
     /// Shown with the comparison: "the scenario scenarios/ci/x.toml", "the baseline b.json".
@@ -717,7 +721,7 @@ pub struct Judging {
 
 impl Judging {
     /// The scenario's own gate.
-    pub fn of_scenario(scenario: &crate::scenario::Scenario) -> Self {
+    pub(crate) fn of_scenario(scenario: &crate::scenario::Scenario) -> Self {
         Self {
             policy: scenario.policy.clone(),
             budgets: scenario.budgets.clone(),
@@ -731,7 +735,7 @@ impl Judging {
     }
 
     /// The gate a stored run was judged by (its policy and budget limits).
-    pub fn of_result(result: &LoadedResult, what: &str) -> Self {
+    pub(crate) fn of_result(result: &LoadedResult, what: &str) -> Self {
         Self {
             policy: result.summary.policy.clone(),
             budgets: result
@@ -747,7 +751,7 @@ impl Judging {
 
 /// The current run against a baseline history (oldest first), under the policy
 /// `options.judging` names (the baseline's when none).
-pub fn against_baseline(
+pub(crate) fn against_baseline(
     current: &LoadedResult,
     history: &[LoadedResult],
     options: &CompareOptions,
@@ -916,7 +920,7 @@ fn mixed_resolution_row(
 
 /// B against A over alternating rounds (`a[i]` and `b[i]` ran back to back; each is one
 /// `phasebench run`, taken whole), under B's policy; `budgets` are B's, already evaluated.
-pub fn paired_rounds(
+pub(crate) fn paired_rounds(
     a: &[LoadedResult],
     b: &[LoadedResult],
     budgets: Vec<BudgetRow>,
@@ -1083,7 +1087,12 @@ mod tests {
         assert_eq!(m, 6);
         assert_eq!(rows[0].verdict, RowVerdict::Regressed);
         // 0.02 > 0.025 / 5: not after the correction.
-        assert_eq!(rows[1].verdict, RowVerdict::Inconclusive, "{}", rows[1].reason);
+        assert_eq!(
+            rows[1].verdict,
+            RowVerdict::Inconclusive,
+            "{}",
+            rows[1].reason
+        );
         assert!(rows[1].reason.contains("Holm"), "{}", rows[1].reason);
         // The informational row keeps its own verdict and never fails the comparison.
         assert_eq!(rows[6].verdict, RowVerdict::Regressed);

@@ -51,7 +51,7 @@ fn most_needed(scenario: &Scenario) -> Option<(String, u64)> {
 /// Checks that `iterations` split into `rounds` leave every primary statistic judgeable;
 /// `min_rounds` is the fewest rounds the command can judge with (3 for `ab`, 1 otherwise),
 /// used when suggesting fewer rounds.
-pub fn check(
+pub(crate) fn check(
     scenario: &Scenario,
     iterations: u64,
     rounds: u32,
@@ -92,7 +92,7 @@ pub fn check(
 
 /// `--rounds auto`: the most rounds, between `min_rounds` and `max_rounds`, that leave every
 /// primary statistic of `scenario` judgeable with `iterations`.
-pub fn auto_rounds(
+pub(crate) fn auto_rounds(
     scenario: &Scenario,
     iterations: u64,
     min_rounds: u32,
@@ -108,7 +108,7 @@ pub fn auto_rounds(
 
 /// A result that cannot serve to judge against (`baseline save`): a primary statistic none
 /// of whose rounds had enough samples for it. Returns the first such statistic, described.
-pub fn check_result(result: &crate::results::LoadedResult) -> Result<(), String> {
+pub(crate) fn check_result(result: &crate::results::LoadedResult) -> Result<(), String> {
     for entry in &result.summary.policy.primary {
         let Ok((metric, q)) = parse_primary(entry) else {
             continue;
@@ -163,7 +163,10 @@ mod tests {
         let e = check(&s, 60, 5, 1).unwrap_err();
         assert_eq!((e.needed, e.per_round), (50, 12));
         let text = e.to_string();
-        assert!(text.contains("at least 250 iterations for 5 rounds"), "{text}");
+        assert!(
+            text.contains("at least 250 iterations for 5 rounds"),
+            "{text}"
+        );
         assert!(text.contains("or 1 round (`--rounds auto`)"), "{text}");
         assert!(check(&s, 250, 5, 1).is_ok());
         // An A/B cannot go below 3 rounds: the fix is more iterations.

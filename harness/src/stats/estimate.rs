@@ -30,13 +30,13 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Fewest baseline runs for an interval against a history.
-pub const MIN_HISTORY_RUNS: usize = 3;
+pub(crate) const MIN_HISTORY_RUNS: usize = 3;
 /// Fewest paired rounds for an A/B interval.
-pub const MIN_PAIRED_ROUNDS: usize = 3;
+pub(crate) const MIN_PAIRED_ROUNDS: usize = 3;
 
 /// Why no interval could be formed; each says what would give one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoInterval {
+pub(crate) enum NoInterval {
     #[error(
         "the baseline has {runs} run{} with this statistic; between-run variance is unknown: \
          save at least {MIN_HISTORY_RUNS} runs to the baseline or use `phasebench ab`",
@@ -54,7 +54,7 @@ pub enum NoInterval {
 
 /// An estimate of a difference (current − baseline, or B − A), in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Interval {
+pub(crate) struct Interval {
     pub estimate: f64,
     pub standard_error: f64,
     pub degrees_of_freedom: f64,
@@ -65,7 +65,7 @@ pub struct Interval {
 
 impl Interval {
     /// The t interval `estimate ± t(df) × se` at `confidence` (two-sided).
-    pub fn new(
+    pub(crate) fn new(
         estimate: f64,
         standard_error: f64,
         degrees_of_freedom: f64,
@@ -83,14 +83,14 @@ impl Interval {
 
     /// One-sided p-value against "the true difference is at most `threshold`": small when the
     /// data say the difference exceeds it (a regression beyond the threshold).
-    pub fn p_above(&self, threshold: f64) -> f64 {
+    pub(crate) fn p_above(&self, threshold: f64) -> f64 {
         self.upper_tail((self.estimate - threshold) / self.standard_error)
     }
 
     /// One-sided p-value against "the true difference is at least `−threshold`" (an
     /// improvement beyond the threshold).
     #[cfg(test)]
-    pub fn p_below(&self, threshold: f64) -> f64 {
+    pub(crate) fn p_below(&self, threshold: f64) -> f64 {
         self.upper_tail((-threshold - self.estimate) / self.standard_error)
     }
 
@@ -106,7 +106,7 @@ impl Interval {
 }
 
 /// The `p` quantile of Student's t with `df` degrees of freedom.
-pub fn t_quantile(p: f64, df: f64) -> f64 {
+pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df.max(1.0))
         .map(|d| d.inverse_cdf(p))
         .unwrap_or(f64::INFINITY)
@@ -132,7 +132,7 @@ fn quantization(resolution_ms: f64) -> f64 {
 
 /// The current run's value (the mean of its round values) against a history of runs (each the
 /// values of its rounds), at `confidence`. `resolution_ms` is the coarser of the two sides'.
-pub fn against_history(
+pub(crate) fn against_history(
     history: &[Vec<f64>],
     current: &[f64],
     resolution_ms: f64,
@@ -205,7 +205,7 @@ fn satterthwaite(parts: &[(f64, f64)]) -> f64 {
 
 /// B − A over paired rounds (`a[i]` and `b[i]` ran back to back), at `confidence`. Rounds
 /// where either side has no value are left out.
-pub fn paired(
+pub(crate) fn paired(
     a: &[Option<f64>],
     b: &[Option<f64>],
     resolution_ms: f64,
@@ -228,14 +228,14 @@ pub fn paired(
 }
 
 /// Share of the values trimmed from each end by [`trimmed_interval`].
-pub const TRIM: f64 = 0.1;
+pub(crate) const TRIM: f64 = 0.1;
 
 /// Yuen's interval for the trimmed mean of `values`: trim ⌊0.1 n⌋ from each end, take the
 /// mean of the rest, and the winsorized variance (the trimmed values replaced by the nearest
 /// kept ones) scaled by 1/(1 − 2g/n)²; Student t with n − 2g − 1 degrees of freedom. With
 /// fewer than 10 values nothing is trimmed and it is the ordinary t interval of the mean.
 /// `extra_variance` is added to each value's variance (quantization).
-pub fn trimmed_interval(values: &[f64], extra_variance: f64, confidence: f64) -> Interval {
+pub(crate) fn trimmed_interval(values: &[f64], extra_variance: f64, confidence: f64) -> Interval {
     let n = values.len();
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);

@@ -3,36 +3,36 @@
 //! verdicts and family-wise error control ([`compare`]). Depends on `results` (and the
 //! layers below it), never on `report`; `results` never depends on it.
 
-pub mod budget;
-pub mod compare;
-pub mod design;
-pub mod estimate;
-pub mod rank;
-pub mod sequential;
+pub(crate) mod budget;
+pub(crate) mod compare;
+pub(crate) mod design;
+pub(crate) mod estimate;
+pub(crate) mod rank;
+pub(crate) mod sequential;
 
 use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 use crate::model::sample::Resolution;
 use crate::results::DecodedRound;
 
 /// A round needs at least this many samples of a series to give a percentile...
-pub const MIN_SAMPLES: u64 = 20;
+pub(crate) const MIN_SAMPLES: u64 = 20;
 /// ...and at least this many beyond it (n × (1 − q)): p90 needs 50, p99 500.
-pub const MIN_TAIL_SAMPLES: f64 = 5.0;
+pub(crate) const MIN_TAIL_SAMPLES: f64 = 5.0;
 
 /// Whether `n` samples are enough for the `q` quantile ([`needed_for`]: one rule, so that a
 /// design checked before running agrees with the rounds judged after; 50 × (1 − 0.9) is
 /// 4.999… in floating point, which once made 50-sample rounds too few for p90).
-pub fn enough_for(n: u64, q: f64) -> bool {
+pub(crate) fn enough_for(n: u64, q: f64) -> bool {
     n >= needed_for(q)
 }
 
 /// Samples needed for the `q` quantile.
-pub fn needed_for(q: f64) -> u64 {
+pub(crate) fn needed_for(q: f64) -> u64 {
     ((MIN_TAIL_SAMPLES / (1.0 - q) - 1e-9).ceil() as u64).max(MIN_SAMPLES)
 }
 
 /// The resolution in milliseconds.
-pub fn resolution_ms(resolution: Resolution) -> f64 {
+pub(crate) fn resolution_ms(resolution: Resolution) -> f64 {
     match resolution {
         Resolution::Us => 0.001,
         Resolution::Ms => 1.0,
@@ -40,7 +40,7 @@ pub fn resolution_ms(resolution: Resolution) -> f64 {
 }
 
 /// The `q` percentile of `key` in a round, when the round has enough samples for it.
-pub fn round_value(round: &DecodedRound, key: &MetricKey, q: f64) -> Option<f64> {
+pub(crate) fn round_value(round: &DecodedRound, key: &MetricKey, q: f64) -> Option<f64> {
     let series = round.get(key)?;
     enough_for(series.histogram.count(), q)
         .then(|| series.histogram.quantile_ms(q, series.resolution))
@@ -48,7 +48,7 @@ pub fn round_value(round: &DecodedRound, key: &MetricKey, q: f64) -> Option<f64>
 
 /// All statuses of `metric` in a round merged (budgets judge a metric whole), with the
 /// coarsest resolution among them.
-pub fn merged_metric(round: &DecodedRound, metric: &str) -> Option<Series> {
+pub(crate) fn merged_metric(round: &DecodedRound, metric: &str) -> Option<Series> {
     let mut out: Option<Series> = None;
     for (key, series) in round.iter().filter(|(k, _)| k.metric == metric) {
         let _ = key;
@@ -67,7 +67,7 @@ pub fn merged_metric(round: &DecodedRound, metric: &str) -> Option<Series> {
 /// statistics whose ranks bound nq by z·√(nq(1−q)) (the normal form of the binomial
 /// interval). Exact enough from a few dozen samples; it assumes independent samples, so it
 /// is used only beside the rounds' interval, never alone when rounds can give one.
-pub fn order_statistic_interval(
+pub(crate) fn order_statistic_interval(
     h: &DurationHistogram,
     resolution: Resolution,
     q: f64,

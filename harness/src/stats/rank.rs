@@ -16,7 +16,7 @@ use super::{enough_for, merged_metric};
 
 /// One result's place for one statistic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Ranked {
+pub(crate) struct Ranked {
     /// The result's label (its path).
     pub label: String,
     pub value_ms: f64,
@@ -31,7 +31,7 @@ pub struct Ranked {
 
 /// A statistic's ranking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Ranking {
+pub(crate) struct Ranking {
     pub metric: String,
     pub statistic: String,
     /// Fastest first; results without the series are left out.
@@ -48,7 +48,11 @@ fn mean_and_stderr(values: &[f64]) -> (f64, Option<f64>) {
 
 /// Ranks `results` on the `q` quantile of `metric`, all its statuses merged (as budgets judge a
 /// metric); a round counts when it has enough samples for the quantile.
-pub fn rank(results: &[(String, &LoadedResult)], metric: &str, (name, q): (&str, f64)) -> Ranking {
+pub(crate) fn rank(
+    results: &[(String, &LoadedResult)],
+    metric: &str,
+    (name, q): (&str, f64),
+) -> Ranking {
     let mut rows: Vec<Ranked> = results
         .iter()
         .filter_map(|(label, result)| {
@@ -97,7 +101,7 @@ pub fn rank(results: &[(String, &LoadedResult)], metric: &str, (name, q): (&str,
 }
 
 /// The ranking in words: the fastest, then "ran R ± E times faster than" each other.
-pub fn describe(ranking: &Ranking) -> Vec<String> {
+pub(crate) fn describe(ranking: &Ranking) -> Vec<String> {
     let Some(fastest) = ranking.ranked.first() else {
         return vec![format!(
             "{} {}: no result has it",
@@ -130,7 +134,7 @@ pub fn describe(ranking: &Ranking) -> Vec<String> {
 
 /// One candidate run in alternating rounds against a common reference (an `ab` pair
 /// directory, such as each release of `history`): its rounds and the reference's, in pairs.
-pub struct Paired<'a> {
+pub(crate) struct Paired<'a> {
     pub label: String,
     pub reference: &'a [LoadedResult],
     pub candidate: &'a [LoadedResult],
@@ -139,7 +143,7 @@ pub struct Paired<'a> {
 /// Ranks candidates that were each paired with the same reference: per round pair the ratio
 /// candidate / reference (drift shared by a pair cancels), their mean and standard error; the
 /// ratio between two candidates is the ratio of their mean ratios, errors propagated.
-pub fn rank_paired(pairs: &[Paired<'_>], metric: &str, (name, q): (&str, f64)) -> Ranking {
+pub(crate) fn rank_paired(pairs: &[Paired<'_>], metric: &str, (name, q): (&str, f64)) -> Ranking {
     let value = |round: &crate::results::DecodedRound| {
         merged_metric(round, metric)
             .filter(|s| enough_for(s.histogram.count(), q))

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::estimate::MIN_PAIRED_ROUNDS;
 
 /// Most round pairs `--until-decided` runs unless told.
-pub const DEFAULT_MAX_ROUNDS: u32 = 40;
+pub(crate) const DEFAULT_MAX_ROUNDS: u32 = 40;
 /// Each look after the first comes at this many times the previous look's round pairs (and at
 /// least two more).
 const GROWTH: f64 = 4.0 / 3.0;
@@ -44,7 +44,7 @@ pub struct Look {
 
 /// The looks of a sequential A/B and the level of each.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SequentialPlan {
+pub(crate) struct SequentialPlan {
     /// Round pairs at each look, increasing; the last is the maximum.
     looks: Vec<u32>,
     /// The whole error budget, 1 − confidence.
@@ -53,7 +53,7 @@ pub struct SequentialPlan {
 
 impl SequentialPlan {
     /// Looks from `first` round pairs up to `max_rounds`, spending `1 − confidence`.
-    pub fn new(first: u32, max_rounds: u32, confidence: f64) -> Result<Self, String> {
+    pub(crate) fn new(first: u32, max_rounds: u32, confidence: f64) -> Result<Self, String> {
         let min = MIN_PAIRED_ROUNDS as u32;
         if first < min {
             return Err(format!(
@@ -84,17 +84,17 @@ impl SequentialPlan {
     }
 
     /// Round pairs at each look.
-    pub fn rounds(&self) -> &[u32] {
+    pub(crate) fn rounds(&self) -> &[u32] {
         &self.looks
     }
 
-    pub fn max_rounds(&self) -> u32 {
+    pub(crate) fn max_rounds(&self) -> u32 {
         *self.looks.last().expect("a plan has a look")
     }
 
     /// The `index`-th look (0-based) with its level: 1 − α·(n_k − n_{k−1})/N, the first look
     /// taking α·n_1/N.
-    pub fn look(&self, index: usize) -> Look {
+    pub(crate) fn look(&self, index: usize) -> Look {
         let n = self.looks[index];
         let before = if index == 0 { 0 } else { self.looks[index - 1] };
         let max = self.max_rounds();
@@ -110,7 +110,7 @@ impl SequentialPlan {
 
     /// The look at exactly `rounds` round pairs, if the plan has one (for judging kept rounds
     /// again).
-    pub fn look_at(&self, rounds: u32) -> Option<Look> {
+    pub(crate) fn look_at(&self, rounds: u32) -> Option<Look> {
         self.looks
             .iter()
             .position(|&n| n == rounds)

@@ -16,11 +16,11 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
 }
 
 /// How long [`lock_for_update`] waits for another writer to finish.
-pub const LOCK_DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const LOCK_DEADLINE: Duration = Duration::from_secs(120);
 
 /// An exclusive lock for one read-modify-write of `target`, released when dropped.
 #[derive(Debug)]
-pub struct UpdateLock {
+pub(crate) struct UpdateLock {
     _file: File,
 }
 
@@ -28,7 +28,7 @@ pub struct UpdateLock {
 /// `.NAME.lock` (the target itself is replaced by a rename, so a lock on it would be on an
 /// inode about to go). The lock file stays (removing it would race with the next writer).
 /// Waits at most [`LOCK_DEADLINE`] for another writer.
-pub fn lock_for_update(target: &Path) -> Result<UpdateLock, OutputError> {
+pub(crate) fn lock_for_update(target: &Path) -> Result<UpdateLock, OutputError> {
     let name = target
         .file_name()
         .map_or("output".into(), |n| n.to_string_lossy().into_owned());
@@ -61,4 +61,3 @@ pub fn lock_for_update(target: &Path) -> Result<UpdateLock, OutputError> {
         }
     }
 }
-

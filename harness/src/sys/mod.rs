@@ -2,14 +2,14 @@
 //! go ([`output`]), how a stop request travels ([`shutdown`]), and how an input file is read
 //! without trusting its size ([`read_bounded`]). Depends on nothing else in the crate.
 
-pub mod lock;
-pub mod output;
-pub mod process;
-pub mod shutdown;
+pub(crate) mod lock;
+pub(crate) mod output;
+pub(crate) mod process;
+pub(crate) mod shutdown;
 
 /// `text` as one file name component: letters, digits and dots kept, anything else (path
 /// separators included) becomes `_`, and a name of dots only (`.`, `..`) becomes underscores.
-pub fn path_safe(text: &str) -> String {
+pub(crate) fn path_safe(text: &str) -> String {
     let safe: String = text
         .chars()
         .map(|c| {
@@ -29,7 +29,7 @@ pub fn path_safe(text: &str) -> String {
 
 /// Why [`read_bounded`] returned no bytes.
 #[derive(Debug)]
-pub enum BoundedReadError {
+pub(crate) enum BoundedReadError {
     Io(std::io::Error),
     /// The file holds more than the limit.
     TooLarge,
@@ -53,7 +53,10 @@ impl std::fmt::Display for BoundedReadError {
 /// more than `limit` bytes: no input file decides how much memory it takes. Anything but a
 /// regular file is refused before a byte is read: `/dev/zero` never ends, a FIFO may never
 /// open or never close. The open does not block (`O_NONBLOCK`, which regular files ignore).
-pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, BoundedReadError> {
+pub(crate) fn read_bounded(
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<Vec<u8>, BoundedReadError> {
     use std::io::Read;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()

@@ -32,7 +32,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 /// How long writing through (a FIFO, a device) may wait for a reader or for room.
-pub const WRITE_THROUGH_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const WRITE_THROUGH_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Where one output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,7 +357,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), OutputError> {
 }
 
 /// Checks every output of a command before it starts; the first problem is returned.
-pub fn check_all<'a>(
+pub(crate) fn check_all<'a>(
     outputs: impl IntoIterator<Item = &'a Destination>,
 ) -> Result<(), OutputError> {
     for output in outputs {

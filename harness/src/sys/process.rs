@@ -14,7 +14,7 @@ use rustix::process::{Pid, Signal};
 
 /// Which signal [`signal_group`] sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// SIGTERM: stop in order.
     Ask,
     /// SIGKILL.
@@ -23,7 +23,7 @@ pub enum Stop {
 
 /// Sends `stop` to every process in group `pgid`; false when there was no such group (or
 /// `pgid` is not a valid process id).
-pub fn signal_group(pgid: u32, stop: Stop) -> bool {
+pub(crate) fn signal_group(pgid: u32, stop: Stop) -> bool {
     let signal = match stop {
         Stop::Ask => Signal::TERM,
         Stop::Kill => Signal::KILL,
@@ -35,14 +35,14 @@ pub fn signal_group(pgid: u32, stop: Stop) -> bool {
 }
 
 /// Set on a child phasebench to its parent's pid: the child stops when that parent is gone.
-pub const WATCH_PARENT_ENV: &str = "PHASEBENCH_WATCH_PARENT";
+pub(crate) const WATCH_PARENT_ENV: &str = "PHASEBENCH_WATCH_PARENT";
 
 /// How often a watching child checks its parent.
-pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(100);
 
 /// What a child does when its parent is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Orphaned {
+pub(crate) enum Orphaned {
     /// Send itself SIGTERM (the usual orderly stop), and exit 143 if that has not ended the
     /// process within `grace`.
     StopInOrder { grace: Duration },
@@ -52,7 +52,7 @@ pub enum Orphaned {
 
 /// Watches (on its own thread) that this process's parent is still `parent` (the pid in
 /// [`WATCH_PARENT_ENV`], or the parent at the time of the call), and acts when it is not.
-pub fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
+pub(crate) fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
     let parent = parent.unwrap_or_else(std::os::unix::process::parent_id);
     let _ = std::thread::Builder::new()
         .name("parent-watch".into())
@@ -72,7 +72,7 @@ pub fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
 }
 
 /// The parent pid [`WATCH_PARENT_ENV`] names, if it is set to one.
-pub fn parent_to_watch() -> Option<u32> {
+pub(crate) fn parent_to_watch() -> Option<u32> {
     std::env::var(WATCH_PARENT_ENV).ok()?.trim().parse().ok()
 }
 

@@ -16,7 +16,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 static SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 
 /// Routes SIGINT and SIGTERM into the stop flag. Call once, early in `main`.
-pub fn install() -> std::io::Result<()> {
+pub(crate) fn install() -> std::io::Result<()> {
     let signal = Arc::clone(SIGNAL.get_or_init(Arc::default));
     for sig in [SIGINT, SIGTERM] {
         // A second signal, once the first set the flag, terminates right away.
@@ -29,7 +29,7 @@ pub fn install() -> std::io::Result<()> {
 }
 
 /// The signal that asked for a stop, if any.
-pub fn requested() -> Option<i32> {
+pub(crate) fn requested() -> Option<i32> {
     SIGNAL
         .get()
         .map(|s| s.load(Ordering::Relaxed))
@@ -38,19 +38,19 @@ pub fn requested() -> Option<i32> {
 }
 
 /// Resolves once a stop was requested.
-pub async fn wait() {
+pub(crate) async fn wait() {
     while requested().is_none() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 /// The exit code for a stop by `signal`.
-pub fn exit_code(signal: i32) -> u8 {
+pub(crate) fn exit_code(signal: i32) -> u8 {
     (128 + signal).clamp(0, 255) as u8
 }
 
 /// The signal's name, for the one-line message.
-pub fn name(signal: i32) -> &'static str {
+pub(crate) fn name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGTERM => "SIGTERM",

@@ -16,20 +16,20 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use codex_telemetry::StartupPhase;
 use mock_backend::{DelayDist, Exchange, MockBackend, RecordedRequest};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use codex_telemetry::StartupPhase;
 use thread_runtime::{Event, Op, RuntimeConfig, TelemetrySink, ThreadRuntime, Transport};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
 use crate::model::metric::{
-    CLIENT_DELTA_FROM_MOCK, CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START, CLIENT_TURN_TO_MOCK,
-    MOCK_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT,
+    CLIENT_DELTA_FROM_MOCK, CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START,
+    CLIENT_TURN_TO_MOCK, MOCK_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT,
 };
 use crate::model::sample::OverheadSample;
 use crate::model::sample::Sample;
@@ -396,7 +396,11 @@ fn first_token_parts(
     };
     let at = |instant: Instant| arrived_wall.checked_sub(arrived - instant);
     [
-        (CLIENT_TURN_TO_MOCK, turn.received - submitted, at(turn.received)),
+        (
+            CLIENT_TURN_TO_MOCK,
+            turn.received - submitted,
+            at(turn.received),
+        ),
         (MOCK_FIRST_DELTA, sent - turn.received, at(sent)),
         (CLIENT_DELTA_FROM_MOCK, arrived - sent, Some(arrived_wall)),
     ]

@@ -9,18 +9,18 @@ use crate::model::sample::{Resolution, Sample};
 
 /// A fake that reports `phases` every iteration; durations grow by `step × (index % 10)`.
 #[derive(Debug, Clone, Default)]
-pub struct FakeTarget {
-    pub phases: Vec<(String, Option<String>, Duration)>,
-    pub step: Duration,
+pub(crate) struct FakeTarget {
+    pub(crate) phases: Vec<(String, Option<String>, Duration)>,
+    pub(crate) step: Duration,
     /// Iterations whose index is a multiple of this fail after reporting nothing.
-    pub fail_every: Option<u64>,
+    pub(crate) fail_every: Option<u64>,
     /// Iterations whose index is a multiple of this never finish.
-    pub hang_every: Option<u64>,
+    pub(crate) hang_every: Option<u64>,
 }
 
 impl FakeTarget {
     /// Durations reported by iteration `index` for phase `base`.
-    pub fn duration_at(&self, base: Duration, index: u64) -> Duration {
+    pub(crate) fn duration_at(&self, base: Duration, index: u64) -> Duration {
         base + self.step * (index % 10) as u32
     }
 }

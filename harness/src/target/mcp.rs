@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The file each home's mock MCP servers append their requests to.
-pub const RECORD: &str = "mcp-requests.jsonl";
+pub(crate) const RECORD: &str = "mcp-requests.jsonl";
 /// The most of one home's MCP record that is read.
 const MAX_RECORD: u64 = 1 << 20;
 
 /// One record file, at most [`MAX_RECORD`] bytes of it.
-pub fn read_record(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_record(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut text = String::new();
     std::fs::File::open(path)?
@@ -23,7 +23,7 @@ pub fn read_record(path: &Path) -> std::io::Result<String> {
 /// The delay injected before tool building could finish, from one iteration's MCP records:
 /// per server start + initialize + tools/list, the slowest server's. None when a server did
 /// not get that far (crashed, never answered, or `expected` servers did not all report).
-pub fn injected(records: &str, expected: usize) -> Option<Duration> {
+pub(crate) fn injected(records: &str, expected: usize) -> Option<Duration> {
     use std::collections::BTreeMap;
     let mut per_server: BTreeMap<String, (Duration, bool)> = BTreeMap::new();
     for line in records.lines() {
@@ -49,7 +49,7 @@ pub fn injected(records: &str, expected: usize) -> Option<Duration> {
 
 /// The phasebench binary that serves mock MCP servers: this process when it is phasebench,
 /// else `phasebench` beside it or one directory up (a test binary in `target/*/deps`).
-pub fn server_command() -> Result<PathBuf, String> {
+pub(crate) fn server_command() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let is_phasebench = |p: &Path| {
         p.file_name()

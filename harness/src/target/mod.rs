@@ -2,11 +2,11 @@
 //! The runner knows nothing else about a target, so statistics and reports are tested against
 //! [`fake::FakeTarget`] without timing noise, and new targets (the real codex CLI) slot in.
 
-pub mod builtin;
-pub mod codex;
+pub(crate) mod builtin;
+pub(crate) mod codex;
 #[cfg(test)]
 pub(crate) mod fake;
-pub mod mcp;
+pub(crate) mod mcp;
 
 use std::future::Future;
 use std::time::Duration;
@@ -80,7 +80,7 @@ pub struct Mark {
 
 /// The mock's server-side view of a thread, as instants on its timeline: when each request
 /// arrived and when the first delta of a turn went out.
-pub fn server_marks(records: &[mock_backend::RecordedRequest]) -> Vec<Mark> {
+pub(crate) fn server_marks(records: &[mock_backend::RecordedRequest]) -> Vec<Mark> {
     let mut marks = Vec::with_capacity(records.len() * 2);
     for r in records {
         marks.push(Mark {

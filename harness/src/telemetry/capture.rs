@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use codex_telemetry::ATTR_CONVERSATION_ID;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::AnyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
-use codex_telemetry::ATTR_CONVERSATION_ID;
 
 use crate::model::sample::{AttrValue, Sample, decode};
 
@@ -23,13 +23,13 @@ struct Inner {
 
 /// The capture; clones share one store.
 #[derive(Debug, Clone, Default)]
-pub struct Capture {
+pub(crate) struct Capture {
     inner: Arc<Inner>,
 }
 
 impl Capture {
     /// Removes and returns the samples of one thread.
-    pub fn take(&self, thread_id: &str) -> Vec<Sample> {
+    pub(crate) fn take(&self, thread_id: &str) -> Vec<Sample> {
         self.inner
             .by_thread
             .lock()
@@ -39,7 +39,7 @@ impl Capture {
     }
 
     /// Samples of threads nobody took (e.g. emitted after their iteration ended).
-    pub fn untaken(&self) -> usize {
+    pub(crate) fn untaken(&self) -> usize {
         self.inner
             .by_thread
             .lock()
@@ -50,12 +50,12 @@ impl Capture {
     }
 
     /// Events with a metric's name whose attributes could not be decoded.
-    pub fn malformed(&self) -> u64 {
+    pub(crate) fn malformed(&self) -> u64 {
         self.inner.malformed.load(Ordering::Relaxed)
     }
 
     /// Metric events without a `conversation.id`.
-    pub fn unattributed(&self) -> u64 {
+    pub(crate) fn unattributed(&self) -> u64 {
         self.inner.unattributed.load(Ordering::Relaxed)
     }
 

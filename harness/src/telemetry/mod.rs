@@ -3,7 +3,7 @@
 //! external processes ([`receiver`]), and the phase ↔ trace-span mapping that refines
 //! whole-millisecond phases ([`spans`]). Uses `model`; knows nothing of targets or runs.
 
-pub mod capture;
-pub mod otlp;
-pub mod receiver;
-pub mod spans;
+pub(crate) mod capture;
+pub(crate) mod otlp;
+pub(crate) mod receiver;
+pub(crate) mod spans;

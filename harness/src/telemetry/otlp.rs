@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use codex_telemetry::ATTR_CONVERSATION_ID;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -13,7 +14,6 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
 use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data as MetricData;
 use prost::Message;
-use codex_telemetry::ATTR_CONVERSATION_ID;
 
 use crate::model::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
 use crate::model::sample::{AttrValue, Sample, decode};
@@ -89,7 +89,7 @@ impl DecodedLogs {
 }
 
 /// Inflates a gzip body, refusing to grow past `limit` bytes (a zip bomb stops there).
-pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, OtlpError> {
+pub(crate) fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, OtlpError> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
     decoder
@@ -179,7 +179,7 @@ pub fn decode_spans(body: &[u8], encoding: Encoding) -> Result<(Vec<SpanRecord>,
 }
 
 /// The samples of a decoded request.
-pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
+pub(crate) fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
     let mut out = DecodedLogs::default();
     for resource in &request.resource_logs {
         for scope in &resource.scope_logs {
@@ -214,7 +214,7 @@ pub fn samples_of(request: &ExportLogsServiceRequest) -> DecodedLogs {
 }
 
 // Codex's metric histograms, named by the shared telemetry contract.
-pub use codex_telemetry::{CONNECT_HISTOGRAM, PHASE_HISTOGRAM, TTFT_HISTOGRAM};
+pub(crate) use codex_telemetry::{CONNECT_HISTOGRAM, PHASE_HISTOGRAM, TTFT_HISTOGRAM};
 use codex_telemetry::{HISTOGRAM_ATTR_PHASE, HISTOGRAM_ATTR_STATUS};
 
 /// One (metric, status) as codex's own metric histograms aggregate it: counts and sums only,
@@ -238,7 +238,7 @@ impl AggregatedMetric {
 /// Decodes one `ExportMetricsServiceRequest` body into codex's phase, TTFT and connect
 /// histograms, one entry per (metric, status). Delta points are summed; of cumulative points
 /// only the latest per series counts (they repeat what came before).
-pub fn decode_phase_metrics(
+pub(crate) fn decode_phase_metrics(
     body: &[u8],
     encoding: Encoding,
 ) -> Result<Vec<AggregatedMetric>, OtlpError> {
@@ -350,7 +350,7 @@ fn numbers_from_strings(value: &mut serde_json::Value) {
 }
 
 /// Merges entries of the same (metric, status): counts and sums add, extremes widen.
-pub fn merge_aggregates(
+pub(crate) fn merge_aggregates(
     entries: impl IntoIterator<Item = AggregatedMetric>,
 ) -> Vec<AggregatedMetric> {
     let mut merged: Vec<AggregatedMetric> = Vec::new();

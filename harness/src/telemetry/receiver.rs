@@ -42,21 +42,21 @@ use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 const MAX_SPANS: usize = 200_000;
 
 /// Large (or unsized) bodies read or being decoded at once.
-pub const BODIES_IN_FLIGHT: usize = 4;
+pub(crate) const BODIES_IN_FLIGHT: usize = 4;
 /// Small bodies read or being decoded at once, beside the large ones.
-pub const SMALL_BODIES_IN_FLIGHT: usize = 32;
+pub(crate) const SMALL_BODIES_IN_FLIGHT: usize = 32;
 /// The largest `content-length` of a small body.
-pub const SMALL_BODY: u64 = 256 << 10;
+pub(crate) const SMALL_BODY: u64 = 256 << 10;
 /// How long a body may take to arrive: on loopback a whole export takes milliseconds, and a
 /// sender that stalls mid-body holds its slot no longer than this.
-pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+pub(crate) const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 /// Threads (`conversation.id`s) with samples waiting to be taken.
-pub const MAX_THREADS: usize = 10_000;
+pub(crate) const MAX_THREADS: usize = 10_000;
 /// Samples kept per thread.
-pub const MAX_SAMPLES_PER_THREAD: usize = 10_000;
+pub(crate) const MAX_SAMPLES_PER_THREAD: usize = 10_000;
 
 /// Default largest accepted body, after decompression.
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Malformed bodies quoted in the stats.
 const ERROR_EXAMPLES: usize = 5;
 
@@ -325,21 +325,20 @@ async fn read_body(
     body: Body,
     limit: usize,
 ) -> Result<(Encoding, Bytes), Response> {
-    let bytes =
-        match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, limit)).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(e)) => {
-                return Err(shared.malformed(
-                    route,
-                    format!("body unreadable or above {limit} bytes: {e}"),
-                ));
-            }
-            Err(_) => {
-                return Err(
-                    shared.malformed(route, format!("body not received within {BODY_DEADLINE:?}"))
-                );
-            }
-        };
+    let bytes = match tokio::time::timeout(BODY_DEADLINE, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            return Err(shared.malformed(
+                route,
+                format!("body unreadable or above {limit} bytes: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err(
+                shared.malformed(route, format!("body not received within {BODY_DEADLINE:?}"))
+            );
+        }
+    };
     let encoding = Encoding::from_content_type(
         headers
             .get(header::CONTENT_TYPE)

@@ -23,18 +23,18 @@ use crate::model::metric::WEBSOCKET_CONNECT;
 use crate::model::sample::{Resolution, Sample};
 
 /// Largest difference, in whole milliseconds, between a span and the logged `duration_ms`.
-pub const AGREEMENT: u64 = 1;
+pub(crate) const AGREEMENT: u64 = 1;
 
 /// Where a phase's span is, relative to the span its event was logged in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhaseSpan {
+pub(crate) struct PhaseSpan {
     pub metric: &'static str,
     /// The span's name.
     pub span: &'static str,
 }
 
 /// Phase → span, codex 0.169.0. The span is the log record's own span or its child.
-pub const PHASE_SPANS: [PhaseSpan; 6] = [
+pub(crate) const PHASE_SPANS: [PhaseSpan; 6] = [
     PhaseSpan {
         metric: "thread_start_create_thread",
         span: "app_server.thread_start.create_thread",
@@ -62,12 +62,12 @@ pub const PHASE_SPANS: [PhaseSpan; 6] = [
 ];
 
 /// The span name a phase is looked up by, if it has one.
-pub fn phase_span(metric: &str) -> Option<&'static PhaseSpan> {
+pub(crate) fn phase_span(metric: &str) -> Option<&'static PhaseSpan> {
     PHASE_SPANS.iter().find(|p| p.metric == metric)
 }
 
 /// The interned name of a span phasebench reads, if it is one.
-pub fn known_span_name(name: &str) -> Option<&'static str> {
+pub(crate) fn known_span_name(name: &str) -> Option<&'static str> {
     PHASE_SPANS.iter().map(|p| p.span).find(|s| *s == name)
 }
 
@@ -82,7 +82,7 @@ pub struct SpanRecord {
 
 /// What became of one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refinement {
+pub(crate) enum Refinement {
     /// The metric has no span: kept as logged.
     NotMapped,
     /// Replaced by its span's duration, at microsecond resolution.
@@ -95,24 +95,24 @@ pub enum Refinement {
 
 /// Spans received so far, by id and by parent.
 #[derive(Debug, Default)]
-pub struct SpanIndex {
+pub(crate) struct SpanIndex {
     by_id: HashMap<u64, SpanRecord>,
     children: HashMap<u64, Vec<u64>>,
 }
 
 impl SpanIndex {
-    pub fn insert(&mut self, span: SpanRecord) {
+    pub(crate) fn insert(&mut self, span: SpanRecord) {
         if let Some(parent) = span.parent {
             self.children.entry(parent).or_default().push(span.id);
         }
         self.by_id.insert(span.id, span);
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_id.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
 
@@ -134,7 +134,7 @@ impl SpanIndex {
     }
 
     /// Whether `sample`, logged in span `logged_in`, could be refined now.
-    pub fn has_span_for(&self, sample: &Sample, logged_in: Option<u64>) -> bool {
+    pub(crate) fn has_span_for(&self, sample: &Sample, logged_in: Option<u64>) -> bool {
         match (phase_span(&sample.metric), logged_in) {
             (Some(phase), Some(span)) => self.find(phase, span).is_some(),
             (Some(_), None) => false,
@@ -143,7 +143,7 @@ impl SpanIndex {
     }
 
     /// Replaces a whole-millisecond sample's duration with its span's, when one agrees.
-    pub fn refine(&self, sample: &mut Sample, logged_in: Option<u64>) -> Refinement {
+    pub(crate) fn refine(&self, sample: &mut Sample, logged_in: Option<u64>) -> Refinement {
         let Some(phase) = phase_span(&sample.metric) else {
             return Refinement::NotMapped;
         };
@@ -164,7 +164,7 @@ impl SpanIndex {
     }
 
     /// Forgets the spans a refined sample could have used (they belong to one thread).
-    pub fn forget(&mut self, logged_in: u64) {
+    pub(crate) fn forget(&mut self, logged_in: u64) {
         if let Some(children) = self.children.remove(&logged_in) {
             for child in children {
                 self.by_id.remove(&child);
@@ -184,14 +184,14 @@ impl SpanIndex {
 
 /// Counts of what refinement did, for the run's telemetry health.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RefinementCounts {
+pub(crate) struct RefinementCounts {
     pub refined: u64,
     pub missing: u64,
     pub disagreeing: u64,
 }
 
 impl RefinementCounts {
-    pub fn count(&mut self, r: Refinement) {
+    pub(crate) fn count(&mut self, r: Refinement) {
         match r {
             Refinement::Refined => self.refined += 1,
             Refinement::Missing => self.missing += 1,

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mock_backend::Exchange;
-use phasebench::results::{MetricRow, RunSummary};
-use phasebench::scenario::{Override, Scenario, TargetKind};
-use phasebench::target::codex::NPM_INSTALL_PATH;
-use phasebench::target::codex::app_server::CodexAppServerTarget;
-use phasebench::target::codex::exec::CodexExecTarget;
+use phasebench::test_support::CodexAppServerTarget;
+use phasebench::test_support::CodexExecTarget;
+use phasebench::test_support::NPM_INSTALL_PATH;
+use phasebench::{MetricRow, RunSummary};
+use phasebench::{Override, Scenario, TargetKind};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,7 +45,7 @@ async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
         panic!("{file} is not a codex-exec scenario");
     };
     let target = Arc::new(CodexExecTarget::start(&scenario, spec).await.unwrap());
-    let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
+    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
 
@@ -56,7 +56,7 @@ async fn run_app_server(sets: &[&str]) -> (RunSummary, Arc<CodexAppServerTarget>
         panic!("not a codex-app-server scenario");
     };
     let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).await.unwrap());
-    let summary = phasebench::run_target(&scenario, Arc::clone(&target), false).await;
+    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target), false).await;
     (summary, target)
 }
 
@@ -115,7 +115,7 @@ async fn exec_over_websocket_reports_every_phase_and_stays_on_loopback() {
         let row = &rows(&s, phase)[0];
         assert_eq!(
             row.resolution,
-            Some(phasebench::model::sample::Resolution::Ms),
+            Some(phasebench::test_support::Resolution::Ms),
             "codex reports whole milliseconds"
         );
     }
@@ -313,7 +313,7 @@ async fn trace_spans_give_phases_sub_millisecond_resolution() {
     .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
     let resolution = |metric: &str| rows(&s, metric)[0].resolution;
-    use phasebench::model::sample::Resolution::{Ms, Us};
+    use phasebench::test_support::Resolution::{Ms, Us};
     // The phase events logged inside their own span: refined on every iteration.
     for metric in [
         "startup_prewarm_total",
@@ -352,8 +352,8 @@ async fn harness_overhead_against_bare_codex_exec() {
     use axum::Router;
     use axum::routing::post;
     use loopback::LoopbackServer;
-    use phasebench::target::Target;
-    use phasebench::target::codex::config_toml;
+    use phasebench::test_support::Target;
+    use phasebench::test_support::config_toml;
 
     let pairs: usize = std::env::var("PHASEBENCH_OVERHEAD_PAIRS")
         .ok()
@@ -526,7 +526,7 @@ async fn app_server_runs_processes_side_by_side_at_concurrency_two() {
             .settle(std::time::Duration::from_secs(5))
             .await
     );
-    use phasebench::target::Target;
+    use phasebench::test_support::Target;
     let warnings = target.warnings();
     assert!(
         warnings
@@ -777,7 +777,7 @@ fn files_named(dir: &Path, suffix: &str) -> usize {
 /// copied for each iteration; a second run takes it from the cache instead of aging again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aged_homes_are_made_once_cached_and_copied_per_iteration() {
-    use phasebench::target::codex::aged::template_dir;
+    use phasebench::test_support::template_dir;
     // A prompt of its own, so this test's cache entry is not another run's.
     let prompt = format!("aged-{}", std::process::id());
     let sets = [

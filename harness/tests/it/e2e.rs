@@ -6,9 +6,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phasebench::results::{MetricRow, RunSummary};
-use phasebench::scenario::{Override, Scenario};
-use phasebench::target::builtin::BuiltinTarget;
+use phasebench::test_support::BuiltinTarget;
+use phasebench::{MetricRow, RunSummary};
+use phasebench::{Override, Scenario};
 
 use crate::phasebench;
 
@@ -30,7 +30,7 @@ fn overrides(sets: &[&str]) -> Vec<Override> {
 async fn run(file: &str, sets: &[&str]) -> RunSummary {
     let scenario = Scenario::load(&scenario_path(file), &overrides(sets)).unwrap();
     let target = Arc::new(BuiltinTarget::start(&scenario).await.unwrap());
-    phasebench::run_target(&scenario, target, false).await
+    phasebench::test_support::run_target(&scenario, target, false).await
 }
 
 fn row<'a>(summary: &'a RunSummary, metric: &str, status: Option<&str>) -> &'a MetricRow {

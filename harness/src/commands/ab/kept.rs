@@ -11,7 +11,7 @@ use super::{AbError, MAX_ROUNDS, MIN_ROUNDS};
 /// The round files an earlier run kept (`ab --out-dir`, or each pairing of `history`):
 /// `a-round01.json`, `b-round01.json`, … up to the first round missing a side; a round missing
 /// before a later one is refused.
-pub fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+pub(crate) fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
     if !dir.is_dir() {
         return Err(AbError::Kept {
             dir: dir.display().to_string(),
@@ -69,4 +69,3 @@ fn last_kept_round(dir: &Path) -> Option<u32> {
         })
         .max()
 }
-

@@ -16,18 +16,18 @@ mod parts;
 mod rounds;
 mod until;
 
-pub use kept::kept_rounds;
-pub use until::{StopWhen, UntilDecided};
+pub(crate) use kept::kept_rounds;
+pub(crate) use until::{StopWhen, UntilDecided};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::commands::compare::ComparisonOutputs;
+use crate::error::{Error, Verdict};
 use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, Comparison};
 use crate::stats::sequential::{Look, SequentialPlan};
-use crate::commands::compare::ComparisonOutputs;
-use crate::error::{Error, Verdict};
 
 /// One side of an A/B run.
 #[derive(Debug, Clone)]
@@ -157,10 +157,10 @@ impl AbError {
 }
 
 /// Rounds per side when none are given.
-pub const DEFAULT_ROUNDS: u32 = 10;
+pub(crate) const DEFAULT_ROUNDS: u32 = 10;
 /// Fewest rounds: the paired interval needs three.
-pub const MIN_ROUNDS: u32 = 3;
-pub const MAX_ROUNDS: u32 = 1000;
+pub(crate) const MIN_ROUNDS: u32 = 3;
+pub(crate) const MAX_ROUNDS: u32 = 1000;
 /// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
 pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     let (scenario_a, scenario_b, request) = checked_sides(request)?;
@@ -237,12 +237,11 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
     Ok(with_verdict(comparison, request))
 }
 
-
 /// The most iterations (warmup included, both sides) an A/B may plan.
-pub const MAX_TOTAL_ITERATIONS: u64 = 1_000_000_000;
+pub(crate) const MAX_TOTAL_ITERATIONS: u64 = 1_000_000_000;
 
 /// Most rounds `--rounds auto` chooses.
-pub const DEFAULT_AUTO_MAX: u32 = 40;
+pub(crate) const DEFAULT_AUTO_MAX: u32 = 40;
 
 /// Loads both sides' scenarios (shared and per-side overrides), resolves `--rounds auto`,
 /// and checks the rounds and the design (every primary statistic judgeable with the rounds'

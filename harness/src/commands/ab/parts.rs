@@ -15,9 +15,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
 use crate::results::{self, LoadedResult};
 use crate::sys::output::Destination;
-use crate::error::Error;
 
 /// Where part `part` of a side's round is written before the parts are joined
 /// (`a-round05.part2.json`; `kept_rounds` does not read these).

@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::error::Error;
 use crate::results::LoadedResult;
 use crate::scenario::Scenario;
 use crate::stats::compare::{Comparison, Outcome, Regression};
 use crate::stats::sequential::SequentialPlan;
-use crate::error::Error;
 
 use super::AbRequest;
 
@@ -76,7 +76,8 @@ pub(super) fn run(
                 break;
             }
         }
-        let (more_a, more_b) = super::rounds::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
+        let (more_a, more_b) =
+            super::rounds::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
         a.extend(more_a);
         b.extend(more_b);
         let look = plan.look(index);
@@ -88,7 +89,11 @@ pub(super) fn run(
                 look.index,
                 look.looks,
                 look.confidence * 100.0,
-                if decided { "decided" } else { "not decided yet" }
+                if decided {
+                    "decided"
+                } else {
+                    "not decided yet"
+                }
             );
         }
         judged = Some(comparison);

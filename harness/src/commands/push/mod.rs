@@ -74,7 +74,7 @@ pub struct Pushgateway {
 
 /// HTTP basic-auth credentials (from [`BASIC_AUTH_ENV`]); never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
+pub(crate) struct BasicAuth {
     user: String,
     password: String,
 }
@@ -92,7 +92,7 @@ pub const BASIC_AUTH_ENV: &str = "PHASEBENCH_PUSH_BASIC_AUTH";
 
 /// `url` with any credentials before the host (`user:password@`) shown as `***@`, for
 /// messages: a URL given with a secret in it is never echoed whole, parseable or not.
-pub fn redact_userinfo(url: &str) -> String {
+pub(crate) fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };
@@ -155,7 +155,6 @@ impl Pushgateway {
         self.extra_roots.extend(certs);
         Ok(self)
     }
-
 
     /// This gateway with the basic-auth credentials in `user:password` (the value of
     /// [`BASIC_AUTH_ENV`]).
@@ -300,7 +299,7 @@ impl Group {
 
 /// Sends `exposition` (the Prometheus text format) to `group` on `gateway`, replacing what the
 /// group held. Returns the address pushed to.
-pub async fn push(
+pub(crate) async fn push(
     gateway: &Pushgateway,
     group: &Group,
     exposition: Vec<u8>,
@@ -312,9 +311,9 @@ pub async fn push(
     };
     let (status, body) =
         tokio::time::timeout(PUSH_DEADLINE, transport::put(gateway, &url, exposition))
-        .await
-        .map_err(|_| unreachable(format!("no answer within {}s", PUSH_DEADLINE.as_secs())))?
-        .map_err(unreachable)?;
+            .await
+            .map_err(|_| unreachable(format!("no answer within {}s", PUSH_DEADLINE.as_secs())))?
+            .map_err(unreachable)?;
     if (200..300).contains(&status) {
         return Ok(url);
     }
@@ -362,7 +361,10 @@ mod tests {
             redact_userinfo("http://user:secret@127.0.0.1:9/x@y"),
             "http://***@127.0.0.1:9/x@y"
         );
-        assert_eq!(redact_userinfo("http://127.0.0.1:9/a@b"), "http://127.0.0.1:9/a@b");
+        assert_eq!(
+            redact_userinfo("http://127.0.0.1:9/a@b"),
+            "http://127.0.0.1:9/a@b"
+        );
         assert_eq!(redact_userinfo("not a url"), "not a url");
         for url in [
             "http://user:secret@127.0.0.1:9/",
@@ -405,9 +407,18 @@ mod tests {
         let anonymous = Pushgateway::parse("http://gw.example:9091").unwrap();
         assert!(!anonymous.sends_credentials_in_clear());
         let ipv6 = Pushgateway::parse("http://[::1]:9091").unwrap();
-        assert!(!ipv6.with_basic_auth("a:b").unwrap().sends_credentials_in_clear());
+        assert!(
+            !ipv6
+                .with_basic_auth("a:b")
+                .unwrap()
+                .sends_credentials_in_clear()
+        );
         let tls = Pushgateway::parse("https://gw.example:9091").unwrap();
-        assert!(!tls.with_basic_auth("a:b").unwrap().sends_credentials_in_clear());
+        assert!(
+            !tls.with_basic_auth("a:b")
+                .unwrap()
+                .sends_credentials_in_clear()
+        );
         assert!(local.clone().with_basic_auth("nocolon").is_err());
         assert!(local.with_basic_auth(":password").is_err());
     }

@@ -130,4 +130,3 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     }
     source.to_string()
 }
-

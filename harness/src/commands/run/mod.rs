@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use super::compare::{ComparisonOutputs, compare_and_write, write_markdown};
 use crate::error::{Error, Verdict};
 use crate::report;
-use crate::stats;
 use crate::results::history::{self, Baseline};
 use crate::results::{self, LoadedResult, RunSummary};
 use crate::scenario::{Override, Scenario};
+use crate::stats;
 use crate::stats::compare::{Comparison, MismatchError};
 use crate::stats::design;
 use crate::sys::output::{self, Destination, OutputError};
@@ -66,7 +66,6 @@ impl RunRequest {
             .chain(self.comparison.destinations())
     }
 }
-
 
 /// Most rounds `run --rounds auto` chooses.
 pub const AUTO_MAX_ROUNDS: u32 = 40;

@@ -9,15 +9,15 @@ use std::time::{Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::Error;
+use crate::measure;
 use crate::measure::runner::{self, RoundPlan, RunOutcome};
+use crate::model;
 use crate::results::summarize::{RunContext, summarize};
 use crate::results::{self, Environment, RunSummary};
 use crate::scenario::{Scenario, TargetKind};
+use crate::stats;
 use crate::sys::shutdown;
 use crate::target::{self, Target, TargetInfo, TelemetryHealth};
-use crate::measure;
-use crate::model;
-use crate::stats;
 
 /// What one round's target reported besides its outcome.
 pub(crate) struct RoundResult {
@@ -243,4 +243,3 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
 }
-

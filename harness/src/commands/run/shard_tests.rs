@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
+use super::rounds::{RoundResult, run_round, run_rounds_on};
+use crate::error::Error;
 use crate::measure::runner::RoundPlan;
 use crate::results::RunSummary;
 use crate::results::load::parse_result;
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, against_baseline};
 use crate::target::fake::FakeTarget;
-use super::rounds::{RoundResult, run_round, run_rounds_on};
-use crate::error::Error;
 
 fn scenario(sets: &[&str]) -> Scenario {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml");

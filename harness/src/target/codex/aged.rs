@@ -17,7 +17,7 @@ const SESSION_DEADLINE: Duration = Duration::from_secs(60);
 /// Where aged homes are cached: `$PHASEBENCH_CACHE_DIR`, else `$XDG_CACHE_HOME/phasebench`,
 /// else `~/.cache/phasebench` (`.phasebench-cache/` is git-ignored for a cache inside the
 /// repository).
-pub fn cache_base() -> PathBuf {
+pub(crate) fn cache_base() -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(dir) = var("PHASEBENCH_CACHE_DIR") {
         return PathBuf::from(dir);
@@ -45,7 +45,7 @@ pub fn template_dir(version: &str, sessions: u32, prompt: &str) -> PathBuf {
 /// The aged template for `sessions`, made now unless the cache has it. Made in a scratch
 /// directory beside it and renamed into place when complete, so an interrupted aging never
 /// leaves a half-aged home that a later run would take for a whole one.
-pub async fn template(rig: &CodexRig, sessions: u32) -> Result<PathBuf, CodexError> {
+pub(crate) async fn template(rig: &CodexRig, sessions: u32) -> Result<PathBuf, CodexError> {
     let dir = template_dir(&rig.version, sessions, &rig.spec.prompt);
     if dir.join("config.toml").is_file() {
         return Ok(dir);
@@ -105,7 +105,7 @@ pub async fn template(rig: &CodexRig, sessions: u32) -> Result<PathBuf, CodexErr
 }
 
 /// Copies a directory tree (files, directories and symbolic links as links).
-pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

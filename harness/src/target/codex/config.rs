@@ -73,7 +73,7 @@ shell_snapshot = false
 /// `COMMAND mcp-server ARGS` (this phasebench binary), with the scenario's startup timeout,
 /// appending what it was asked to `record`.
 /// Streamable-HTTP servers are written as `url` entries (`http` maps their names to URLs).
-pub fn mcp_config_toml(
+pub(crate) fn mcp_config_toml(
     servers: &[McpServer],
     command: &Path,
     record: &Path,

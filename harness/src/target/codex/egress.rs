@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn only_requests_beyond_loopback_count_as_egress() {
         for (line, host) in [
-            ("CONNECT api.example.com:443 HTTP/1.1", Some("api.example.com")),
+            (
+                "CONNECT api.example.com:443 HTTP/1.1",
+                Some("api.example.com"),
+            ),
             ("GET http://10.0.0.1:8080/x HTTP/1.1", Some("10.0.0.1")),
             ("GET http://u:p@[::1]:9/ HTTP/1.1", Some("::1")),
             ("CONNECT localhost:443 HTTP/1.1", Some("localhost")),

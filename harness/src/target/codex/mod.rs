@@ -16,17 +16,17 @@
 //! Why one long file: the isolated home and the rig every codex process runs in are the one
 //! contract of running codex safely; its pieces share the rig's fields.
 
-pub mod aged;
-pub mod app_server;
+pub(crate) mod aged;
+pub(crate) mod app_server;
 mod child;
-mod config;
-pub mod egress;
-pub mod exec;
-pub mod releases;
+pub(crate) mod config;
+pub(crate) mod egress;
+pub(crate) mod exec;
+pub(crate) mod releases;
 mod version;
 
-pub use config::{config_toml, mcp_config_toml};
 use child::{LossyLines, ProcessGroupGuard, RemoveOnDrop, stderr_tail};
+pub(crate) use config::{config_toml, mcp_config_toml};
 use version::codex_version;
 
 use std::path::{Path, PathBuf};
@@ -34,8 +34,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use mock_backend::MockBackend;
 use codex_telemetry::StartupPhase;
+use mock_backend::MockBackend;
 use thread_runtime::Transport;
 
 use crate::model::sample::{OverheadSample, Sample};
@@ -52,7 +52,7 @@ use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 pub const NPM_INSTALL_PATH: &str =
     ".codex-bin/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex";
 /// The release the project pins.
-pub const PINNED_VERSION: &str = "0.169.0";
+pub(crate) const PINNED_VERSION: &str = "0.169.0";
 /// Bytes of stderr kept for failure messages.
 const STDERR_TAIL: usize = 2000;
 
@@ -98,7 +98,7 @@ pub enum CodexError {
 }
 
 /// Finds the codex binary: the scenario's, else `$PHASEBENCH_CODEX_BIN`, else the npm install.
-pub fn resolve_binary(spec: &CodexSpec) -> Result<PathBuf, CodexError> {
+pub(crate) fn resolve_binary(spec: &CodexSpec) -> Result<PathBuf, CodexError> {
     let candidates: Vec<PathBuf> = spec
         .binary
         .clone()
@@ -166,7 +166,7 @@ const HELPER_REFUSAL: &str = "Refusing to create helper binaries under temporary
 /// skips work at startup (its helper binaries) when `CODEX_HOME` is under a temporary
 /// directory, and real users' homes are not; each run gets its own directory there, removed
 /// when the run ends.
-pub fn homes_base() -> PathBuf {
+pub(crate) fn homes_base() -> PathBuf {
     if let Some(dir) = std::env::var_os("PHASEBENCH_HOMES_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
@@ -485,8 +485,8 @@ mod tests {
 
     use super::child::MAX_LINE;
     use super::version::codex_version_within;
-    use crate::scenario::OtlpProtocol;
     use super::*;
+    use crate::scenario::OtlpProtocol;
 
     #[test]
     fn mcp_servers_are_written_as_commands_or_urls() {

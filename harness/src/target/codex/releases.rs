@@ -15,7 +15,7 @@ use super::CodexError;
 const INSTALL_DEADLINE: Duration = Duration::from_secs(600);
 
 /// The codex binary inside an npm install tree, wherever this release keeps it.
-pub fn find_binary(root: &Path) -> Option<PathBuf> {
+pub(crate) fn find_binary(root: &Path) -> Option<PathBuf> {
     let modules = root.join("node_modules/@openai");
     let mut stack = vec![modules];
     while let Some(dir) = stack.pop() {
@@ -62,7 +62,7 @@ fn already_installed(version: &str) -> Option<PathBuf> {
 }
 
 /// The binary of `version`, installing it first when the cache does not hold it.
-pub async fn binary_for(version: &str) -> Result<PathBuf, CodexError> {
+pub(crate) async fn binary_for(version: &str) -> Result<PathBuf, CodexError> {
     let fail = |message: String| CodexError::Release {
         version: version.to_owned(),
         message,
@@ -118,7 +118,7 @@ pub async fn binary_for(version: &str) -> Result<PathBuf, CodexError> {
 }
 
 /// Published releases (`npm view @openai/codex versions`), stable ones only, oldest first.
-pub async fn published() -> Result<Vec<String>, CodexError> {
+pub(crate) async fn published() -> Result<Vec<String>, CodexError> {
     let fail = |message: String| CodexError::Release {
         version: "(list)".into(),
         message,
@@ -145,7 +145,7 @@ pub async fn published() -> Result<Vec<String>, CodexError> {
 }
 
 /// `MAJOR.MINOR.PATCH` as numbers, for ordering.
-pub fn parse(version: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn parse(version: &str) -> Option<(u64, u64, u64)> {
     let mut parts = version.split('-').next()?.split('.');
     let numbers = (
         parts.next()?.parse().ok()?,
@@ -157,7 +157,7 @@ pub fn parse(version: &str) -> Option<(u64, u64, u64)> {
 
 /// The releases from `from` to `to` (both included) among `published`, every `every`-th one
 /// (the ends always kept).
-pub fn between(published: &[String], from: &str, to: &str, every: usize) -> Vec<String> {
+pub(crate) fn between(published: &[String], from: &str, to: &str, every: usize) -> Vec<String> {
     let (Some(lo), Some(hi)) = (parse(from), parse(to)) else {
         return Vec::new();
     };

@@ -17,7 +17,10 @@ pub(super) fn codex_version(binary: &Path) -> Result<String, CodexError> {
     codex_version_within(binary, VERSION_DEADLINE)
 }
 
-pub(super) fn codex_version_within(binary: &Path, deadline: Duration) -> Result<String, CodexError> {
+pub(super) fn codex_version_within(
+    binary: &Path,
+    deadline: Duration,
+) -> Result<String, CodexError> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
     let fail = |message: String| CodexError::Version {

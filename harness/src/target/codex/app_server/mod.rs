@@ -47,9 +47,9 @@ use process::{AppServerProcess, Incoming, thread_start_params, turn_start_params
 /// OpenTelemetry SDK's `OTEL_BLRP_SCHEDULE_DELAY` and `OTEL_BSP_SCHEDULE_DELAY`, 1 s and 5 s by
 /// default, which would hold every iteration back while the harness waits for the thread's
 /// telemetry).
-pub const LOG_EXPORT_INTERVAL_MS: u64 = 25;
+pub(crate) const LOG_EXPORT_INTERVAL_MS: u64 = 25;
 /// How long an iteration waits for its thread's telemetry after the last turn completed.
-pub const TELEMETRY_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const TELEMETRY_WAIT: Duration = Duration::from_secs(5);
 /// What one turn saw, from the client side.
 #[derive(Debug, Default)]
 struct ClientTurn {

@@ -82,7 +82,10 @@ pub(super) struct AppServerProcess {
 impl AppServerProcess {
     /// Spawns the process and completes the `initialize` handshake; returns it with the time
     /// from spawn to the answer to `initialize`.
-    pub(super) async fn start(rig: &CodexRig, label: &str) -> Result<(Self, Duration), IterationFailure> {
+    pub(super) async fn start(
+        rig: &CodexRig,
+        label: &str,
+    ) -> Result<(Self, Duration), IterationFailure> {
         let home = rig
             .home(label)
             .map_err(|e| IterationFailure::Start(e.to_string()))?;
@@ -141,7 +144,11 @@ impl AppServerProcess {
     }
 
     /// Sends a request; returns its id.
-    pub(super) async fn send_request(&mut self, method: &str, params: Value) -> Result<u64, String> {
+    pub(super) async fn send_request(
+        &mut self,
+        method: &str,
+        params: Value,
+    ) -> Result<u64, String> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({ "id": id, "method": method, "params": params }))
@@ -220,7 +227,6 @@ impl AppServerProcess {
     }
 }
 
-
 /// Closes `idle` processes the way a client would (stdin closed: codex flushes its telemetry
 /// and exits), killing those that take longer than [`EXIT_GRACE`]; returns how many exited by
 /// themselves.
@@ -271,4 +277,3 @@ pub(super) fn turn_start_params(thread_id: &str, prompt: &str) -> Value {
         "input": [{ "type": "text", "text": prompt }],
     })
 }
-
