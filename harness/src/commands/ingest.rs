@@ -119,8 +119,8 @@ fn read_body(
 
 /// Largest file read.
 const MAX_FILE_BYTES: u64 = 512 << 20;
-/// Distinct (metric, status) series kept: each costs a histogram (~190 KB), and a hostile file
-/// of 5,000 phase names once took a gigabyte. Samples of further series are counted, dropped.
+/// Distinct (metric, status) series kept: each costs a histogram (~190 KB), so the series a
+/// file may name bound what it costs (5,000 names would be a gigabyte). Samples of further series are counted, dropped.
 const MAX_SERIES: usize = 256;
 
 /// Why a file could not be ingested at all.

@@ -6,8 +6,8 @@
 //! or badly compressed is answered 400; one that does not decode is counted. Neither is fatal.
 //!
 //! Everything it holds is bounded, whoever sends: at most [`BODIES_IN_FLIGHT`] large bodies
-//! are read or decoded at once (the others wait their turn; 200 parallel 16 MiB bodies once
-//! took 3 GB), and at most [`SMALL_BODIES_IN_FLIGHT`] small ones (declared at most
+//! are read or decoded at once (the others wait their turn, so memory is bounded by the
+//! slots, not by how many senders there are), and at most [`SMALL_BODIES_IN_FLIGHT`] small ones (declared at most
 //! [`SMALL_BODY`] bytes: codex's exports are a few kilobytes) in a lane of their own, so a few
 //! slow senders holding the large slots do not stall a run's telemetry; a body must arrive
 //! within [`BODY_DEADLINE`] (well inside an iteration's deadline), and at most [`MAX_THREADS`] threads of at most
@@ -509,7 +509,7 @@ mod tests {
     );
     const THREAD: &str = "01a20ae0-451f-7be3-8122-be4b48a18ace";
 
-    /// The red team's stall: senders that start a body and never finish it hold their slots;
+    /// Senders that start a body and never finish it hold their slots;
     /// a codex export beside them is still filed at once, and the stalled bodies are given
     /// up at the body deadline, not held for an iteration's length.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,19 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::support::{processes_mentioning, repo};
 use mock_backend::Exchange;
 use phasebench::test_support::CodexAppServerTarget;
 use phasebench::test_support::CodexExecTarget;
 use phasebench::test_support::NPM_INSTALL_PATH;
 use phasebench::{MetricRow, RunSummary};
 use phasebench::{Override, Scenario, TargetKind};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
 
 fn codex_binary() -> PathBuf {
     let path = std::env::var_os("PHASEBENCH_CODEX_BIN")
@@ -566,19 +560,6 @@ async fn idle_app_server_processes_are_closed_gracefully() {
     );
 }
 
-/// Processes whose environment mentions `marker`.
-fn processes_mentioning(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(environ) = std::fs::read(entry.path().join("environ"))
-            && String::from_utf8_lossy(&environ).contains(marker)
-        {
-            found.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
-}
-
 #[test]
 fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     use std::os::unix::process::CommandExt;
@@ -587,7 +568,7 @@ fn ctrl_c_during_a_codex_run_leaves_no_codex_and_no_temporary_tree() {
     std::fs::create_dir(&private_tmp).unwrap();
     let private_homes = tmp.path().join("homes");
     let json = tmp.path().join("partial.json");
-    let mut child = crate::phasebench()
+    let mut child = crate::support::phasebench()
         .args([
             "run",
             "-q",
@@ -744,7 +725,7 @@ async fn mcp_server_delays_and_faults_move_codex_tool_building() {
     drop(target);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let marker = homes.display().to_string();
-    let left = crate::processes_naming(&marker);
+    let left = crate::support::processes_naming(&marker);
     assert!(left.is_empty(), "MCP servers left running: {left:?}");
     assert!(!homes.exists(), "{}", homes.display());
 
@@ -816,7 +797,7 @@ async fn aged_homes_are_made_once_cached_and_copied_per_iteration() {
 fn history_tabulates_phases_across_releases() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("history.json");
-    let out = crate::phasebench()
+    let out = crate::support::phasebench()
         .current_dir(repo())
         .env("PHASEBENCH_CODEX_BIN", codex_binary())
         .args(["history", "scenarios/codex/exec-websocket.toml"])
@@ -827,7 +808,7 @@ fn history_tabulates_phases_across_releases() {
         .arg(&json)
         .output()
         .unwrap();
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     let history: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(history["reference"], "0.169.0");
@@ -850,12 +831,12 @@ fn history_tabulates_phases_across_releases() {
     );
 }
 
-/// The red team's reproduction: MCP servers told to hang (and to ignore SIGTERM) while codex
+/// MCP servers told to hang (and to ignore SIGTERM) while codex
 /// is cancelled at each iteration's deadline; none is left running after the run exits.
 #[test]
 fn hanging_mcp_servers_do_not_outlive_a_cancelled_run() {
     let state = tempfile::tempdir().unwrap();
-    let out = crate::phasebench()
+    let out = crate::support::phasebench()
         .args(["run", "--quiet", "--iterations", "3"])
         .args(["--set", "iteration_timeout=700ms"])
         .arg(repo().join("scenarios/codex/mcp-hanging.toml"))
@@ -864,14 +845,14 @@ fn hanging_mcp_servers_do_not_outlive_a_cancelled_run() {
         .output()
         .unwrap();
     // Every iteration was cancelled at its deadline: a run that mostly failed.
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     let marker = state.path().display().to_string();
     let started = std::time::Instant::now();
-    while !crate::processes_naming(&marker).is_empty() {
+    while !crate::support::processes_naming(&marker).is_empty() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "MCP servers left running: {:?}",
-            crate::processes_naming(&marker)
+            crate::support::processes_naming(&marker)
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -1,15 +1,9 @@
 //! The pull-request gate: its workflow files lint clean, its scripts pass shellcheck, and the
 //! gate script's compare step, run locally, fails on an injected slowdown.
 
+use crate::support::repo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
 
 /// The directory holding actionlint and shellcheck, as `scripts/test.sh` installs them.
 fn tools() -> PathBuf {
@@ -34,7 +28,7 @@ fn with_tools_on_path(command: &mut Command) -> &mut Command {
 /// `phasebench run scenarios/default.toml` with `iterations` in two rounds, quiet, then `outputs`
 /// (e.g. `--json PATH`); panics unless it passes.
 fn run_default(iterations: u32, outputs: &[&std::ffi::OsStr]) {
-    let out = crate::phasebench()
+    let out = crate::support::phasebench()
         .arg("run")
         .arg(repo().join("scenarios/default.toml"))
         .args(["--iterations", &iterations.to_string()])
@@ -177,7 +171,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        crate::assert_exit(&out, 0);
+        crate::support::assert_exit(&out, 0);
     }
     let judge_out = root.path().join("judge");
     install_gate_binaries(&judge_out);
@@ -194,10 +188,10 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
     };
     // Three of four runners' files: refused, not judged on fewer rounds.
     let out = judge(&runners[..3]);
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("round04.json is missing"));
     let out = judge(&runners);
-    crate::assert_exit(&out, 1);
+    crate::support::assert_exit(&out, 1);
     let markdown = std::fs::read_to_string(&summary).unwrap();
     for name in ["startup-websocket", "startup-http"] {
         assert!(
@@ -216,7 +210,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         }
         // One machine judging the same rounds: the same verdict, the same comparison file.
         let single = root.path().join(format!("{name}-single.json"));
-        let out = crate::phasebench()
+        let out = crate::support::phasebench()
             .arg("ab")
             .arg(repo().join(format!("scenarios/ci/{name}.toml")))
             .args(["--quiet", "--rejudge"])
@@ -227,7 +221,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
             .arg(&single)
             .output()
             .unwrap();
-        crate::assert_exit(&out, 1);
+        crate::support::assert_exit(&out, 1);
         assert_eq!(
             std::fs::read(&single).unwrap(),
             std::fs::read(gathered.join("comparison.json")).unwrap(),
@@ -238,14 +232,14 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
     // rounds before the gap.
     let gathered = judge_out.join("results/startup-http");
     std::fs::remove_file(gathered.join("b-round02.json")).unwrap();
-    let out = crate::phasebench()
+    let out = crate::support::phasebench()
         .arg("ab")
         .arg(repo().join("scenarios/ci/startup-http.toml"))
         .args(["--quiet", "--rejudge"])
         .arg(&gathered)
         .output()
         .unwrap();
-    crate::assert_exit(&out, 2);
+    crate::support::assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("round 2 is missing but round 4"));
     // The last round missing is no gap; --rounds says how many there must be.
     let gathered = judge_out.join("results/startup-websocket");
@@ -253,7 +247,7 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         std::fs::remove_file(gathered.join(format!("{side}-round04.json"))).unwrap();
     }
     let rejudge = |rounds: Option<&str>| {
-        let mut command = crate::phasebench();
+        let mut command = crate::support::phasebench();
         command
             .arg("ab")
             .arg(repo().join("scenarios/ci/startup-websocket.toml"))
@@ -267,10 +261,10 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         command.output().unwrap()
     };
     let out = rejudge(Some("4"));
-    crate::assert_exit(&out, 2);
+    crate::support::assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds 3 round pairs, not the 4"));
     let out = rejudge(None);
-    crate::assert_exit(&out, 1);
+    crate::support::assert_exit(&out, 1);
 }
 
 /// The committed JSON Schemas are what the types generate, and real outputs validate against
@@ -362,7 +356,7 @@ fn interval_logs_decode_with_hdrhistogram_py_to_the_same_percentiles() {
 
 /// Headless Chromium, as `scripts/test.sh` installs it (Debian's package).
 fn chromium() -> PathBuf {
-    crate::debian_tool("PHASEBENCH_CHROMIUM", "/usr/bin/chromium", "chromium")
+    crate::support::debian_tool("PHASEBENCH_CHROMIUM", "/usr/bin/chromium", "chromium")
 }
 
 /// Chromium with a profile of its own and no background traffic, `args` after.
@@ -436,7 +430,7 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
         .arg(&ab_html)
         .output()
         .unwrap();
-    crate::assert_exit(&ab, 1);
+    crate::support::assert_exit(&ab, 1);
     let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let series: Vec<String> = result["metrics"]
         .as_array()
@@ -575,7 +569,7 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
 fn sweep_html_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("sweep.html");
-    let out = crate::phasebench()
+    let out = crate::support::phasebench()
         .arg("sweep")
         .arg(repo().join("scenarios/default.toml"))
         .args(["-q", "--param", "backend.delays.first_token=10ms,40ms"])
@@ -593,7 +587,7 @@ fn sweep_html_renders_in_headless_chromium() {
         .arg(&html)
         .output()
         .unwrap();
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     let url = format!("file://{}", html.display());
     let dom = headless(
         &dir.path().join("profile"),

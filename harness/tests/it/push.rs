@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{debian_tool, phasebench};
+use crate::support::{debian_tool, phasebench};
 
 /// A loopback port nothing listens on now.
 fn free_port() -> u16 {
@@ -133,7 +133,7 @@ fn small_run(dir: &Path) -> PathBuf {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
         .output()
         .unwrap();
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     json
 }
 
@@ -208,7 +208,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
         .env("ALL_PROXY", &proxy_url)
         .output()
         .unwrap();
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     assert!(
         proxy.accept().is_err(),
         "the push went through the environment's proxy"
@@ -254,7 +254,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
         .args(["--push-label", "runner=file"])
         .output()
         .unwrap();
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     let p99 = query(
         prometheus_port,
         r#"phasebench_latency_seconds{runner="file",metric="turn_ttft",quantile="0.95"}"#,
@@ -272,7 +272,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
         .output()
         .unwrap();
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cannot push to") && stderr.contains("is the Pushgateway up"),
@@ -286,7 +286,7 @@ fn pushed_runs_are_queryable_in_prometheus() {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml"))
         .output()
         .unwrap();
-    crate::assert_exit(&out, 2);
+    crate::support::assert_exit(&out, 2);
 }
 
 /// A push never follows a redirect (the body would go to an address nobody gave) and never
@@ -322,7 +322,7 @@ fn pushes_follow_no_redirect_and_give_up_on_a_silent_gateway() {
         .output()
         .unwrap();
     server.join().unwrap();
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("HTTP 307"),
         "{}",
@@ -342,7 +342,7 @@ fn pushes_follow_no_redirect_and_give_up_on_a_silent_gateway() {
         .unwrap();
     let took = started.elapsed();
     drop(silent);
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no answer within 15s"), "{stderr}");
     // The deadline is 15 s; a loaded machine may add a little, never another minute.
@@ -381,12 +381,12 @@ fn basic_auth_credentials_come_from_the_environment() {
         command.output().unwrap()
     };
     let out = push(None);
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
     let out = push(Some("phasebench:wrong"));
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     let out = push(Some("phasebench:phasebench-test"));
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("phasebench-test"));
     // "phasebench:phasebench-test" in base64.
     let (status, body) = get_with(
@@ -410,7 +410,7 @@ fn openssl(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("openssl (Debian's package, installed by scripts/test.sh)");
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
 }
 
 /// An https gateway: refused (exit 3, an unknown issuer) until its CA is given with
@@ -504,14 +504,14 @@ fn https_gateways_are_verified_against_the_given_ca() {
         command.output().unwrap()
     };
     let out = push(None);
-    crate::assert_exit(&out, 3);
+    crate::support::assert_exit(&out, 3);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("UnknownIssuer"), "{stderr}");
     let out = push(Some(&d.join("ca.pem")));
-    crate::assert_exit(&out, 0);
+    crate::support::assert_exit(&out, 0);
     // Not a certificate: refused before anything is sent.
     let out = push(Some(&d.join("ext.cnf")));
-    crate::assert_exit(&out, 2);
+    crate::support::assert_exit(&out, 2);
     // Read back over TLS, verified by the same CA.
     let mut client = Command::new("openssl")
         .args(["s_client", "-quiet", "-verify_return_error", "-CAfile"])

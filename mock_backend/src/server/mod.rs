@@ -2,7 +2,7 @@
 //! and tokio runtime (the `loopback` crate) so the code under test can never starve it.
 //!
 //! Every delay is drawn while the RNG lock is held and awaited after it is released: a delay
-//! never holds shared state (a lesson from wiremock, which once hung holding a lock across one).
+//! never holds shared state, so one slow response cannot stall the others behind a lock.
 //!
 //! The routes of each transport are in [`sse`] and [`websocket`]; this file holds what they
 //! share: the state, the delay and fault plan, and the request records.
