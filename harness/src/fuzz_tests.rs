@@ -86,11 +86,11 @@ fn result_fixture() -> Vec<u8> {
         &[outcome],
         crate::results::summarize::RunContext {
             budgets,
-            target: crate::target::TargetInfo {
+            target: crate::model::target::TargetInfo {
                 name: "fake".into(),
                 version: "0".into(),
             },
-            telemetry: crate::target::TelemetryHealth::default(),
+            telemetry: crate::model::target::TelemetryHealth::default(),
             warnings: Vec::new(),
             environment: crate::results::Environment::detect(std::time::SystemTime::UNIX_EPOCH),
             total_wall_time: Duration::from_secs(1),

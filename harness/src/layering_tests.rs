@@ -93,6 +93,30 @@ fn no_stage_imports_a_later_stage_a_command_or_the_root() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
 
+/// Earlier stages a stage must not name even so: the result file's format does not depend on
+/// the targets (what it says about them is in `model`).
+const SKIPPED: [(&str, &str); 1] = [("results", "target")];
+
+#[test]
+fn the_result_format_names_no_target() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    for (stage, skipped) in SKIPPED {
+        let paths = paths_under(&src, stage);
+        assert!(
+            paths.len() > 10,
+            "found only {} paths in {stage}/",
+            paths.len()
+        );
+        for (at, name) in paths {
+            if name == skipped {
+                violations.push(format!("{at}: {stage} uses {skipped}"));
+            }
+        }
+    }
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+}
+
 #[test]
 fn commands_use_stages_commands_and_the_error_type_not_the_root() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

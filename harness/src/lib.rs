@@ -35,7 +35,7 @@
 //! }
 //! // Judged against a stored baseline, as `phasebench compare` does (by the baseline's gate,
 //! // or by a scenario file's when one is given).
-//! let (comparison, _skipped, verdict) = phasebench::compare_files(
+//! let phasebench::Judgment { comparison, verdict, .. } = phasebench::compare_files(
 //!     "current.json".as_ref(),
 //!     "baseline.json".as_ref(),
 //!     None,
@@ -86,7 +86,7 @@ mod layering_tests;
 // The facade: the commands, their requests and what they return.
 pub use commands::ab::{AbError, AbRequest, Side, run_ab, run_ab_shard};
 pub use commands::baseline::save as save_baseline;
-pub use commands::compare::{ComparisonOutputs, execute as compare_files};
+pub use commands::compare::{ComparisonOutputs, Judgment, execute as compare_files};
 pub use commands::ingest::{IngestError, IngestSummary, execute as ingest_files};
 pub use commands::push::{
     BASIC_AUTH_ENV, ExtraLabel, PushError, Pushgateway, execute as push_file,
@@ -95,6 +95,7 @@ pub use commands::report::execute as report_files;
 pub use commands::run::{AUTO_MAX_ROUNDS, RunReport, RunRequest, execute as run};
 pub use commands::validate::execute as validate;
 pub use error::{Error, Verdict};
+pub use model::target::TargetInfo;
 pub use results::load::{LoadedResult, ResultFileError, load_result};
 pub use results::{
     BudgetRow, BudgetVerdict, Environment, MetricRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,
@@ -105,4 +106,3 @@ pub use scenario::overrides::Override;
 pub use scenario::{Scenario, ScenarioError, TargetKind};
 pub use stats::compare::{Comparison, MismatchError, Outcome, StatComparison};
 pub use sys::output::{Destination, OutputError};
-pub use target::TargetInfo;

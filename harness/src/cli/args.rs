@@ -7,10 +7,12 @@
 
 use std::path::PathBuf;
 
+use crate::commands::ab::{AbRequest, Side, StopWhen, UntilDecided};
+use crate::commands::compare::ComparisonOutputs;
 use crate::commands::push::{ExtraLabel, Pushgateway};
+use crate::commands::run::RunRequest;
 use crate::scenario::Override;
 use crate::sys::output::Destination;
-use crate::{ComparisonOutputs, RunRequest};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -113,7 +115,7 @@ pub(crate) struct ComparisonArgs {
     /// (exit 4), `fail` (exit 1) or `pass` (exit 0). Default: the policy's `[gate] undecided`
     /// (itself `undecided` unless the scenario says otherwise).
     #[arg(long, value_name = "undecided|fail|pass", value_parser = on_undecided)]
-    pub(crate) undecided: Option<crate::OnUndecided>,
+    pub(crate) undecided: Option<crate::scenario::gate::OnUndecided>,
 }
 
 /// `--rounds N` or `--rounds auto`.
@@ -136,8 +138,8 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
     mock_backend::parse_duration(text).map_err(|e| e.to_string())
 }
 
-fn on_undecided(text: &str) -> Result<crate::OnUndecided, String> {
-    crate::OnUndecided::parse(text)
+fn on_undecided(text: &str) -> Result<crate::scenario::gate::OnUndecided, String> {
+    crate::scenario::gate::OnUndecided::parse(text)
         .ok_or_else(|| format!("{text:?}: use undecided (exit 4), fail (exit 1) or pass (exit 0)"))
 }
 
@@ -160,76 +162,10 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Compare a result with a baseline (a history of runs, or one result file); exit 1 on a
     /// primary regression or a budget breach.
-    Compare {
-        /// The result file to judge (from `phasebench run --json`).
-        current: PathBuf,
-        /// The baseline: a history (`phasebench baseline save`) or a single result file.
-        baseline: PathBuf,
-        /// Judge by this scenario's gate (thresholds, primary rows, budgets); without it, by
-        /// the baseline's. Never by the current file's own: a file under judgment could
-        /// raise its limits.
-        #[arg(long, value_name = "SCENARIO")]
-        scenario: Option<PathBuf>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No table on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Compare(CompareArgs),
     /// Paired A/B: run two builds (or two configurations) in alternating rounds on this
     /// machine and compare B with A; exit 1 when B regressed.
-    Ab {
-        /// The scenario, with overrides for both sides.
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// The phasebench binary for side A (default: this one).
-        #[arg(long, value_name = "BINARY")]
-        a: Option<PathBuf>,
-        /// The phasebench binary for side B (default: this one).
-        #[arg(long, value_name = "BINARY")]
-        b: Option<PathBuf>,
-        /// Override for side A only (repeatable).
-        #[arg(long = "a-set", value_name = "KEY=VALUE")]
-        a_overrides: Vec<Override>,
-        /// Override for side B only, e.g. an injected slowdown (repeatable).
-        #[arg(long = "b-set", value_name = "KEY=VALUE")]
-        b_overrides: Vec<Override>,
-        /// Rounds per side (default 10), or `auto`: as many as keep every primary statistic
-        /// judgeable (enough samples per round). The scenario's iterations are split across
-        /// them (with --until-decided, each round gets that share and the first look is at
-        /// this many). With --rejudge: the directory must hold exactly this many round pairs.
-        #[arg(long, value_name = "N|auto", value_parser = rounds)]
-        rounds: Option<Rounds>,
-        /// Add round pairs until every primary row is decided (or --max-rounds, or
-        /// --max-time), at looks whose intervals share the policy's error budget, so that
-        /// stopping when decided keeps the false-alarm rate.
-        #[arg(long)]
-        until_decided: bool,
-        /// With --until-decided: the most round pairs (default 40).
-        #[arg(long, value_name = "N", requires = "until_decided")]
-        max_rounds: Option<u32>,
-        /// With --until-decided: start no look that would end past this much time at the pace
-        /// so far (e.g. 5m, 90s).
-        #[arg(long, value_name = "DURATION", requires = "until_decided", value_parser = duration)]
-        max_time: Option<std::time::Duration>,
-        /// Keep every round's result file here.
-        #[arg(long, value_name = "DIR")]
-        out_dir: Option<PathBuf>,
-        /// Judge the round files an earlier `ab --out-dir DIR` kept, running nothing (e.g.
-        /// under another policy via --set 'gate.relative_threshold=0.05').
-        #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
-        rejudge: Option<PathBuf>,
-        /// Run only round pairs K, K+N, … of the --rounds into --out-dir (numbered as in the
-        /// whole run) and judge nothing, e.g. on N CI runners; gather the shards' files in
-        /// one directory and judge them with --rejudge.
-        #[arg(long, value_name = "K/N", value_parser = shard, requires = "out_dir")]
-        shard: Option<(u32, u32)>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-        /// No progress and no table.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Ab(AbArgs),
     /// Manage baselines.
     Baseline {
         #[command(subcommand)]
@@ -237,20 +173,7 @@ pub(crate) enum Command {
     },
     /// Per-phase and TTFT distributions from OTLP logs on disk: single OTLP/JSON bodies or the
     /// OpenTelemetry Collector file exporter's format (one export request per line).
-    Ingest {
-        /// OTLP/JSON bodies or Collector file-exporter files (uncompressed).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Write the JSON summary here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-        /// Write the metric table as CSV here ("-" for standard output).
-        #[arg(long, value_name = "PATH")]
-        csv: Option<Destination>,
-        /// No table on stdout.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Ingest(IngestArgs),
     /// Check scenario files without running them.
     Validate {
         /// Scenario files (TOML).
@@ -265,131 +188,26 @@ pub(crate) enum Command {
     /// Run a scenario at every point of a parameter grid (one whole run per point), e.g.
     /// --param backend.delays.ws_handshake=0ms..80ms:20ms; writes point-NN.json per point and
     /// the sweep's table.
-    Sweep {
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// An axis: KEY=V1,V2,... or KEY=FROM..TO:STEP (durations or counts); several make a
-        /// grid. Any scenario key, codex.binary included.
-        #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
-        params: Vec<crate::commands::sweep::Axis>,
-        /// Directory for each point's result file.
-        #[arg(long, value_name = "DIR")]
-        out_dir: PathBuf,
-        /// Write the sweep's table as CSV here (parameter columns, series, percentiles).
-        #[arg(long, value_name = "PATH")]
-        csv: Option<Destination>,
-        /// Write the sweep's table as JSON here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-        /// Write an HTML page with each series' p50/p90/p99 against the parameter here.
-        #[arg(long, value_name = "PATH")]
-        html: Option<Destination>,
-        /// No progress and no table.
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Sweep(SweepArgs),
     /// Push a result file's percentiles and counts to a Prometheus Pushgateway (labelled with
     /// scenario, target, version and commit; basic-auth credentials from
     /// PHASEBENCH_PUSH_BASIC_AUTH=user:password); exit 3 when the gateway is down or refuses.
-    Push {
-        /// The result file (from `phasebench run --json`); its rows are re-derived from its
-        /// histograms before anything is sent.
-        result: PathBuf,
-        /// The Pushgateway, e.g. http://127.0.0.1:9091 or https://…
-        #[arg(value_name = "URL", value_parser = pushgateway())]
-        url: Pushgateway,
-        /// Add a grouping label (repeatable), e.g. --push-label runner=ci-3.
-        #[arg(long = "push-label", value_name = "NAME=VALUE")]
-        labels: Vec<ExtraLabel>,
-        /// Trust the CA certificates (PEM) in this file for an https gateway, besides the
-        /// Mozilla roots.
-        #[arg(long = "push-ca", value_name = "PATH")]
-        ca: Option<PathBuf>,
-    },
+    Push(PushCommandArgs),
     /// Join the results of `run --shard K/N` into one (rounds kept apart as written, pooled
     /// rows and budgets re-derived); refuses shards of different runs or overlapping rounds.
-    Merge {
-        /// The shards' result files.
-        #[arg(required = true)]
-        shards: Vec<PathBuf>,
-        /// Write the merged result here.
-        #[arg(long, value_name = "PATH")]
-        json: Destination,
-        /// Merge even when some shards are missing; the result is marked partial (a run that
-        /// mostly failed or is partial never passes as whole).
-        #[arg(long)]
-        partial: bool,
-    },
+    Merge(MergeArgs),
     /// Rank several results (or a sweep's directory) per statistic, fastest first: "A ran
     /// 1.23 ± 0.04 times faster than B", from the means of their rounds' percentiles.
-    Rank {
-        /// Result files, or directories of sweep points (point-NN.json).
-        #[arg(required = true)]
-        results: Vec<PathBuf>,
-        /// Metrics to rank on (repeatable; default turn_ttft, startup_prewarm_total,
-        /// thread_start_total).
-        #[arg(long = "metric")]
-        metrics: Vec<String>,
-        /// The statistic: p50, p90, p95 or p99.
-        #[arg(long, default_value = "p50")]
-        stat: String,
-        /// Write the rankings as JSON here.
-        #[arg(long, value_name = "PATH")]
-        json: Option<Destination>,
-    },
+    Rank(RankArgs),
     /// Run a scenario on each codex release of a list (or range), each paired with a reference
     /// release in alternating rounds, and tabulate every phase's p50 across releases.
-    History {
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// Releases: a comma list (0.120.0,0.150.0) or a range of published ones
-        /// (0.120.0..0.171.0).
-        #[arg(long, required = true)]
-        versions: String,
-        /// Of a range, every N-th release (the ends always).
-        #[arg(long, default_value_t = 1)]
-        every: usize,
-        /// The release every other is paired with (default: the last of the list).
-        #[arg(long)]
-        reference: Option<String>,
-        #[command(flatten)]
-        pairing: PairingArgs,
-    },
+    History(HistoryArgs),
     /// Find the first codex release (or binary of a list) where a metric regressed, each step a
     /// paired A/B verdict, and name the phase that moved.
-    Bisect {
-        #[command(flatten)]
-        scenario: ScenarioArgs,
-        /// The last release known good.
-        #[arg(long, requires = "bad", conflicts_with = "binaries")]
-        good: Option<String>,
-        /// The first release known bad.
-        #[arg(long)]
-        bad: Option<String>,
-        /// Instead of releases: codex binaries in order, the first good, the last bad.
-        #[arg(long, value_delimiter = ',')]
-        binaries: Vec<PathBuf>,
-        /// Instead of releases: the values of any scenario key in order (KEY=V1,V2,… as in
-        /// `sweep --param`), the first good, the last bad.
-        #[arg(long, conflicts_with_all = ["good", "binaries"])]
-        axis: Option<crate::commands::sweep::Axis>,
-        /// The metric whose p50 regressed.
-        #[arg(long, default_value = "turn_ttft")]
-        metric: String,
-        #[command(flatten)]
-        pairing: PairingArgs,
-    },
+    Bisect(BisectArgs),
     /// Render a result file as a self-contained HTML report (`--html`), against a baseline when
     /// given (the comparison judged again from the files); exit 0 whatever the verdict.
-    Report {
-        /// The result file (from `phasebench run --json`).
-        result: PathBuf,
-        /// A baseline to overlay: a history (`phasebench baseline save`) or a result file.
-        #[arg(long)]
-        baseline: Option<PathBuf>,
-        #[command(flatten)]
-        comparison: ComparisonArgs,
-    },
+    Report(ReportArgs),
     /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
     Man,
     /// Print the JSON Schema of a file format on stdout (the committed copies are in
@@ -402,6 +220,273 @@ pub(crate) enum Command {
     /// runtime spawn), with injected delays and faults; exits when the client closes stdin.
     #[command(hide = true)]
     McpServer(McpServerArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct CompareArgs {
+    /// The result file to judge (from `phasebench run --json`).
+    pub(crate) current: PathBuf,
+    /// The baseline: a history (`phasebench baseline save`) or a single result file.
+    pub(crate) baseline: PathBuf,
+    /// Judge by this scenario's gate (thresholds, primary rows, budgets); without it, by
+    /// the baseline's. Never by the current file's own: a file under judgment could
+    /// raise its limits.
+    #[arg(long, value_name = "SCENARIO")]
+    pub(crate) scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) comparison: ComparisonArgs,
+    /// No table on stdout.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct AbArgs {
+    /// The scenario, with overrides for both sides.
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+    /// The phasebench binary for side A (default: this one).
+    #[arg(long, value_name = "BINARY")]
+    pub(crate) a: Option<PathBuf>,
+    /// The phasebench binary for side B (default: this one).
+    #[arg(long, value_name = "BINARY")]
+    pub(crate) b: Option<PathBuf>,
+    /// Override for side A only (repeatable).
+    #[arg(long = "a-set", value_name = "KEY=VALUE")]
+    pub(crate) a_overrides: Vec<Override>,
+    /// Override for side B only, e.g. an injected slowdown (repeatable).
+    #[arg(long = "b-set", value_name = "KEY=VALUE")]
+    pub(crate) b_overrides: Vec<Override>,
+    /// Rounds per side (default 10), or `auto`: as many as keep every primary statistic
+    /// judgeable (enough samples per round). The scenario's iterations are split across
+    /// them (with --until-decided, each round gets that share and the first look is at
+    /// this many). With --rejudge: the directory must hold exactly this many round pairs.
+    #[arg(long, value_name = "N|auto", value_parser = rounds)]
+    pub(crate) rounds: Option<Rounds>,
+    /// Add round pairs until every primary row is decided (or --max-rounds, or
+    /// --max-time), at looks whose intervals share the policy's error budget, so that
+    /// stopping when decided keeps the false-alarm rate.
+    #[arg(long)]
+    pub(crate) until_decided: bool,
+    /// With --until-decided: the most round pairs (default 40).
+    #[arg(long, value_name = "N", requires = "until_decided")]
+    pub(crate) max_rounds: Option<u32>,
+    /// With --until-decided: start no look that would end past this much time at the pace
+    /// so far (e.g. 5m, 90s).
+    #[arg(long, value_name = "DURATION", requires = "until_decided", value_parser = duration)]
+    pub(crate) max_time: Option<std::time::Duration>,
+    /// Keep every round's result file here.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<PathBuf>,
+    /// Judge the round files an earlier `ab --out-dir DIR` kept, running nothing (e.g.
+    /// under another policy via --set 'gate.relative_threshold=0.05').
+    #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
+    pub(crate) rejudge: Option<PathBuf>,
+    /// Run only round pairs K, K+N, … of the --rounds into --out-dir (numbered as in the
+    /// whole run) and judge nothing, e.g. on N CI runners; gather the shards' files in
+    /// one directory and judge them with --rejudge.
+    #[arg(long, value_name = "K/N", value_parser = shard, requires = "out_dir")]
+    pub(crate) shard: Option<(u32, u32)>,
+    #[command(flatten)]
+    pub(crate) comparison: ComparisonArgs,
+    /// No progress and no table.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct IngestArgs {
+    /// OTLP/JSON bodies or Collector file-exporter files (uncompressed).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Write the JSON summary here ("-" for standard output).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+    /// Write the metric table as CSV here ("-" for standard output).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) csv: Option<Destination>,
+    /// No table on stdout.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct PushCommandArgs {
+    /// The result file (from `phasebench run --json`); its rows are re-derived from its
+    /// histograms before anything is sent.
+    pub(crate) result: PathBuf,
+    /// The Pushgateway, e.g. http://127.0.0.1:9091 or https://…
+    #[arg(value_name = "URL", value_parser = pushgateway())]
+    pub(crate) url: Pushgateway,
+    /// Add a grouping label (repeatable), e.g. --push-label runner=ci-3.
+    #[arg(long = "push-label", value_name = "NAME=VALUE")]
+    pub(crate) labels: Vec<ExtraLabel>,
+    /// Trust the CA certificates (PEM) in this file for an https gateway, besides the
+    /// Mozilla roots.
+    #[arg(long = "push-ca", value_name = "PATH")]
+    pub(crate) ca: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct ReportArgs {
+    /// The result file (from `phasebench run --json`).
+    pub(crate) result: PathBuf,
+    /// A baseline to overlay: a history (`phasebench baseline save`) or a result file.
+    #[arg(long)]
+    pub(crate) baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) comparison: ComparisonArgs,
+}
+
+impl AbArgs {
+    /// The `ab` request, each side's binary defaulting to `this` phasebench.
+    pub(crate) fn into_request(self, this: PathBuf) -> AbRequest {
+        let fixed_rounds = match self.rounds {
+            Some(Rounds::Count(n)) => Some(n),
+            _ => None,
+        };
+        AbRequest {
+            overrides: self.scenario.overrides(),
+            scenario: self.scenario.scenario,
+            a: Side {
+                binary: self.a.unwrap_or_else(|| this.clone()),
+                overrides: self.a_overrides,
+            },
+            b: Side {
+                binary: self.b.unwrap_or(this),
+                overrides: self.b_overrides,
+            },
+            rounds: fixed_rounds.unwrap_or(crate::commands::ab::DEFAULT_ROUNDS),
+            auto_rounds: self.rounds == Some(Rounds::Auto),
+            expected_rounds: fixed_rounds.filter(|_| self.rejudge.is_some()),
+            out_dir: self.out_dir,
+            comparison: self.comparison.outputs(),
+            progress: !self.quiet,
+            rejudge: self.rejudge,
+            shard: self.shard,
+            until_decided: self.until_decided.then(|| UntilDecided {
+                max_rounds: self
+                    .max_rounds
+                    .unwrap_or(crate::stats::sequential::DEFAULT_MAX_ROUNDS),
+                max_time: self.max_time,
+                stop: StopWhen::Gate,
+            }),
+            require_judgeable: true,
+        }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct SweepArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+    /// An axis: KEY=V1,V2,... or KEY=FROM..TO:STEP (durations or counts); several make a
+    /// grid. Any scenario key, codex.binary included.
+    #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
+    pub(crate) params: Vec<crate::commands::sweep::Axis>,
+    /// Directory for each point's result file.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: PathBuf,
+    /// Write the sweep's table as CSV here (parameter columns, series, percentiles).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) csv: Option<Destination>,
+    /// Write the sweep's table as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+    /// Write an HTML page with each series' p50/p90/p99 against the parameter here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) html: Option<Destination>,
+    /// No progress and no table.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// The shards' result files.
+    #[arg(required = true)]
+    pub(crate) shards: Vec<PathBuf>,
+    /// Write the merged result here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Destination,
+    /// Merge even when some shards are missing; the result is marked partial (a run that
+    /// mostly failed or is partial never passes as whole).
+    #[arg(long)]
+    pub(crate) partial: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct RankArgs {
+    /// Result files, or directories of sweep points (point-NN.json).
+    #[arg(required = true)]
+    pub(crate) results: Vec<PathBuf>,
+    /// Metrics to rank on (repeatable; default turn_ttft, startup_prewarm_total,
+    /// thread_start_total).
+    #[arg(long = "metric")]
+    pub(crate) metrics: Vec<String>,
+    /// The statistic: p50, p90, p95 or p99.
+    #[arg(long, default_value = "p50")]
+    pub(crate) stat: String,
+    /// Write the rankings as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+}
+
+#[derive(Args)]
+pub(crate) struct HistoryArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+    /// Releases: a comma list (0.120.0,0.150.0) or a range of published ones
+    /// (0.120.0..0.171.0).
+    #[arg(long, required = true)]
+    pub(crate) versions: String,
+    /// Of a range, every N-th release (the ends always).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) every: usize,
+    /// The release every other is paired with (default: the last of the list).
+    #[arg(long)]
+    pub(crate) reference: Option<String>,
+    #[command(flatten)]
+    pub(crate) pairing: PairingArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct BisectArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+    /// The last release known good.
+    #[arg(long, requires = "bad", conflicts_with = "binaries")]
+    pub(crate) good: Option<String>,
+    /// The first release known bad.
+    #[arg(long)]
+    pub(crate) bad: Option<String>,
+    /// Instead of releases: codex binaries in order, the first good, the last bad.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) binaries: Vec<PathBuf>,
+    /// Instead of releases: the values of any scenario key in order (KEY=V1,V2,… as in
+    /// `sweep --param`), the first good, the last bad.
+    #[arg(long, conflicts_with_all = ["good", "binaries"])]
+    pub(crate) axis: Option<crate::commands::sweep::Axis>,
+    /// The metric whose p50 regressed.
+    #[arg(long, default_value = "turn_ttft")]
+    pub(crate) metric: String,
+    #[command(flatten)]
+    pub(crate) pairing: PairingArgs,
+}
+
+impl SweepArgs {
+    pub(crate) fn into_request(self) -> crate::commands::sweep::SweepRequest {
+        crate::commands::sweep::SweepRequest {
+            overrides: self.scenario.overrides(),
+            scenario: self.scenario.scenario,
+            axes: self.params,
+            out_dir: self.out_dir,
+            csv: self.csv,
+            json: self.json,
+            html: self.html,
+            progress: !self.quiet,
+        }
+    }
 }
 
 /// `phasebench mcp-server`: one mock MCP server (see `mock_backend::mcp`).
@@ -490,7 +575,7 @@ impl RunArgs {
     pub(crate) fn into_request(self) -> (RunRequest, PushArgs) {
         let mut overrides = self.scenario.overrides();
         if let Some(Rounds::Count(n)) = self.rounds {
-            overrides.push(crate::Override {
+            overrides.push(crate::scenario::Override {
                 key: "run.rounds".into(),
                 value: n.to_string(),
             });

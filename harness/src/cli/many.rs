@@ -3,345 +3,328 @@
 
 use std::process::ExitCode;
 
-use crate::Verdict;
+use crate::error::Verdict;
 
-use super::args::Command;
+use super::args::{BisectArgs, HistoryArgs, MergeArgs, RankArgs, SweepArgs};
 use super::{
-    EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_PASS, Terminal, block_on, exit, releases_between,
+    EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_PASS, Screen, block_on, exit, releases_between,
     report_error, this_binary, write_json,
 };
 
 /// Most round pairs a bisect step adds before it calls the step undecided.
 const BISECT_MAX_ROUNDS: u32 = 30;
 
-/// Runs one of the commands over many runs.
-pub(super) fn run(command: Command) -> ExitCode {
-    match command {
-        Command::Sweep {
-            scenario,
-            params,
-            out_dir,
-            csv,
-            json,
-            html,
-            quiet,
-        } => {
-            let request = crate::commands::sweep::SweepRequest {
-                overrides: scenario.overrides(),
-                scenario: scenario.scenario,
-                axes: params,
-                out_dir,
-                csv,
-                json,
-                html,
-                progress: !quiet,
-            };
-            let terminal =
-                Terminal::new(request.csv.iter().chain(&request.json).chain(&request.html));
-            match block_on(crate::commands::sweep::run(&request)) {
-                Ok(Ok(report)) => {
-                    if !quiet {
-                        terminal.show(&crate::commands::sweep::table(&report));
-                    }
-                    if let Some(signal) = crate::sys::shutdown::requested() {
-                        return exit(Verdict::Interrupted(signal));
-                    }
-                    if report.failed_points.is_empty() {
-                        ExitCode::from(EXIT_PASS)
-                    } else {
-                        eprintln!(
-                            "error: points {:?} mostly failed (beyond [run] max_failure_ratio)",
-                            report.failed_points
-                        );
-                        ExitCode::from(EXIT_FAILURE)
-                    }
-                }
-                Ok(Err(e)) => report_error(&e),
-                Err(code) => code,
+/// `phasebench sweep`: every point run, the table shown; exit 3 when a point mostly failed.
+pub(super) fn sweep(args: SweepArgs) -> ExitCode {
+    let quiet = args.quiet;
+    let request = args.into_request();
+    let terminal = Screen::new(request.csv.iter().chain(&request.json).chain(&request.html));
+    match block_on(crate::commands::sweep::execute(&request)) {
+        Ok(Ok(report)) => {
+            if !quiet {
+                terminal.show(&crate::commands::sweep::table(&report));
             }
-        }
-        Command::Merge {
-            shards,
-            json,
-            partial,
-        } => {
-            let mut loaded = Vec::new();
-            for path in &shards {
-                match crate::results::load_result(path) {
-                    Ok(result) => loaded.push(result),
-                    Err(e) => return report_error(&e.into()),
-                }
+            if let Some(signal) = crate::sys::shutdown::requested() {
+                return exit(Verdict::Interrupted(signal));
             }
-            match crate::commands::merge::merge(&loaded, partial) {
-                Ok(merged) => match write_json(Some(&json), &merged) {
-                    Ok(()) => {
-                        eprintln!(
-                            "merged {} shards: {} rounds, {} iterations",
-                            loaded.len(),
-                            merged.rounds.len(),
-                            merged.run.succeeded_iterations + merged.run.failed_iterations
-                        );
-                        ExitCode::from(EXIT_PASS)
-                    }
-                    Err(code) => code,
-                },
-                Err(e) => report_error(&e.into()),
-            }
-        }
-        Command::Rank {
-            results,
-            metrics,
-            stat,
-            json,
-        } => {
-            let Some(q) = crate::stats::compare::QUANTILES
-                .iter()
-                .find(|(name, _)| *name == stat)
-                .map(|(_, q)| *q)
-            else {
-                eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
-                return ExitCode::from(EXIT_INVALID_INPUT);
-            };
-            // Pair directories (`ab --out-dir`, `history`'s pairings) are ranked paired.
-            let is_pair = |p: &std::path::Path| p.join("a-round01.json").is_file();
-            let mut pair_dirs = Vec::new();
-            let mut files = Vec::new();
-            for path in results {
-                if is_pair(&path) {
-                    pair_dirs.push(path);
-                } else if path.is_dir() {
-                    let mut inner: Vec<_> = std::fs::read_dir(&path)
-                        .map(|e| {
-                            e.flatten()
-                                .map(|e| e.path())
-                                .filter(|p| is_pair(p))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    inner.sort();
-                    pair_dirs.extend(inner);
-                    files.extend(crate::commands::sweep::point_files(&path));
-                } else {
-                    files.push(path);
-                }
-            }
-            if !pair_dirs.is_empty() && !files.is_empty() {
-                eprintln!(
-                    "error: rank either pairings (ab/history directories) or result files, not both"
-                );
-                return ExitCode::from(EXIT_INVALID_INPUT);
-            }
-            let mut pairs = Vec::new();
-            for dir in &pair_dirs {
-                match crate::commands::ab::kept_rounds(dir) {
-                    Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
-                    Err(e) => return report_error(&e),
-                }
-            }
-            let mut loaded = Vec::new();
-            for file in &files {
-                match crate::results::load_result(file) {
-                    Ok(result) => loaded.push((file.display().to_string(), result)),
-                    Err(e) => return report_error(&e.into()),
-                }
-            }
-            let metrics = if metrics.is_empty() {
-                ["turn_ttft", "startup_prewarm_total", "thread_start_total"]
-                    .map(String::from)
-                    .to_vec()
+            if report.failed_points.is_empty() {
+                ExitCode::from(EXIT_PASS)
             } else {
-                metrics
-            };
-            let refs: Vec<(String, &crate::results::LoadedResult)> =
-                loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
-            let paired: Vec<crate::stats::rank::Paired<'_>> = pairs
-                .iter()
-                .map(|(label, a, b)| crate::stats::rank::Paired {
-                    label: label.clone(),
-                    reference: a,
-                    candidate: b,
-                })
-                .collect();
-            let rankings: Vec<_> = metrics
-                .iter()
-                .map(|m| {
-                    if paired.is_empty() {
-                        crate::stats::rank::rank(&refs, m, (&stat, q))
-                    } else {
-                        crate::stats::rank::rank_paired(&paired, m, (&stat, q))
-                    }
-                })
-                .collect();
-            let terminal = Terminal::new(json.iter());
-            for ranking in &rankings {
-                for line in crate::stats::rank::describe(ranking) {
-                    terminal.show(&format!("{}\n", crate::report::printable(&line)));
-                }
+                eprintln!(
+                    "error: points {:?} mostly failed (beyond [run] max_failure_ratio)",
+                    report.failed_points
+                );
+                ExitCode::from(EXIT_FAILURE)
             }
-            if let Err(code) = write_json(json.as_ref(), &rankings) {
+        }
+        Ok(Err(e)) => report_error(&e),
+        Err(code) => code,
+    }
+}
+
+/// `phasebench merge`: the shards joined into one result file.
+pub(super) fn merge(args: MergeArgs) -> ExitCode {
+    let MergeArgs {
+        shards,
+        json,
+        partial,
+    } = args;
+    let mut loaded = Vec::new();
+    for path in &shards {
+        match crate::results::load_result(path) {
+            Ok(result) => loaded.push(result),
+            Err(e) => return report_error(&e.into()),
+        }
+    }
+    match crate::commands::merge::merge(&loaded, partial) {
+        Ok(merged) => match write_json(Some(&json), &merged) {
+            Ok(()) => {
+                eprintln!(
+                    "merged {} shards: {} rounds, {} iterations",
+                    loaded.len(),
+                    merged.rounds.len(),
+                    merged.run.succeeded_iterations + merged.run.failed_iterations
+                );
+                ExitCode::from(EXIT_PASS)
+            }
+            Err(code) => code,
+        },
+        Err(e) => report_error(&e.into()),
+    }
+}
+
+/// `phasebench rank`: results (or pairings) ranked per metric, fastest first.
+pub(super) fn rank(args: RankArgs) -> ExitCode {
+    let RankArgs {
+        results,
+        metrics,
+        stat,
+        json,
+    } = args;
+    let Some(q) = crate::stats::compare::QUANTILES
+        .iter()
+        .find(|(name, _)| *name == stat)
+        .map(|(_, q)| *q)
+    else {
+        eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    };
+    // Pair directories (`ab --out-dir`, `history`'s pairings) are ranked paired.
+    let is_pair = |p: &std::path::Path| p.join("a-round01.json").is_file();
+    let mut pair_dirs = Vec::new();
+    let mut files = Vec::new();
+    for path in results {
+        if is_pair(&path) {
+            pair_dirs.push(path);
+        } else if path.is_dir() {
+            let mut inner: Vec<_> = std::fs::read_dir(&path)
+                .map(|e| {
+                    e.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| is_pair(p))
+                        .collect()
+                })
+                .unwrap_or_default();
+            inner.sort();
+            pair_dirs.extend(inner);
+            files.extend(crate::commands::sweep::point_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    if !pair_dirs.is_empty() && !files.is_empty() {
+        eprintln!("error: rank either pairings (ab/history directories) or result files, not both");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
+    let mut pairs = Vec::new();
+    for dir in &pair_dirs {
+        match crate::commands::ab::kept_rounds(dir) {
+            Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
+            Err(e) => return report_error(&e),
+        }
+    }
+    let mut loaded = Vec::new();
+    for file in &files {
+        match crate::results::load_result(file) {
+            Ok(result) => loaded.push((file.display().to_string(), result)),
+            Err(e) => return report_error(&e.into()),
+        }
+    }
+    let metrics = if metrics.is_empty() {
+        ["turn_ttft", "startup_prewarm_total", "thread_start_total"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        metrics
+    };
+    let refs: Vec<(String, &crate::results::LoadedResult)> =
+        loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
+    let paired: Vec<crate::stats::rank::Paired<'_>> = pairs
+        .iter()
+        .map(|(label, a, b)| crate::stats::rank::Paired {
+            label: label.clone(),
+            reference: a,
+            candidate: b,
+        })
+        .collect();
+    let rankings: Vec<_> = metrics
+        .iter()
+        .map(|m| {
+            if paired.is_empty() {
+                crate::stats::rank::rank(&refs, m, (&stat, q))
+            } else {
+                crate::stats::rank::rank_paired(&paired, m, (&stat, q))
+            }
+        })
+        .collect();
+    let terminal = Screen::new(json.iter());
+    for ranking in &rankings {
+        for line in crate::stats::rank::describe(ranking) {
+            terminal.show(&format!("{}\n", crate::report::printable(&line)));
+        }
+    }
+    if let Err(code) = write_json(json.as_ref(), &rankings) {
+        return code;
+    }
+    ExitCode::from(EXIT_PASS)
+}
+
+/// `phasebench history`: each release paired with the reference, the table of p50s.
+pub(super) fn history(args: HistoryArgs) -> ExitCode {
+    let HistoryArgs {
+        scenario,
+        versions,
+        every,
+        reference,
+        pairing,
+    } = args;
+    let this = match this_binary() {
+        Ok(path) => path,
+        Err(code) => return code,
+    };
+    let list = match versions.split_once("..") {
+        Some((from, to)) => match releases_between(from, to, every) {
+            Ok(list) => list,
+            Err(code) => return code,
+        },
+        None => versions.split(',').map(|v| v.trim().to_owned()).collect(),
+    };
+    let Some(reference) = reference.or_else(|| list.last().cloned()) else {
+        eprintln!("error: --versions names no release");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    };
+    // Every release checked before anything is installed or run.
+    if let Some(bad) = list
+        .iter()
+        .chain(std::iter::once(&reference))
+        .find(|v| !crate::scenario::codex::valid_version(v))
+    {
+        eprintln!("error: --versions: {bad:?} is not a release (MAJOR.MINOR.PATCH, e.g. 0.169.0)");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
+    let json = pairing.json.clone();
+    let pairing = pairing.pairing(scenario, this, crate::commands::ab::StopWhen::Gate, None);
+    let candidates: Vec<_> = list
+        .iter()
+        .map(|v| crate::commands::history::Candidate::release(v))
+        .collect();
+    let reference = crate::commands::history::Candidate::release(&reference);
+    match crate::commands::history::history(&pairing, &reference, &candidates) {
+        Ok(history) => {
+            let terminal = Screen::new(json.iter());
+            terminal.show(&crate::commands::history::history_table(&history));
+            if let Err(code) = write_json(json.as_ref(), &history) {
                 return code;
             }
             ExitCode::from(EXIT_PASS)
         }
-        Command::History {
-            scenario,
-            versions,
-            every,
-            reference,
-            pairing,
-        } => {
-            let this = match this_binary() {
-                Ok(path) => path,
-                Err(code) => return code,
-            };
-            let list = match versions.split_once("..") {
-                Some((from, to)) => match releases_between(from, to, every) {
-                    Ok(list) => list,
-                    Err(code) => return code,
-                },
-                None => versions.split(',').map(|v| v.trim().to_owned()).collect(),
-            };
-            let Some(reference) = reference.or_else(|| list.last().cloned()) else {
-                eprintln!("error: --versions names no release");
-                return ExitCode::from(EXIT_INVALID_INPUT);
-            };
-            // Every release checked before anything is installed or run.
-            if let Some(bad) = list
+        Err(e) => report_error(&e),
+    }
+}
+
+/// `phasebench bisect`: the first candidate where the metric regressed, step by step; exit 4 when a step stayed undecided.
+pub(super) fn bisect(args: BisectArgs) -> ExitCode {
+    let BisectArgs {
+        scenario,
+        good,
+        bad,
+        binaries,
+        axis,
+        metric,
+        pairing,
+    } = args;
+    let this = match this_binary() {
+        Ok(path) => path,
+        Err(code) => return code,
+    };
+    let candidates: Vec<crate::commands::history::Candidate> = match (good, bad) {
+        _ if axis.is_some() => {
+            let axis = axis.expect("checked");
+            // Positions in the labels: values may repeat.
+            axis.values
                 .iter()
-                .chain(std::iter::once(&reference))
-                .find(|v| !crate::scenario::codex::valid_version(v))
-            {
-                eprintln!(
-                    "error: --versions: {bad:?} is not a release (MAJOR.MINOR.PATCH, e.g. 0.169.0)"
-                );
-                return ExitCode::from(EXIT_INVALID_INPUT);
-            }
-            let json = pairing.json.clone();
-            let pairing =
-                pairing.pairing(scenario, this, crate::commands::ab::StopWhen::Gate, None);
-            let candidates: Vec<_> = list
+                .enumerate()
+                .map(|(i, v)| crate::commands::history::Candidate {
+                    label: format!("#{} {}={v}", i + 1, axis.key),
+                    ..crate::commands::history::Candidate::setting(&axis.key, v)
+                })
+                .collect()
+        }
+        (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
+            Ok(list) => list
                 .iter()
                 .map(|v| crate::commands::history::Candidate::release(v))
-                .collect();
-            let reference = crate::commands::history::Candidate::release(&reference);
-            match crate::commands::history::history(&pairing, &reference, &candidates) {
-                Ok(history) => {
-                    let terminal = Terminal::new(json.iter());
-                    terminal.show(&crate::commands::history::history_table(&history));
-                    if let Err(code) = write_json(json.as_ref(), &history) {
-                        return code;
-                    }
-                    ExitCode::from(EXIT_PASS)
-                }
-                Err(e) => report_error(&e),
+                .collect(),
+            Err(code) => return code,
+        },
+        _ => binaries
+            .iter()
+            .map(|b| crate::commands::history::Candidate::binary(b))
+            .collect(),
+    };
+    if candidates.len() < 2 {
+        eprintln!("error: bisect needs at least two candidates (--good/--bad or --binaries)");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
+    let json = pairing.json.clone();
+    let mut pairing = pairing.pairing(
+        scenario,
+        this,
+        crate::commands::ab::StopWhen::Metric(metric.clone()),
+        Some(BISECT_MAX_ROUNDS),
+    );
+    // Bisect asks about one statistic: it is the only primary one (one test, no
+    // family to correct for), and the design must be able to judge it.
+    pairing.overrides.push(crate::scenario::Override {
+        key: "gate.primary".into(),
+        value: format!("[{:?}]", format!("{metric}.p50")),
+    });
+    pairing.require_judgeable = true;
+    match crate::commands::history::bisect(&pairing, &candidates, &metric) {
+        Ok(found) => {
+            let terminal = Screen::new(json.iter());
+            for s in &found.steps {
+                terminal.show(&format!(
+                    "{} against {}: {}{}, {} round pairs\n",
+                    crate::report::printable(&s.tested),
+                    crate::report::printable(&s.good),
+                    if s.regressed {
+                        "regressed"
+                    } else if s.undecided {
+                        "undecided"
+                    } else {
+                        "not regressed"
+                    },
+                    s.delta_ms
+                        .map_or(String::new(), |d| format!(" ({d:+.3} ms)")),
+                    s.rounds
+                ));
             }
+            match (&found.last_good, &found.first_bad) {
+                _ if found.undecided.is_some() => {}
+                (Some(good), Some(bad)) => terminal.show(&format!(
+                    "first bad: {} (last good: {}){}\n",
+                    crate::report::printable(bad),
+                    crate::report::printable(good),
+                    found
+                        .moved
+                        .as_ref()
+                        .map_or(String::new(), |m| format!("; {m}"))
+                )),
+                _ => terminal.show(&format!(
+                    "{} did not regress between the ends: nothing to bisect\n",
+                    found.metric
+                )),
+            }
+            if let Err(code) = write_json(json.as_ref(), &found) {
+                return code;
+            }
+            if let Some(why) = &found.undecided {
+                eprintln!("undecided: {}", crate::report::printable(why));
+                return ExitCode::from(crate::error::exit_code::UNDECIDED);
+            }
+            ExitCode::from(EXIT_PASS)
         }
-        Command::Bisect {
-            scenario,
-            good,
-            bad,
-            binaries,
-            axis,
-            metric,
-            pairing,
-        } => {
-            let this = match this_binary() {
-                Ok(path) => path,
-                Err(code) => return code,
-            };
-            let candidates: Vec<crate::commands::history::Candidate> = match (good, bad) {
-                _ if axis.is_some() => {
-                    let axis = axis.expect("checked");
-                    // Positions in the labels: values may repeat.
-                    axis.values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| crate::commands::history::Candidate {
-                            label: format!("#{} {}={v}", i + 1, axis.key),
-                            ..crate::commands::history::Candidate::setting(&axis.key, v)
-                        })
-                        .collect()
-                }
-                (Some(good), Some(bad)) => match releases_between(&good, &bad, 1) {
-                    Ok(list) => list
-                        .iter()
-                        .map(|v| crate::commands::history::Candidate::release(v))
-                        .collect(),
-                    Err(code) => return code,
-                },
-                _ => binaries
-                    .iter()
-                    .map(|b| crate::commands::history::Candidate::binary(b))
-                    .collect(),
-            };
-            if candidates.len() < 2 {
-                eprintln!(
-                    "error: bisect needs at least two candidates (--good/--bad or --binaries)"
-                );
-                return ExitCode::from(EXIT_INVALID_INPUT);
-            }
-            let json = pairing.json.clone();
-            let mut pairing = pairing.pairing(
-                scenario,
-                this,
-                crate::commands::ab::StopWhen::Metric(metric.clone()),
-                Some(BISECT_MAX_ROUNDS),
-            );
-            // Bisect asks about one statistic: it is the only primary one (one test, no
-            // family to correct for), and the design must be able to judge it.
-            pairing.overrides.push(crate::Override {
-                key: "gate.primary".into(),
-                value: format!("[{:?}]", format!("{metric}.p50")),
-            });
-            pairing.require_judgeable = true;
-            match crate::commands::history::bisect(&pairing, &candidates, &metric) {
-                Ok(found) => {
-                    let terminal = Terminal::new(json.iter());
-                    for s in &found.steps {
-                        terminal.show(&format!(
-                            "{} against {}: {}{}, {} round pairs\n",
-                            crate::report::printable(&s.tested),
-                            crate::report::printable(&s.good),
-                            if s.regressed {
-                                "regressed"
-                            } else if s.undecided {
-                                "undecided"
-                            } else {
-                                "not regressed"
-                            },
-                            s.delta_ms
-                                .map_or(String::new(), |d| format!(" ({d:+.3} ms)")),
-                            s.rounds
-                        ));
-                    }
-                    match (&found.last_good, &found.first_bad) {
-                        _ if found.undecided.is_some() => {}
-                        (Some(good), Some(bad)) => terminal.show(&format!(
-                            "first bad: {} (last good: {}){}\n",
-                            crate::report::printable(bad),
-                            crate::report::printable(good),
-                            found
-                                .moved
-                                .as_ref()
-                                .map_or(String::new(), |m| format!("; {m}"))
-                        )),
-                        _ => terminal.show(&format!(
-                            "{} did not regress between the ends: nothing to bisect\n",
-                            found.metric
-                        )),
-                    }
-                    if let Err(code) = write_json(json.as_ref(), &found) {
-                        return code;
-                    }
-                    if let Some(why) = &found.undecided {
-                        eprintln!("undecided: {}", crate::report::printable(why));
-                        return ExitCode::from(crate::error::exit_code::UNDECIDED);
-                    }
-                    ExitCode::from(EXIT_PASS)
-                }
-                Err(e) => report_error(&e),
-            }
-        }
-        _ => unreachable!("main dispatches only the commands over many runs here"),
+        Err(e) => report_error(&e),
     }
 }

@@ -91,6 +91,15 @@ pub(crate) fn write_markdown(
     Ok(())
 }
 
+/// What `phasebench compare` produced.
+#[derive(Debug)]
+pub struct Judgment {
+    pub comparison: Comparison,
+    /// Baseline runs left out (corrupt or edited), each with why.
+    pub skipped_baseline_runs: Vec<String>,
+    pub verdict: Verdict,
+}
+
 /// `phasebench compare CURRENT BASELINE`: a result file against a baseline (a history, or a
 /// single result file), under the policy of `scenario` when given, else the baseline's
 /// (never the current file's own).
@@ -99,7 +108,7 @@ pub fn execute(
     baseline: &Path,
     scenario: Option<&Path>,
     outputs: &ComparisonOutputs,
-) -> Result<(Comparison, Vec<String>, Verdict), Error> {
+) -> Result<Judgment, Error> {
     output::check_all(outputs.destinations()).map_err(Error::OutputPath)?;
     let judging = scenario
         .map(|path| Scenario::load(path, &[]))
@@ -109,5 +118,9 @@ pub fn execute(
     let baseline = history::load(baseline)?;
     let comparison = compare_and_write(&current, &baseline.runs, outputs, judging)?;
     let verdict = Verdict::of(&comparison, outputs.undecided);
-    Ok((comparison, baseline.skipped, verdict))
+    Ok(Judgment {
+        comparison,
+        skipped_baseline_runs: baseline.skipped,
+        verdict,
+    })
 }

@@ -253,7 +253,7 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut refinements = RefinementCounts::default();
     let mut dropped_samples = 0;
     for logged in &mut gathered.logs.samples {
-        let key = crate::measure::recorder::MetricKey {
+        let key = crate::model::series::MetricKey {
             metric: logged.sample.metric.clone(),
             status: logged.sample.status.clone(),
         };

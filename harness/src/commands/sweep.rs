@@ -180,7 +180,7 @@ pub(crate) struct SweepReport {
 }
 
 /// Runs every point; an interrupted sweep keeps the points finished.
-pub(crate) async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
+pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error> {
     let points = grid(&request.axes)?;
     let with_point = |point: &[(String, String)]| {
         let mut overrides = request.overrides.clone();
@@ -219,7 +219,7 @@ pub(crate) async fn run(request: &SweepRequest) -> Result<SweepReport, Error> {
             eprintln!("point {}/{}: {}", index + 1, points.len(), label.join(" "));
         }
         let summary =
-            crate::commands::run::rounds::run_rounds(scenario, request.progress, false, None)
+            crate::commands::run::rounds::measure_rounds(scenario, request.progress, false, None)
                 .await?
                 .summary;
         let path = request.out_dir.join(format!("point-{:02}.json", index + 1));

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::recorder::DurationHistogram;
 use crate::model::critical::{Attribution, Cause};
+use crate::model::series::DurationHistogram;
 
 /// Critical paths of the successful iterations (see [`crate::model::critical`]).
 #[derive(Debug, Clone, Default)]

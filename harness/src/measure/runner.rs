@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use crate::measure::recorder::Recorder;
 use crate::measure::timeline::TimelineKeeper;
 use crate::model::sample::Sample;
-use crate::target::{IterationFailure, Target};
+use crate::target::{IterationFailure, IterationReport, Target};
 use std::num::NonZeroU32;
 
 /// How many distinct failure causes are counted by name; the rest are counted together.
@@ -120,6 +120,8 @@ fn count_cause(causes: &mut BTreeMap<String, u64>, cause: String, n: u64) {
     *causes.entry(key).or_default() += n;
 }
 
+/// What one worker saw: its failures by kind and cause, and how far it got.
+#[derive(Default)]
 struct WorkerResult {
     failures: BTreeMap<String, u64>,
     causes: BTreeMap<String, u64>,
@@ -138,13 +140,30 @@ struct Shard {
     timelines: TimelineKeeper,
 }
 
+/// What every worker of a round shares.
+struct RoundShared<T> {
+    target: Arc<T>,
+    plan: RoundPlan,
+    /// Warmup and measured iterations.
+    total: u64,
+    expected: Vec<String>,
+    progress: ProgressBar,
+    /// The next iteration, closed loop.
+    next: AtomicU64,
+    /// The arrival schedule, open loop.
+    schedule: Option<Mutex<Schedule>>,
+    /// When the first measured iteration started.
+    measured_start: OnceLock<Instant>,
+    shards: Vec<Mutex<Shard>>,
+}
+
 /// Runs `plan` against `target`. `expected` lists the metrics a successful iteration produces;
 /// a failed iteration counts an error against each one it did not produce (of those its
 /// [`Cohort`](crate::model::metric::Cohort), when the target names one, covers).
 ///
 /// A stop request ([`crate::sys::shutdown`]) ends the round early: no new iteration starts, and the
 /// ones in flight are cancelled (dropped, like at their deadline) and not counted.
-pub(crate) async fn run<T: Target>(
+pub(crate) async fn measure_round<T: Target>(
     target: Arc<T>,
     plan: RoundPlan,
     expected: Vec<String>,
@@ -152,157 +171,34 @@ pub(crate) async fn run<T: Target>(
 ) -> RunOutcome {
     // Both are bounded by scenario validation; saturating all the same.
     let total = plan.warmup.saturating_add(plan.iterations);
-    let next = Arc::new(AtomicU64::new(0));
-    let schedule = plan
-        .arrivals
-        .map(|(arrivals, seed)| Arc::new(Mutex::new(Schedule::new(arrivals, seed))));
-    let measured_start: Arc<OnceLock<Instant>> = Arc::default();
-    let expected: Arc<Vec<String>> = Arc::new(expected);
     let started = Instant::now();
-    if plan.warmup > 0 {
-        progress.set_message("warmup");
+    progress.set_message(if plan.warmup > 0 {
+        "warmup"
     } else {
-        progress.set_message("measuring");
-    }
+        "measuring"
+    });
     let workers = (plan.concurrency.get() as u64).min(total);
     let shard_count = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(workers as usize)
         .max(1);
-    let shards: Arc<Vec<Mutex<Shard>>> =
-        Arc::new((0..shard_count).map(|_| Mutex::default()).collect());
-    let mut handles = Vec::with_capacity(workers as usize);
-    for worker in 0..workers {
-        let shards = Arc::clone(&shards);
-        let target = Arc::clone(&target);
-        let next = Arc::clone(&next);
-        let schedule = schedule.clone();
-        let measured_start = Arc::clone(&measured_start);
-        let expected = Arc::clone(&expected);
-        let progress = progress.clone();
-        handles.push(tokio::spawn(async move {
-            let shard = &shards[worker as usize % shards.len()];
-            let mut out = WorkerResult {
-                failures: BTreeMap::new(),
-                causes: BTreeMap::new(),
-                warmup_failures: 0,
-                measured: 0,
-                last_end: None,
-            };
-            loop {
-                if crate::sys::shutdown::requested().is_some() {
-                    break;
-                }
-                let (index, intended) = match &schedule {
-                    Some(schedule) => {
-                        let (index, at) = schedule
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .take();
-                        (index, Some(at))
-                    }
-                    None => (next.fetch_add(1, Ordering::Relaxed), None),
-                };
-                if index >= total {
-                    break;
-                }
-                if let Some(at) = intended {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(at.into()) => {}
-                        () = crate::sys::shutdown::wait() => break,
-                    }
-                }
-                let began = Instant::now();
-                let measured = index >= plan.warmup;
-                if measured {
-                    measured_start.get_or_init(Instant::now);
-                    if index == plan.warmup {
-                        progress.set_message("measuring");
-                    }
-                }
-                let iteration =
-                    tokio::time::timeout(plan.iteration_timeout, target.run_iteration(index));
-                let report = tokio::select! {
-                    finished = iteration => match finished {
-                        Ok(report) => report,
-                        Err(_) => crate::target::IterationReport {
-                            failure: Some(IterationFailure::Deadline(plan.iteration_timeout)),
-                            ..Default::default()
-                        },
-                    },
-                    // Cancelled by a stop request: dropped, not counted.
-                    () = crate::sys::shutdown::wait() => break,
-                };
-                let mut report = report;
-                if let Some(at) = intended {
-                    let delay = began.saturating_duration_since(at);
-                    let until = report
-                        .samples
-                        .iter()
-                        .find(|s| s.metric.ends_with("client.turn_first_delta"))
-                        .or_else(|| {
-                            report
-                                .samples
-                                .iter()
-                                .find(|s| s.metric == "client.iteration")
-                        })
-                        .map(|s| s.duration);
-                    report
-                        .samples
-                        .push(Sample::client(CLIENT_START_DELAY, delay));
-                    if let Some(until) = until {
-                        report
-                            .samples
-                            .push(Sample::client(CLIENT_FROM_INTENDED, delay + until));
-                    }
-                }
-                out.last_end = Some(Instant::now());
-                progress.inc(1);
-                if let Some(failure) = &report.failure {
-                    count_cause(&mut out.causes, failure.to_string(), 1);
-                }
-                // Asked for every failed iteration, so the target can forget it.
-                let cohort = report
-                    .failure
-                    .as_ref()
-                    .and_then(|_| target.cohort_of(index));
-                if !measured {
-                    out.warmup_failures += u64::from(report.failure.is_some());
-                    continue;
-                }
-                out.measured += 1;
-                let mut state = shard.lock().unwrap_or_else(PoisonError::into_inner);
-                if plan.timelines {
-                    state.timelines.offer(index, &report);
-                }
-                let recorder = &mut state.recorder;
-                recorder.record_offsets(report.started_at, &report.samples);
-                for sample in &report.samples {
-                    recorder.record(sample);
-                }
-                for overhead in &report.overheads {
-                    recorder.record_overhead(overhead);
-                }
-                if report.failure.is_none() {
-                    recorder.record_critical_path(&report.samples);
-                }
-                if let Some(failure) = &report.failure {
-                    *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
-                    let produced: HashSet<&str> =
-                        report.samples.iter().map(|s| s.metric.as_str()).collect();
-                    for metric in expected.iter().filter(|m| {
-                        !produced.contains(m.as_str()) && cohort.is_none_or(|c| c.covers(m))
-                    }) {
-                        recorder.record_error(metric);
-                    }
-                }
-            }
-            out
-        }));
-    }
-    let mut outcome = RunOutcome {
-        ..RunOutcome::default()
-    };
+    let round = Arc::new(RoundShared {
+        target,
+        plan,
+        total,
+        expected,
+        progress,
+        next: AtomicU64::new(0),
+        schedule: plan
+            .arrivals
+            .map(|(arrivals, seed)| Mutex::new(Schedule::new(arrivals, seed))),
+        measured_start: OnceLock::new(),
+        shards: (0..shard_count).map(|_| Mutex::default()).collect(),
+    });
+    let handles: Vec<_> = (0..workers)
+        .map(|worker| tokio::spawn(work(Arc::clone(&round), worker)))
+        .collect();
+    let mut outcome = RunOutcome::default();
     let mut last_end = None;
     for handle in handles {
         // A worker only ends by finishing its loop; a panic in a target is a harness bug and
@@ -321,7 +217,7 @@ pub(crate) async fn run<T: Target>(
         outcome.iterations += worker.measured;
         last_end = last_end.max(worker.last_end);
     }
-    for shard in shards.iter() {
+    for shard in &round.shards {
         let mut state = shard.lock().unwrap_or_else(PoisonError::into_inner);
         outcome.recorder.merge(&state.recorder);
         outcome
@@ -329,19 +225,165 @@ pub(crate) async fn run<T: Target>(
             .merge(std::mem::take(&mut state.timelines));
     }
     outcome.total_wall_time = started.elapsed();
-    outcome.measured_wall_time = match (measured_start.get(), last_end) {
+    outcome.measured_wall_time = match (round.measured_start.get(), last_end) {
         (Some(start), Some(end)) => end.saturating_duration_since(*start),
         _ => Duration::ZERO,
     };
     outcome
 }
 
+/// One worker: takes iterations until the round has run them all (or a stop), runs each under
+/// its deadline, and records the measured ones into its shard.
+async fn work<T: Target>(round: Arc<RoundShared<T>>, worker: u64) -> WorkerResult {
+    let shard = &round.shards[worker as usize % round.shards.len()];
+    let mut out = WorkerResult::default();
+    loop {
+        if crate::sys::shutdown::requested().is_some() {
+            break;
+        }
+        let Some((index, intended)) = round.take_next() else {
+            break;
+        };
+        if let Some(at) = intended {
+            tokio::select! {
+                () = tokio::time::sleep_until(at.into()) => {}
+                () = crate::sys::shutdown::wait() => break,
+            }
+        }
+        let began = Instant::now();
+        let measured = index >= round.plan.warmup;
+        if measured {
+            round.measured_start.get_or_init(Instant::now);
+            if index == round.plan.warmup {
+                round.progress.set_message("measuring");
+            }
+        }
+        // Cancelled by a stop request: dropped, not counted.
+        let Some(mut report) = round.run_iteration(index).await else {
+            break;
+        };
+        if let Some(at) = intended {
+            add_open_loop_samples(&mut report, began.saturating_duration_since(at));
+        }
+        out.last_end = Some(Instant::now());
+        round.progress.inc(1);
+        if let Some(failure) = &report.failure {
+            count_cause(&mut out.causes, failure.to_string(), 1);
+        }
+        // Asked for every failed iteration, so the target can forget it.
+        let cohort = report
+            .failure
+            .as_ref()
+            .and_then(|_| round.target.cohort_of(index));
+        if !measured {
+            out.warmup_failures += u64::from(report.failure.is_some());
+            continue;
+        }
+        out.measured += 1;
+        if let Some(failure) = &report.failure {
+            *out.failures.entry(failure.kind().to_owned()).or_default() += 1;
+        }
+        round.record(shard, index, &report, cohort);
+    }
+    out
+}
+
+impl<T: Target> RoundShared<T> {
+    /// The next iteration and, open loop, when it was meant to start; None when the round has
+    /// handed out all of them.
+    fn take_next(&self) -> Option<(u64, Option<Instant>)> {
+        let (index, intended) = match &self.schedule {
+            Some(schedule) => {
+                let (index, at) = schedule
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                (index, Some(at))
+            }
+            None => (self.next.fetch_add(1, Ordering::Relaxed), None),
+        };
+        (index < self.total).then_some((index, intended))
+    }
+
+    /// Iteration `index` run to its end or its deadline; None when a stop request cancelled it.
+    async fn run_iteration(&self, index: u64) -> Option<IterationReport> {
+        let timeout = self.plan.iteration_timeout;
+        let iteration = tokio::time::timeout(timeout, self.target.run_iteration(index));
+        tokio::select! {
+            finished = iteration => Some(finished.unwrap_or_else(|_| IterationReport {
+                failure: Some(IterationFailure::Deadline(timeout)),
+                ..Default::default()
+            })),
+            () = crate::sys::shutdown::wait() => None,
+        }
+    }
+
+    /// A measured iteration's samples, overheads, critical path and (for a failed one) the
+    /// errors of the metrics it did not produce, recorded into `shard`.
+    fn record(
+        &self,
+        shard: &Mutex<Shard>,
+        index: u64,
+        report: &IterationReport,
+        cohort: Option<crate::model::metric::Cohort>,
+    ) {
+        let mut state = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.plan.timelines {
+            state.timelines.offer(index, report);
+        }
+        let recorder = &mut state.recorder;
+        recorder.record_offsets(report.started_at, &report.samples);
+        for sample in &report.samples {
+            recorder.record(sample);
+        }
+        for overhead in &report.overheads {
+            recorder.record_overhead(overhead);
+        }
+        if report.failure.is_none() {
+            recorder.record_critical_path(&report.samples);
+            return;
+        }
+        let produced: HashSet<&str> = report.samples.iter().map(|s| s.metric.as_str()).collect();
+        for metric in self
+            .expected
+            .iter()
+            .filter(|m| !produced.contains(m.as_str()) && cohort.is_none_or(|c| c.covers(m)))
+        {
+            recorder.record_error(metric);
+        }
+    }
+}
+
+/// Open loop: the wait from the intended start (`delay`) as a sample, and the first delta
+/// (or the iteration's end) measured from the intended start, free of coordinated omission.
+fn add_open_loop_samples(report: &mut IterationReport, delay: Duration) {
+    let until = report
+        .samples
+        .iter()
+        .find(|s| s.metric.ends_with("client.turn_first_delta"))
+        .or_else(|| {
+            report
+                .samples
+                .iter()
+                .find(|s| s.metric == "client.iteration")
+        })
+        .map(|s| s.duration);
+    report
+        .samples
+        .push(Sample::client(CLIENT_START_DELAY, delay));
+    if let Some(until) = until {
+        report
+            .samples
+            .push(Sample::client(CLIENT_FROM_INTENDED, delay + until));
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
     use super::*;
-    use crate::measure::recorder::MetricKey;
     use crate::model::metric::Cohort;
+    use crate::model::series::MetricKey;
     use crate::target::fake::FakeTarget;
 
     fn plan(iterations: u64, warmup: u64, concurrency: u32, timeout_ms: u64) -> RoundPlan {
@@ -372,7 +414,7 @@ mod tests {
 
     #[tokio::test]
     async fn warmup_is_excluded_and_counts_are_exact() {
-        let outcome = run(
+        let outcome = measure_round(
             Arc::new(fake()),
             plan(50, 7, 4, 1000),
             vec!["turn_ttft".into()],
@@ -394,7 +436,7 @@ mod tests {
             ..fake()
         };
         let started = Instant::now();
-        let outcome = run(
+        let outcome = measure_round(
             Arc::new(target),
             plan(20, 0, 2, 50),
             vec!["turn_ttft".into(), "other".into()],
@@ -450,8 +492,8 @@ mod tests {
             }
         }
 
-        fn info(&self) -> crate::target::TargetInfo {
-            crate::target::TargetInfo {
+        fn info(&self) -> crate::model::target::TargetInfo {
+            crate::model::target::TargetInfo {
                 name: "cohorts".into(),
                 version: "0".into(),
             }
@@ -471,7 +513,7 @@ mod tests {
     async fn failures_count_against_their_own_cohort_only() {
         let target = Arc::new(CohortTarget::default());
         // Warmup 0..2, measured 2..14.
-        let outcome = run(
+        let outcome = measure_round(
             Arc::clone(&target),
             plan(12, 2, 1, 1000),
             vec!["cold.turn_ttft".into(), "warm.turn_ttft".into()],
@@ -491,7 +533,7 @@ mod tests {
             fail_every: Some(3),
             ..fake()
         };
-        let outcome = run(
+        let outcome = measure_round(
             Arc::new(target),
             plan(9, 3, 1, 1000),
             vec!["turn_ttft".into()],

@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use crate::measure::recorder::MetricKey;
+use crate::model::series::MetricKey;
 use crate::results::DecodedRound;
 use crate::stats::compare::{Comparison, RowVerdict};
 
@@ -294,7 +294,7 @@ pub(crate) fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::recorder::Series;
+    use crate::model::series::Series;
     use crate::report::svg::{distribution, x_of};
 
     #[test]
@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_distribution_rises_to_the_maximum() {
-        let mut h = crate::measure::recorder::DurationHistogram::default();
+        let mut h = crate::model::series::DurationHistogram::default();
         for us in 1..=1000u64 {
             h.record(std::time::Duration::from_micros(us * 10));
         }

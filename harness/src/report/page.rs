@@ -22,7 +22,7 @@ pub(crate) fn html(
             .metrics
             .iter()
             .filter_map(|row| {
-                let key = crate::measure::recorder::MetricKey {
+                let key = crate::model::series::MetricKey {
                     metric: row.metric.clone(),
                     status: row.status.clone(),
                 };

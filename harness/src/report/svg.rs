@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::measure::recorder::Series;
+use crate::model::series::Series;
 
 use super::html::esc;
 

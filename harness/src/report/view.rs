@@ -3,8 +3,8 @@
 //! decides layout, never content, so a p95 or a warning cannot be in one format and missing
 //! from another.
 
-use crate::measure::recorder::MetricKey;
 use crate::model::sample::Resolution;
+use crate::model::series::MetricKey;
 use crate::results::{DecodedRound, MetricRow, RunSummary};
 use crate::scenario::Statistic;
 use crate::stats::budget::statistic_interval;

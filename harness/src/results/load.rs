@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use super::{DecodedRound, MetricRow, RunSummary, SCHEMA_VERSION, merge_rounds};
-use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
+use crate::model::series::{DurationHistogram, MetricKey, Series};
 use crate::sys::BoundedReadError;
 
 /// Largest result file read (a 1,000-round result of 40 series is ~10 MB).

@@ -8,6 +8,7 @@
 //! round, not the iteration, as their unit. The pooled rows (`metrics`) are the merge of the
 //! rounds' histograms.
 
+pub(crate) mod comparable;
 pub(crate) mod history;
 pub(crate) mod load;
 pub(crate) mod summarize;
@@ -16,11 +17,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::recorder::{MetricKey, Series};
 use crate::model::sample::Resolution;
+use crate::model::series::{MetricKey, Series};
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use crate::scenario::RegressionPolicy;
-use crate::target::{TargetInfo, TelemetryHealth};
 
+pub(crate) use comparable::{Comparable, differences};
 pub(crate) use load::{LoadedResult, ResultFileError, load_result};
 
 /// Version of the JSON result format. Bump on any change a reader could notice.
@@ -345,31 +347,6 @@ pub(crate) fn merge_rounds<'a>(rounds: impl IntoIterator<Item = &'a DecodedRound
                 }
             }
         }
-    }
-    out
-}
-
-/// What makes two runs measure different things: scenario content, target, concurrency.
-pub(crate) fn differences(current: &LoadedResult, baseline: &LoadedResult) -> Vec<String> {
-    let (c, b) = (&current.summary, &baseline.summary);
-    let mut out = Vec::new();
-    if c.scenario.content_hash != b.scenario.content_hash {
-        out.push(format!(
-            "the scenario content differs (hash {} vs {}; scenario {:?} vs {:?})",
-            c.scenario.content_hash, b.scenario.content_hash, c.scenario.name, b.scenario.name
-        ));
-    }
-    if c.target.name != b.target.name {
-        out.push(format!(
-            "the target differs ({} vs {})",
-            c.target.name, b.target.name
-        ));
-    }
-    if c.plan.concurrency != b.plan.concurrency {
-        out.push(format!(
-            "the concurrency differs ({} vs {})",
-            c.plan.concurrency, b.plan.concurrency
-        ));
     }
     out
 }

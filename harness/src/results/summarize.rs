@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::measure::recorder::{Recorder, Series};
+use crate::measure::recorder::Recorder;
 use crate::measure::runner::RunOutcome;
 use crate::model::metric::report_rank;
+use crate::model::series::Series;
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use crate::scenario::Scenario;
-use crate::target::{TargetInfo, TelemetryHealth};
 
 use super::{
     BudgetRow, Environment, MetricRow, OverheadRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,

@@ -289,7 +289,7 @@ impl Scenario {
     }
 
     /// Reads and validates a scenario file.
-    /// Reads (at most [`MAX_SCENARIO_BYTES`] of a regular file) and validates a scenario.
+    /// Reads (at most `MAX_SCENARIO_BYTES` (1 MiB) of a regular file) and validates a scenario.
     pub fn load(path: &Path, overrides: &[Override]) -> Result<Self, ScenarioError> {
         let refused = |message: String| ScenarioError {
             origin: Origin::File {

@@ -2,8 +2,9 @@
 //! transport and fault combinations, codex settings) that serde's per-field checks cannot do,
 //! each error located at its key in the file or at the override that set it.
 //!
-//! One function per section would scatter the one rule every check follows (locate, then
-//! refuse); it stays a single pass over the sections, which is why this file is long.
+//! One step per section (target, name, plan, runtime, tools, backend, gate, MCP servers,
+//! arrivals), run in the file's order so the first refusal reported is the first in the
+//! file; each step refuses through the same locator.
 
 use std::num::{NonZeroU32, NonZeroU64};
 
@@ -27,12 +28,59 @@ const MAX_INSTRUCTIONS: u64 = 64 * 1024 * 1024;
 const MAX_TOOL_SERVERS: u64 = 64;
 const MAX_TOOLS_PER_SERVER: u64 = 10_000;
 
+/// How a check refuses: the message, located at the key in the file or the override.
+type Refuse<'a> = dyn Fn(&str, String) -> ScenarioError + 'a;
+
+/// The checks in file order (the first refusal is the one reported), then the scenario built
+/// from what they accepted.
 pub(super) fn validate(
     raw: RawScenario,
     merged: &str,
     at: &Locator<'_>,
 ) -> Result<Scenario, ScenarioError> {
-    let err = |key: &str, message: String| at.error_for_key(key, message);
+    let err: &Refuse<'_> = &|key: &str, message: String| at.error_for_key(key, message);
+    let (target, turns) = target_and_turns(&raw, err)?;
+    check_name(&raw.name, err)?;
+    let mut plan = run_plan(&raw, err)?;
+    let runtime = runtime_spec(&raw, turns, err)?;
+    check_tools(&raw.tools, err)?;
+    let backend = backend(&raw, err)?;
+    let profile = Profile {
+        producer: target.producer(),
+        transport: match runtime.transport {
+            Transport::Websocket { .. } => TransportKind::Websocket,
+            Transport::Http => TransportKind::Http,
+        },
+    };
+    let gate = gate::parse(&raw.gate, profile).map_err(|(key, m)| err(&gate_key(&key), m))?;
+    let mcp_servers = super::mcp::servers(&raw, &err)?;
+    plan.arrivals = arrivals(&raw, err)?;
+    Ok(Scenario {
+        content_hash: measurement_hash(merged),
+        path: None,
+        target,
+        plan,
+        seed: raw.seed,
+        runtime,
+        tools: ToolsSpec {
+            servers: raw.tools.servers as usize,
+            per_server: raw.tools.per_server as usize,
+            listing_delay: raw.tools.listing_delay.0.clone(),
+        },
+        mcp_servers,
+        backend,
+        budgets: gate.budgets,
+        policy: gate.policy,
+        name: raw.name,
+        description: raw.description,
+    })
+}
+
+/// The target, with its `[codex]` settings checked, and the turns per iteration.
+fn target_and_turns(
+    raw: &RawScenario,
+    err: &Refuse<'_>,
+) -> Result<(TargetKind, NonZeroU32), ScenarioError> {
     let turns = u32::try_from(raw.runtime.turns)
         .ok()
         .filter(|t| *t <= 1000)
@@ -49,18 +97,22 @@ pub(super) fn validate(
             TargetKind::Builtin
         }
         RawTarget::CodexExec => {
-            TargetKind::CodexExec(super::codex::codex_spec(&raw, turns, false, &err)?)
+            TargetKind::CodexExec(super::codex::codex_spec(raw, turns, false, &err)?)
         }
         RawTarget::CodexAppServer => {
-            TargetKind::CodexAppServer(super::codex::codex_spec(&raw, turns, true, &err)?)
+            TargetKind::CodexAppServer(super::codex::codex_spec(raw, turns, true, &err)?)
         }
     };
-    if raw.name.trim().is_empty() {
+    Ok((target, turns))
+}
+
+/// The name goes into terminal tables, file names and every result (whose reader refuses
+/// what is refused here).
+fn check_name(name: &str, err: &Refuse<'_>) -> Result<(), ScenarioError> {
+    if name.trim().is_empty() {
         return Err(err("name", "must not be empty".into()));
     }
-    // The name goes into terminal tables, file names and every result (whose reader refuses
-    // what is refused here).
-    if raw.name.len() > MAX_NAME_BYTES || raw.name.chars().any(char::is_control) {
+    if name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
         return Err(err(
             "name",
             format!(
@@ -69,6 +121,12 @@ pub(super) fn validate(
             ),
         ));
     }
+    Ok(())
+}
+
+/// Iterations, warmup, rounds, parts, failure ratio, concurrency and deadline (the arrivals
+/// come last, after the sections before them in the file).
+fn run_plan(raw: &RawScenario, err: &Refuse<'_>) -> Result<RunPlan, ScenarioError> {
     let iterations = NonZeroU64::new(raw.iterations)
         .filter(|n| n.get() <= MAX_ITERATIONS)
         .ok_or_else(|| {
@@ -115,6 +173,24 @@ pub(super) fn validate(
     if raw.iteration_timeout.0.is_zero() {
         return Err(err("iteration_timeout", "must be above zero".into()));
     }
+    Ok(RunPlan {
+        iterations,
+        warmup: raw.warmup,
+        concurrency,
+        iteration_timeout: raw.iteration_timeout.0,
+        rounds,
+        max_failure_ratio: raw.run.max_failure_ratio,
+        interleave,
+        arrivals: None,
+    })
+}
+
+/// The runtime's transport, prompt, model and turn settings.
+fn runtime_spec(
+    raw: &RawScenario,
+    turns: NonZeroU32,
+    err: &Refuse<'_>,
+) -> Result<RuntimeSpec, ScenarioError> {
     let rt = &raw.runtime;
     let transport = match rt.transport {
         RawTransport::Websocket => {
@@ -150,24 +226,47 @@ pub(super) fn validate(
             "must be shorter than iteration_timeout".into(),
         ));
     }
-    if raw.tools.servers > MAX_TOOL_SERVERS {
+    Ok(RuntimeSpec {
+        transport,
+        instructions_bytes: rt.instructions_bytes as usize,
+        model: rt.model.clone(),
+        first_turn_after: rt.first_turn_after.0,
+        interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
+        request_build_cpu: rt.request_build_cpu.0,
+        turns,
+        state_storage: match rt.state_storage {
+            raw::RawStateStorage::Temp => StateStorage::Temp,
+            raw::RawStateStorage::Memory => StateStorage::Memory,
+        },
+    })
+}
+
+/// The mock tool servers' counts.
+fn check_tools(tools: &raw::RawTools, err: &Refuse<'_>) -> Result<(), ScenarioError> {
+    if tools.servers > MAX_TOOL_SERVERS {
         return Err(err(
             "tools.servers",
             format!("must be at most {MAX_TOOL_SERVERS}"),
         ));
     }
-    if raw.tools.per_server > MAX_TOOLS_PER_SERVER {
+    if tools.per_server > MAX_TOOLS_PER_SERVER {
         return Err(err(
             "tools.per_server",
             format!("must be at most {MAX_TOOLS_PER_SERVER}"),
         ));
     }
-    if raw.tools.servers == 0 && raw.tools.per_server > 0 {
+    if tools.servers == 0 && tools.per_server > 0 {
         return Err(err(
             "tools.per_server",
             "tools need at least one server: set tools.servers".into(),
         ));
     }
+    Ok(())
+}
+
+/// The mock backend's delays and faults, each only where the transport can meet it.
+fn backend(raw: &RawScenario, err: &Refuse<'_>) -> Result<MockConfig, ScenarioError> {
+    let rt = &raw.runtime;
     let b = &raw.backend;
     if rt.transport == RawTransport::Websocket {
         // Turns go over the websocket: these HTTP answers are never given.
@@ -220,15 +319,7 @@ pub(super) fn validate(
             ));
         }
     }
-    let profile = Profile {
-        producer: target.producer(),
-        transport: match transport {
-            Transport::Websocket { .. } => TransportKind::Websocket,
-            Transport::Http => TransportKind::Http,
-        },
-    };
-    let gate = gate::parse(&raw.gate, profile).map_err(|(key, m)| err(&gate_key(&key), m))?;
-    let backend = MockConfig {
+    Ok(MockConfig {
         delays: StageDelays {
             ws_handshake: b.delays.ws_handshake.0.clone(),
             warmup_response: b.delays.warmup_response.0.clone(),
@@ -247,74 +338,35 @@ pub(super) fn validate(
         tokens: b.tokens as u32,
         seed: raw.seed,
         ..MockConfig::default()
-    };
-    let mcp_servers = super::mcp::servers(&raw, &err)?;
-    let arrivals = match &raw.load {
-        None => None,
-        Some(load) => {
-            if matches!(raw.target, RawTarget::CodexExec) {
-                return Err(err(
-                    "load",
-                    "open-loop arrivals drive long-lived runtimes (builtin, codex-app-server); \
-                     codex-exec starts a process per iteration"
-                        .into(),
-                ));
-            }
-            let per_second = parse_rate(&load.rate).ok_or_else(|| {
-                err(
-                    "load.rate",
-                    format!(
-                        "{:?}: write a rate such as \"50/s\" or \"600/m\" (0.01/s to 100000/s)",
-                        load.rate
-                    ),
-                )
-            })?;
-            Some(Arrivals {
-                per_second,
-                poisson: load.arrival == raw::RawArrival::Poisson,
-            })
-        }
-    };
-    Ok(Scenario {
-        name: raw.name,
-        description: raw.description,
-        path: None,
-        content_hash: measurement_hash(merged),
-        target,
-        plan: RunPlan {
-            iterations,
-            warmup: raw.warmup,
-            concurrency,
-            iteration_timeout: raw.iteration_timeout.0,
-            rounds,
-            max_failure_ratio: raw.run.max_failure_ratio,
-            interleave,
-            arrivals,
-        },
-        seed: raw.seed,
-        runtime: RuntimeSpec {
-            transport,
-            instructions_bytes: rt.instructions_bytes as usize,
-            model: rt.model.clone(),
-            first_turn_after: rt.first_turn_after.0,
-            interrupt_first_turn_after: rt.interrupt_first_turn_after.map(|d| d.0),
-            request_build_cpu: rt.request_build_cpu.0,
-            turns,
-            state_storage: match rt.state_storage {
-                raw::RawStateStorage::Temp => StateStorage::Temp,
-                raw::RawStateStorage::Memory => StateStorage::Memory,
-            },
-        },
-        tools: ToolsSpec {
-            servers: raw.tools.servers as usize,
-            per_server: raw.tools.per_server as usize,
-            listing_delay: raw.tools.listing_delay.0.clone(),
-        },
-        mcp_servers,
-        backend,
-        budgets: gate.budgets,
-        policy: gate.policy,
     })
+}
+
+/// Open-loop arrivals (`[load]`), for the targets that keep a runtime alive.
+fn arrivals(raw: &RawScenario, err: &Refuse<'_>) -> Result<Option<Arrivals>, ScenarioError> {
+    let Some(load) = &raw.load else {
+        return Ok(None);
+    };
+    if matches!(raw.target, RawTarget::CodexExec) {
+        return Err(err(
+            "load",
+            "open-loop arrivals drive long-lived runtimes (builtin, codex-app-server); \
+             codex-exec starts a process per iteration"
+                .into(),
+        ));
+    }
+    let per_second = parse_rate(&load.rate).ok_or_else(|| {
+        err(
+            "load.rate",
+            format!(
+                "{:?}: write a rate such as \"50/s\" or \"600/m\" (0.01/s to 100000/s)",
+                load.rate
+            ),
+        )
+    })?;
+    Ok(Some(Arrivals {
+        per_second,
+        poisson: load.arrival == raw::RawArrival::Poisson,
+    }))
 }
 
 /// `N/s` or `N/m` as starts per second, within 0.01/s and 100,000/s.

@@ -8,7 +8,7 @@
 //! rounds are few or too small for the percentile). `max` has no interval: it is the point.
 //! A metric judged by a budget is judged whole, all its statuses merged.
 
-use crate::measure::recorder::Series;
+use crate::model::series::Series;
 use crate::results::{BudgetRow, BudgetVerdict};
 use crate::scenario::{Budget, Statistic};
 
@@ -201,8 +201,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::measure::recorder::{DurationHistogram, MetricKey};
     use crate::model::sample::Resolution;
+    use crate::model::series::{DurationHistogram, MetricKey};
 
     fn round_of(ms: impl Iterator<Item = f64>) -> DecodedRound {
         let mut h = DurationHistogram::default();

@@ -22,8 +22,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::recorder::MetricKey;
 use crate::model::sample::Resolution;
+use crate::model::series::{MetricKey, Series};
 use crate::results::{BudgetRow, DecodedRound, LoadedResult, merge_rounds};
 use crate::scenario::RegressionPolicy;
 
@@ -749,6 +749,198 @@ impl Judging {
     }
 }
 
+/// Refuses two sides that measured different things, unless allowed (then they are listed
+/// with the comparison).
+fn check_comparable(
+    mismatches: Vec<String>,
+    options: &CompareOptions,
+    current: &str,
+    baseline: &str,
+) -> Result<Vec<String>, MismatchError> {
+    if !mismatches.is_empty() && !options.allow_mismatch {
+        return Err(MismatchError {
+            current: current.to_owned(),
+            baseline: baseline.to_owned(),
+            differences: mismatches,
+        });
+    }
+    Ok(mismatches)
+}
+
+/// How a design estimates one statistic's change from its sides' units: the history design
+/// from the baseline's runs against the current run's rounds, the paired design from B − A
+/// round by round.
+enum Estimator<'a> {
+    History {
+        history: &'a [LoadedResult],
+        current: &'a LoadedResult,
+        /// The baseline's runs pooled (its value when no interval can be formed).
+        merged_baseline: DecodedRound,
+    },
+    Paired {
+        a: Vec<&'a DecodedRound>,
+        b: Vec<&'a DecodedRound>,
+    },
+}
+
+impl Estimator<'_> {
+    /// The baseline's and the current side's values of quantile `q` of `key` and, when it can
+    /// be formed, the interval of the change.
+    fn estimate(
+        &self,
+        key: &MetricKey,
+        (name, q): (&'static str, f64),
+        resolution: Resolution,
+        sides: (&Series, &Series),
+        confidence: f64,
+    ) -> Estimated {
+        let too_few = |baseline_ms, current_ms| Estimated {
+            baseline_ms,
+            current_ms,
+            interval: Err(Unjudged::TooFewSamples {
+                name,
+                needed: needed_for(q),
+            }),
+        };
+        match self {
+            Estimator::History {
+                history,
+                current,
+                merged_baseline,
+            } => {
+                let values = |rounds: &[DecodedRound]| -> Vec<f64> {
+                    rounds
+                        .iter()
+                        .filter_map(|r| round_value(r, key, q))
+                        .collect()
+                };
+                let history_values: Vec<Vec<f64>> =
+                    history.iter().map(|r| values(&r.rounds)).collect();
+                let current_values = values(&current.rounds);
+                let run_means: Vec<f64> = history_values
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| mean(v))
+                    .collect();
+                if current_values.is_empty() || run_means.is_empty() {
+                    let pooled_at = |p: &DecodedRound| {
+                        p.get(key)
+                            .map_or(0.0, |s| s.histogram.quantile_ms(q, s.resolution))
+                    };
+                    return too_few(pooled_at(merged_baseline), pooled_at(&current.pooled));
+                }
+                Estimated {
+                    baseline_ms: mean(&run_means),
+                    current_ms: mean(&current_values),
+                    interval: against_history(
+                        &history_values,
+                        &current_values,
+                        resolution_ms(resolution),
+                        confidence,
+                    )
+                    .map_err(Unjudged::from),
+                }
+            }
+            Estimator::Paired { a, b } => {
+                let av: Vec<Option<f64>> = a.iter().map(|r| round_value(r, key, q)).collect();
+                let bv: Vec<Option<f64>> = b.iter().map(|r| round_value(r, key, q)).collect();
+                let pairs: Vec<(f64, f64)> = av
+                    .iter()
+                    .zip(&bv)
+                    .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+                    .collect();
+                if pairs.is_empty() {
+                    let (sa, sb) = sides;
+                    return too_few(
+                        sa.histogram.quantile_ms(q, sa.resolution),
+                        sb.histogram.quantile_ms(q, sb.resolution),
+                    );
+                }
+                let a_vals: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+                let b_vals: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+                Estimated {
+                    baseline_ms: mean(&a_vals),
+                    current_ms: mean(&b_vals),
+                    interval: paired(&av, &bv, resolution_ms(resolution), confidence)
+                        .map_err(Unjudged::from),
+                }
+            }
+        }
+    }
+}
+
+/// The two sides as the comparison loop sees them.
+struct Sides<'a> {
+    /// Each side's series pooled over all its units.
+    baseline: DecodedRound,
+    current: DecodedRound,
+    /// What the sides are called in "… only in X".
+    names: (&'static str, &'static str),
+    /// Every unit whose series' resolution must agree.
+    resolution_units: Vec<&'a DecodedRound>,
+}
+
+/// Rows judged, Holm applied over the primary ones, and the series one side lacks.
+struct Judged {
+    rows: Vec<StatComparison>,
+    primary_rows: usize,
+    unmatched: Vec<String>,
+}
+
+/// The one comparison loop both designs share: every series either side has (those only one
+/// side has listed), each of its quantiles estimated by the design's `estimator` and judged
+/// against the policy's threshold, then Holm's procedure over the primary rows.
+fn judge_rows(
+    sides: &Sides<'_>,
+    estimator: &Estimator<'_>,
+    policy: &RegressionPolicy,
+    units: Units,
+) -> Judged {
+    let keys: BTreeSet<&MetricKey> = sides.baseline.keys().chain(sides.current.keys()).collect();
+    let mut rows = Vec::new();
+    let mut unmatched = Vec::new();
+    for key in keys {
+        let (Some(baseline), Some(current)) = (sides.baseline.get(key), sides.current.get(key))
+        else {
+            let only = if sides.current.contains_key(key) {
+                sides.names.1
+            } else {
+                sides.names.0
+            };
+            unmatched.push(format!("{} only in {only}", label(key)));
+            continue;
+        };
+        let counts = (baseline.histogram.count(), current.histogram.count());
+        let resolution = match resolution_of(sides.resolution_units.iter().copied(), key) {
+            Ok(r) => r.unwrap_or(Resolution::Us),
+            Err(()) => {
+                for stat in QUANTILES {
+                    rows.push(mixed_resolution_row(key, stat, counts, policy, units));
+                }
+                continue;
+            }
+        };
+        for stat in QUANTILES {
+            let estimated = estimator.estimate(
+                key,
+                stat,
+                resolution,
+                (baseline, current),
+                policy.confidence,
+            );
+            rows.push(judge(
+                key, stat, counts, resolution, estimated, policy, units,
+            ));
+        }
+    }
+    let primary_rows = holm(&mut rows, policy.confidence, units);
+    Judged {
+        rows,
+        primary_rows,
+        unmatched,
+    }
+}
+
 /// The current run against a baseline history (oldest first), under the policy
 /// `options.judging` names (the baseline's when none).
 pub(crate) fn against_baseline(
@@ -765,13 +957,7 @@ pub(crate) fn against_baseline(
             }
         }
     }
-    if !mismatches.is_empty() && !options.allow_mismatch {
-        return Err(MismatchError {
-            current: current.path.clone(),
-            baseline: newest.path.clone(),
-            differences: mismatches,
-        });
-    }
+    let mismatches = check_comparable(mismatches, options, &current.path, &newest.path)?;
     let judging = options
         .judging
         .clone()
@@ -781,96 +967,23 @@ pub(crate) fn against_baseline(
         design: Design::History,
         count: current.rounds.len(),
     };
-    let baseline_pooled: Vec<&DecodedRound> = history.iter().map(|r| &r.pooled).collect();
-    let keys: BTreeSet<&MetricKey> = current
-        .pooled
-        .keys()
-        .chain(baseline_pooled.iter().flat_map(|p| p.keys()))
-        .collect();
-    let mut rows = Vec::new();
-    let mut unmatched = Vec::new();
-    for key in keys {
-        let in_baseline = baseline_pooled.iter().any(|p| p.contains_key(key));
-        let Some(current_series) = current.pooled.get(key) else {
-            unmatched.push(format!("{} only in the baseline", label(key)));
-            continue;
-        };
-        if !in_baseline {
-            unmatched.push(format!("{} only in the current run", label(key)));
-            continue;
-        }
-        let baseline_count: u64 = baseline_pooled
-            .iter()
-            .filter_map(|p| p.get(key))
-            .map(|s| s.histogram.count())
-            .sum();
-        let counts = (baseline_count, current_series.histogram.count());
-        let all_rounds = history
+    let baseline = merge_rounds(history.iter().map(|r| &r.pooled));
+    let sides = Sides {
+        baseline: baseline.clone(),
+        current: current.pooled.clone(),
+        names: ("the baseline", "the current run"),
+        resolution_units: history
             .iter()
             .flat_map(|r| &r.rounds)
-            .chain(&current.rounds);
-        let resolution = match resolution_of(all_rounds, key) {
-            Ok(r) => r.unwrap_or(Resolution::Us),
-            Err(()) => {
-                for stat in QUANTILES {
-                    rows.push(mixed_resolution_row(key, stat, counts, &policy, units));
-                }
-                continue;
-            }
-        };
-        let merged_baseline = merge_rounds(baseline_pooled.iter().copied());
-        for (name, q) in QUANTILES {
-            let values = |rounds: &[DecodedRound]| -> Vec<f64> {
-                rounds
-                    .iter()
-                    .filter_map(|r| round_value(r, key, q))
-                    .collect()
-            };
-            let history_values: Vec<Vec<f64>> = history.iter().map(|r| values(&r.rounds)).collect();
-            let current_values = values(&current.rounds);
-            let pooled_at = |p: &DecodedRound| {
-                p.get(key)
-                    .map_or(0.0, |s| s.histogram.quantile_ms(q, s.resolution))
-            };
-            let run_means: Vec<f64> = history_values
-                .iter()
-                .filter(|v| !v.is_empty())
-                .map(|v| mean(v))
-                .collect();
-            let estimated = if current_values.is_empty() || run_means.is_empty() {
-                Estimated {
-                    baseline_ms: pooled_at(&merged_baseline),
-                    current_ms: pooled_at(&current.pooled),
-                    interval: Err(Unjudged::TooFewSamples {
-                        name,
-                        needed: needed_for(q),
-                    }),
-                }
-            } else {
-                Estimated {
-                    baseline_ms: mean(&run_means),
-                    current_ms: mean(&current_values),
-                    interval: against_history(
-                        &history_values,
-                        &current_values,
-                        resolution_ms(resolution),
-                        policy.confidence,
-                    )
-                    .map_err(Unjudged::from),
-                }
-            };
-            rows.push(judge(
-                key,
-                (name, q),
-                counts,
-                resolution,
-                estimated,
-                &policy,
-                units,
-            ));
-        }
-    }
-    let primary_rows = holm(&mut rows, policy.confidence, units);
+            .chain(&current.rounds)
+            .collect(),
+    };
+    let estimator = Estimator::History {
+        history,
+        current,
+        merged_baseline: baseline,
+    };
+    let judged = judge_rows(&sides, &estimator, &policy, units);
     // Judged again from the histograms, by the trusted budgets: a stored verdict (or limit)
     // is never believed.
     let budgets = budget::evaluate(&judging.budgets, &current.rounds, policy.confidence);
@@ -882,9 +995,9 @@ pub(crate) fn against_baseline(
         current: RunRef::of(current),
         current_rounds: current.rounds.len(),
         policy,
-        primary_rows,
-        rows,
-        unmatched,
+        primary_rows: judged.primary_rows,
+        rows: judged.rows,
+        unmatched: judged.unmatched,
         budgets,
         mismatches,
         sequential: None,
@@ -927,14 +1040,12 @@ pub(crate) fn paired_rounds(
     options: &CompareOptions,
 ) -> Result<Comparison, MismatchError> {
     let (first_a, first_b) = (&a[0], &b[0]);
-    let mismatches = differences(first_b, first_a);
-    if !mismatches.is_empty() && !options.allow_mismatch {
-        return Err(MismatchError {
-            current: first_b.path.clone(),
-            baseline: first_a.path.clone(),
-            differences: mismatches,
-        });
-    }
+    let mismatches = check_comparable(
+        differences(first_b, first_a),
+        options,
+        &first_b.path,
+        &first_a.path,
+    )?;
     let judging = options
         .judging
         .clone()
@@ -951,66 +1062,17 @@ pub(crate) fn paired_rounds(
     };
     let a_units: Vec<&DecodedRound> = a.iter().map(|r| &r.pooled).collect();
     let b_units: Vec<&DecodedRound> = b.iter().map(|r| &r.pooled).collect();
-    let a_all = merge_rounds(a_units.iter().copied());
-    let b_all = merge_rounds(b_units.iter().copied());
-    let keys: BTreeSet<&MetricKey> = a_all.keys().chain(b_all.keys()).collect();
-    let mut rows = Vec::new();
-    let mut unmatched = Vec::new();
-    for key in keys {
-        let (Some(sa), Some(sb)) = (a_all.get(key), b_all.get(key)) else {
-            let side = if a_all.contains_key(key) { "A" } else { "B" };
-            unmatched.push(format!("{} only in {side}", label(key)));
-            continue;
-        };
-        let counts = (sa.histogram.count(), sb.histogram.count());
-        let resolution = match resolution_of(a_units.iter().chain(&b_units).copied(), key) {
-            Ok(r) => r.unwrap_or(Resolution::Us),
-            Err(()) => {
-                for stat in QUANTILES {
-                    rows.push(mixed_resolution_row(key, stat, counts, &policy, units));
-                }
-                continue;
-            }
-        };
-        for (name, q) in QUANTILES {
-            let av: Vec<Option<f64>> = a_units.iter().map(|r| round_value(r, key, q)).collect();
-            let bv: Vec<Option<f64>> = b_units.iter().map(|r| round_value(r, key, q)).collect();
-            let pairs: Vec<(f64, f64)> = av
-                .iter()
-                .zip(&bv)
-                .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
-                .collect();
-            let estimated = if pairs.is_empty() {
-                Estimated {
-                    baseline_ms: sa.histogram.quantile_ms(q, sa.resolution),
-                    current_ms: sb.histogram.quantile_ms(q, sb.resolution),
-                    interval: Err(Unjudged::TooFewSamples {
-                        name,
-                        needed: needed_for(q),
-                    }),
-                }
-            } else {
-                let a_vals: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-                let b_vals: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-                Estimated {
-                    baseline_ms: mean(&a_vals),
-                    current_ms: mean(&b_vals),
-                    interval: paired(&av, &bv, resolution_ms(resolution), policy.confidence)
-                        .map_err(Unjudged::from),
-                }
-            };
-            rows.push(judge(
-                key,
-                (name, q),
-                counts,
-                resolution,
-                estimated,
-                &policy,
-                units,
-            ));
-        }
-    }
-    let primary_rows = holm(&mut rows, policy.confidence, units);
+    let sides = Sides {
+        baseline: merge_rounds(a_units.iter().copied()),
+        current: merge_rounds(b_units.iter().copied()),
+        names: ("A", "B"),
+        resolution_units: a_units.iter().chain(&b_units).copied().collect(),
+    };
+    let estimator = Estimator::Paired {
+        a: a_units,
+        b: b_units,
+    };
+    let judged = judge_rows(&sides, &estimator, &policy, units);
     let reference = |side: &LoadedResult, label: &str, n: usize| RunRef {
         path: format!("{label} ({n} rounds)"),
         ..RunRef::of(side)
@@ -1023,9 +1085,9 @@ pub(crate) fn paired_rounds(
         current: reference(first_b, "B", b.len()),
         current_rounds: b.len(),
         policy: stated,
-        primary_rows,
-        rows,
-        unmatched,
+        primary_rows: judged.primary_rows,
+        rows: judged.rows,
+        unmatched: judged.unmatched,
         budgets,
         mismatches,
         sequential: options.look,

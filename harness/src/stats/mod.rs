@@ -10,8 +10,8 @@ pub(crate) mod estimate;
 pub(crate) mod rank;
 pub(crate) mod sequential;
 
-use crate::measure::recorder::{DurationHistogram, MetricKey, Series};
 use crate::model::sample::Resolution;
+use crate::model::series::{DurationHistogram, MetricKey, Series};
 use crate::results::DecodedRound;
 
 /// A round needs at least this many samples of a series to give a percentile...

@@ -319,7 +319,7 @@ impl Destination {
     }
 
     /// Adds `bytes` at the end of this output (creating it when missing); concurrent
-    /// appenders to one file each keep their part (under [`super::lock::lock_for_update`]).
+    /// appenders to one file each keep their part (under `sys::lock::lock_for_update`).
     pub fn append(&self, bytes: &[u8]) -> Result<(), OutputError> {
         let path = match self {
             Destination::Stdout => return write_stdout(bytes),

@@ -26,13 +26,14 @@ use thread_runtime::{Event, Op, RuntimeConfig, TelemetrySink, ThreadRuntime, Tra
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
+use super::{IterationFailure, IterationReport, Target};
 use crate::model::metric::{
     CLIENT_DELTA_FROM_MOCK, CLIENT_FIRST_DELTA, CLIENT_ITERATION, CLIENT_THREAD_START,
     CLIENT_TURN_TO_MOCK, MOCK_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT,
 };
 use crate::model::sample::OverheadSample;
 use crate::model::sample::Sample;
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use mock_backend::mcp::McpHttpServer;
 use thread_runtime::mcp::{McpServerCommand, McpTransport};
 

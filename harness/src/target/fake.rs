@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use super::{IterationFailure, IterationReport, Target, TargetInfo};
+use super::{IterationFailure, IterationReport, Target};
 use crate::model::sample::{Resolution, Sample};
+use crate::model::target::TargetInfo;
 
 /// A fake that reports `phases` every iteration; durations grow by `step × (index % 10)`.
 #[derive(Debug, Clone, Default)]

@@ -10,10 +10,10 @@
 //! deadline; a stop request (Ctrl-C, SIGTERM) is passed on to the running child, which writes
 //! what it finished, and `ab` stops after it.
 
-mod child;
 mod kept;
 mod parts;
 mod rounds;
+mod side_process;
 mod until;
 
 pub(crate) use kept::kept_rounds;
@@ -228,7 +228,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
             until::run(&scenario_a, &scenario_b, plan, until, out_dir, request)?
         }
         _ => {
-            let (a, b) = rounds::run_rounds(&scenario_b, 1..=request.rounds, out_dir, request)?;
+            let (a, b) = rounds::run_pairs(&scenario_b, 1..=request.rounds, out_dir, request)?;
             let comparison = judge(&scenario_a, &scenario_b, &a, &b, request, None)?;
             (comparison, a, b)
         }
@@ -327,7 +327,7 @@ pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
     }
     std::fs::create_dir_all(out_dir).map_err(AbError::OutDir)?;
     let rounds: Vec<u32> = (k..=request.rounds).step_by(n as usize).collect();
-    rounds::run_rounds(&scenario_b, rounds.iter().copied(), out_dir, request)?;
+    rounds::run_pairs(&scenario_b, rounds.iter().copied(), out_dir, request)?;
     Ok(rounds)
 }
 

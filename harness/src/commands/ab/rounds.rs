@@ -8,13 +8,13 @@ use crate::error::Error;
 use crate::results::{self, LoadedResult};
 use crate::scenario::Scenario;
 
-use super::{AbError, AbRequest, Side, child, parts};
+use super::{AbError, AbRequest, Side, parts, side_process};
 
 /// Runs `rounds` (numbers in the whole run) of both sides in alternating order (odd rounds
 /// A first, even rounds B first), each round's files in `out_dir`, and loads them. With
 /// `[run] interleave = K`, each round is K parts per side, alternating A B B A … across the
 /// whole run, each side's parts joined into its round file ([`parts`]).
-pub(super) fn run_rounds(
+pub(super) fn run_pairs(
     scenario_b: &Scenario,
     rounds: impl Iterator<Item = u32>,
     out_dir: &Path,
@@ -51,7 +51,7 @@ pub(super) fn run_rounds(
             } else {
                 [('B', &request.b), ('A', &request.a)]
             };
-            let part = (interleave > 1).then_some(child::Part {
+            let part = (interleave > 1).then_some(side_process::Part {
                 index,
                 of: interleave,
             });
@@ -79,12 +79,12 @@ pub(super) fn run_rounds(
                         }
                     }
                 }
-                let share = child::Share {
+                let share = side_process::Share {
                     iterations,
                     part,
                     deadline,
                 };
-                child::run_side(side, round, spec, request, share, &json)?;
+                side_process::run_side(side, round, spec, request, share, &json)?;
                 let loaded = results::load_result(&json).map_err(|source| AbError::Result {
                     side,
                     round,

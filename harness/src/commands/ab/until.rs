@@ -77,7 +77,7 @@ pub(super) fn run(
             }
         }
         let (more_a, more_b) =
-            super::rounds::run_rounds(scenario_b, done + 1..=rounds, out_dir, request)?;
+            super::rounds::run_pairs(scenario_b, done + 1..=rounds, out_dir, request)?;
         a.extend(more_a);
         b.extend(more_b);
         let look = plan.look(index);

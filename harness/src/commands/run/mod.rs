@@ -85,25 +85,17 @@ pub struct RunReport {
 }
 
 /// Differences between a scenario about to run and a baseline, found before running (exit 2
-/// then means nothing ran).
+/// then means nothing ran), by the one comparability rule ([`results::Comparable`]).
 fn baseline_mismatch(scenario: &Scenario, baseline: &Baseline) -> Vec<String> {
+    let about_to_run = results::Comparable {
+        content_hash: &scenario.content_hash,
+        scenario: &scenario.name,
+        target: None,
+        concurrency: scenario.plan.concurrency.get(),
+    };
     let mut out = Vec::new();
     for run in &baseline.runs {
-        let s = &run.summary;
-        if s.scenario.content_hash != scenario.content_hash {
-            let d = format!(
-                "the scenario content differs (hash {} vs {}; scenario {:?} vs {:?})",
-                scenario.content_hash, s.scenario.content_hash, scenario.name, s.scenario.name
-            );
-            if !out.contains(&d) {
-                out.push(d);
-            }
-        }
-        if s.plan.concurrency != scenario.plan.concurrency.get() {
-            let d = format!(
-                "the concurrency differs ({} vs {})",
-                scenario.plan.concurrency, s.plan.concurrency
-            );
+        for d in about_to_run.differences(&results::Comparable::of(&run.summary)) {
             if !out.contains(&d) {
                 out.push(d);
             }
@@ -168,7 +160,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         summary,
         rounds: current,
         timelines,
-    } = rounds::run_rounds(
+    } = rounds::measure_rounds(
         &scenario,
         request.progress,
         request.trace.is_some(),

@@ -12,12 +12,13 @@ use crate::error::Error;
 use crate::measure;
 use crate::measure::runner::{self, RoundPlan, RunOutcome};
 use crate::model;
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use crate::results::summarize::{RunContext, summarize};
 use crate::results::{self, Environment, RunSummary};
 use crate::scenario::{Scenario, TargetKind};
 use crate::stats;
 use crate::sys::shutdown;
-use crate::target::{self, Target, TargetInfo, TelemetryHealth};
+use crate::target::{self, Target};
 
 /// What one round's target reported besides its outcome.
 pub(crate) struct RoundResult {
@@ -27,13 +28,13 @@ pub(crate) struct RoundResult {
     pub(crate) warnings: Vec<String>,
 }
 
-pub(crate) async fn run_round<T: Target>(
+pub(crate) async fn measure_on<T: Target>(
     target: Arc<T>,
     plan: RoundPlan,
     expected: Vec<String>,
     progress: ProgressBar,
 ) -> RoundResult {
-    let outcome = runner::run(Arc::clone(&target), plan, expected, progress).await;
+    let outcome = runner::measure_round(Arc::clone(&target), plan, expected, progress).await;
     RoundResult {
         outcome,
         info: target.info(),
@@ -44,13 +45,13 @@ pub(crate) async fn run_round<T: Target>(
 
 /// Runs every round of `scenario`, each on a fresh target (a new runtime and mock, or new
 /// processes), and summarizes them. Stops early on a stop request, keeping finished rounds.
-pub(crate) async fn run_rounds(
+pub(crate) async fn measure_rounds(
     scenario: &Scenario,
     progress: bool,
     trace: bool,
     shard: Option<(u32, u32)>,
 ) -> Result<MeasuredRun, Error> {
-    run_rounds_on(scenario, progress, trace, shard, start_and_run_round).await
+    measure_rounds_with(scenario, progress, trace, shard, measure_on_fresh_target).await
 }
 
 /// What a scenario's rounds measured.
@@ -64,7 +65,7 @@ pub(crate) struct MeasuredRun {
 
 /// Starts the scenario's target for one round (a fresh runtime or fresh processes) and runs
 /// the round on it.
-async fn start_and_run_round(
+async fn measure_on_fresh_target(
     scenario: &Scenario,
     round_plan: RoundPlan,
     expected: Vec<String>,
@@ -73,24 +74,24 @@ async fn start_and_run_round(
     Ok(match &scenario.target {
         TargetKind::Builtin => {
             let target = Arc::new(target::builtin::BuiltinTarget::start(scenario).await?);
-            run_round(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, bar).await
         }
         TargetKind::CodexExec(spec) => {
             let target =
                 Arc::new(target::codex::exec::CodexExecTarget::start(scenario, spec).await?);
-            run_round(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, bar).await
         }
         TargetKind::CodexAppServer(spec) => {
             let target = Arc::new(
                 target::codex::app_server::CodexAppServerTarget::start(scenario, spec).await?,
             );
-            run_round(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, bar).await
         }
     })
 }
 
-/// [`run_rounds`] with each round run by `round` (the scenario's target, or a test's).
-pub(crate) async fn run_rounds_on(
+/// [`measure_rounds`] with each round run by `round` (the scenario's target, or a test's).
+pub(crate) async fn measure_rounds_with(
     scenario: &Scenario,
     progress: bool,
     trace: bool,
@@ -205,7 +206,7 @@ pub async fn run_target<T: Target>(
         arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
     };
     let expected = model::metric::expected_metrics(scenario.profile());
-    let result = run_round(target, round_plan, expected, bar.clone()).await;
+    let result = measure_on(target, round_plan, expected, bar.clone()).await;
     bar.finish_and_clear();
     let mut one_round = scenario.clone();
     one_round.plan.rounds = std::num::NonZeroU32::MIN;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
-use super::rounds::{RoundResult, run_round, run_rounds_on};
+use super::rounds::{RoundResult, measure_on, measure_rounds_with};
 use crate::error::Error;
 use crate::measure::runner::RoundPlan;
 use crate::results::RunSummary;
@@ -53,9 +53,9 @@ async fn run(sets: &[&str], shard: Option<(u32, u32)>, slowdown: Duration) -> Ru
            -> Result<RoundResult, Error> {
         let target = Arc::new(fake(scenario, slowdown));
         let expected = vec!["thread_start_total".into(), "turn_ttft".into()];
-        Ok(run_round(target, plan, expected, bar).await)
+        Ok(measure_on(target, plan, expected, bar).await)
     };
-    run_rounds_on(&scenario, false, false, shard, round)
+    measure_rounds_with(&scenario, false, false, shard, round)
         .await
         .unwrap()
         .summary

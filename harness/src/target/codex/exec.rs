@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use super::{CodexError, CodexRig, LossyLines, ProcessGroupGuard};
 use crate::model::metric::{CLIENT_PROCESS_ANSWER, CLIENT_PROCESS_EXIT, TURN_TTFT};
 use crate::model::sample::Sample;
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use crate::scenario::{CodexSpec, Scenario};
-use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
+use crate::target::{IterationFailure, IterationReport, Target};
 
 /// How long decoding the telemetry of an exited process may take.
 const SETTLE_WAIT: Duration = Duration::from_secs(5);

@@ -40,7 +40,7 @@ use thread_runtime::Transport;
 
 use crate::model::sample::{OverheadSample, Sample};
 
-use super::TelemetryHealth;
+use crate::model::target::TelemetryHealth;
 use mock_backend::mcp::McpHttpServer;
 
 use crate::scenario::{CodexHome, CodexSpec, McpServer, McpTransportKind, Scenario};

@@ -38,8 +38,9 @@ use crate::model::metric::{
     TURN_TTFT,
 };
 use crate::model::sample::Sample;
+use crate::model::target::{TargetInfo, TelemetryHealth};
 use crate::scenario::{CodexSpec, Scenario};
-use crate::target::{IterationFailure, IterationReport, Target, TargetInfo, TelemetryHealth};
+use crate::target::{IterationFailure, IterationReport, Target};
 
 use process::{AppServerProcess, Incoming, thread_start_params, turn_start_params};
 
