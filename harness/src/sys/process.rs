@@ -50,14 +50,20 @@ pub(crate) enum Orphaned {
     Exit,
 }
 
-/// Watches (on its own thread) that this process's parent is still `parent` (the pid in
-/// [`WATCH_PARENT_ENV`], or the parent at the time of the call), and acts when it is not.
-pub(crate) fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
-    let parent = parent.unwrap_or_else(std::os::unix::process::parent_id);
+/// Watches (on its own thread) for this process to be orphaned, and acts when it is: when
+/// its parent changes from the one it had at the call (re-parented to init or a subreaper),
+/// or when `named` (the pid in [`WATCH_PARENT_ENV`]: the `ab` that started this round) no
+/// longer exists. The two differ when something sits between them (a wrapper script given
+/// as `--a`/`--b` that does not `exec`): then the wrapper is the parent, and `ab`'s exit is
+/// seen by its pid.
+pub(crate) fn watch_parent(named: Option<u32>, orphaned: Orphaned) {
+    let parent = std::os::unix::process::parent_id();
+    let still_here =
+        move || std::os::unix::process::parent_id() == parent && named.is_none_or(process_exists);
     let _ = std::thread::Builder::new()
         .name("parent-watch".into())
         .spawn(move || {
-            while std::os::unix::process::parent_id() == parent {
+            while still_here() {
                 std::thread::sleep(WATCH_EVERY);
             }
             match orphaned {
@@ -71,6 +77,20 @@ pub(crate) fn watch_parent(parent: Option<u32>, orphaned: Orphaned) {
         });
 }
 
+/// Whether process `pid` exists (one this user may not signal exists too).
+fn process_exists(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
+}
+
 /// The parent pid [`WATCH_PARENT_ENV`] names, if it is set to one.
 pub(crate) fn parent_to_watch() -> Option<u32> {
     std::env::var(WATCH_PARENT_ENV).ok()?.trim().parse().ok()
@@ -79,6 +99,24 @@ pub(crate) fn parent_to_watch() -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_exists_until_it_is_reaped() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        assert!(process_exists(child.id()));
+        assert!(
+            process_exists(1),
+            "init exists, though this user may not signal it"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!process_exists(child.id()));
+        assert!(!process_exists(0), "pid 0 names no single process");
+        assert!(!process_exists(u32::MAX));
+    }
 
     #[test]
     fn signalling_a_group_that_does_not_exist_says_so() {

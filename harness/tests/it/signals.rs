@@ -109,16 +109,16 @@ fn ctrl_c_stops_ab_and_its_running_round() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// `ab` killed outright (SIGKILL: no handler runs) does not leave its running round behind:
-/// the round's `phasebench run` sees its parent gone and stops in order by itself.
-#[test]
-fn a_killed_ab_takes_its_running_round_with_it() {
+/// Starts an `ab` whose rounds take minutes (`extra` adds to its arguments), kills it with
+/// SIGKILL during its first round, and waits for every process it started to be gone.
+fn kill_ab_during_a_round(extra: &[&std::ffi::OsStr]) {
     let tmp = tempfile::tempdir().unwrap();
     let private_tmp = tmp.path().join("tmp");
     std::fs::create_dir(&private_tmp).unwrap();
     // Rounds of minutes: only the watchdog can end this one in time.
     let mut child = phasebench()
         .args(["ab", "--quiet", "--rounds", "3", "--iterations", "600000"])
+        .args(extra)
         .arg(repo().join("scenarios/ci/startup-http.toml"))
         .env("TMPDIR", &private_tmp)
         .stdout(std::process::Stdio::null())
@@ -139,4 +139,40 @@ fn a_killed_ab_takes_its_running_round_with_it() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// SIGKILL to `ab` (no handler runs): its running round notices and stops.
+#[test]
+fn a_killed_ab_takes_its_running_round_with_it() {
+    kill_ab_during_a_round(&[]);
+}
+
+/// A side's binary may be a wrapper script that runs phasebench without `exec`, so a round's
+/// parent is the script, not `ab`: the rounds still run to the end and are judged, and a
+/// killed `ab` still takes its round with it.
+#[test]
+fn a_wrapper_script_as_a_side_runs_its_rounds_and_dies_with_ab() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("wrapped-phasebench");
+    let script = format!("#!/bin/sh\n'{}' \"$@\"\n", env!("CARGO_BIN_EXE_phasebench"));
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sides = [
+        std::ffi::OsStr::new("--a"),
+        wrapper.as_os_str(),
+        std::ffi::OsStr::new("--b"),
+        wrapper.as_os_str(),
+    ];
+    let out = phasebench()
+        .args(["ab", "--quiet", "--rounds", "3", "--iterations", "150"])
+        .args(sides)
+        .args(["--set", "backend.delays.first_token=20ms"])
+        .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
+        .args(["--b-set", "backend.delays.first_token=60ms"])
+        .arg(scenario_path("default.toml"))
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    kill_ab_during_a_round(&sides);
 }
