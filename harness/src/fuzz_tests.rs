@@ -150,7 +150,7 @@ proptest! {
         let body = apply(logs_fixture(), &edits);
         let _ = otlp::decode_logs(&body, Encoding::Json);
         let _ = otlp::decode_spans(&body, Encoding::Json);
-        let _ = otlp::decode_phase_metrics(&body, Encoding::Json);
+        let _ = crate::telemetry::metrics::decode_phase_metrics(&body, Encoding::Json);
     }
 
     #[test]
@@ -158,7 +158,7 @@ proptest! {
         for encoding in [Encoding::Json, Encoding::Protobuf] {
             let _ = otlp::decode_logs(&bytes, encoding);
             let _ = otlp::decode_spans(&bytes, encoding);
-            let _ = otlp::decode_phase_metrics(&bytes, encoding);
+            let _ = crate::telemetry::metrics::decode_phase_metrics(&bytes, encoding);
         }
         let _ = otlp::gunzip(&bytes, 1 << 20);
     }

@@ -49,6 +49,13 @@ pub(super) fn ingest(args: IngestArgs) -> ExitCode {
             );
         }
     }
+    if summary.malformed_events > 0 {
+        eprintln!(
+            "warning: {} phase events left out as malformed, e.g. {}",
+            summary.malformed_events,
+            crate::report::printable(&summary.malformed_event_examples.join("; "))
+        );
+    }
     if summary.dropped_samples > 0 {
         eprintln!(
             "warning: {} samples of series beyond the first 256 distinct ones were dropped",

@@ -15,7 +15,8 @@ use crate::measure::recorder::Recorder;
 use crate::results::MetricRow;
 use crate::results::summarize::metric_rows;
 use crate::sys::BoundedReadError;
-use crate::telemetry::otlp::{self, AggregatedMetric, DecodedLogs, Encoding};
+use crate::telemetry::metrics::{self, AggregatedMetric};
+use crate::telemetry::otlp::{self, DecodedLogs, Encoding};
 use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 
 /// How many malformed lines are quoted per file.
@@ -54,6 +55,9 @@ pub struct IngestSummary {
     pub threads: usize,
     pub log_records: u64,
     pub malformed_events: u64,
+    /// Why, for the first few of them.
+    #[serde(default)]
+    pub malformed_event_examples: Vec<String>,
     pub unattributed_events: u64,
     /// Phase samples refined to their trace span's duration.
     #[serde(default)]
@@ -110,7 +114,7 @@ fn read_body(
         _ => {
             gathered
                 .aggregates
-                .extend(otlp::decode_phase_metrics(body, Encoding::Json)?);
+                .extend(metrics::decode_phase_metrics(body, Encoding::Json)?);
             info.metric_bodies += 1;
         }
     }
@@ -265,7 +269,7 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         refinements.count(gathered.spans.refine(&mut logged.sample, logged.span));
         recorder.record(&logged.sample);
     }
-    let aggregates = otlp::merge_aggregates(gathered.aggregates);
+    let aggregates = metrics::merge_aggregates(gathered.aggregates);
     // Events were there, and every one was refused: an empty table would read as "no phases".
     if recorder.series.is_empty() && aggregates.is_empty() && gathered.logs.malformed_events > 0 {
         return Err(IngestError::AllMalformed {
@@ -278,6 +282,7 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         threads: threads.len(),
         log_records: gathered.logs.records,
         malformed_events: gathered.logs.malformed_events,
+        malformed_event_examples: gathered.logs.malformed_examples.clone(),
         unattributed_events: gathered.logs.unattributed_events,
         span_refined_samples: refinements.refined,
         // Without trace files there was nothing to refine with: nothing was "kept whole".

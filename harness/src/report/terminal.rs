@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use crate::results::{BudgetRow, BudgetVerdict};
 use crate::stats::compare::{Comparison, Outcome, RowVerdict};
-use crate::telemetry::otlp::AggregatedMetric;
+use crate::telemetry::metrics::AggregatedMetric;
 
 use super::number::{derived, measured};
 use super::text::{

@@ -4,6 +4,7 @@
 //! whole-millisecond phases ([`spans`]). Uses `model`; knows nothing of targets or runs.
 
 pub(crate) mod capture;
+pub(crate) mod metrics;
 pub(crate) mod otlp;
 pub(crate) mod receiver;
 pub(crate) mod spans;

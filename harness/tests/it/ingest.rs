@@ -55,3 +55,34 @@ fn ingest_refuses_what_it_cannot_read_and_bounds_what_it_keeps() {
     assert_eq!(summary["metrics"].as_array().unwrap().len(), 256);
     assert_eq!(summary["dropped_samples"], 744);
 }
+
+/// A duration that is no whole number of milliseconds up to an hour (`1e400`, `Infinity`)
+/// leaves its event out, and the user is told which and why, not handed a shorter table.
+#[test]
+fn ingest_names_the_events_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        std::fs::read_to_string(repo().join("harness/tests/data/codex-0.169.0/otlp_v1_logs.json"))
+            .unwrap();
+    let mut edited = original.clone();
+    let key = r#""duration_ms", "value": {"stringValue": ""#;
+    let mut from = 0;
+    for bad in ["1e400", "Infinity"] {
+        let at = from + edited[from..].find(key).expect("a duration to edit") + key.len();
+        let end = at + edited[at..].find('"').unwrap();
+        edited.replace_range(at..end, bad);
+        from = at;
+    }
+    assert_ne!(edited, original);
+    let file = dir.path().join("logs.json");
+    std::fs::write(&file, edited).unwrap();
+    let out = phasebench().arg("ingest").arg(&file).output().unwrap();
+    assert_exit(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 phase events left out as malformed")
+            && stderr.contains("\"1e400\"")
+            && stderr.contains("\"Infinity\""),
+        "{stderr}"
+    );
+}
