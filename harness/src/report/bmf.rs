@@ -25,7 +25,9 @@ impl Exporter for Bmf {
                 &view.table,
             ))),
             Document::Metrics(table) => Ok(crate::results::json_bytes(&bmf(None, table))),
-            Document::Comparison(_) | Document::Pictured(_) => Err(self.unsupported(document)),
+            Document::Comparison(_) | Document::Pictured(_) | Document::Recorded(_) => {
+                Err(self.unsupported(document))
+            }
         }
     }
 }

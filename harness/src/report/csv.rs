@@ -21,7 +21,9 @@ impl Exporter for Csv {
             Document::Run(view) => metrics(&view.table),
             Document::Metrics(table) => metrics(table),
             Document::Comparison(c) => comparison(c),
-            Document::Pictured(_) => return Err(self.unsupported(document)),
+            Document::Pictured(_) | Document::Recorded(_) => {
+                return Err(self.unsupported(document));
+            }
         })
     }
 }

@@ -11,6 +11,24 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 
 use crate::results::{DecodedRound, RunSummary};
 
+use super::{Document, Exporter, Format, Unsupported};
+
+/// The HdrHistogram interval-log format: a recorded run's rounds.
+pub(crate) struct Hlog;
+
+impl Exporter for Hlog {
+    fn format(&self) -> Format {
+        Format::Hlog
+    }
+
+    fn export(&self, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
+        match document {
+            Document::Recorded(r) => Ok(interval_log(r.view.summary, r.rounds)),
+            _ => Err(self.unsupported(document)),
+        }
+    }
+}
+
 /// A series label as an interval-log tag: `metric` or `metric[status]`, with the characters
 /// tags may not hold (',', ' ', '\r', '\n') replaced by '_'.
 pub(crate) fn tag(metric: &str, status: Option<&str>) -> String {

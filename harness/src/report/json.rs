@@ -21,7 +21,9 @@ impl Exporter for Json {
             Document::Run(view) => json_bytes(view.summary),
             Document::Metrics(table) => json_bytes(&metrics(table)),
             Document::Comparison(c) => json_bytes(c),
-            Document::Pictured(_) => return Err(self.unsupported(document)),
+            Document::Pictured(_) | Document::Recorded(_) => {
+                return Err(self.unsupported(document));
+            }
         })
     }
 }

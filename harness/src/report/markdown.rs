@@ -26,7 +26,9 @@ impl Exporter for Markdown {
             Document::Run(view) => run(view),
             Document::Metrics(table) => metrics(table),
             Document::Comparison(c) => comparison(c),
-            Document::Pictured(_) => return Err(self.unsupported(document)),
+            Document::Pictured(_) | Document::Recorded(_) => {
+                return Err(self.unsupported(document));
+            }
         }
         .into_bytes())
     }

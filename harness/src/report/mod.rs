@@ -2,8 +2,10 @@
 //! ([`view`]) from what `results` and `stats` computed, so the formats carry the same rows,
 //! the same reasons and the same digits ([`number`]). Formats lay out; they never compute a
 //! verdict. Terminal ([`terminal`]), Markdown ([`markdown`]), CSV ([`csv`]), JSON ([`json`])
-//! Bencher Metric Format ([`bmf`]), the Prometheus exposition format ([`prometheus`]) and
-//! HTML ([`html`], which draws a [`Document::Pictured`] run; the sweep's page is its own).
+//! Bencher Metric Format ([`bmf`]), the Prometheus exposition format ([`prometheus`]), HTML
+//! ([`html`], which draws a [`Document::Pictured`] run; the sweep's page is its own), and for
+//! a [`Document::Recorded`] run HdrHistogram interval logs ([`hlog`]) and Chrome traces
+//! ([`trace`]). A command's requested outputs are one [`outputs::OutputSet`].
 
 pub(crate) mod bmf;
 pub(crate) mod csv;
@@ -12,6 +14,7 @@ pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod markdown;
 pub(crate) mod number;
+pub(crate) mod outputs;
 pub(crate) mod page;
 pub(crate) mod prometheus;
 pub(crate) mod svg;
@@ -40,6 +43,17 @@ pub(crate) enum Document<'a> {
     /// A run with its distributions (and a baseline's): the HTML report; the other formats
     /// show its run.
     Pictured(&'a html::Pictured<'a>),
+    /// A run with its rounds' series and kept timelines: the interval log and the trace; the
+    /// other formats show its run.
+    Recorded(&'a Recorded<'a>),
+}
+
+/// A run as measured: its view, each round's series, the timelines kept (`--trace`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Recorded<'a> {
+    pub(crate) view: &'a RunView<'a>,
+    pub(crate) rounds: &'a [crate::results::DecodedRound],
+    pub(crate) timelines: &'a [crate::measure::timeline::Timeline],
 }
 
 impl Document<'_> {
@@ -49,6 +63,7 @@ impl Document<'_> {
             Document::Metrics(_) => "a metric table",
             Document::Comparison(_) => "a comparison",
             Document::Pictured(_) => "a run with its distributions",
+            Document::Recorded(_) => "a recorded run",
         }
     }
 }
@@ -63,6 +78,8 @@ pub(crate) enum Format {
     Bmf,
     Prometheus,
     Html,
+    Hlog,
+    Trace,
 }
 
 impl Format {
@@ -75,6 +92,8 @@ impl Format {
             Format::Bmf => "Bencher Metric Format",
             Format::Prometheus => "Prometheus exposition format",
             Format::Html => "HTML",
+            Format::Hlog => "HdrHistogram interval log",
+            Format::Trace => "Chrome trace",
         }
     }
 
@@ -88,6 +107,8 @@ impl Format {
             Format::Bmf => &bmf::Bmf,
             Format::Prometheus => &prometheus::Prometheus,
             Format::Html => &html::Html,
+            Format::Hlog => &hlog::Hlog,
+            Format::Trace => &trace::Trace,
         }
     }
 }
@@ -122,11 +143,15 @@ pub(crate) fn render(format: Format, document: Document<'_>) -> Vec<u8> {
     export(format, document).expect("the format shows this document")
 }
 
-/// `document` in `format`; a pictured run is its run in every format but HTML.
+/// `document` in `format`; a pictured run is its run in every format but HTML, a recorded
+/// run its run in every format but the interval log and the trace.
 pub(crate) fn export(format: Format, document: Document<'_>) -> Result<Vec<u8>, Unsupported> {
     match document {
         Document::Pictured(p) if format != Format::Html => {
             format.exporter().export(Document::Run(p.view))
+        }
+        Document::Recorded(r) if !matches!(format, Format::Hlog | Format::Trace) => {
+            format.exporter().export(Document::Run(r.view))
         }
         _ => format.exporter().export(document),
     }

@@ -29,7 +29,9 @@ impl Exporter for Prometheus {
         match document {
             Document::Run(view) => Ok(exposition(&view.table, Some(view.summary)).into_bytes()),
             Document::Metrics(table) => Ok(exposition(table, None).into_bytes()),
-            Document::Comparison(_) | Document::Pictured(_) => Err(self.unsupported(document)),
+            Document::Comparison(_) | Document::Pictured(_) | Document::Recorded(_) => {
+                Err(self.unsupported(document))
+            }
         }
     }
 }

@@ -39,7 +39,9 @@ impl Exporter for Terminal {
             Document::Run(view) => run(view, paint),
             Document::Metrics(table) => metrics(table),
             Document::Comparison(c) => comparison(c, paint),
-            Document::Pictured(_) => return Err(self.unsupported(document)),
+            Document::Pictured(_) | Document::Recorded(_) => {
+                return Err(self.unsupported(document));
+            }
         }
         .into_bytes())
     }

@@ -41,6 +41,22 @@ fn micros(at: SystemTime, origin: SystemTime) -> u64 {
     at.duration_since(origin).unwrap_or_default().as_micros() as u64
 }
 
+/// The Chrome trace-event format: a recorded run's kept timelines.
+pub(crate) struct Trace;
+
+impl super::Exporter for Trace {
+    fn format(&self) -> super::Format {
+        super::Format::Trace
+    }
+
+    fn export(&self, document: super::Document<'_>) -> Result<Vec<u8>, super::Unsupported> {
+        match document {
+            super::Document::Recorded(r) => Ok(chrome_trace(r.view.summary, r.timelines)),
+            _ => Err(self.unsupported(document)),
+        }
+    }
+}
+
 /// The trace document of a run's kept timelines.
 pub(crate) fn chrome_trace(summary: &RunSummary, timelines: &[Timeline]) -> Vec<u8> {
     let origin = timelines

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use super::compare::{ComparisonOutputs, compare_and_write, write_markdown};
 use crate::error::{Error, Verdict};
 use crate::report;
+use crate::report::outputs::OutputSet;
 use crate::results::history::{self, Baseline};
 use crate::results::{self, LoadedResult, RunSummary};
 use crate::scenario::{Override, Scenario};
@@ -54,6 +55,19 @@ pub struct RunRequest {
 
 /// Where a comparison goes besides the terminal.
 impl RunRequest {
+    /// The run's own outputs (the comparison's are [`Self::comparison`]), in the order they
+    /// are written.
+    fn outputs(&self) -> OutputSet {
+        use report::Format;
+        OutputSet::default()
+            .with(Format::Json, self.json.as_ref())
+            .with(Format::Csv, self.csv.as_ref())
+            .with(Format::Bmf, self.bmf.as_ref())
+            .with(Format::Prometheus, self.prometheus.as_ref())
+            .with(Format::Hlog, self.hlog.as_ref())
+            .with(Format::Trace, self.trace.as_ref())
+    }
+
     /// Every file this run will write, checked before it starts.
     pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
         self.json
@@ -156,6 +170,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             .into());
         }
     }
+    let outputs = request.outputs();
     let rounds::MeasuredRun {
         summary,
         rounds: current,
@@ -163,7 +178,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
     } = rounds::measure_rounds(
         &scenario,
         request.progress,
-        request.trace.is_some(),
+        outputs.wants(report::Format::Trace),
         request.shard,
     )
     .await?;
@@ -186,22 +201,11 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         summary: &summary,
         table: table.clone(),
     };
-    for (format, out) in [
-        (report::Format::Json, &request.json),
-        (report::Format::Csv, &request.csv),
-        (report::Format::Bmf, &request.bmf),
-        (report::Format::Prometheus, &request.prometheus),
-    ] {
-        if let Some(out) = out {
-            out.write(&report::render(format, report::Document::Run(&view)))?;
-        }
-    }
-    if let Some(out) = &request.hlog {
-        out.write(&report::hlog::interval_log(&summary, &current))?;
-    }
-    if let Some(out) = &request.trace {
-        out.write(&report::trace::chrome_trace(&summary, &timelines))?;
-    }
+    outputs.write(report::Document::Recorded(&report::Recorded {
+        view: &view,
+        rounds: &current,
+        timelines: &timelines,
+    }))?;
     // Without a baseline, `--markdown` is the run's own report.
     if baseline.is_none()
         && let Some(out) = &request.comparison.markdown
