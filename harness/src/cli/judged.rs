@@ -52,6 +52,7 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
         // Quiet hides the report, not why nothing could be judged.
         explain_failure(&report.summary);
     }
+    say_written(&report, quiet);
     // After the files: a gateway that is down fails the push, not the run.
     if let Some(gateway) = &gateway
         && !matches!(report.verdict, Verdict::Interrupted(_))
@@ -77,6 +78,36 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
         }
     }
     exit(report.verdict)
+}
+
+/// Which files the run wrote: a line each, or with `--quiet` one line for the whole run.
+fn say_written(report: &crate::commands::run::RunReport, quiet: bool) {
+    let files: Vec<String> = report
+        .written
+        .iter()
+        .filter_map(|d| match d {
+            Destination::Path(p) => Some(crate::report::printable(&p.display().to_string())),
+            Destination::Stdout => None,
+        })
+        .collect();
+    if !quiet {
+        for file in &files {
+            eprintln!("wrote {file}");
+        }
+        return;
+    }
+    let run = &report.summary.run;
+    eprintln!(
+        "{}: {} iterations in {} rounds{}",
+        crate::report::printable(&report.summary.scenario.name),
+        run.succeeded_iterations + run.failed_iterations,
+        report.summary.rounds.len(),
+        if files.is_empty() {
+            String::new()
+        } else {
+            format!("; wrote {}", files.join(", "))
+        }
+    );
 }
 
 /// `phasebench compare CURRENT BASELINE`: the comparison, then its verdict.

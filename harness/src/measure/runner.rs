@@ -266,7 +266,9 @@ async fn work<T: Target>(round: Arc<RoundShared<T>>, worker: u64) -> WorkerResul
             add_open_loop_samples(&mut report, began.saturating_duration_since(at));
         }
         out.last_end = Some(Instant::now());
-        round.progress.inc(1);
+        if measured {
+            round.progress.inc(1);
+        }
         if let Some(failure) = &report.failure {
             count_cause(&mut out.causes, failure.to_string(), 1);
         }

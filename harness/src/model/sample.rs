@@ -34,10 +34,20 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// The machine-readable name (JSON, CSV): `us` or `ms`.
     pub fn as_str(self) -> &'static str {
         match self {
             Resolution::Us => "us",
             Resolution::Ms => "ms",
+        }
+    }
+
+    /// The step a reader sees (terminal, Markdown): `1 µs` or `1 ms`, so the column beside
+    /// the millisecond columns says what it is.
+    pub fn step(self) -> &'static str {
+        match self {
+            Resolution::Us => "1 µs",
+            Resolution::Ms => "1 ms",
         }
     }
 }

@@ -68,7 +68,7 @@ fn metrics(table: &MetricTable) -> String {
         for c in &l.cells {
             let _ = write!(out, " {} |", cell(c, l));
         }
-        let _ = writeln!(out, " {} |", l.resolution.map_or("-", |r| r.as_str()));
+        let _ = writeln!(out, " {} |", l.resolution.map_or("-", |r| r.step()));
     }
     for note in &table.notes {
         let _ = writeln!(out, "\n{}", note.replacen('*', "\\*", 1));

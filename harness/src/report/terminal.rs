@@ -157,7 +157,7 @@ fn metrics(table: &MetricTable) -> String {
                 l.errors.to_string(),
             ];
             row.extend(l.cells.iter().map(|c| cell(c, l)));
-            row.push(l.resolution.map_or("-", |r| r.as_str()).to_owned());
+            row.push(l.resolution.map_or("-", |r| r.step()).to_owned());
             row
         })
         .collect();

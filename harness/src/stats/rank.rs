@@ -108,28 +108,51 @@ pub(crate) fn describe(ranking: &Ranking) -> Vec<String> {
             ranking.metric, ranking.statistic
         )];
     };
+    let stderr =
+        |e: Option<f64>, digits: usize| e.map_or(String::new(), |e| format!(" ± {e:.digits$}"));
+    // A tie is not crowned: with the runner-up within the error, nothing is fastest.
+    let tied = ranking.ranked.get(1).is_some_and(indistinguishable);
     let mut out = vec![format!(
-        "{} {}: {} is fastest ({:.3} ms{})",
+        "{} {}: {} {} ({:.3} ms{})",
         ranking.metric,
         ranking.statistic,
         fastest.label,
+        if tied {
+            "leads, within the error of the next"
+        } else {
+            "is fastest"
+        },
         fastest.value_ms,
-        fastest
-            .stderr_ms
-            .map_or(String::new(), |e| format!(" ± {e:.3}"))
+        stderr(fastest.stderr_ms, 3)
     )];
     for other in &ranking.ranked[1..] {
-        out.push(format!(
-            "  {:.2}{} times faster than {} ({:.3} ms)",
-            other.ratio,
-            other
-                .ratio_stderr
-                .map_or(String::new(), |e| format!(" ± {e:.2}")),
-            other.label,
-            other.value_ms
-        ));
+        out.push(if indistinguishable(other) {
+            format!(
+                "  indistinguishable from {}: {} ({:.3} ms, ratio {:.2}{})",
+                fastest.label,
+                other.label,
+                other.value_ms,
+                other.ratio,
+                stderr(other.ratio_stderr, 2)
+            )
+        } else {
+            format!(
+                "  {:.2}{} times faster than {} ({:.3} ms)",
+                other.ratio,
+                stderr(other.ratio_stderr, 2),
+                other.label,
+                other.value_ms
+            )
+        });
     }
     out
+}
+
+/// Whether `other` cannot be told from the fastest: its ratio within two standard errors of
+/// 1, or (without an error) 1 at the digits shown.
+fn indistinguishable(other: &Ranked) -> bool {
+    let margin = other.ratio_stderr.map_or(0.005, |e| (2.0 * e).max(0.005));
+    (other.ratio - 1.0).abs() <= margin
 }
 
 /// One candidate run in alternating rounds against a common reference (an `ab` pair
@@ -240,5 +263,21 @@ mod tests {
         let lines = describe(&ranking);
         assert_eq!(lines[0], "turn_ttft p50: a is fastest (10.000 ms ± 0.100)");
         assert_eq!(lines[1], "  1.23 ± 0.03 times faster than b (12.300 ms)");
+        // The runner-up within two standard errors: no crown.
+        let mut tie = ranking.clone();
+        tie.ranked[1].ratio = 1.04;
+        let lines = describe(&tie);
+        assert_eq!(
+            lines[0],
+            "turn_ttft p50: a leads, within the error of the next (10.000 ms ± 0.100)"
+        );
+        assert_eq!(
+            lines[1],
+            "  indistinguishable from a: b (12.300 ms, ratio 1.04 ± 0.03)"
+        );
+        // Equal values without an error are a tie too.
+        tie.ranked[1].ratio = 1.0;
+        tie.ranked[1].ratio_stderr = None;
+        assert!(describe(&tie)[1].starts_with("  indistinguishable from a: b"));
     }
 }

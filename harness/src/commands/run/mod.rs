@@ -68,15 +68,20 @@ impl RunRequest {
             .with(Format::Trace, self.trace.as_ref())
     }
 
-    /// Every file this run will write, checked before it starts.
-    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+    /// The run's own outputs' destinations, in the order they are written.
+    fn run_destinations(&self) -> impl Iterator<Item = &Destination> {
         self.json
             .iter()
             .chain(&self.csv)
             .chain(&self.bmf)
+            .chain(&self.prometheus)
             .chain(&self.hlog)
             .chain(&self.trace)
-            .chain(&self.prometheus)
+    }
+
+    /// Every file this run will write, checked before it starts.
+    pub fn destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.run_destinations()
             .chain(self.comparison.destinations())
     }
 }
@@ -96,6 +101,8 @@ pub struct RunReport {
     pub verdict: Verdict,
     /// Why this run could not be judged against (nor serve as a baseline), when it could not.
     pub design: Option<design::DesignError>,
+    /// The outputs written, in order.
+    pub written: Vec<Destination>,
 }
 
 /// Differences between a scenario about to run and a baseline, found before running (exit 2
@@ -195,6 +202,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             skipped_baseline_runs: Vec::new(),
             verdict: Verdict::Interrupted(signal),
             design: design.err(),
+            written: Vec::new(),
         });
     }
     let view = report::RunView {
@@ -206,6 +214,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         rounds: &current,
         timelines: &timelines,
     }))?;
+    let mut written: Vec<Destination> = request.run_destinations().cloned().collect();
     // Without a baseline, `--markdown` is the run's own report.
     if baseline.is_none()
         && let Some(out) = &request.comparison.markdown
@@ -215,6 +224,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             report::render(report::Format::Markdown, report::Document::Run(&view)),
             request.comparison.append_markdown,
         )?;
+        written.push(out.clone());
     }
     let skipped_baseline_runs = baseline
         .as_ref()
@@ -234,6 +244,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
     let unjudged = shutdown::requested().is_some() || summary.mostly_failed();
     if unjudged && let Some(out) = &request.comparison.html {
         out.write(&report::page::html(std::slice::from_ref(&current), None))?;
+        written.push(out.clone());
     }
     if let Some(signal) = shutdown::requested() {
         return Ok(RunReport {
@@ -243,6 +254,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             skipped_baseline_runs,
             verdict: Verdict::Interrupted(signal),
             design: design.err(),
+            written,
         });
     }
     if summary.mostly_failed() {
@@ -253,19 +265,25 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             skipped_baseline_runs,
             verdict: Verdict::TargetFailure,
             design: design.err(),
+            written,
         });
     }
     let comparison = match &baseline {
         // Judged by the scenario this run was given (the run's own policy, from the same file).
-        Some(baseline) => Some(compare_and_write(
-            &current,
-            &baseline.runs,
-            &request.comparison,
-            Some(stats::compare::Judging::of_scenario(&scenario)),
-        )?),
+        Some(baseline) => {
+            let comparison = compare_and_write(
+                &current,
+                &baseline.runs,
+                &request.comparison,
+                Some(stats::compare::Judging::of_scenario(&scenario)),
+            )?;
+            written.extend(request.comparison.destinations().cloned());
+            Some(comparison)
+        }
         None => {
             if let Some(out) = &request.comparison.html {
                 out.write(&report::page::html(std::slice::from_ref(&current), None))?;
+                written.push(out.clone());
             }
             None
         }
@@ -281,5 +299,6 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         skipped_baseline_runs,
         verdict,
         design: design.err(),
+        written,
     })
 }

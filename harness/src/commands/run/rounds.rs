@@ -105,7 +105,8 @@ pub(crate) async fn measure_rounds_with(
     let rounds = plan.rounds.get();
     bar.set_length(
         (0..rounds)
-            .map(|r| plan.warmup + plan.round_iterations(r))
+            .filter(|r| shard.is_none_or(|(k, n)| r % n == k - 1))
+            .map(|r| plan.round_iterations(r))
             .sum(),
     );
     let expected = model::metric::expected_metrics(scenario.profile());
@@ -196,7 +197,7 @@ pub async fn run_target<T: Target>(
     let clock = Instant::now();
     let plan = scenario.plan;
     let bar = progress_bar(progress);
-    bar.set_length(plan.warmup + plan.iterations.get());
+    bar.set_length(plan.iterations.get());
     let round_plan = RoundPlan {
         iterations: plan.iterations.get(),
         warmup: plan.warmup,
@@ -236,9 +237,17 @@ fn progress_bar(enabled: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    // Measured iterations only (a round's warmup shows as its message, not in the count),
+    // the rate with one decimal.
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} {msg:>9} [{bar:30}] {pos}/{len} iterations  {per_sec}  eta {eta}",
+        "{spinner} {msg:>9} [{bar:30}] {pos}/{len} measured iterations  {rate}  eta {eta}",
     ) {
+        let style = style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", state.per_sec());
+            },
+        );
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
