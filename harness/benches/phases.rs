@@ -3,6 +3,8 @@
 //! target and reports the sum of one phase's measured durations (`iter_custom`), so
 //! `cargo bench -- --save-baseline main` and `--baseline main` compare phase by phase.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -54,5 +56,9 @@ fn phases(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, phases);
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = phases
+}
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! CPU-bound micro benchmarks of the reference runtime's startup work: building tool schemas
 //! from listings, and assembling and serializing the prompt.
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use thread_runtime::{prompt, tools};
@@ -53,5 +55,9 @@ fn prompt_assembly(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tool_building, prompt_assembly);
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = tool_building, prompt_assembly
+}
 criterion_main!(benches);

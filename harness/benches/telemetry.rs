@@ -2,6 +2,8 @@
 //! OTLP/JSON, 16 records) in JSON and protobuf, and its trace body (cut down to 19 spans).
 //! The receiver does this while codex waits at exit for the export to be answered.
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -38,5 +40,9 @@ fn decoding(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoding);
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = decoding
+}
 criterion_main!(benches);
