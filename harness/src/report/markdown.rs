@@ -143,7 +143,7 @@ fn comparison(c: &Comparison) -> String {
         out,
         "Baseline `{}` ({} {}), current `{}` ({} {}): {}. {:.0}% intervals of current − baseline with the run as the unit; \
          a change counts when its interval lies beyond max({:.0}% of baseline, {} ms, the resolution), \
-         and only the {} primary rows can fail (Holm's correction over them).{}\n",
+         and only the {} can fail (Holm's correction over them).{}\n",
         commit(&c.baseline),
         code(&c.baseline.target),
         escaped(&c.baseline.target_version),
@@ -154,13 +154,17 @@ fn comparison(c: &Comparison) -> String {
         c.policy.confidence * 100.0,
         c.policy.relative_threshold * 100.0,
         c.policy.absolute_threshold_ms,
-        c.primary_rows,
+        super::text::primary_family(c),
         if c.policy_source.is_empty() {
             String::new()
         } else {
             format!(" Gate from {}.", escaped(&c.policy_source))
         }
     );
+    if !c.side_settings.is_empty() {
+        let settings: Vec<String> = c.side_settings.iter().map(|s| code(s)).collect();
+        let _ = writeln!(out, "Sides set apart by: {}.\n", settings.join(", "));
+    }
     for m in &c.mismatches {
         let _ = writeln!(out, "> **Warning:** compared although {}.\n", escaped(m));
     }
@@ -174,7 +178,12 @@ fn comparison(c: &Comparison) -> String {
         }
         out.push('\n');
     }
-    let primary: Vec<&StatComparison> = c.rows.iter().filter(|r| r.primary).collect();
+    // Grouped per series, p50 to p99 (what changed first), every row.
+    let ordered: Vec<&StatComparison> = super::text::table_order(c, true)
+        .into_iter()
+        .map(|i| &c.rows[i])
+        .collect();
+    let primary: Vec<&StatComparison> = ordered.iter().copied().filter(|r| r.primary).collect();
     if !primary.is_empty() {
         out.push_str("**Primary rows** (these can fail the gate):\n\n");
         out.push_str(COMPARISON_HEADER);
@@ -183,7 +192,8 @@ fn comparison(c: &Comparison) -> String {
         }
         out.push('\n');
     }
-    let informational: Vec<&StatComparison> = c.rows.iter().filter(|r| !r.primary).collect();
+    let informational: Vec<&StatComparison> =
+        ordered.iter().copied().filter(|r| !r.primary).collect();
     if !informational.is_empty() {
         let _ = writeln!(
             out,

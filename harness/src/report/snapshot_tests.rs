@@ -92,4 +92,14 @@ fn comparison_reports() {
         "comparison_markdown",
         text(Format::Markdown, Document::Comparison(&c))
     );
+    // The summary counts the primary rows Holm judged against those the table marks.
+    let mut partly = c.clone();
+    partly.primary_rows = 2;
+    for format in [Format::Terminal, Format::Markdown] {
+        let shown = text(format, Document::Comparison(&partly));
+        assert!(
+            shown.contains("2 of the 6 primary rows (the others had no interval)"),
+            "{shown}"
+        );
+    }
 }

@@ -284,19 +284,45 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
     );
     let _ = writeln!(
         out,
-        "{}; {} primary rows can fail the gate (Holm), the others are informational{}",
+        "{}; {} can fail the gate (Holm), the others are informational{}",
         design(c),
-        c.primary_rows,
+        super::text::primary_family(c),
         policy_source(c)
     );
     let _ = writeln!(out, "{}", sides(c));
+    if !c.side_settings.is_empty() {
+        let _ = writeln!(
+            out,
+            "sides set apart by: {}",
+            printable(&c.side_settings.join(", "))
+        );
+    }
     for m in &c.mismatches {
         let _ = writeln!(out, "warning: compared although {}", printable(m));
     }
-    let rows: Vec<Vec<String>> = c
+    // What changed leads: every primary row that is not unchanged, with why.
+    for r in c
         .rows
         .iter()
-        .map(|r| {
+        .filter(|r| r.primary && r.verdict != RowVerdict::Unchanged)
+    {
+        let _ = writeln!(
+            out,
+            "{} {} {}: {}{}",
+            paint.verdict(r.verdict, r.verdict.as_str()),
+            series(r),
+            r.statistic,
+            r.reason,
+            r.to_decide
+                .as_deref()
+                .map_or(String::new(), |fix| format!("; to decide: {fix}"))
+        );
+    }
+    let shown = super::text::table_order(c, false);
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|&i| {
+            let r = &c.rows[i];
             let mut row = vec![series(r)];
             row.extend(comparison_cells(r));
             row
@@ -317,7 +343,7 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
         ],
         &rows,
         &mut out,
-        |i, text| paint.verdict(c.rows[i].verdict, text),
+        |i, text| paint.verdict(c.rows[shown[i]].verdict, text),
     );
     for u in &c.unmatched {
         let _ = writeln!(out, "note: {}", printable(u));
@@ -328,43 +354,28 @@ fn comparison(c: &Comparison, paint: Paint) -> String {
     if let Some(source) = difference_source(c) {
         let _ = writeln!(out, "{source}");
     }
-    // Every primary row that is not unchanged says why. Of the informational rows, those the
-    // table cannot explain (no interval) are grouped by reason; the others' interval and
-    // threshold are their reason. The Markdown, CSV and JSON give every row's.
-    for r in c
-        .rows
-        .iter()
-        .filter(|r| r.primary && r.verdict != RowVerdict::Unchanged)
-    {
-        let _ = writeln!(
-            out,
-            "{} {} {}: {}{}",
-            paint.verdict(r.verdict, r.verdict.as_str()),
-            series(r),
-            r.statistic,
-            r.reason,
-            r.to_decide
-                .as_deref()
-                .map_or(String::new(), |fix| format!("; to decide: {fix}"))
-        );
-    }
-    let mut grouped: Vec<(String, usize)> = Vec::new();
+    // The informational rows without an interval are left out of the table and counted here
+    // by reason (with the fix); the others' interval and threshold are their reason. The
+    // Markdown, CSV and JSON give every row's.
+    // Each group with the fix its first row names (the rows of a group need the same).
+    let mut grouped: Vec<(String, usize, Option<&str>)> = Vec::new();
     for r in c
         .rows
         .iter()
         .filter(|r| !r.primary && r.ci_low_ms.is_none())
     {
         let why = format!("{}: {}", r.verdict.as_str(), r.reason);
-        match grouped.iter_mut().find(|(w, _)| *w == why) {
-            Some((_, n)) => *n += 1,
-            None => grouped.push((why, 1)),
+        match grouped.iter_mut().find(|(w, ..)| *w == why) {
+            Some((_, n, _)) => *n += 1,
+            None => grouped.push((why, 1, r.to_decide.as_deref())),
         }
     }
-    for (why, n) in grouped {
+    for (why, n, fix) in grouped {
         let _ = writeln!(
             out,
-            "{n} informational row{} {why}",
-            if n == 1 { "" } else { "s" }
+            "{n} informational row{} {why} (not in the table){}",
+            if n == 1 { "" } else { "s" },
+            fix.map_or(String::new(), |fix| format!("; to decide: {fix}"))
         );
     }
     out

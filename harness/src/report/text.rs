@@ -3,7 +3,9 @@
 //! row's cells and headline. One place, so the two formats cannot drift apart.
 
 use crate::results::{BudgetRow, BudgetVerdict, RunSummary};
-use crate::stats::compare::{Comparison, Design, Outcome, RowVerdict, Source, StatComparison};
+use crate::stats::compare::{
+    Comparison, Design, Outcome, QUANTILES, RowVerdict, Source, StatComparison,
+};
 
 use super::number::{derived, measured, percent, signed};
 use super::view::{Cell, Line};
@@ -227,6 +229,52 @@ pub(crate) fn comparison_cells(r: &StatComparison) -> [String; 9] {
         derived(r.threshold_ms, r.resolution),
         r.verdict.as_str().to_owned(),
     ]
+}
+
+/// The rows a comparison table shows, as indices into `c.rows`: grouped per series (the
+/// series in the order their worst row comes, so what changed is on top), each series' rows
+/// in p50, p90, p95, p99 order. Unless `every_row`, informational rows without an interval
+/// (a design that cannot judge that percentile) are left out, to be counted by reason.
+pub(crate) fn table_order(c: &Comparison, every_row: bool) -> Vec<usize> {
+    let stat_rank = |s: &str| {
+        QUANTILES
+            .iter()
+            .position(|(n, _)| *n == s)
+            .unwrap_or(usize::MAX)
+    };
+    let mut series: Vec<(&str, Option<&str>)> = Vec::new();
+    for r in &c.rows {
+        let key = (r.metric.as_str(), r.status.as_deref());
+        if !series.contains(&key) {
+            series.push(key);
+        }
+    }
+    let mut shown: Vec<usize> = (0..c.rows.len())
+        .filter(|&i| every_row || c.rows[i].primary || c.rows[i].ci_low_ms.is_some())
+        .collect();
+    shown.sort_by_key(|&i| {
+        let r = &c.rows[i];
+        let key = (r.metric.as_str(), r.status.as_deref());
+        (
+            series.iter().position(|k| *k == key),
+            stat_rank(&r.statistic),
+        )
+    });
+    shown
+}
+
+/// The primary rows the gate judged (Holm's family): "6 primary rows", or, when some had no
+/// interval, "3 of the 6 primary rows (the others had no interval)" — the table marks all 6.
+pub(crate) fn primary_family(c: &Comparison) -> String {
+    let total = c.rows.iter().filter(|r| r.primary).count();
+    if c.primary_rows == total {
+        format!("{total} primary rows")
+    } else {
+        format!(
+            "{} of the {total} primary rows (the others had no interval)",
+            c.primary_rows
+        )
+    }
 }
 
 /// "FAIL: N primary regressed; all rows: …", "UNDECIDED: N of M primary rows inconclusive; …"

@@ -534,6 +534,17 @@ fn a_runtime_side_slowdown_is_attributed_to_the_runtime() {
         ),
         "{report}"
     );
+    // The --b-set is the difference asked for, said as such, not warned about.
+    assert!(
+        report.contains("sides set apart by: B: runtime.request_build_cpu=5ms")
+            && !report.contains("compared although"),
+        "{report}"
+    );
+    let c_json: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        c_json["side_settings"],
+        serde_json::json!(["B: runtime.request_build_cpu=5ms"])
+    );
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let before = comparison_row(&c, "client.turn_to_mock", "p50")["delta_ms"]
         .as_f64()

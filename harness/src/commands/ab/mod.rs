@@ -368,7 +368,24 @@ fn judge(
             || scenario_a.content_hash != scenario_b.content_hash,
         look,
     };
-    Ok(crate::stats::compare::paired_rounds(
-        a, b, budgets, &options,
-    )?)
+    let mut comparison = crate::stats::compare::paired_rounds(a, b, budgets, &options)?;
+    // Sides told apart by `--a-set`/`--b-set` differ in content by design: that difference
+    // is the setting, said as such, not a mismatch to warn about.
+    let sides = [("A", &request.a.overrides), ("B", &request.b.overrides)];
+    if scenario_a.content_hash != scenario_b.content_hash
+        && sides.iter().any(|(_, o)| !o.is_empty())
+    {
+        comparison
+            .mismatches
+            .retain(|m| !m.starts_with("the scenario content differs"));
+        comparison.side_settings = sides
+            .iter()
+            .flat_map(|(side, overrides)| {
+                overrides
+                    .iter()
+                    .map(move |o| format!("{side}: {}={}", o.key, o.value))
+            })
+            .collect();
+    }
+    Ok(comparison)
 }

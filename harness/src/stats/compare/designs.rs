@@ -256,6 +256,7 @@ pub(crate) fn against_baseline(
         unmatched: judged.unmatched,
         budgets,
         mismatches,
+        side_settings: Vec::new(),
         sequential: None,
         policy_source: judging.source,
     };
@@ -346,6 +347,7 @@ pub(crate) fn paired_rounds(
         unmatched: judged.unmatched,
         budgets,
         mismatches,
+        side_settings: Vec::new(),
         sequential: options.look,
         policy_source: judging.source,
     };

@@ -237,6 +237,10 @@ pub struct Comparison {
     pub budgets: Vec<BudgetRow>,
     /// Settings that differ between the runs, when the comparison was forced.
     pub mismatches: Vec<String>,
+    /// An A/B's per-side settings (`--a-set`, `--b-set`): the difference the run was asked
+    /// to measure, shown as what it is rather than as a mismatch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub side_settings: Vec<String>,
     /// For a sequential A/B (`ab --until-decided`): the look it was judged at, whose
     /// intervals are at that look's confidence, not the policy's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -610,6 +614,7 @@ mod tests {
             unmatched: vec![],
             budgets: vec![],
             mismatches: vec![],
+            side_settings: vec![],
             sequential: None,
             policy_source: String::new(),
         };
