@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Which startup phase got slower between two codex releases? Installs both from npm (into the
 # git-ignored .codex-bin/VERSION/) and runs a paired A/B of one scenario: A and B alternate in
-# rounds on this machine, so drift hits both alike. Exit code: phasebench's (0 no regression,
+# rounds on this machine, so drift hits both alike. Exit code: phasebench's (0 pass, 4 undecided,
 # 1 regression in B, 2 invalid input, 3 failure).
 #
 #   bash scripts/codex-ab.sh 0.168.0 0.169.0 [SCENARIO] [-- extra phasebench ab arguments]

@@ -1,5 +1,5 @@
 //! Results: what a run measured, as a versioned file format (`schema_version`, documented in
-//! the README, units in field names), built once from the runner's histograms
+//! docs/formats.md, units in field names), built once from the runner's histograms
 //! ([`summarize`]), read back as untrusted input with everything derivable re-derived
 //! ([`load`]), and kept as baseline histories ([`history`]).
 //!

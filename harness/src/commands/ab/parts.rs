@@ -4,7 +4,7 @@
 //! (a launch is ~0.37 s, so a 20-launch round takes ~8 s): the machine's speed drifts over
 //! seconds, the B − A difference of round p50s had a standard deviation of 5.5 ms with whole
 //! rounds back to back, and 2.6–2.8 ms with each round cut into 4 alternating parts of 5
-//! launches (README, "Interleaved rounds"), which is what the launches' own spread predicts:
+//! launches (docs/statistics.md, "Interleaved rounds"), which is what the launches' own spread predicts:
 //! the drift is gone and a decision needs about a quarter of the round pairs.
 //!
 //! A part is the child `phasebench run --set run.rounds=K --shard P/K`: round P of a K-round
