@@ -3,7 +3,7 @@
 //! [`Error`] when it could not (exit 2 for what the user gave, 3 for the harness's or the
 //! target's own failures). The command line only prints and exits with these codes.
 
-use crate::commands::{ab, ingest, merge, push, sweep};
+use crate::commands::{ab, ingest, merge, push, rank, sweep};
 use crate::results::history::BaselineError;
 use crate::results::{BudgetVerdict, ResultFileError, RunSummary};
 use crate::scenario::{OnUndecided, ScenarioError};
@@ -71,6 +71,8 @@ pub enum Error {
     Ab(#[from] Box<ab::AbError>),
     #[error(transparent)]
     Sweep(#[from] sweep::SweepError),
+    #[error(transparent)]
+    Rank(#[from] rank::RankError),
     #[error("{0}")]
     Shard(String),
     /// A design that cannot judge every primary statistic, refused before running.
@@ -127,6 +129,7 @@ impl Error {
         match self {
             Error::Scenario(_)
             | Error::Sweep(_)
+            | Error::Rank(_)
             | Error::Shard(_)
             | Error::Design(_)
             | Error::NotABaseline(_)

@@ -75,95 +75,22 @@ pub(super) fn merge(args: MergeArgs) -> ExitCode {
 
 /// `phasebench rank`: results (or pairings) ranked per metric, fastest first.
 pub(super) fn rank(args: RankArgs) -> ExitCode {
-    let RankArgs {
-        results,
-        metrics,
-        stat,
-        json,
-    } = args;
-    let Some(q) = crate::stats::compare::QUANTILES
-        .iter()
-        .find(|(name, _)| *name == stat)
-        .map(|(_, q)| *q)
-    else {
-        eprintln!("error: --stat {stat:?}: use p50, p90, p95 or p99");
-        return ExitCode::from(EXIT_INVALID_INPUT);
+    let request = crate::commands::rank::RankRequest {
+        results: args.results,
+        metrics: args.metrics,
+        statistic: args.stat,
     };
-    // Pair directories (`ab --out-dir`, `history`'s pairings) are ranked paired.
-    let is_pair = |p: &std::path::Path| p.join("a-round01.json").is_file();
-    let mut pair_dirs = Vec::new();
-    let mut files = Vec::new();
-    for path in results {
-        if is_pair(&path) {
-            pair_dirs.push(path);
-        } else if path.is_dir() {
-            let mut inner: Vec<_> = std::fs::read_dir(&path)
-                .map(|e| {
-                    e.flatten()
-                        .map(|e| e.path())
-                        .filter(|p| is_pair(p))
-                        .collect()
-                })
-                .unwrap_or_default();
-            inner.sort();
-            pair_dirs.extend(inner);
-            files.extend(crate::commands::sweep::point_files(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    if !pair_dirs.is_empty() && !files.is_empty() {
-        eprintln!("error: rank either pairings (ab/history directories) or result files, not both");
-        return ExitCode::from(EXIT_INVALID_INPUT);
-    }
-    let mut pairs = Vec::new();
-    for dir in &pair_dirs {
-        match crate::commands::ab::kept_rounds(dir) {
-            Ok((a, b)) => pairs.push((dir.display().to_string(), a, b)),
-            Err(e) => return report_error(&e),
-        }
-    }
-    let mut loaded = Vec::new();
-    for file in &files {
-        match crate::results::load_result(file) {
-            Ok(result) => loaded.push((file.display().to_string(), result)),
-            Err(e) => return report_error(&e.into()),
-        }
-    }
-    let metrics = if metrics.is_empty() {
-        ["turn_ttft", "startup_prewarm_total", "thread_start_total"]
-            .map(String::from)
-            .to_vec()
-    } else {
-        metrics
+    let rankings = match crate::commands::rank::execute(&request) {
+        Ok(rankings) => rankings,
+        Err(e) => return report_error(&e),
     };
-    let refs: Vec<(String, &crate::results::LoadedResult)> =
-        loaded.iter().map(|(l, r)| (l.clone(), r)).collect();
-    let paired: Vec<crate::stats::rank::Paired<'_>> = pairs
-        .iter()
-        .map(|(label, a, b)| crate::stats::rank::Paired {
-            label: label.clone(),
-            reference: a,
-            candidate: b,
-        })
-        .collect();
-    let rankings: Vec<_> = metrics
-        .iter()
-        .map(|m| {
-            if paired.is_empty() {
-                crate::stats::rank::rank(&refs, m, (&stat, q))
-            } else {
-                crate::stats::rank::rank_paired(&paired, m, (&stat, q))
-            }
-        })
-        .collect();
-    let terminal = Screen::new(json.iter());
+    let terminal = Screen::new(args.json.iter());
     for ranking in &rankings {
         for line in crate::stats::rank::describe(ranking) {
             terminal.show(&format!("{}\n", crate::report::printable(&line)));
         }
     }
-    if let Err(code) = write_json(json.as_ref(), &rankings) {
+    if let Err(code) = write_json(args.json.as_ref(), &rankings) {
         return code;
     }
     ExitCode::from(EXIT_PASS)

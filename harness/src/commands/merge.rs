@@ -5,15 +5,15 @@
 //! merged file compute what one machine would from the same rounds.
 //!
 //! Refused: shards of different scenarios (content hash), seeds, plans, targets or target
-//! versions, shard counts, or rounds that overlap. What cannot be merged exactly is left out
-//! and said so: the overhead table and the waterfall (percentiles of per-iteration values
-//! that the rounds do not keep); the critical path's counts are added, its waits averaged.
+//! versions, shard counts, or rounds that overlap. The pooling itself is `results::pool`'s;
+//! what cannot be merged exactly is left out and said so: the overhead table and the
+//! waterfall (percentiles of per-iteration values that the rounds do not keep); the critical
+//! path's counts are added, its waits averaged.
 
 use std::collections::BTreeMap;
 
-use crate::measure::recorder::Recorder;
-use crate::results::summarize::{attach_errors, metric_rows};
-use crate::results::{CriticalPath, LoadedResult, RunSummary, ShardOrigin, WaitedOn, merge_rounds};
+use crate::results::pool::{Schedule, pool};
+use crate::results::{LoadedResult, RunSummary, ShardOrigin};
 
 /// Why shards were not merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,83 +105,22 @@ pub(crate) fn merge(shards: &[LoadedResult], partial: bool) -> Result<RunSummary
         return Err(MergeError::Missing { missing, count });
     }
     // The rounds in run order, each exactly as its shard wrote it.
-    let mut pairs: Vec<(&crate::results::RoundRecord, &crate::results::DecodedRound)> = shards
-        .iter()
-        .flat_map(|s| s.summary.rounds.iter().zip(&s.rounds))
-        .collect();
-    pairs.sort_by_key(|(record, _)| record.round);
-    let decoded: Vec<crate::results::DecodedRound> =
-        pairs.iter().map(|(_, d)| (*d).clone()).collect();
-    let mut recorder = Recorder {
-        series: merge_rounds(&decoded),
-        ..Recorder::default()
-    };
-    for shard in shards {
-        for row in &shard.summary.metrics {
-            *recorder.errors.entry(row.metric.clone()).or_default() += row.errors;
-        }
-    }
-    let mut metrics = metric_rows(&recorder);
-    attach_errors(&mut metrics, &recorder.errors);
-
-    let mut merged = first.summary.clone();
-    merged.rounds = pairs.iter().map(|(r, _)| (*r).clone()).collect();
-    merged.metrics = metrics;
+    let pooled = pool(shards, Schedule::SideBySide);
+    let mut merged = pooled.summary;
     merged.plan.shard = None;
-    merged.overhead = Vec::new();
-    merged.waterfall = Vec::new();
-    merged.critical_path = critical_paths(shards);
     merged.budgets = crate::stats::budget::rejudge(
         &first.summary.budgets,
-        &decoded,
+        &pooled.rounds,
         first.summary.policy.confidence,
     );
-    let run = &mut merged.run;
-    run.wall_time_s = 0.0;
-    run.measured_wall_time_s = 0.0;
-    run.succeeded_iterations = 0;
-    run.failed_iterations = 0;
-    run.warmup_failures = 0;
-    run.failures_by_kind.clear();
-    run.failure_examples.clear();
-    merged.telemetry = Default::default();
-    merged.warnings.clear();
-    merged.partial = false;
-    for shard in shards {
-        let s = &shard.summary;
-        // Shards run side by side: the run took as long as the slowest.
-        run.wall_time_s = run.wall_time_s.max(s.run.wall_time_s);
-        run.measured_wall_time_s = run.measured_wall_time_s.max(s.run.measured_wall_time_s);
-        run.succeeded_iterations += s.run.succeeded_iterations;
-        run.failed_iterations += s.run.failed_iterations;
-        run.warmup_failures += s.run.warmup_failures;
-        for (kind, n) in &s.run.failures_by_kind {
-            *run.failures_by_kind.entry(kind.clone()).or_default() += n;
-        }
-        for example in &s.run.failure_examples {
-            if !run.failure_examples.contains(example) {
-                run.failure_examples.push(example.clone());
-            }
-        }
-        merged.telemetry.add(&s.telemetry);
-        for w in &s.warnings {
-            if !merged.warnings.contains(w) {
-                merged.warnings.push(w.clone());
-            }
-        }
-        merged.partial |= s.partial;
-    }
+    // Pooling approximates the waterfall from the shards'; a merge keeps only what is exact.
+    merged.waterfall = Vec::new();
     if !missing.is_empty() {
         merged.partial = true;
         merged.warnings.push(format!(
             "partial: shard(s) {missing:?} of {count} were not merged (--partial)"
         ));
     }
-    run.iterations_per_s = if run.measured_wall_time_s > 0.0 {
-        run.succeeded_iterations as f64 / run.measured_wall_time_s
-    } else {
-        0.0
-    };
     merged.merged_from = shards
         .iter()
         .filter_map(|s| {
@@ -206,40 +145,4 @@ pub(crate) fn merge(shards: &[LoadedResult], partial: bool) -> Result<RunSummary
             .join(", ")
     ));
     Ok(merged)
-}
-
-/// Counts added; waits averaged, weighted by the iterations that waited.
-fn critical_paths(shards: &[LoadedResult]) -> CriticalPath {
-    let mut out = CriticalPath::default();
-    let mut prewarm: BTreeMap<String, u64> = BTreeMap::new();
-    let mut waits: BTreeMap<String, (u64, f64, f64)> = BTreeMap::new();
-    for shard in shards {
-        let cp = &shard.summary.critical_path;
-        out.iterations += cp.iterations;
-        for b in &cp.prewarm {
-            *prewarm.entry(b.branch.clone()).or_default() += b.iterations;
-        }
-        for w in &cp.first_token {
-            let e = waits.entry(w.cause.clone()).or_default();
-            e.0 += w.iterations;
-            e.1 += w.waited_p50_ms * w.iterations as f64;
-            e.2 += w.waited_mean_ms * w.iterations as f64;
-        }
-    }
-    out.prewarm = prewarm
-        .into_iter()
-        .map(|(branch, iterations)| crate::results::PrewarmBranch { branch, iterations })
-        .collect();
-    out.prewarm.sort_by_key(|b| std::cmp::Reverse(b.iterations));
-    out.first_token = waits
-        .into_iter()
-        .filter(|(_, (n, ..))| *n > 0)
-        .map(|(cause, (n, p50, mean))| WaitedOn {
-            cause,
-            iterations: n,
-            waited_p50_ms: (p50 / n as f64 * 1e3).round() / 1e3,
-            waited_mean_ms: (mean / n as f64 * 1e3).round() / 1e3,
-        })
-        .collect();
-    out
 }

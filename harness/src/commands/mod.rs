@@ -14,6 +14,7 @@ pub(crate) mod history;
 pub(crate) mod ingest;
 pub(crate) mod merge;
 pub(crate) mod push;
+pub(crate) mod rank;
 pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod sweep;

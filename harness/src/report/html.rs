@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use crate::model::series::MetricKey;
-use crate::results::DecodedRound;
+use crate::results::{DecodedRound, RunSummary};
 use crate::stats::compare::{Comparison, RowVerdict};
 
 use super::svg::{plot, waterfall};
@@ -54,6 +54,8 @@ impl Exporter for Html {
 pub(crate) struct BaselineView<'a> {
     /// "baseline" or "A".
     pub label: &'a str,
+    /// Its runs pooled (an A/B side's every round, a history's every run).
+    pub summary: &'a RunSummary,
     /// Its rounds (or runs) merged.
     pub pooled: &'a DecodedRound,
     pub comparison: &'a Comparison,
@@ -154,13 +156,23 @@ fn render(
         "<title>phasebench: {}</title><style>{STYLE}</style></head><body>",
         esc(&summary.scenario.name)
     );
-    let _ = write!(
-        out,
-        "<h1>phasebench: {}</h1><p>{}</p>",
-        esc(&summary.scenario.name),
-        esc(&headline(summary))
-    );
     let current = current_label(baseline);
+    let _ = write!(out, "<h1>phasebench: {}</h1>", esc(&summary.scenario.name));
+    match baseline {
+        // Both sides as wholes: every round each ran, not one child round.
+        Some(b) => {
+            let _ = write!(
+                out,
+                "<p class=\"side\">{current}: {}</p><p class=\"side\">{}: {}</p>",
+                esc(&headline(summary)),
+                esc(b.label),
+                esc(&headline(b.summary))
+            );
+        }
+        None => {
+            let _ = write!(out, "<p>{}</p>", esc(&headline(summary)));
+        }
+    }
     if let Some(b) = baseline {
         let c = b.comparison;
         let headline = esc(&comparison_headline(c));

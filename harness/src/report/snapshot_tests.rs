@@ -102,4 +102,14 @@ fn comparison_reports() {
             "{shown}"
         );
     }
+    // The A/B page describes the whole A/B: both sides, every round, not one child round.
+    let page = String::from_utf8(super::page::html(&b, Some(("A", &a, &c)))).unwrap();
+    let iterations: u64 = b.iter().map(|r| r.summary.plan.iterations).sum();
+    let waited: u64 = b.iter().map(|r| r.summary.critical_path.iterations).sum();
+    for side in ["B", "A"] {
+        let whole = format!("{side}: default (builtin): {iterations} iterations in 3 rounds");
+        assert!(page.contains(&whole), "{whole} missing from the page");
+    }
+    assert!(page.contains(&format!("critical path ({waited} iterations)")));
+    assert!(page.contains("pooled from 3 result files of 3 rounds"));
 }

@@ -11,6 +11,7 @@
 pub(crate) mod comparable;
 pub(crate) mod history;
 pub(crate) mod load;
+pub(crate) mod pool;
 pub(crate) mod summarize;
 
 use std::collections::BTreeMap;

@@ -17,7 +17,7 @@ use super::{enough_for, merged_metric};
 /// One result's place for one statistic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Ranked {
-    /// The result's label (its path).
+    /// The result's label: a sweep point's parameter values, else its path.
     pub label: String,
     pub value_ms: f64,
     /// Standard error of the mean over rounds (absent with fewer than 2 rounds).

@@ -5,7 +5,7 @@
 //! `point-NN.json` in the output directory); the sweep's table has the parameter columns and,
 //! per point, each series' count and p50/p90/p99.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mock_backend::{format_duration, parse_duration};
 use serde::Serialize;
@@ -15,6 +15,10 @@ use crate::report::html::SweepSeries;
 use crate::results;
 use crate::scenario::{Override, Scenario};
 use crate::sys::output::Destination;
+
+mod manifest;
+use manifest::{MANIFEST, Manifest, ManifestPoint};
+pub(crate) use manifest::{point_files, point_labels};
 
 /// Most points a sweep may run.
 pub(crate) const MAX_POINTS: usize = 1000;
@@ -210,6 +214,11 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
         rows: Vec::new(),
         failed_points: Vec::new(),
     };
+    let mut manifest = Manifest {
+        schema_version: 1,
+        keys: report.keys.clone(),
+        points: Vec::new(),
+    };
     for (index, (point, scenario)) in points.iter().zip(&scenarios).enumerate() {
         if crate::sys::shutdown::requested().is_some() {
             break;
@@ -240,6 +249,12 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
                 p99_ms: row.p99_ms,
             }));
         report.points.push(path.display().to_string());
+        manifest.points.push(ManifestPoint {
+            file: format!("point-{:02}.json", index + 1),
+            values: point.iter().map(|(_, v)| v.clone()).collect(),
+        });
+        // Rewritten after every point, so an interrupted sweep's points keep their names.
+        Destination::Path(request.out_dir.join(MANIFEST)).write(&results::json_bytes(&manifest))?;
     }
     if let Some(out) = &request.json {
         out.write(&results::json_bytes(&report))?;
@@ -337,24 +352,6 @@ pub(crate) fn table(report: &SweepReport) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The point files of a sweep directory, in order (for re-reading a sweep).
-pub(crate) fn point_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("point-"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
 }
 
 #[cfg(test)]
