@@ -488,6 +488,8 @@ fn the_gate_comes_from_the_baseline_or_a_given_scenario_never_the_judged_file() 
 fn a_comparison_names_the_phase_a_ttft_change_came_from() {
     let out = phasebench()
         .args(["ab", "--rounds", "3", "--set", "iterations=150"])
+        // A fixed 3-round design can end undecided on a loaded machine: add round pairs.
+        .args(["--until-decided", "--max-rounds", "12"])
         .args(["--b-set", "tools.listing_delay=60ms"])
         .arg(scenario_path("prewarm-race.toml"))
         .output()
@@ -520,6 +522,7 @@ fn a_runtime_side_slowdown_is_attributed_to_the_runtime() {
         .args(["--set", "backend.delays.first_token=20ms"])
         .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
         .args(["--b-set", "runtime.request_build_cpu=5ms"])
+        .args(["--until-decided", "--max-rounds", "15"])
         .arg("--comparison-json")
         .arg(&json)
         .arg(scenario_path("default.toml"))

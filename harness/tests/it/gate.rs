@@ -509,6 +509,44 @@ fn html_reports_render_in_headless_chromium_with_every_series() {
             tools.0 < connect.1 && connect.0 < tools.1,
             "tool building {tools:?} and the websocket connect {connect:?} overlap"
         );
+        // What a reader sees: bars in start order under a legend of tracks, plots in a grid
+        // with a 50% tick and axis titles, a percentile table of every series.
+        let starts: Vec<f64> = dom
+            .match_indices("data-start-p50-ms=\"")
+            .map(|(at, key)| {
+                let from = at + key.len();
+                dom[from..from + dom[from..].find('"').unwrap()]
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            starts.len() >= 5 && starts.windows(2).all(|w| w[0] <= w[1]),
+            "waterfall in start order: {starts:?}"
+        );
+        for shown in [
+            "class=\"legend\"",
+            ">websocket</text></g>",
+            "<div class=\"plots\">",
+            ">50%</text>",
+            ">latency (ms)</text>",
+            ">percentile (log scale)</text>",
+            "<table class=\"percentiles\">",
+            "<tr data-series=\"turn_ttft\">",
+        ] {
+            assert!(
+                dom.contains(shown),
+                "{shown} missing from {}",
+                html.display()
+            );
+        }
+        if html == &run_html {
+            assert!(
+                dom.contains("<table class=\"overhead\">")
+                    && dom.contains("<tr data-metric=\"turn_ttft\">"),
+                "the run page has the overhead table"
+            );
+        }
         // The plotted p50 of turn_ttft is the run's (the A/B plots the committed rounds and
         // says its verdict and where the change came from).
         if run_p50 {
@@ -610,6 +648,10 @@ fn sweep_html_renders_in_headless_chromium() {
         let d = &section[at..at + section[at..].find("\">").unwrap()];
         // Two swept values: a move and a line.
         assert_eq!(d.matches(" L").count(), 1, "{stat}: {d}");
+    }
+    // Both axes say what they measure: the swept key under x, latency in ms along y.
+    for title in [">backend.delays.first_token</text>", ">latency (ms)</text>"] {
+        assert!(section.contains(title), "{title} missing");
     }
     assert!(dom.matches("<section class=\"metric\"").count() >= 10);
 }

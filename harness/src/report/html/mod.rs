@@ -2,7 +2,8 @@
 //! opens from a CI artifact): per series, the percentile distribution of its HdrHistogram
 //! drawn as HdrHistogram plots are read (latency against a log-scaled percentile axis, 0% …
 //! 99.99%), the baseline or side A overlaid with the verdicts and intervals of the comparison;
-//! the budgets; the run's notes and warnings.
+//! the budgets; the percentile and overhead tables ([`tables`]); the startup waterfall; the
+//! run's notes and warnings. Plots sit in a grid that fills the page's width.
 //!
 //! Plots are hand-written SVG rather than `plotters`: a few hundred lines give exact control of
 //! what the markup carries (each series is one `<path class="series">` with its name, sample
@@ -10,6 +11,8 @@
 //! and keep the file small (a 13-series run report is 28 KB).
 
 use std::fmt::Write;
+
+mod tables;
 
 use crate::model::series::MetricKey;
 use crate::results::{DecodedRound, RunSummary};
@@ -85,26 +88,41 @@ pub(super) fn esc(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}\
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:0 28px}\
+svg.plot{width:100%;height:auto;display:block}.waterfall svg.plot{max-width:1100px}\
+.axis-title{font-size:12px;fill:#555}.legend text{font-size:12px}\
 h1{font-size:20px}h2{font-size:16px;margin:28px 0 6px}table{border-collapse:collapse;font-size:13px}\
 td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}\
 .regressed{color:#b00020;font-weight:bold}.improved{color:#0a7d32}.inconclusive{color:#8a6d00}\
 .note{color:#555;font-size:13px}svg text{font-size:11px;fill:#333}\
 .axis{stroke:#888;stroke-width:1}.grid{stroke:#eee;stroke-width:1}\
-.s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}.s2{stroke:#0a7d32;fill:none;stroke-width:1.5;stroke-dasharray:2 3}";
+.s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}.s2{stroke:#6a3fb5;fill:none;stroke-width:1.5;stroke-dasharray:2 3}";
 
 fn series_label(key: &MetricKey) -> String {
     crate::model::metric::series_label(&key.metric, key.status.as_deref())
 }
 
 /// The comparison rows of one series, as a small table.
+/// In the comparison table's order (p50 … p99); informational rows the design could not
+/// judge are folded into one line under the table, as the terminal and Markdown fold them.
 fn verdict_rows(c: &Comparison, key: &MetricKey, labels: (&str, &str)) -> String {
-    let rows: Vec<_> = c
+    let mine = |r: &&crate::stats::compare::StatComparison| {
+        r.metric == key.metric && r.status == key.status
+    };
+    let rows: Vec<_> = super::text::table_order(c, false)
+        .into_iter()
+        .map(|i| &c.rows[i])
+        .filter(mine)
+        .collect();
+    let folded: Vec<String> = c
         .rows
         .iter()
-        .filter(|r| r.metric == key.metric && r.status == key.status)
+        .filter(mine)
+        .filter(|r| !rows.iter().any(|shown| std::ptr::eq(*shown, *r)))
+        .map(|r| r.reason.clone())
         .collect();
-    if rows.is_empty() {
+    if rows.is_empty() && folded.is_empty() {
         return String::new();
     }
     let mut out = format!(
@@ -140,6 +158,13 @@ fn verdict_rows(c: &Comparison, key: &MetricKey, labels: (&str, &str)) -> String
         );
     }
     out.push_str("</table>");
+    if !folded.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"note folded\">Not judged (informational, not in the table): {}</p>",
+            esc(&folded.join("; "))
+        );
+    }
     out
 }
 
@@ -188,6 +213,31 @@ fn render(
             esc(&design(c)),
             esc(b.label)
         );
+        // What changed leads: every primary row that regressed or improved, with why.
+        let moved: Vec<_> = c
+            .rows
+            .iter()
+            .filter(|r| {
+                r.primary && matches!(r.verdict, RowVerdict::Regressed | RowVerdict::Improved)
+            })
+            .collect();
+        if !moved.is_empty() {
+            out.push_str("<ul class=\"changed\">");
+            for r in moved {
+                let _ = write!(
+                    out,
+                    "<li><span class=\"{v}\">{v}</span> {} {}: {}</li>",
+                    esc(&series_label(&MetricKey {
+                        metric: r.metric.clone(),
+                        status: r.status.clone(),
+                    })),
+                    esc(&r.statistic),
+                    esc(&r.reason),
+                    v = r.verdict.as_str()
+                );
+            }
+            out.push_str("</ul>");
+        }
         let undecided = c.undecided_reasons();
         if !undecided.is_empty() {
             out.push_str("<p>Undecided: the gate could not judge these; not a pass.</p><ul>");
@@ -216,18 +266,49 @@ fn render(
         }
         out.push_str("</ul>");
     }
+    let _ = write!(
+        out,
+        "<h2>Percentiles ({current})</h2>{}",
+        tables::percentiles(&view.table)
+    );
+    if !summary.overhead.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>Harness overhead</h2><p class=\"note\">Each phase beside the delay the mock \
+             injected into it, over clean iterations: overhead = measured − injected (for a \
+             phase with nothing injected, its whole cost).</p>{}",
+            tables::overhead(&summary.overhead)
+        );
+    }
     if !summary.waterfall.is_empty() {
         out.push_str(
-            "<h2>Startup waterfall</h2><p class=\"note\">Per phase, from its median start to its \
-             median end after the iteration began; the whisker reaches its p90 end.</p>",
+            "<h2>Startup waterfall</h2><p class=\"note\">Per phase in start order, from its \
+             median start to its median end after the iteration began; the whisker reaches its \
+             p90 end; colours are the tracks the phases run on.</p><div class=\"waterfall\">",
         );
         out.push_str(&waterfall(&summary.waterfall));
+        out.push_str("</div>");
     }
     out.push_str(
         "<h2>Distributions</h2><p class=\"note\">Each plot is a series' percentile \
-         distribution (HdrHistogram), percentiles on a log scale.</p>",
+         distribution (HdrHistogram), percentiles on a log scale.</p><div class=\"plots\">",
     );
-    for line in &view.table.lines {
+    // Beside a comparison, the series in its table's order (the worst verdict first).
+    let mut lines: Vec<_> = view.table.lines.iter().collect();
+    if let Some(b) = baseline {
+        let c = b.comparison;
+        let order: Vec<(&str, Option<&str>)> = super::text::table_order(c, true)
+            .into_iter()
+            .map(|i| (c.rows[i].metric.as_str(), c.rows[i].status.as_deref()))
+            .collect();
+        lines.sort_by_key(|l| {
+            order
+                .iter()
+                .position(|k| *k == (l.metric.as_str(), l.status.as_deref()))
+                .unwrap_or(usize::MAX)
+        });
+    }
+    for line in lines {
         let key = MetricKey {
             metric: line.metric.clone(),
             status: line.status.clone(),
@@ -248,7 +329,7 @@ fn render(
             line.count,
             super::number::measured(line.cells[0].value, line.resolution),
             super::number::measured(line.cells[3].value, line.resolution),
-            line.resolution.map_or("-", |r| r.as_str()),
+            line.resolution.map_or("-", |r| r.step()),
             plot(&sides)
         );
         if let Some(b) = baseline {
@@ -256,6 +337,7 @@ fn render(
         }
         out.push_str("</section>");
     }
+    out.push_str("</div>");
     let notes: Vec<String> = view
         .table
         .notes
@@ -286,8 +368,9 @@ pub(crate) fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
     let _ = write!(
         out,
         "<title>phasebench sweep</title><style>{STYLE}</style></head><body>\
-         <h1>phasebench sweep over {}</h1><p class=\"note\">Per series, p50 (solid), p90 and \
-         p99 against the parameter; one whole run per point.</p>",
+         <h1>phasebench sweep over {}</h1><p class=\"note\">Per series, p50 (solid), p90 \
+         (dashed) and p99 (dotted) against the parameter; one whole run per point.</p>\
+         <div class=\"plots\">",
         esc(&axis)
     );
     for (name, points) in series {
@@ -296,10 +379,10 @@ pub(crate) fn sweep(keys: &[String], series: &[SweepSeries]) -> String {
             "<section class=\"metric\" data-series=\"{}\"><h2>{}</h2>{}</section>",
             esc(name),
             esc(name),
-            super::svg::by_parameter(points)
+            super::svg::by_parameter(points, &axis)
         );
     }
-    out.push_str("</body></html>\n");
+    out.push_str("</div></body></html>\n");
     out
 }
 
