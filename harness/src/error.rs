@@ -3,7 +3,7 @@
 //! [`Error`] when it could not (exit 2 for what the user gave, 3 for the harness's or the
 //! target's own failures). The command line only prints and exits with these codes.
 
-use crate::commands::{ab, ingest, merge, push, rank, sweep};
+use crate::commands::{ab, calibrate, ingest, merge, push, rank, sweep};
 use crate::results::history::BaselineError;
 use crate::results::{BudgetVerdict, ResultFileError, RunSummary};
 use crate::scenario::{OnUndecided, ScenarioError};
@@ -85,6 +85,8 @@ pub enum Error {
     Merge(#[from] merge::MergeError),
     #[error(transparent)]
     Push(#[from] push::PushError),
+    #[error(transparent)]
+    Calibrate(#[from] calibrate::CalibrateError),
 }
 
 impl Verdict {
@@ -137,6 +139,7 @@ impl Error {
             | Error::ResultFile(_)
             | Error::Mismatch(_)
             | Error::OutputPath(_) => true,
+            Error::Calibrate(e) => matches!(e, calibrate::CalibrateError::Empty),
             Error::Baseline(e) => !matches!(e, BaselineError::Output(_)),
             Error::Ingest(e) => e.is_invalid_input(),
             Error::Push(e) => e.is_invalid_input(),

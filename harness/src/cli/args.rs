@@ -208,6 +208,11 @@ pub(crate) enum Command {
     /// Render a result file as a self-contained HTML report (`--html`), against a baseline when
     /// given (the comparison judged again from the files); exit 0 whatever the verdict.
     Report(ReportArgs),
+    /// How close to the wire this machine lets phasebench get: the harness's overhead per
+    /// phase and its throughput beside a bare websocket client and server doing the same
+    /// exchange on loopback, in one process (build with --release for figures that mean
+    /// something).
+    Calibrate(CalibrateArgs),
     /// Print the manual page (roff) on stdout, e.g. `phasebench man > phasebench.1`.
     Man,
     /// Print the JSON Schema of a file format on stdout (the committed copies are in
@@ -413,6 +418,46 @@ pub(crate) struct MergeArgs {
     /// mostly failed or is partial never passes as whole).
     #[arg(long)]
     pub(crate) partial: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct CalibrateArgs {
+    /// Startups one at a time for the latency table (the harness's calibration scenario and
+    /// as many bare exchanges).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub(crate) iterations: u64,
+    /// Startups per throughput measurement (the harness's, and the bare pair's before and
+    /// after it).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub(crate) startups: u64,
+    /// Concurrencies of the throughput table (comma list).
+    #[arg(long, value_delimiter = ',', default_value = "1,64", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) concurrency: Vec<u32>,
+    /// Only the throughput table.
+    #[arg(long)]
+    pub(crate) no_latency: bool,
+    /// Write the tables as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<Destination>,
+}
+
+impl CalibrateArgs {
+    pub(crate) fn into_request(
+        self,
+    ) -> (
+        crate::commands::calibrate::CalibrateRequest,
+        Option<Destination>,
+    ) {
+        (
+            crate::commands::calibrate::CalibrateRequest {
+                iterations: self.iterations,
+                startups: self.startups,
+                concurrency: self.concurrency,
+                skip_latency: self.no_latency,
+            },
+            self.json,
+        )
+    }
 }
 
 #[derive(Args)]

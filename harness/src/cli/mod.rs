@@ -17,6 +17,7 @@ use crate::sys::output::Destination;
 use clap::Parser;
 
 mod args;
+mod calibrate;
 mod files;
 mod judged;
 mod many;
@@ -252,6 +253,7 @@ pub fn main() -> ExitCode {
         Command::Push(args) => files::push(args),
         Command::Validate { scenarios } => files::validate(&scenarios),
         Command::Schema { format } => files::schema(format),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Man => files::man(),
         Command::Completions { shell } => files::completions(shell),
         Command::McpServer(args) => files::mcp_server(args),

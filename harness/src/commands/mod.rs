@@ -9,6 +9,7 @@
 
 pub(crate) mod ab;
 pub(crate) mod baseline;
+pub(crate) mod calibrate;
 pub(crate) mod compare;
 pub(crate) mod history;
 pub(crate) mod ingest;

@@ -1,8 +1,9 @@
 //! Measuring: the runner drives one round's iterations against a target with deadlines
 //! ([`runner`]) into HdrHistograms ([`recorder`]), and keeps a bounded set of per-iteration
-//! timelines when asked ([`timeline`]). Uses `target` and `model`.
+//! timelines when asked ([`timeline`]); the bare websocket pair is measured by [`wire`]. Uses `target` and `model`.
 
 pub(crate) mod paths;
 pub(crate) mod recorder;
 pub(crate) mod runner;
 pub(crate) mod timeline;
+pub(crate) mod wire;

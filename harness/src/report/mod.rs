@@ -12,6 +12,7 @@ pub(crate) mod csv;
 pub(crate) mod hlog;
 pub(crate) mod html;
 pub(crate) mod json;
+pub(crate) mod limit;
 pub(crate) mod markdown;
 pub(crate) mod number;
 pub(crate) mod outputs;

@@ -89,13 +89,13 @@ impl Paint {
 
 /// How a column is aligned.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 /// Renders rows under headers, each column as wide as its widest cell.
-fn grid(headers: &[(&str, Align)], rows: &[Vec<String>], out: &mut String) {
+pub(crate) fn grid(headers: &[(&str, Align)], rows: &[Vec<String>], out: &mut String) {
     grid_painted(headers, rows, out, |_, text| text.to_owned());
 }
 
@@ -226,6 +226,8 @@ fn run(view: &RunView<'_>, paint: Paint) -> String {
                     o.count.to_string(),
                     derived(o.injected_p50_ms, None),
                     derived(o.overhead_p50_ms, None),
+                    o.overhead_jitter_ms
+                        .map_or_else(|| "-".to_owned(), |j| derived(j, None)),
                     derived(o.overhead_p99_ms, None),
                     derived(o.overhead_max_ms, None),
                     o.below_injected.to_string(),
@@ -238,6 +240,7 @@ fn run(view: &RunView<'_>, paint: Paint) -> String {
                 ("count", Right),
                 ("injected p50", Right),
                 ("overhead p50", Right),
+                ("jitter p90-p10", Right),
                 ("overhead p99", Right),
                 ("overhead max", Right),
                 ("below", Right),

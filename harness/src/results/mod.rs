@@ -252,6 +252,10 @@ pub struct OverheadRow {
     pub overhead_p50_ms: f64,
     pub overhead_p99_ms: f64,
     pub overhead_max_ms: f64,
+    /// The overhead's own spread, p90 − p10: it bounds the smallest change the harness can
+    /// resolve. Absent from files written before it was kept.
+    #[serde(default)]
+    pub overhead_jitter_ms: Option<f64>,
     /// Samples measured below their injected delay (should be 0).
     pub below_injected: u64,
 }

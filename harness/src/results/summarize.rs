@@ -171,6 +171,11 @@ fn overhead_rows(recorder: &Recorder) -> Vec<OverheadRow> {
             overhead_p50_ms: ms_to_the_us(o.excess.quantile(0.5)),
             overhead_p99_ms: ms_to_the_us(o.excess.quantile(0.99)),
             overhead_max_ms: ms_to_the_us(o.excess.max()),
+            overhead_jitter_ms: Some(ms_to_the_us(
+                o.excess
+                    .quantile(0.9)
+                    .saturating_sub(o.excess.quantile(0.1)),
+            )),
             below_injected: o.below_injected,
         })
         .collect();

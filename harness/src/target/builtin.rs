@@ -576,13 +576,14 @@ fn overheads(
         .map(|r| r.injected_before_answer + r.injected_first_token)
         .enumerate()
         .map(|(turn, d)| if turn == 0 { d + first_turn_tools } else { d });
-    let first_turn_delay = records
+    // What the mock itself waited, from the first turn request's arrival to its first delta.
+    let first_turn_at_mock = records
         .iter()
         .find(|r| r.exchange == turn_exchange)
         .map_or(Duration::ZERO, |r| {
             r.injected_before_answer + r.injected_first_token
-        })
-        + first_turn_tools;
+        });
+    let first_turn_delay = first_turn_at_mock + first_turn_tools;
     let mut out = Vec::with_capacity(samples.len());
     for sample in samples {
         let injected = match sample.metric.as_str() {
@@ -596,6 +597,7 @@ fn overheads(
                 None => continue,
             },
             m if m == CLIENT_FIRST_DELTA => first_turn_delay,
+            m if m == MOCK_FIRST_DELTA => first_turn_at_mock,
             m if m == CLIENT_ITERATION => continue,
             _ => Duration::ZERO,
         };

@@ -7,6 +7,7 @@ pub(crate) mod codex;
 #[cfg(test)]
 pub(crate) mod fake;
 pub(crate) mod mcp;
+pub(crate) mod wire;
 
 use std::future::Future;
 use std::time::Duration;

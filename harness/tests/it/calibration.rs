@@ -79,6 +79,20 @@ async fn first_token_delay_moves_ttft_by_exactly_that_much() {
     );
     // Telemetry and the harness's own clock agree: the client sees the delta after the runtime.
     assert!(p50(&slow, "client.turn_first_delta", None) >= p50(&slow, "turn_ttft", None));
+    // The mock's own part is paired with what it injected, not with zero.
+    let mock = slow
+        .overhead
+        .iter()
+        .find(|o| o.metric == "mock.first_delta")
+        .expect("a mock.first_delta overhead row");
+    assert!(
+        (mock.injected_p50_ms - 50.0).abs() <= 1.0,
+        "mock.first_delta paired with {} ms injected",
+        mock.injected_p50_ms
+    );
+    assert!(mock.overhead_p50_ms < 5.0, "{mock:?}");
+    let jitter = mock.overhead_jitter_ms.expect("a new run keeps its jitter");
+    assert!((0.0..=mock.overhead_max_ms).contains(&jitter), "{mock:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,4 +258,58 @@ fn open_loop_arrivals_show_queueing_above_capacity() {
         late > 3.0 * ttft,
         "overloaded: {late} ms from intended vs TTFT {ttft} ms"
     );
+}
+
+/// `calibrate` sets each phase's overhead beside the bare websocket pair's time for the same
+/// step, and the harness's throughput beside the pair's, measured before and after it.
+#[test]
+fn calibrate_sets_the_harness_beside_the_bare_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("limit.json");
+    let out = phasebench()
+        .args(["calibrate", "--iterations", "30", "--startups", "200"])
+        .args(["--concurrency", "1,8", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&out, 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("closeness to the wire"), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let phases = doc["phases"].as_array().unwrap();
+    for metric in [
+        "websocket_connect",
+        "startup_prewarm_websocket_warmup",
+        "turn_ttft",
+    ] {
+        let row = phases
+            .iter()
+            .find(|p| p["phase"] == metric)
+            .unwrap_or_else(|| panic!("no {metric} row: {doc}"));
+        assert_eq!(row["wire_exchanges"], 30, "{row}");
+        assert_eq!(row["samples"], 30, "{row}");
+        let wire = row["wire_p50_ms"].as_f64().unwrap();
+        // Loopback with nothing injected: above zero, far below the injected delays.
+        assert!(wire > 0.0 && wire < 10.0, "{row}");
+        let overhead = row["overhead_p50_ms"].as_f64().unwrap();
+        assert!((0.0..10.0).contains(&overhead), "{row}");
+        assert!(row["overhead_jitter_ms"].as_f64().unwrap() >= 0.0, "{row}");
+    }
+    let throughput = doc["throughput"].as_array().unwrap();
+    let concurrency: Vec<u64> = throughput
+        .iter()
+        .map(|t| t["concurrency"].as_u64().unwrap())
+        .collect();
+    assert_eq!(concurrency, [1, 8]);
+    for t in throughput {
+        for key in [
+            "wire_before_per_s",
+            "wire_after_per_s",
+            "harness_per_s",
+            "ratio",
+        ] {
+            assert!(t[key].as_f64().unwrap() > 0.0, "{key}: {t}");
+        }
+    }
+    assert_eq!(doc["goals"]["overhead_p50_ms"], 0.1);
 }

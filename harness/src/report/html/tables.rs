@@ -51,19 +51,21 @@ pub(super) fn percentiles(table: &MetricTable) -> String {
 pub(super) fn overhead(rows: &[OverheadRow]) -> String {
     let mut out = String::from(
         "<table class=\"overhead\"><tr><th>phase</th><th>count</th><th>injected p50 ms</th>\
-         <th>overhead p50 ms</th><th>overhead p99 ms</th><th>overhead max ms</th>\
+         <th>overhead p50 ms</th><th>jitter p90−p10 ms</th><th>overhead p99 ms</th><th>overhead max ms</th>\
          <th>below injected</th></tr>",
     );
     for o in rows {
         let _ = write!(
             out,
             "<tr data-metric=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&o.metric),
             esc(&o.metric),
             o.count,
             derived(o.injected_p50_ms, None),
             derived(o.overhead_p50_ms, None),
+            o.overhead_jitter_ms
+                .map_or_else(|| "-".to_owned(), |j| derived(j, None)),
             derived(o.overhead_p99_ms, None),
             derived(o.overhead_max_ms, None),
             o.below_injected

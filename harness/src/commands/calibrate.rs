@@ -1,0 +1,209 @@
+//! `phasebench calibrate`: how close to the wire this machine lets the harness get. The bare
+//! pair ([`crate::target::wire`]) and the harness's own path run in one process, one after the
+//! other and back again, so load and drift reach both:
+//!
+//! * latency: the built-in calibration scenario (constant injected delays, one startup at a
+//!   time), each phase's overhead (measured − injected: p50, p90 − p10, p99) beside the bare
+//!   pair's time for the same step, half its exchanges before the harness and half after;
+//! * throughput: the built-in throughput scenario (zero delays) at each concurrency, beside
+//!   the bare pair's rate of whole exchanges measured just before and just after it.
+//!
+//! The scenarios are the ones shipped in `scenarios/`, embedded, so the command needs no
+//! files and measures the same thing on every machine.
+
+use crate::error::Error;
+use crate::measure::wire::{WireLatency, rate};
+use crate::model::metric::{CLIENT_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT};
+use crate::model::series::DurationHistogram;
+use crate::report::limit::{LimitReport, PhaseLimit, ThroughputLimit};
+use crate::results::{OverheadRow, RunSummary};
+use crate::scenario::{Override, Scenario};
+use crate::target::wire::{WireError, WireRequests, WireServer};
+
+use super::run::rounds::measure_rounds;
+
+const CALIBRATION: &str = include_str!("../../../scenarios/calibration.toml");
+const THROUGHPUT: &str = include_str!("../../../scenarios/throughput.toml");
+
+/// Unrecorded exchanges before the bare pair's latency is measured.
+const WIRE_WARMUP: u64 = 20;
+
+/// What `phasebench calibrate` was asked to measure.
+#[derive(Debug, Clone)]
+pub(crate) struct CalibrateRequest {
+    /// Startups one at a time, for the latency table (harness iterations and bare exchanges).
+    pub(crate) iterations: u64,
+    /// Startups per throughput measurement (each side, each concurrency).
+    pub(crate) startups: u64,
+    /// The concurrencies of the throughput table; empty: no throughput.
+    pub(crate) concurrency: Vec<u32>,
+    /// Skip the latency table.
+    pub(crate) skip_latency: bool,
+}
+
+impl Default for CalibrateRequest {
+    fn default() -> Self {
+        Self {
+            iterations: 300,
+            startups: 5000,
+            concurrency: vec![1, 64],
+            skip_latency: false,
+        }
+    }
+}
+
+/// Why a calibration could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrateError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("calibrate was stopped before it finished; a half-measured table would mislead")]
+    Stopped,
+    #[error("--iterations and --startups must be at least 1")]
+    Empty,
+}
+
+fn overrides(pairs: &[(&str, String)]) -> Vec<Override> {
+    pairs
+        .iter()
+        .map(|(key, value)| Override {
+            key: (*key).to_owned(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// The harness's overhead row for `metric` beside the bare pair's histogram for its step.
+fn phase_limit(
+    summary: &RunSummary,
+    metric: &str,
+    wire_step: &'static str,
+    wire: &DurationHistogram,
+) -> Option<PhaseLimit> {
+    let row: &OverheadRow = summary.overhead.iter().find(|o| o.metric == metric)?;
+    Some(PhaseLimit {
+        phase: metric.to_owned(),
+        wire_step,
+        wire_exchanges: wire.count(),
+        wire_p50_ms: ms(wire.quantile(0.5)),
+        wire_p99_ms: ms(wire.quantile(0.99)),
+        wire_jitter_ms: ms(wire.quantile(0.9).saturating_sub(wire.quantile(0.1))),
+        samples: row.count,
+        overhead_p50_ms: row.overhead_p50_ms,
+        overhead_p99_ms: row.overhead_p99_ms,
+        overhead_jitter_ms: row.overhead_jitter_ms.unwrap_or_default(),
+    })
+}
+
+/// Fails when a stop was asked for mid-way: a half-measured table would mislead.
+fn stopped() -> Result<(), Error> {
+    match crate::sys::shutdown::requested() {
+        Some(_) => Err(CalibrateError::Stopped.into()),
+        None => Ok(()),
+    }
+}
+
+async fn latency(
+    request: &CalibrateRequest,
+    server: &WireServer,
+) -> Result<Vec<PhaseLimit>, Error> {
+    let scenario = Scenario::parse(
+        CALIBRATION,
+        "scenarios/calibration.toml (built in)",
+        &overrides(&[("iterations", request.iterations.to_string())]),
+    )?;
+    let requests = WireRequests::new(scenario.runtime.instructions_bytes);
+    let mut wire = WireLatency::default();
+    let before = request.iterations / 2;
+    wire.measure(server, &requests, WIRE_WARMUP, before)
+        .await
+        .map_err(CalibrateError::from)?;
+    let harness = measure_rounds(&scenario, false, false, None).await?;
+    stopped()?;
+    wire.measure(server, &requests, 0, request.iterations - before)
+        .await
+        .map_err(CalibrateError::from)?;
+    let summary = &harness.summary;
+    Ok([
+        (WEBSOCKET_CONNECT, "connect + upgrade", &wire.connect),
+        (
+            codex_telemetry::StartupPhase::PrewarmWebsocketWarmup.as_str(),
+            "warmup sent -> completed",
+            &wire.warmup,
+        ),
+        (TURN_TTFT, "turn sent -> first delta", &wire.first_delta),
+        (
+            CLIENT_FIRST_DELTA,
+            "turn sent -> first delta",
+            &wire.first_delta,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(metric, step, histogram)| phase_limit(summary, metric, step, histogram))
+    .collect())
+}
+
+async fn throughput(
+    request: &CalibrateRequest,
+    server: &WireServer,
+    concurrency: u32,
+) -> Result<ThroughputLimit, Error> {
+    let scenario = Scenario::parse(
+        THROUGHPUT,
+        "scenarios/throughput.toml (built in)",
+        &overrides(&[
+            ("iterations", request.startups.to_string()),
+            ("concurrency", concurrency.to_string()),
+            ("run.rounds", "1".to_owned()),
+        ]),
+    )?;
+    let requests = &WireRequests::new(scenario.runtime.instructions_bytes);
+    // The bare pair warms up as the harness does (the scenario's warmup iterations).
+    let wire_rate = |exchanges| async move {
+        rate(server, requests, exchanges, concurrency)
+            .await
+            .map_err(CalibrateError::from)
+    };
+    wire_rate(scenario.plan.warmup).await?;
+    let wire_before_per_s = wire_rate(request.startups).await?;
+    let harness = measure_rounds(&scenario, false, false, None).await?;
+    stopped()?;
+    let wire_after_per_s = wire_rate(request.startups).await?;
+    Ok(ThroughputLimit {
+        concurrency,
+        exchanges: request.startups,
+        wire_before_per_s,
+        wire_after_per_s,
+        harness_per_s: harness.summary.run.iterations_per_s,
+    })
+}
+
+/// Measures the latency table, then the throughput at each concurrency.
+pub(crate) async fn execute(request: &CalibrateRequest) -> Result<LimitReport, Error> {
+    if request.iterations == 0 || request.startups == 0 {
+        return Err(CalibrateError::Empty.into());
+    }
+    let server = WireServer::start().map_err(CalibrateError::from)?;
+    let phases = if request.skip_latency {
+        Vec::new()
+    } else {
+        latency(request, &server).await?
+    };
+    let mut rows = Vec::with_capacity(request.concurrency.len());
+    for &concurrency in &request.concurrency {
+        rows.push(throughput(request, &server, concurrency).await?);
+    }
+    Ok(LimitReport {
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        phases,
+        throughput: rows,
+    })
+}
