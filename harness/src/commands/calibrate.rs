@@ -4,7 +4,9 @@
 //!
 //! * latency: the built-in calibration scenario (constant injected delays, one startup at a
 //!   time), each phase's overhead (measured − injected: p50, p90 − p10, p99) beside the bare
-//!   pair's time for the same step, half its exchanges before the harness and half after;
+//!   pair's time for the same step back to back (the wire) and beyond the same injected
+//!   delays (the floor: the wire plus waking up after an idle wait), half of each before the
+//!   harness and half after;
 //! * throughput: the built-in throughput scenario (zero delays) at each concurrency, beside
 //!   the bare pair's rate of whole exchanges measured just before and just after it.
 //!
@@ -18,7 +20,7 @@ use crate::model::series::DurationHistogram;
 use crate::report::limit::{LimitReport, PhaseLimit, ThroughputLimit};
 use crate::results::{OverheadRow, RunSummary};
 use crate::scenario::{Override, Scenario};
-use crate::target::wire::{WireError, WireRequests, WireServer};
+use crate::target::wire::{WireDelays, WireError, WireRequests, WireServer};
 
 use super::run::rounds::measure_rounds;
 
@@ -77,12 +79,14 @@ fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// The harness's overhead row for `metric` beside the bare pair's histogram for its step.
+/// The harness's overhead row for `metric` beside the bare pair's histograms for its step,
+/// back to back (`wire`) and beyond the same injected delay (`floor`).
 fn phase_limit(
     summary: &RunSummary,
     metric: &str,
     wire_step: &'static str,
     wire: &DurationHistogram,
+    floor: &DurationHistogram,
 ) -> Option<PhaseLimit> {
     let row: &OverheadRow = summary.overhead.iter().find(|o| o.metric == metric)?;
     Some(PhaseLimit {
@@ -92,6 +96,8 @@ fn phase_limit(
         wire_p50_ms: ms(wire.quantile(0.5)),
         wire_p99_ms: ms(wire.quantile(0.99)),
         wire_jitter_ms: ms(wire.quantile(0.9).saturating_sub(wire.quantile(0.1))),
+        floor_p50_ms: ms(floor.quantile(0.5)),
+        floor_p99_ms: ms(floor.quantile(0.99)),
         samples: row.count,
         overhead_p50_ms: row.overhead_p50_ms,
         overhead_p99_ms: row.overhead_p99_ms,
@@ -107,43 +113,79 @@ fn stopped() -> Result<(), Error> {
     }
 }
 
+/// The delays the scenario's mock injects, as the bare server's waits.
+fn injected(scenario: &Scenario) -> WireDelays {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(scenario.seed);
+    let delays = &scenario.backend.delays;
+    WireDelays {
+        handshake: delays.ws_handshake.sample(&mut rng),
+        warmup: delays.warmup_response.sample(&mut rng),
+        first_token: delays.first_token.sample(&mut rng),
+    }
+}
+
 async fn latency(
     request: &CalibrateRequest,
-    server: &WireServer,
+    wire_server: &WireServer,
 ) -> Result<Vec<PhaseLimit>, Error> {
     let scenario = Scenario::parse(
         CALIBRATION,
         "scenarios/calibration.toml (built in)",
         &overrides(&[("iterations", request.iterations.to_string())]),
     )?;
+    let floor_server = WireServer::start(injected(&scenario)).map_err(CalibrateError::from)?;
     let requests = WireRequests::new(scenario.runtime.instructions_bytes);
     let mut wire = WireLatency::default();
+    let mut floor = WireLatency::default();
     let before = request.iterations / 2;
-    wire.measure(server, &requests, WIRE_WARMUP, before)
+    let after = request.iterations - before;
+    wire.measure(wire_server, &requests, WIRE_WARMUP, before)
+        .await
+        .map_err(CalibrateError::from)?;
+    floor
+        .measure(&floor_server, &requests, WIRE_WARMUP / 4, before)
         .await
         .map_err(CalibrateError::from)?;
     let harness = measure_rounds(&scenario, false, false, None).await?;
     stopped()?;
-    wire.measure(server, &requests, 0, request.iterations - before)
+    floor
+        .measure(&floor_server, &requests, 0, after)
+        .await
+        .map_err(CalibrateError::from)?;
+    wire.measure(wire_server, &requests, 0, after)
         .await
         .map_err(CalibrateError::from)?;
     let summary = &harness.summary;
+    let first_delta = "turn sent -> first delta";
     Ok([
-        (WEBSOCKET_CONNECT, "connect + upgrade", &wire.connect),
+        (
+            WEBSOCKET_CONNECT,
+            "connect + upgrade",
+            &wire.connect,
+            &floor.connect,
+        ),
         (
             codex_telemetry::StartupPhase::PrewarmWebsocketWarmup.as_str(),
             "warmup sent -> completed",
             &wire.warmup,
+            &floor.warmup,
         ),
-        (TURN_TTFT, "turn sent -> first delta", &wire.first_delta),
+        (
+            TURN_TTFT,
+            first_delta,
+            &wire.first_delta,
+            &floor.first_delta,
+        ),
         (
             CLIENT_FIRST_DELTA,
-            "turn sent -> first delta",
+            first_delta,
             &wire.first_delta,
+            &floor.first_delta,
         ),
     ]
     .into_iter()
-    .filter_map(|(metric, step, histogram)| phase_limit(summary, metric, step, histogram))
+    .filter_map(|(metric, step, wire, floor)| phase_limit(summary, metric, step, wire, floor))
     .collect())
 }
 
@@ -187,7 +229,7 @@ pub(crate) async fn execute(request: &CalibrateRequest) -> Result<LimitReport, E
     if request.iterations == 0 || request.startups == 0 {
         return Err(CalibrateError::Empty.into());
     }
-    let server = WireServer::start().map_err(CalibrateError::from)?;
+    let server = WireServer::start(WireDelays::default()).map_err(CalibrateError::from)?;
     let phases = if request.skip_latency {
         Vec::new()
     } else {

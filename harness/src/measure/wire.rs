@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use crate::model::series::DurationHistogram;
 use crate::target::wire::{WireError, WireRequests, WireServer, exchange};
 
-/// The bare pair's latency per step, over exchanges made one at a time.
+/// The bare pair's latency per step beyond what its server waited ([`WireServer::delays`]),
+/// over exchanges made one at a time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WireLatency {
     pub(crate) connect: DurationHistogram,
@@ -30,11 +31,14 @@ impl WireLatency {
         for _ in 0..warmup {
             exchange(server.addr(), requests).await?;
         }
+        let waited = server.delays();
         for _ in 0..exchanges {
             let t = exchange(server.addr(), requests).await?;
-            self.connect.record(t.connect);
-            self.warmup.record(t.warmup);
-            self.first_delta.record(t.first_delta);
+            self.connect
+                .record(t.connect.saturating_sub(waited.handshake));
+            self.warmup.record(t.warmup.saturating_sub(waited.warmup));
+            self.first_delta
+                .record(t.first_delta.saturating_sub(waited.first_token));
         }
         Ok(())
     }
@@ -74,10 +78,11 @@ pub(crate) async fn rate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::wire::WireDelays;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn latency_counts_every_exchange_and_rate_is_positive() {
-        let server = WireServer::start().unwrap();
+        let server = WireServer::start(WireDelays::default()).unwrap();
         let requests = WireRequests::new(256);
         let mut latency = WireLatency::default();
         latency.measure(&server, &requests, 2, 20).await.unwrap();

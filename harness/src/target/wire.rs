@@ -5,6 +5,12 @@
 //! answer, then close. Both ends use tokio-tungstenite with `TCP_NODELAY`, the server on a
 //! thread and runtime of its own as the mock's is.
 //!
+//! The server can also wait before answering, as the mock does ([`WireDelays`]): before the
+//! upgrade, the warmup's completion and the first delta. It waits on its own thread (a coarse
+//! sleep, then a spin for the last [`SPIN_WINDOW`]), so its answer leaves on time from a
+//! thread that is awake; what the client pays beyond the wait is then the wire plus waking
+//! up after an idle wait, the least any mock could add.
+//!
 //! Why it exists: it is the floor. `phasebench calibrate` runs it beside the harness's own
 //! path, in one process, so the harness's overhead is read against what this machine's
 //! loopback and scheduler allow, not against zero.
@@ -27,6 +33,33 @@ pub(crate) const EXCHANGE_DEADLINE: Duration = Duration::from_secs(10);
 /// Per-socket read buffer, as the runtime and the mock use.
 const READ_BUFFER: usize = 16 * 1024;
 
+/// How long before a deadline the server stops sleeping and spins (tokio's timer is only
+/// good to a millisecond).
+pub(crate) const SPIN_WINDOW: Duration = Duration::from_millis(2);
+
+/// What the server waits before it answers, each from when the request arrived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WireDelays {
+    /// Before the upgrade's answer.
+    pub(crate) handshake: Duration,
+    /// Before the warmup's `response.completed`.
+    pub(crate) warmup: Duration,
+    /// Before the turn's first delta (`response.created` and the item go at once).
+    pub(crate) first_token: Duration,
+}
+
+/// Waits until `deadline`: a coarse sleep, then a spin, so the task resumes on time.
+async fn wait_until(deadline: Instant) {
+    if let Some(coarse) = deadline.checked_sub(SPIN_WINDOW)
+        && Instant::now() < coarse
+    {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    while Instant::now() < deadline {
+        std::hint::spin_loop();
+    }
+}
+
 /// Why the bare pair could not start or finish an exchange.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -46,6 +79,7 @@ pub enum WireError {
 /// stops the server and joins the thread.
 pub(crate) struct WireServer {
     addr: SocketAddr,
+    delays: WireDelays,
     stop: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -90,7 +124,7 @@ struct Event<'a> {
 }
 
 impl WireServer {
-    pub(crate) fn start() -> Result<Self, WireError> {
+    pub(crate) fn start(delays: WireDelays) -> Result<Self, WireError> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(WireError::Start)?;
         listener.set_nonblocking(true).map_err(WireError::Start)?;
         let addr = listener.local_addr().map_err(WireError::Start)?;
@@ -102,12 +136,13 @@ impl WireServer {
         let thread = std::thread::Builder::new()
             .name(format!("wire-{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(serve(listener, stopped));
+                runtime.block_on(serve(listener, stopped, delays));
                 runtime.shutdown_timeout(Duration::from_millis(100));
             })
             .map_err(WireError::Start)?;
         Ok(Self {
             addr,
+            delays,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -115,6 +150,10 @@ impl WireServer {
 
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub(crate) fn delays(&self) -> WireDelays {
+        self.delays
     }
 }
 
@@ -129,7 +168,11 @@ impl Drop for WireServer {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    mut stopped: watch::Receiver<bool>,
+    delays: WireDelays,
+) {
     let Ok(listener) = TcpListener::from_std(listener) else {
         return;
     };
@@ -140,19 +183,27 @@ async fn serve(listener: std::net::TcpListener, mut stopped: watch::Receiver<boo
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_socket(stream, std::sync::Arc::clone(&answers)));
+                tokio::spawn(serve_socket(stream, std::sync::Arc::clone(&answers), delays));
             }
         }
     }
 }
 
-async fn serve_socket(stream: TcpStream, answers: std::sync::Arc<Answers>) {
+async fn serve_socket(stream: TcpStream, answers: std::sync::Arc<Answers>, delays: WireDelays) {
+    if !delays.handshake.is_zero() {
+        // From when the upgrade request arrived, as the mock counts it.
+        if stream.readable().await.is_err() {
+            return;
+        }
+        wait_until(Instant::now() + delays.handshake).await;
+    }
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     let Ok(mut socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await
     else {
         return;
     };
     while let Some(Ok(message)) = socket.next().await {
+        let received = Instant::now();
         let text = match message {
             Message::Text(text) => text,
             Message::Close(_) => return,
@@ -160,21 +211,39 @@ async fn serve_socket(stream: TcpStream, answers: std::sync::Arc<Answers>) {
         };
         let warmup =
             serde_json::from_str::<Request>(text.as_str()).is_ok_and(|r| r.generate == Some(false));
-        let events: &[Utf8Bytes] = if warmup {
-            &answers.warmup
+        // The events sent at once, and those sent after the wait.
+        let (now, later, wait): (&[Utf8Bytes], &[Utf8Bytes], Duration) = if warmup {
+            (&[], &answers.warmup, delays.warmup)
         } else {
-            &answers.turn
+            let (now, later) = answers.turn.split_at(2);
+            (now, later, delays.first_token)
         };
-        for event in events {
-            if socket.feed(Message::Text(event.clone())).await.is_err() {
+        if !wait.is_zero() {
+            if send_all(&mut socket, now).await.is_err() {
                 return;
             }
-            // One frame per event, as a streaming server sends them.
-            if socket.flush().await.is_err() {
+            wait_until(received + wait).await;
+            if send_all(&mut socket, later).await.is_err() {
                 return;
             }
+        } else if send_all(&mut socket, now).await.is_err()
+            || send_all(&mut socket, later).await.is_err()
+        {
+            return;
         }
     }
+}
+
+/// Sends `events`, one frame each, as a streaming server sends them.
+async fn send_all(
+    socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    events: &[Utf8Bytes],
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for event in events {
+        socket.feed(Message::Text(event.clone())).await?;
+        socket.flush().await?;
+    }
+    Ok(())
 }
 
 /// The requests the client sends: a warmup and a turn of the runtime's request size.
@@ -287,7 +356,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bare_exchange_goes_through_every_step_and_the_server_stops_when_dropped() {
-        let server = WireServer::start().unwrap();
+        let server = WireServer::start(WireDelays::default()).unwrap();
         let requests = WireRequests::new(4096);
         for _ in 0..3 {
             let t = exchange(server.addr(), &requests).await.unwrap();
@@ -302,6 +371,24 @@ mod tests {
             exchange(addr, &requests).await.is_err(),
             "nothing listens once the server is dropped"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_server_answers_no_earlier_than_its_delays() {
+        let delays = WireDelays {
+            handshake: Duration::from_millis(5),
+            warmup: Duration::from_millis(7),
+            first_token: Duration::from_millis(9),
+        };
+        let server = WireServer::start(delays).unwrap();
+        let t = exchange(server.addr(), &WireRequests::new(256))
+            .await
+            .unwrap();
+        assert!(t.connect >= delays.handshake, "{t:?}");
+        assert!(t.warmup >= delays.warmup, "{t:?}");
+        assert!(t.first_delta >= delays.first_token, "{t:?}");
+        // Far below the next second even on a loaded machine.
+        assert!(t.first_delta < Duration::from_secs(1), "{t:?}");
     }
 
     #[test]

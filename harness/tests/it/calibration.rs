@@ -291,6 +291,8 @@ fn calibrate_sets_the_harness_beside_the_bare_wire() {
         let wire = row["wire_p50_ms"].as_f64().unwrap();
         // Loopback with nothing injected: above zero, far below the injected delays.
         assert!(wire > 0.0 && wire < 10.0, "{row}");
+        let floor = row["floor_p50_ms"].as_f64().unwrap();
+        assert!((0.0..10.0).contains(&floor), "{row}");
         let overhead = row["overhead_p50_ms"].as_f64().unwrap();
         assert!((0.0..10.0).contains(&overhead), "{row}");
         assert!(row["overhead_jitter_ms"].as_f64().unwrap() >= 0.0, "{row}");
