@@ -138,10 +138,10 @@ pub enum IngestError {
     #[error("{path} is larger than {MAX_FILE_BYTES} bytes; split it")]
     TooLarge { path: PathBuf },
     #[error(
-        "{path}: no OTLP/JSON export found ({why}); phasebench reads OTLP JSON bodies and the \
+        "{path}: no usable OTLP/JSON export ({why}); phasebench reads OTLP JSON bodies and the \
          Collector file exporter's JSON lines, uncompressed"
     )]
-    Nothing { path: PathBuf, why: &'static str },
+    Nothing { path: PathBuf, why: String },
     #[error(
         "no usable sample: all {malformed} phase events were malformed (a duration that is not \
          a number, negative, or beyond one hour); nothing to summarize"
@@ -245,9 +245,23 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
         let text = read_file(path)?;
         let info = read_source(path, &text, &mut gathered);
         if info.bodies + info.trace_bodies + info.metric_bodies == 0 {
+            // JSON that was there but could not be decoded says why, not what it lacked.
+            let looks_like_json = text.trim_ascii().first() == Some(&b'{');
+            let why = match info.malformed_examples.first() {
+                Some(example) if looks_like_json => format!(
+                    "{} malformed: {}",
+                    if info.malformed_lines == 1 {
+                        "its only body is".to_owned()
+                    } else {
+                        format!("all {} bodies are", info.malformed_lines)
+                    },
+                    crate::report::printable(example)
+                ),
+                _ => nothing_in(&text).to_owned(),
+            };
             return Err(IngestError::Nothing {
                 path: path.clone(),
-                why: nothing_in(&text),
+                why,
             });
         }
         sources.push(info);
@@ -422,5 +436,25 @@ mod tests {
             .unwrap();
         assert_eq!((ttft.count, ttft.mean_ms()), (1, Some(66.0)));
         assert_eq!(summary.metric_histograms.len(), 10);
+    }
+
+    /// A body that is there but cannot be decoded (a number beyond f64, `"Infinity"` where a
+    /// double goes) is named as malformed, not as missing.
+    #[test]
+    fn an_undecodable_body_is_called_malformed_not_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, duration) in [("big.json", "1e400"), ("inf.json", "\"Infinity\"")] {
+            let path = dir.path().join(name);
+            let body = format!(
+                r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"attributes":[
+                {{"key":"event.name","value":{{"stringValue":"codex.turn_ttft"}}}},
+                {{"key":"conversation.id","value":{{"stringValue":"t"}}}},
+                {{"key":"duration_ms","value":{{"doubleValue":{duration}}}}}]}}]}}]}}]}}"#
+            );
+            std::fs::write(&path, body).unwrap();
+            let message = ingest(&[path]).unwrap_err().to_string();
+            assert!(message.contains("malformed"), "{name}: {message}");
+            assert!(!message.contains("no resourceLogs"), "{name}: {message}");
+        }
     }
 }
