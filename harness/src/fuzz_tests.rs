@@ -1,8 +1,10 @@
 //! Property tests over the three places untrusted bytes enter: scenario files, result files
 //! (and baseline histories), and OTLP bodies. Each input is a valid fixture mutated at random
 //! (bytes replaced, inserted, deleted; the file cut short) or plain random bytes; the property
-//! is that the parser answers (accepts or refuses with an error) and never panics. Bounded: a
-//! few hundred cases each, a few seconds in all, run by `cargo test`.
+//! is that the parser answers (accepts or refuses with an error) and never panics. Where a
+//! refusal guards an invariant, the property is the invariant: whatever is accepted has a
+//! valid policy and re-derived rows, counts that add up and rounds of its plan, a printable
+//! bounded name. Bounded: a few hundred cases each, a few seconds in all, run by `cargo test`.
 
 use proptest::prelude::*;
 
@@ -142,6 +144,50 @@ proptest! {
             let row = &loaded.summary.metrics[0];
             let p50 = loaded.pooled.values().next().unwrap().histogram.quantile_ms(0.5, row.resolution.unwrap());
             prop_assert_eq!(row.p50_ms, Some(p50));
+        }
+    }
+
+    #[test]
+    fn scenario_names_that_pass_are_printable_and_bounded(
+        name in proptest::collection::vec(
+            prop_oneof![Just('\u{1b}'), Just('\0'), Just('\n'), Just('\u{7f}'), Just('é'), any::<char>(), Just('a')],
+            0..260,
+        ),
+    ) {
+        let name: String = name.into_iter().collect();
+        let text = format!("name = {}\ntarget = \"builtin\"\n", toml_edit::Value::from(name.as_str()));
+        if let Ok(scenario) = Scenario::parse(&text, "fuzz.toml", &[]) {
+            prop_assert!(scenario.name.len() <= 200, "{} bytes", scenario.name.len());
+            prop_assert!(!scenario.name.chars().any(char::is_control), "{:?}", scenario.name);
+            prop_assert!(!scenario.name.is_empty());
+        }
+    }
+
+    #[test]
+    fn tampered_counts_are_refused_or_add_up(
+        field in 0usize..5,
+        value in prop_oneof![Just(0u64), Just(1), Just(2), Just(39), Just(41), Just(999_999), Just(u64::from(u32::MAX) + 1)],
+    ) {
+        let mut doc: serde_json::Value = serde_json::from_slice(&result_fixture()).unwrap();
+        let target = match field {
+            0 => &mut doc["run"]["succeeded_iterations"],
+            1 => &mut doc["run"]["failed_iterations"],
+            2 => &mut doc["rounds"][0]["iterations"],
+            3 => &mut doc["rounds"][0]["round"],
+            _ => &mut doc["plan"]["rounds"],
+        };
+        *target = serde_json::json!(value);
+        if let Ok(loaded) = parse_result(&doc.to_string(), "fuzz.json") {
+            // Whatever was accepted is a consistent run: its rounds' iterations add up to
+            // its counts, and its rounds are the plan's, each once.
+            let run = &loaded.summary.run;
+            let rounds: u64 = loaded.summary.rounds.iter().map(|r| r.iterations).sum();
+            prop_assert_eq!(rounds, run.succeeded_iterations + run.failed_iterations);
+            let plan = loaded.summary.plan.rounds;
+            for (i, r) in loaded.summary.rounds.iter().enumerate() {
+                prop_assert!((1..=plan).contains(&r.round), "round {} of {}", r.round, plan);
+                prop_assert!(loaded.summary.rounds[..i].iter().all(|o| o.round != r.round));
+            }
         }
     }
 
