@@ -84,6 +84,7 @@ mod fuzz_tests;
 mod layering_tests;
 
 // The facade: the commands, their requests and what they return.
+pub use commands::Progress;
 pub use commands::ab::{AbError, AbRequest, Side, run_ab, run_ab_shard};
 pub use commands::baseline::save as save_baseline;
 pub use commands::compare::{ComparisonOutputs, Judgment, execute as compare_files};

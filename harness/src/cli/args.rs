@@ -366,7 +366,7 @@ impl AbArgs {
             expected_rounds: fixed_rounds.filter(|_| self.rejudge.is_some()),
             out_dir: self.out_dir,
             comparison: self.comparison.outputs(),
-            progress: !self.quiet,
+            progress: progress_lines(self.quiet),
             rejudge: self.rejudge,
             shard: self.shard,
             until_decided: self.until_decided.then(|| UntilDecided {
@@ -529,7 +529,7 @@ impl SweepArgs {
             csv: self.csv,
             json: self.json,
             html: self.html,
-            progress: !self.quiet,
+            progress: progress_lines(self.quiet),
         }
     }
 }
@@ -794,7 +794,7 @@ impl PairingArgs {
             require_judgeable: false,
             out_dir: self.out_dir.clone(),
             phasebench,
-            progress: true,
+            progress: progress_lines(false),
         }
     }
 }
@@ -829,4 +829,13 @@ pub(crate) enum BaselineCommand {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<Override>,
     },
+}
+
+/// Progress lines on stderr, or none with `--quiet`.
+fn progress_lines(quiet: bool) -> crate::commands::Progress {
+    if quiet {
+        crate::commands::Progress::default()
+    } else {
+        crate::commands::Progress::to(|line| eprintln!("{line}"))
+    }
 }

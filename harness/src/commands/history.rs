@@ -72,7 +72,8 @@ pub(crate) struct Pairing {
     pub out_dir: PathBuf,
     /// This phasebench binary (it runs every side).
     pub phasebench: PathBuf,
-    pub progress: bool,
+    /// Where a line per pairing and per round goes.
+    pub progress: crate::commands::Progress,
 }
 
 impl Pairing {
@@ -97,16 +98,15 @@ impl Pairing {
                 allow_mismatch: true,
                 ..ComparisonOutputs::default()
             },
-            progress: self.progress,
+            progress: self.progress.clone(),
             rejudge: None,
             expected_rounds: None,
             shard: None,
             until_decided: self.until_decided.clone(),
             require_judgeable: self.require_judgeable,
         };
-        if self.progress {
-            eprintln!("{} against {}", b.label, a.label);
-        }
+        self.progress
+            .say(|| format!("{} against {}", b.label, a.label));
         run_ab(&request).map(|(comparison, _)| comparison)
     }
 }

@@ -54,8 +54,8 @@ pub struct AbRequest {
     /// Keep each round's result here (a temporary directory otherwise).
     pub out_dir: Option<PathBuf>,
     pub comparison: ComparisonOutputs,
-    /// Print a line per round on stderr.
-    pub progress: bool,
+    /// Where a line per round goes (nowhere by default).
+    pub progress: crate::commands::Progress,
     /// Judge the round files an earlier run kept in this directory (`--out-dir`) instead of
     /// running anything.
     pub rejudge: Option<PathBuf>,

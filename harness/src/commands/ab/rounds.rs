@@ -64,21 +64,19 @@ pub(super) fn run_pairs(
                     Some(p) => parts::part_path(&round_file, p.index),
                     None => round_file,
                 };
-                if request.progress {
+                request.progress.say(|| {
                     let planned = request
                         .until_decided
                         .as_ref()
                         .map_or(request.rounds, |until| until.max_rounds);
                     match part {
-                        Some(p) => eprintln!(
+                        Some(p) => format!(
                             "round {round}/{planned}, part {index}/{}: {side} ({iterations} iterations a round)",
                             p.of
                         ),
-                        None => {
-                            eprintln!("round {round}/{planned}: {side} ({iterations} iterations)")
-                        }
+                        None => format!("round {round}/{planned}: {side} ({iterations} iterations)"),
                     }
-                }
+                });
                 let share = side_process::Share {
                     iterations,
                     part,

@@ -66,13 +66,13 @@ pub(super) fn run(
         if let (Some(limit), true) = (until.max_time, done > 0) {
             let per_pair = started.elapsed() / done;
             if started.elapsed() + per_pair * (rounds - done) > limit {
-                if request.progress {
-                    eprintln!(
+                request.progress.say(|| {
+                    format!(
                         "--max-time {limit:?}: stopping at {done} round pairs (the next look, \
                          {rounds}, would take about {:?} more)",
                         per_pair * (rounds - done)
-                    );
-                }
+                    )
+                });
                 break;
             }
         }
@@ -83,8 +83,8 @@ pub(super) fn run(
         let look = plan.look(index);
         let comparison = super::judge(scenario_a, scenario_b, &a, &b, request, Some(look))?;
         let decided = until.stop.decided(&comparison);
-        if request.progress {
-            eprintln!(
+        request.progress.say(|| {
+            format!(
                 "look {} of {} ({rounds} round pairs, intervals at {:.2}%): {}",
                 look.index,
                 look.looks,
@@ -94,8 +94,8 @@ pub(super) fn run(
                 } else {
                     "not decided yet"
                 }
-            );
-        }
+            )
+        });
         judged = Some(comparison);
         if decided || crate::sys::shutdown::requested().is_some() {
             break;

@@ -155,7 +155,8 @@ pub(crate) struct SweepRequest {
     pub csv: Option<Destination>,
     pub json: Option<Destination>,
     pub html: Option<Destination>,
-    pub progress: bool,
+    /// Where a line per point goes; when on, each point's progress bar is drawn too.
+    pub progress: crate::commands::Progress,
 }
 
 /// One series at one point.
@@ -223,14 +224,18 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
         if crate::sys::shutdown::requested().is_some() {
             break;
         }
-        if request.progress {
+        request.progress.say(|| {
             let label: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            eprintln!("point {}/{}: {}", index + 1, points.len(), label.join(" "));
-        }
-        let summary =
-            crate::commands::run::rounds::measure_rounds(scenario, request.progress, false, None)
-                .await?
-                .summary;
+            format!("point {}/{}: {}", index + 1, points.len(), label.join(" "))
+        });
+        let summary = crate::commands::run::rounds::measure_rounds(
+            scenario,
+            request.progress.is_on(),
+            false,
+            None,
+        )
+        .await?
+        .summary;
         let path = request.out_dir.join(format!("point-{:02}.json", index + 1));
         Destination::Path(path.clone()).write(&results::json_bytes(&summary))?;
         if summary.mostly_failed() {
