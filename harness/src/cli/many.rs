@@ -22,7 +22,7 @@ pub(super) fn sweep(args: SweepArgs) -> ExitCode {
     match block_on(crate::commands::sweep::execute(&request)) {
         Ok(Ok(report)) => {
             if !quiet {
-                terminal.show(&crate::commands::sweep::table(&report));
+                terminal.show(&crate::report::sweep::table(&report));
             }
             if let Some(signal) = crate::sys::shutdown::requested() {
                 return exit(Verdict::Interrupted(signal));

@@ -19,6 +19,7 @@ pub(crate) mod outputs;
 pub(crate) mod page;
 pub(crate) mod prometheus;
 pub(crate) mod svg;
+pub(crate) mod sweep;
 pub(crate) mod terminal;
 pub(crate) mod text;
 pub(crate) mod trace;

@@ -13,6 +13,7 @@ pub(crate) mod history;
 pub(crate) mod load;
 pub(crate) mod pool;
 pub(crate) mod summarize;
+pub(crate) mod sweep;
 
 use std::collections::BTreeMap;
 

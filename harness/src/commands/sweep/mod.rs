@@ -7,14 +7,12 @@
 
 use std::path::PathBuf;
 
-use mock_backend::{format_duration, parse_duration};
-use serde::Serialize;
-
 use crate::error::Error;
-use crate::report::html::SweepSeries;
 use crate::results;
+use crate::results::sweep::{SweepReport, SweepRow};
 use crate::scenario::{Override, Scenario};
 use crate::sys::output::Destination;
+use mock_backend::{format_duration, parse_duration};
 
 mod manifest;
 use manifest::{MANIFEST, Manifest, ManifestPoint};
@@ -159,31 +157,6 @@ pub(crate) struct SweepRequest {
     pub progress: crate::commands::Progress,
 }
 
-/// One series at one point.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct SweepRow {
-    /// The point's parameter values, in axis order.
-    pub params: Vec<String>,
-    pub metric: String,
-    pub status: Option<String>,
-    pub count: u64,
-    pub p50_ms: Option<f64>,
-    pub p90_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-}
-
-/// The sweep's table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct SweepReport {
-    pub scenario: String,
-    pub keys: Vec<String>,
-    /// Result file of each point, in order.
-    pub points: Vec<String>,
-    pub rows: Vec<SweepRow>,
-    /// Points that mostly failed (more than `[run] max_failure_ratio`).
-    pub failed_points: Vec<usize>,
-}
-
 /// Runs every point; an interrupted sweep keeps the points finished.
 pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error> {
     let points = grid(&request.axes)?;
@@ -265,98 +238,15 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
         out.write(&results::json_bytes(&report))?;
     }
     if let Some(out) = &request.csv {
-        out.write(&csv(&report))?;
+        out.write(&crate::report::sweep::csv(&report))?;
     }
     if let Some(out) = &request.html {
-        out.write(crate::report::html::sweep(&report.keys, &sweep_series(&report)).as_bytes())?;
+        out.write(
+            crate::report::html::sweep(&report.keys, &crate::report::sweep::series(&report))
+                .as_bytes(),
+        )?;
     }
     Ok(report)
-}
-
-/// The sweep as CSV: the parameter columns, then the series and its percentiles.
-pub(crate) fn csv(report: &SweepReport) -> Vec<u8> {
-    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let mut header = report.keys.clone();
-    header.extend(["metric", "status", "count", "p50_ms", "p90_ms", "p99_ms"].map(String::from));
-    let rows = report.rows.iter().map(|row| {
-        let mut record = row.params.clone();
-        record.extend([
-            row.metric.clone(),
-            row.status.clone().unwrap_or_default(),
-            row.count.to_string(),
-            opt(row.p50_ms),
-            opt(row.p90_ms),
-            opt(row.p99_ms),
-        ]);
-        record
-    });
-    crate::report::csv::table(&header, rows)
-}
-
-/// Per series (`metric[status]`), its points in order: (parameter label, p50, p90, p99).
-pub(crate) fn sweep_series(report: &SweepReport) -> Vec<SweepSeries> {
-    let mut out: Vec<SweepSeries> = Vec::new();
-    for row in &report.rows {
-        let name = crate::model::metric::series_label(&row.metric, row.status.as_deref());
-        let point = (row.params.join(", "), [row.p50_ms, row.p90_ms, row.p99_ms]);
-        match out.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, points)) => points.push(point),
-            None => out.push((name, vec![point])),
-        }
-    }
-    out
-}
-
-/// The terminal table: one line per point, the parameter columns then the p50 of the primary
-/// startup series.
-pub(crate) fn table(report: &SweepReport) -> String {
-    const SHOWN: [&str; 4] = [
-        "thread_start_total",
-        "startup_prewarm_build_tools",
-        "startup_prewarm_total",
-        "turn_ttft",
-    ];
-    let mut headers: Vec<String> = report.keys.clone();
-    headers.extend(SHOWN.iter().map(|m| format!("{m} p50 ms")));
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut seen: Vec<&Vec<String>> = Vec::new();
-    for row in &report.rows {
-        if seen.contains(&&row.params) {
-            continue;
-        }
-        seen.push(&row.params);
-        let mut cells = row.params.clone();
-        for metric in SHOWN {
-            let value = report
-                .rows
-                .iter()
-                .filter(|r| r.params == row.params && r.metric == metric)
-                .filter_map(|r| r.p50_ms)
-                .next();
-            cells.push(value.map_or("-".into(), |v| format!("{v:.3}")));
-        }
-        rows.push(cells);
-    }
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([headers[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for line in std::iter::once(&headers).chain(&rows) {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{:>w$}", crate::report::printable(c)))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
