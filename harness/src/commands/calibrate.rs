@@ -18,6 +18,7 @@ use crate::measure::wire::{WireLatency, rate};
 use crate::model::metric::{CLIENT_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT};
 use crate::model::series::DurationHistogram;
 use crate::report::limit::{LimitReport, PhaseLimit, ThroughputLimit};
+use crate::results::summarize::ms_to_the_us as ms;
 use crate::results::{OverheadRow, RunSummary};
 use crate::scenario::{Override, Scenario};
 use crate::target::wire::{WireDelays, WireError, WireRequests, WireServer};
@@ -73,10 +74,6 @@ fn overrides(pairs: &[(&str, String)]) -> Vec<Override> {
             value: value.clone(),
         })
         .collect()
-}
-
-fn ms(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// The harness's overhead row for `metric` beside the bare pair's histograms for its step,

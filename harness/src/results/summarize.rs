@@ -74,7 +74,7 @@ fn critical_path(stats: &crate::measure::recorder::CriticalStats) -> super::Crit
 pub(crate) const FAILURE_CAUSES: usize = 5;
 
 /// A measured duration in milliseconds, rounded to the microsecond the histograms resolve.
-fn ms_to_the_us(d: Duration) -> f64 {
+pub(crate) fn ms_to_the_us(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 

@@ -30,8 +30,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 /// Every exchange ends within this, or fails.
 pub(crate) const EXCHANGE_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Per-socket read buffer, as the runtime and the mock use.
-const READ_BUFFER: usize = 16 * 1024;
+/// Per-socket read buffer, the runtime's (the mock uses the same).
+const READ_BUFFER: usize = thread_runtime::transport::WEBSOCKET_READ_BUFFER;
 
 /// How long before a deadline the server stops sleeping and spins (tokio's timer is only
 /// good to a millisecond).
@@ -107,13 +107,6 @@ impl Answers {
             ],
         }
     }
-}
-
-/// The one field of a request the server looks at.
-#[derive(Deserialize)]
-struct Request {
-    #[serde(default)]
-    generate: Option<bool>,
 }
 
 /// The one field of an event the client looks at.
@@ -209,8 +202,8 @@ async fn serve_socket(stream: TcpStream, answers: std::sync::Arc<Answers>, delay
             Message::Close(_) => return,
             _ => continue,
         };
-        let warmup =
-            serde_json::from_str::<Request>(text.as_str()).is_ok_and(|r| r.generate == Some(false));
+        let warmup = serde_json::from_str::<protocol::CreateRequest<'_>>(text.as_str())
+            .is_ok_and(|r| r.is_warmup());
         // The events sent at once, and those sent after the wait.
         let (now, later, wait): (&[Utf8Bytes], &[Utf8Bytes], Duration) = if warmup {
             (&[], &answers.warmup, delays.warmup)
@@ -395,8 +388,10 @@ mod tests {
     fn the_requests_carry_the_instructions_and_only_the_warmup_says_generate_false() {
         let requests = WireRequests::new(1000);
         assert!(requests.warmup.len() > 1000 && requests.turn.len() > 1000);
-        let warmup: Request = serde_json::from_str(requests.warmup.as_str()).unwrap();
-        let turn: Request = serde_json::from_str(requests.turn.as_str()).unwrap();
+        let warmup: protocol::CreateRequest<'_> =
+            serde_json::from_str(requests.warmup.as_str()).unwrap();
+        let turn: protocol::CreateRequest<'_> =
+            serde_json::from_str(requests.turn.as_str()).unwrap();
         assert_eq!(warmup.generate, Some(false));
         assert_eq!(turn.generate, None);
     }
