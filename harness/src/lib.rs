@@ -96,6 +96,7 @@ pub use commands::report::execute as report_files;
 pub use commands::run::{AUTO_MAX_ROUNDS, RunReport, RunRequest, execute as run};
 pub use commands::validate::execute as validate;
 pub use error::{Error, Verdict};
+pub use measure::meter::{Meter, MeterSink, Stage};
 pub use model::target::TargetInfo;
 pub use results::load::{LoadedResult, ResultFileError, load_result};
 pub use results::{

@@ -530,6 +530,7 @@ impl SweepArgs {
             json: self.json,
             html: self.html,
             progress: progress_lines(self.quiet),
+            meter: crate::cli::progress_bar::meter(self.quiet),
         }
     }
 }
@@ -636,7 +637,7 @@ impl RunArgs {
             trace: self.trace,
             prometheus: self.prometheus,
             shard: self.shard,
-            progress: !self.quiet,
+            meter: crate::cli::progress_bar::meter(self.quiet),
             baseline: self.baseline,
             require_judgeable: false,
             comparison: self.comparison.outputs(),

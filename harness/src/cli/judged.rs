@@ -202,7 +202,7 @@ pub(super) fn baseline(command: BaselineCommand) -> ExitCode {
             scenario: scenario.clone(),
             overrides,
             json: Some(Destination::from(json.as_path())),
-            progress: true,
+            meter: crate::cli::progress_bar::meter(false),
             require_judgeable: true,
             ..RunRequest::default()
         };

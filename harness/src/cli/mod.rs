@@ -21,6 +21,7 @@ mod calibrate;
 mod files;
 mod judged;
 mod many;
+mod progress_bar;
 mod stdout;
 
 use args::{Cli, Command};

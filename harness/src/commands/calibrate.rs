@@ -14,6 +14,7 @@
 //! files and measures the same thing on every machine.
 
 use crate::error::Error;
+use crate::measure::meter::Meter;
 use crate::measure::wire::{WireLatency, rate};
 use crate::model::metric::{CLIENT_FIRST_DELTA, TURN_TTFT, WEBSOCKET_CONNECT};
 use crate::model::series::DurationHistogram;
@@ -144,7 +145,7 @@ async fn latency(
         .measure(&floor_server, &requests, WIRE_WARMUP / 4, before)
         .await
         .map_err(CalibrateError::from)?;
-    let harness = measure_rounds(&scenario, false, false, None).await?;
+    let harness = measure_rounds(&scenario, Meter::off(), false, None).await?;
     stopped()?;
     floor
         .measure(&floor_server, &requests, 0, after)
@@ -209,7 +210,7 @@ async fn throughput(
     };
     wire_rate(scenario.plan.warmup).await?;
     let wire_before_per_s = wire_rate(request.startups).await?;
-    let harness = measure_rounds(&scenario, false, false, None).await?;
+    let harness = measure_rounds(&scenario, Meter::off(), false, None).await?;
     stopped()?;
     let wire_after_per_s = wire_rate(request.startups).await?;
     Ok(ThroughputLimit {

@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
-
+use crate::measure::meter::{Meter, Stage};
 use crate::measure::recorder::Recorder;
 use crate::measure::timeline::TimelineKeeper;
 use crate::model::sample::Sample;
@@ -147,7 +146,7 @@ struct RoundShared<T> {
     /// Warmup and measured iterations.
     total: u64,
     expected: Vec<String>,
-    progress: ProgressBar,
+    meter: Meter,
     /// The next iteration, closed loop.
     next: AtomicU64,
     /// The arrival schedule, open loop.
@@ -167,15 +166,15 @@ pub(crate) async fn measure_round<T: Target>(
     target: Arc<T>,
     plan: RoundPlan,
     expected: Vec<String>,
-    progress: ProgressBar,
+    meter: Meter,
 ) -> RunOutcome {
     // Both are bounded by scenario validation; saturating all the same.
     let total = plan.warmup.saturating_add(plan.iterations);
     let started = Instant::now();
-    progress.set_message(if plan.warmup > 0 {
-        "warmup"
+    meter.stage(if plan.warmup > 0 {
+        Stage::Warmup
     } else {
-        "measuring"
+        Stage::Measuring
     });
     let workers = (plan.concurrency.get() as u64).min(total);
     let shard_count = std::thread::available_parallelism()
@@ -187,7 +186,7 @@ pub(crate) async fn measure_round<T: Target>(
         plan,
         total,
         expected,
-        progress,
+        meter,
         next: AtomicU64::new(0),
         schedule: plan
             .arrivals
@@ -255,7 +254,7 @@ async fn work<T: Target>(round: Arc<RoundShared<T>>, worker: u64) -> WorkerResul
         if measured {
             round.measured_start.get_or_init(Instant::now);
             if index == round.plan.warmup {
-                round.progress.set_message("measuring");
+                round.meter.stage(Stage::Measuring);
             }
         }
         // Cancelled by a stop request: dropped, not counted.
@@ -267,7 +266,7 @@ async fn work<T: Target>(round: Arc<RoundShared<T>>, worker: u64) -> WorkerResul
         }
         out.last_end = Some(Instant::now());
         if measured {
-            round.progress.inc(1);
+            round.meter.advance();
         }
         if let Some(failure) = &report.failure {
             count_cause(&mut out.causes, failure.to_string(), 1);
@@ -416,13 +415,19 @@ mod tests {
 
     #[tokio::test]
     async fn warmup_is_excluded_and_counts_are_exact() {
+        let watched = Arc::new(crate::measure::meter::tests::Recorded::default());
         let outcome = measure_round(
             Arc::new(fake()),
             plan(50, 7, 4, 1000),
             vec!["turn_ttft".into()],
-            ProgressBar::hidden(),
+            Meter::to(Arc::clone(&watched)),
         )
         .await;
+        // The meter hears of the warmup first, then of each measured iteration once.
+        let told = watched.0.lock().unwrap().clone();
+        assert_eq!(told[0], "warmup");
+        assert_eq!(told.iter().filter(|t| *t == "measuring").count(), 1);
+        assert_eq!(told.iter().filter(|t| *t == "+1").count(), 50);
         let series = &outcome.recorder.series[&key("turn_ttft")];
         assert_eq!(series.histogram.count(), 50);
         // Durations are 10 + (index % 10) ms: min 10, max 19 over any 50 consecutive indices.
@@ -442,7 +447,7 @@ mod tests {
             Arc::new(target),
             plan(20, 0, 2, 50),
             vec!["turn_ttft".into(), "other".into()],
-            ProgressBar::hidden(),
+            Meter::off(),
         )
         .await;
         assert!(
@@ -519,7 +524,7 @@ mod tests {
             Arc::clone(&target),
             plan(12, 2, 1, 1000),
             vec!["cold.turn_ttft".into(), "warm.turn_ttft".into()],
-            ProgressBar::hidden(),
+            Meter::off(),
         )
         .await;
         // Measured failures: 3, 6, 9, 12 → warm 3 and 9, cold 6 and 12.
@@ -539,7 +544,7 @@ mod tests {
             Arc::new(target),
             plan(9, 3, 1, 1000),
             vec!["turn_ttft".into()],
-            ProgressBar::hidden(),
+            Meter::off(),
         )
         .await;
         // Warmup indices 0..3 (0 fails); measured 3..12 (3, 6, 9 fail).

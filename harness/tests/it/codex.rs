@@ -39,7 +39,7 @@ async fn run(file: &str, sets: &[&str]) -> (RunSummary, Arc<CodexExecTarget>) {
         panic!("{file} is not a codex-exec scenario");
     };
     let target = Arc::new(CodexExecTarget::start(&scenario, spec).await.unwrap());
-    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target), false).await;
+    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target)).await;
     (summary, target)
 }
 
@@ -50,7 +50,7 @@ async fn run_app_server(sets: &[&str]) -> (RunSummary, Arc<CodexAppServerTarget>
         panic!("not a codex-app-server scenario");
     };
     let target = Arc::new(CodexAppServerTarget::start(&scenario, spec).await.unwrap());
-    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target), false).await;
+    let summary = phasebench::test_support::run_target(&scenario, Arc::clone(&target)).await;
     (summary, target)
 }
 

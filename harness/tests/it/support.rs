@@ -82,7 +82,7 @@ pub fn overrides(sets: &[&str]) -> Vec<Override> {
 pub async fn run(file: &str, sets: &[&str]) -> RunSummary {
     let scenario = Scenario::load(&scenario_path(file), &overrides(sets)).unwrap();
     let target = Arc::new(BuiltinTarget::start(&scenario).await.unwrap());
-    phasebench::test_support::run_target(&scenario, target, false).await
+    phasebench::test_support::run_target(&scenario, target).await
 }
 
 pub fn row<'a>(summary: &'a RunSummary, metric: &str, status: Option<&str>) -> &'a MetricRow {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use super::compare::{ComparisonOutputs, compare_and_write, write_markdown};
 use crate::error::{Error, Verdict};
+use crate::measure::meter::Meter;
 use crate::report;
 use crate::report::outputs::OutputSet;
 use crate::results::history::{self, Baseline};
@@ -40,8 +41,8 @@ pub struct RunRequest {
     /// Run only shard K of N of the rounds (1-based K): rounds K, K+N, … with their own seeds,
     /// so the shards' union is the whole run (`phasebench merge`).
     pub shard: Option<(u32, u32)>,
-    /// Show a progress bar on stderr (only when stderr is a terminal).
-    pub progress: bool,
+    /// Told how far the run has got (off by default; the command line draws a bar from it).
+    pub meter: Meter,
     /// Compare the run with this baseline (a history or a result file) when done.
     pub baseline: Option<PathBuf>,
     /// Refuse, before running, a design under which some primary statistic cannot be judged
@@ -184,7 +185,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         timelines,
     } = rounds::measure_rounds(
         &scenario,
-        request.progress,
+        request.meter.clone(),
         outputs.wants(report::Format::Trace),
         request.shard,
     )

@@ -2,14 +2,12 @@
 //! measured and summarized into one [`MeasuredRun`]; `run`, `sweep` and the shard tests share
 //! this loop.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::error::Error;
 use crate::measure;
+use crate::measure::meter::Meter;
 use crate::measure::runner::{self, RoundPlan, RunOutcome};
 use crate::model;
 use crate::model::target::{TargetInfo, TelemetryHealth};
@@ -32,9 +30,9 @@ pub(crate) async fn measure_on<T: Target>(
     target: Arc<T>,
     plan: RoundPlan,
     expected: Vec<String>,
-    progress: ProgressBar,
+    meter: Meter,
 ) -> RoundResult {
-    let outcome = runner::measure_round(Arc::clone(&target), plan, expected, progress).await;
+    let outcome = runner::measure_round(Arc::clone(&target), plan, expected, meter).await;
     RoundResult {
         outcome,
         info: target.info(),
@@ -47,11 +45,11 @@ pub(crate) async fn measure_on<T: Target>(
 /// processes), and summarizes them. Stops early on a stop request, keeping finished rounds.
 pub(crate) async fn measure_rounds(
     scenario: &Scenario,
-    progress: bool,
+    meter: Meter,
     trace: bool,
     shard: Option<(u32, u32)>,
 ) -> Result<MeasuredRun, Error> {
-    measure_rounds_with(scenario, progress, trace, shard, measure_on_fresh_target).await
+    measure_rounds_with(scenario, meter, trace, shard, measure_on_fresh_target).await
 }
 
 /// What a scenario's rounds measured.
@@ -69,23 +67,23 @@ async fn measure_on_fresh_target(
     scenario: &Scenario,
     round_plan: RoundPlan,
     expected: Vec<String>,
-    bar: ProgressBar,
+    meter: Meter,
 ) -> Result<RoundResult, Error> {
     Ok(match &scenario.target {
         TargetKind::Builtin => {
             let target = Arc::new(target::builtin::BuiltinTarget::start(scenario).await?);
-            measure_on(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, meter).await
         }
         TargetKind::CodexExec(spec) => {
             let target =
                 Arc::new(target::codex::exec::CodexExecTarget::start(scenario, spec).await?);
-            measure_on(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, meter).await
         }
         TargetKind::CodexAppServer(spec) => {
             let target = Arc::new(
                 target::codex::app_server::CodexAppServerTarget::start(scenario, spec).await?,
             );
-            measure_on(target, round_plan, expected, bar).await
+            measure_on(target, round_plan, expected, meter).await
         }
     })
 }
@@ -93,17 +91,16 @@ async fn measure_on_fresh_target(
 /// [`measure_rounds`] with each round run by `round` (the scenario's target, or a test's).
 pub(crate) async fn measure_rounds_with(
     scenario: &Scenario,
-    progress: bool,
+    meter: Meter,
     trace: bool,
     shard: Option<(u32, u32)>,
-    round: impl AsyncFn(&Scenario, RoundPlan, Vec<String>, ProgressBar) -> Result<RoundResult, Error>,
+    round: impl AsyncFn(&Scenario, RoundPlan, Vec<String>, Meter) -> Result<RoundResult, Error>,
 ) -> Result<MeasuredRun, Error> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let plan = scenario.plan;
-    let bar = progress_bar(progress);
     let rounds = plan.rounds.get();
-    bar.set_length(
+    meter.planned(
         (0..rounds)
             .filter(|r| shard.is_none_or(|(k, n)| r % n == k - 1))
             .map(|r| plan.round_iterations(r))
@@ -133,7 +130,7 @@ pub(crate) async fn measure_rounds_with(
             timelines: trace,
             arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
         };
-        let result = round(&scenario, round_plan, expected.clone(), bar.clone()).await?;
+        let result = round(&scenario, round_plan, expected.clone(), meter.clone()).await?;
         info.get_or_insert(result.info);
         telemetry.add(&result.telemetry);
         for w in result.warnings {
@@ -148,7 +145,7 @@ pub(crate) async fn measure_rounds_with(
             outcomes.push(outcome);
         }
     }
-    bar.finish_and_clear();
+    meter.finish();
     let mut timelines = measure::timeline::TimelineKeeper::default();
     for (round, outcome) in outcomes.iter_mut().enumerate() {
         let mut kept = std::mem::take(&mut outcome.timelines);
@@ -188,16 +185,10 @@ pub(crate) async fn measure_rounds_with(
 /// Runs a scenario's iterations as one round on a target the caller started (and may
 /// inspect afterwards: tests look at the mock and the receiver), and summarizes them.
 #[cfg(feature = "test-support")]
-pub async fn run_target<T: Target>(
-    scenario: &Scenario,
-    target: Arc<T>,
-    progress: bool,
-) -> RunSummary {
+pub async fn run_target<T: Target>(scenario: &Scenario, target: Arc<T>) -> RunSummary {
     let started = SystemTime::now();
     let clock = Instant::now();
     let plan = scenario.plan;
-    let bar = progress_bar(progress);
-    bar.set_length(plan.iterations.get());
     let round_plan = RoundPlan {
         iterations: plan.iterations.get(),
         warmup: plan.warmup,
@@ -207,8 +198,7 @@ pub async fn run_target<T: Target>(
         arrivals: plan.arrivals.map(|a| (a, scenario.seed)),
     };
     let expected = model::metric::expected_metrics(scenario.profile());
-    let result = measure_on(target, round_plan, expected, bar.clone()).await;
-    bar.finish_and_clear();
+    let result = measure_on(target, round_plan, expected, Meter::off()).await;
     let mut one_round = scenario.clone();
     one_round.plan.rounds = std::num::NonZeroU32::MIN;
     let decoded = [result.outcome.recorder.series.clone()];
@@ -230,26 +220,4 @@ pub async fn run_target<T: Target>(
             shard: None,
         },
     )
-}
-
-fn progress_bar(enabled: bool) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    // Measured iterations only (a round's warmup shows as its message, not in the count),
-    // the rate with one decimal.
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} {msg:>9} [{bar:30}] {pos}/{len} measured iterations  {rate}  eta {eta}",
-    ) {
-        let style = style.with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.1}/s", state.per_sec());
-            },
-        );
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
-    bar
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::ProgressBar;
+use crate::measure::meter::Meter;
 
 use super::rounds::{RoundResult, measure_on, measure_rounds_with};
 use crate::error::Error;
@@ -49,13 +49,13 @@ async fn run(sets: &[&str], shard: Option<(u32, u32)>, slowdown: Duration) -> Ru
     let round = async |scenario: &Scenario,
                        plan: RoundPlan,
                        _expected: Vec<String>,
-                       bar: ProgressBar|
+                       meter: Meter|
            -> Result<RoundResult, Error> {
         let target = Arc::new(fake(scenario, slowdown));
         let expected = vec!["thread_start_total".into(), "turn_ttft".into()];
-        Ok(measure_on(target, plan, expected, bar).await)
+        Ok(measure_on(target, plan, expected, meter).await)
     };
-    measure_rounds_with(&scenario, false, false, shard, round)
+    measure_rounds_with(&scenario, Meter::off(), false, shard, round)
         .await
         .unwrap()
         .summary

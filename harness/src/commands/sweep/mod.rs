@@ -153,8 +153,10 @@ pub(crate) struct SweepRequest {
     pub csv: Option<Destination>,
     pub json: Option<Destination>,
     pub html: Option<Destination>,
-    /// Where a line per point goes; when on, each point's progress bar is drawn too.
+    /// Where a line per point goes.
     pub progress: crate::commands::Progress,
+    /// Told how far each point's run has got.
+    pub meter: crate::measure::meter::Meter,
 }
 
 /// Runs every point; an interrupted sweep keeps the points finished.
@@ -203,7 +205,7 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
         });
         let summary = crate::commands::run::rounds::measure_rounds(
             scenario,
-            request.progress.is_on(),
+            request.meter.clone(),
             false,
             None,
         )
