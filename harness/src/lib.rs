@@ -88,7 +88,7 @@ pub use commands::Progress;
 pub use commands::ab::{AbError, AbRequest, Side, run_ab, run_ab_shard};
 pub use commands::baseline::save as save_baseline;
 pub use commands::compare::{ComparisonOutputs, Judgment, execute as compare_files};
-pub use commands::ingest::{IngestError, IngestSummary, execute as ingest_files};
+pub use commands::ingest::{IngestError, execute as ingest_files};
 pub use commands::push::{
     BASIC_AUTH_ENV, ExtraLabel, PushError, Pushgateway, execute as push_file,
 };
@@ -98,6 +98,7 @@ pub use commands::validate::execute as validate;
 pub use error::{Error, Verdict};
 pub use measure::meter::{Meter, MeterSink, Stage};
 pub use model::target::TargetInfo;
+pub use results::ingest::IngestSummary;
 pub use results::load::{LoadedResult, ResultFileError, load_result};
 pub use results::{
     BudgetRow, BudgetVerdict, Environment, MetricRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,

@@ -9,7 +9,6 @@ use super::args::{Cli, IngestArgs, McpServerArgs, PushCommandArgs, ReportArgs, S
 use super::{
     EXIT_FAILURE, EXIT_INVALID_INPUT, EXIT_PASS, Screen, block_on, configured, report_error, stdout,
 };
-use crate::report::{Document, MetricTable};
 
 /// `phasebench report RESULT`: the HTML report (and a comparison's files) written.
 pub(super) fn report(args: ReportArgs) -> ExitCode {
@@ -40,55 +39,11 @@ pub(super) fn ingest(args: IngestArgs) -> ExitCode {
         Err(e) => return report_error(&e),
     };
     let terminal = Screen::new(args.json.iter().chain(&args.csv));
-    for source in &summary.sources {
-        for example in &source.malformed_examples {
-            eprintln!(
-                "warning: {}: {}",
-                source.path,
-                crate::report::printable(example)
-            );
-        }
-    }
-    if summary.malformed_events > 0 {
-        eprintln!(
-            "warning: {} phase events left out as malformed, e.g. {}",
-            summary.malformed_events,
-            crate::report::printable(&summary.malformed_event_examples.join("; "))
-        );
-    }
-    if summary.dropped_samples > 0 {
-        eprintln!(
-            "warning: {} samples of series beyond the first 256 distinct ones were dropped",
-            summary.dropped_samples
-        );
+    for warning in crate::report::ingest::warnings(&summary) {
+        eprintln!("warning: {warning}");
     }
     if !args.quiet {
-        terminal.show(&format!(
-            "{} threads, {} log records from {} files\n",
-            summary.threads,
-            summary.log_records,
-            summary.sources.len()
-        ));
-        terminal.document(Document::Metrics(&MetricTable::new(
-            &summary.metrics,
-            None,
-            0.95,
-        )));
-        if summary.span_refined_samples + summary.span_unrefined_samples > 0 {
-            terminal.show(&format!(
-                "{}\n",
-                crate::report::text::span_refinement(
-                    summary.span_refined_samples,
-                    summary.span_unrefined_samples
-                )
-            ));
-        }
-        if !summary.metric_histograms.is_empty() {
-            terminal.show(&format!(
-                "\ncodex's own metric histograms (aggregated):\n{}",
-                crate::report::terminal::aggregates(&summary.metric_histograms)
-            ));
-        }
+        terminal.show(&crate::report::ingest::text(&summary, terminal.color));
     }
     ExitCode::from(EXIT_PASS)
 }

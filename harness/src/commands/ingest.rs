@@ -9,10 +9,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::measure::recorder::Recorder;
-use crate::results::MetricRow;
+use crate::results::ingest::{INGEST_SCHEMA_VERSION, IngestSummary, SourceInfo};
 use crate::results::summarize::metric_rows;
 use crate::sys::BoundedReadError;
 use crate::telemetry::metrics::{self, AggregatedMetric};
@@ -21,59 +19,6 @@ use crate::telemetry::spans::{RefinementCounts, SpanIndex};
 
 /// How many malformed lines are quoted per file.
 const MALFORMED_EXAMPLES: usize = 5;
-
-/// Version of the ingest JSON.
-pub(crate) const INGEST_SCHEMA_VERSION: u32 = 1;
-
-/// What was read from one file.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SourceInfo {
-    pub path: String,
-    /// `otlp-json` (one body) or `collector-file` (one body per line).
-    pub format: String,
-    /// Bodies with log records that were decoded.
-    pub bodies: u64,
-    /// Trace bodies decoded.
-    #[serde(default)]
-    pub trace_bodies: u64,
-    /// Metric bodies decoded.
-    #[serde(default)]
-    pub metric_bodies: u64,
-    /// Lines holding nothing phasebench reads (other JSON).
-    pub skipped_lines: u64,
-    pub malformed_lines: u64,
-    /// The first few malformed lines: "line N: why".
-    pub malformed_examples: Vec<String>,
-}
-
-/// The ingest result (`--json`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct IngestSummary {
-    pub schema_version: u32,
-    pub sources: Vec<SourceInfo>,
-    /// Distinct `conversation.id`s seen.
-    pub threads: usize,
-    pub log_records: u64,
-    pub malformed_events: u64,
-    /// Why, for the first few of them.
-    #[serde(default)]
-    pub malformed_event_examples: Vec<String>,
-    pub unattributed_events: u64,
-    /// Phase samples refined to their trace span's duration.
-    #[serde(default)]
-    pub span_refined_samples: u64,
-    /// Phase samples with a span that was missing or disagreed (kept whole milliseconds).
-    #[serde(default)]
-    pub span_unrefined_samples: u64,
-    pub metrics: Vec<MetricRow>,
-    /// Codex's own metric histograms (`codex.startup.phase.duration_ms` and the TTFT and
-    /// connect ones), aggregated: counts, sums and extremes, no percentiles.
-    #[serde(default)]
-    pub metric_histograms: Vec<AggregatedMetric>,
-    /// Samples of (metric, status) series beyond the first 256 distinct ones, not kept.
-    #[serde(default)]
-    pub dropped_samples: u64,
-}
 
 /// Everything read so far, across files.
 #[derive(Default)]

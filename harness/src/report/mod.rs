@@ -11,6 +11,7 @@ pub(crate) mod bmf;
 pub(crate) mod csv;
 pub(crate) mod hlog;
 pub(crate) mod html;
+pub(crate) mod ingest;
 pub(crate) mod json;
 pub(crate) mod limit;
 pub(crate) mod markdown;

@@ -10,6 +10,7 @@
 
 pub(crate) mod comparable;
 pub(crate) mod history;
+pub(crate) mod ingest;
 pub(crate) mod load;
 pub(crate) mod pool;
 pub(crate) mod summarize;
