@@ -1,4 +1,4 @@
-//! How a command ended, and the exit code of each ending, in one place: a [`Verdict`] (pass,
+//! How a command ended, and the exit code of each ending, in one place: a [`GateVerdict`] (pass,
 //! fail, undecided, target failure, interrupted) when the command ran to a judgment, an
 //! [`Error`] when it could not (exit 2 for what the user gave, 3 for the harness's or the
 //! target's own failures). The command line only prints and exits with these codes.
@@ -27,9 +27,10 @@ pub mod exit_code {
     pub const UNDECIDED: u8 = 4;
 }
 
-/// How a run or comparison ended, for the exit code.
+/// The gate's verdict on a run or comparison (beside [`crate::stats::compare::RowVerdict`], one
+/// statistic's, and [`crate::results::BudgetVerdict`], one budget's), for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum GateVerdict {
     /// Measured, no budget breached, and no primary statistic regressed.
     Pass,
     /// A `[gate]` budget was breached or a primary statistic regressed.
@@ -89,15 +90,15 @@ pub enum Error {
     Calibrate(#[from] calibrate::CalibrateError),
 }
 
-impl Verdict {
+impl GateVerdict {
     /// The verdict of a comparison: its outcome, an undecided one as `on_undecided` (the
     /// command line's choice) or the policy says.
     pub fn of(comparison: &Comparison, on_undecided: Option<OnUndecided>) -> Self {
         match comparison.outcome() {
-            Outcome::Pass => Verdict::Pass,
-            Outcome::Fail => Verdict::Fail,
+            Outcome::Pass => GateVerdict::Pass,
+            Outcome::Fail => GateVerdict::Fail,
             Outcome::Undecided => {
-                Verdict::Undecided(on_undecided.unwrap_or(comparison.policy.undecided))
+                GateVerdict::Undecided(on_undecided.unwrap_or(comparison.policy.undecided))
             }
         }
     }
@@ -105,15 +106,15 @@ impl Verdict {
     /// The verdict of a run judged on its budgets alone (no baseline).
     pub(crate) fn of_budgets(summary: &RunSummary, on_undecided: Option<OnUndecided>) -> Self {
         if !summary.budgets_passed() {
-            Verdict::Fail
+            GateVerdict::Fail
         } else if summary
             .budgets
             .iter()
             .any(|b| b.verdict == BudgetVerdict::Inconclusive)
         {
-            Verdict::Undecided(on_undecided.unwrap_or(summary.policy.undecided))
+            GateVerdict::Undecided(on_undecided.unwrap_or(summary.policy.undecided))
         } else {
-            Verdict::Pass
+            GateVerdict::Pass
         }
     }
 }
@@ -149,17 +150,17 @@ impl Error {
     }
 }
 
-impl Verdict {
+impl GateVerdict {
     /// The process's exit code for this verdict.
     pub fn exit_code(self) -> u8 {
         match self {
-            Verdict::Pass => exit_code::PASS,
-            Verdict::Fail => exit_code::FAIL,
-            Verdict::Undecided(OnUndecided::Undecided) => exit_code::UNDECIDED,
-            Verdict::Undecided(OnUndecided::Fail) => exit_code::FAIL,
-            Verdict::Undecided(OnUndecided::Pass) => exit_code::PASS,
-            Verdict::TargetFailure => exit_code::FAILURE,
-            Verdict::Interrupted(signal) => crate::sys::shutdown::exit_code(signal),
+            GateVerdict::Pass => exit_code::PASS,
+            GateVerdict::Fail => exit_code::FAIL,
+            GateVerdict::Undecided(OnUndecided::Undecided) => exit_code::UNDECIDED,
+            GateVerdict::Undecided(OnUndecided::Fail) => exit_code::FAIL,
+            GateVerdict::Undecided(OnUndecided::Pass) => exit_code::PASS,
+            GateVerdict::TargetFailure => exit_code::FAILURE,
+            GateVerdict::Interrupted(signal) => crate::sys::shutdown::exit_code(signal),
         }
     }
 }
@@ -168,13 +169,13 @@ impl Error {
     /// How a command that failed with this error ended: interrupted when a stop was asked
     /// for (an install or a child cut short by it is the stop's doing, not a failure), else
     /// `None` (the error's own exit code, [`Error::exit_code`]).
-    pub fn interruption(&self) -> Option<Verdict> {
+    pub fn interruption(&self) -> Option<GateVerdict> {
         if let Error::Ab(e) = self
             && let ab::AbError::Interrupted(signal) = **e
         {
-            return Some(Verdict::Interrupted(signal));
+            return Some(GateVerdict::Interrupted(signal));
         }
-        crate::sys::shutdown::requested().map(Verdict::Interrupted)
+        crate::sys::shutdown::requested().map(GateVerdict::Interrupted)
     }
 
     /// The process's exit code for this error.

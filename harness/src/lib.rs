@@ -21,7 +21,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), phasebench::Error> {
-//! use phasebench::{ComparisonOutputs, RunRequest, Verdict};
+//! use phasebench::{ComparisonOutputs, RunRequest, GateVerdict};
 //!
 //! // A run of the default scenario, its result written where a later comparison reads it.
 //! let request = RunRequest {
@@ -41,10 +41,10 @@
 //!     None,
 //!     &ComparisonOutputs::default(),
 //! )?;
-//! assert_eq!(verdict == Verdict::Fail, comparison.regressed() || comparison.budgets_breached());
+//! assert_eq!(verdict == GateVerdict::Fail, comparison.regressed() || comparison.budgets_breached());
 //! // A comparison that could not decide a primary row is not a pass.
 //! if comparison.outcome() == phasebench::Outcome::Undecided {
-//!     assert_ne!(verdict, Verdict::Pass);
+//!     assert_ne!(verdict, GateVerdict::Pass);
 //! }
 //! # Ok(())
 //! # }
@@ -95,7 +95,7 @@ pub use commands::push::{
 pub use commands::report::execute as report_files;
 pub use commands::run::{AUTO_MAX_ROUNDS, RunReport, RunRequest, execute as run};
 pub use commands::validate::execute as validate;
-pub use error::{Error, Verdict};
+pub use error::{Error, GateVerdict};
 pub use measure::meter::{Meter, MeterSink, Stage};
 pub use model::target::TargetInfo;
 pub use results::ingest::IngestSummary;

@@ -10,7 +10,7 @@ use super::{
     stdout, this_binary, warn_skipped,
 };
 use crate::commands::run::RunRequest;
-use crate::error::Verdict;
+use crate::error::GateVerdict;
 use crate::report::{Document, RunView};
 use crate::sys::output::Destination;
 
@@ -48,14 +48,14 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
             terminal.document(Document::Comparison(c));
         }
     }
-    if report.verdict == Verdict::TargetFailure {
+    if report.verdict == GateVerdict::TargetFailure {
         // Quiet hides the report, not why nothing could be judged.
         explain_failure(&report.summary);
     }
     say_written(&report, quiet);
     // After the files: a gateway that is down fails the push, not the run.
     if let Some(gateway) = &gateway
-        && !matches!(report.verdict, Verdict::Interrupted(_))
+        && !matches!(report.verdict, GateVerdict::Interrupted(_))
     {
         let pushed = block_on(crate::commands::push::push_run(
             &view,
@@ -69,7 +69,7 @@ pub(super) fn run(args: RunArgs) -> ExitCode {
                 }
             }
             Ok(Err(e)) => {
-                if report.verdict == Verdict::Fail {
+                if report.verdict == GateVerdict::Fail {
                     eprintln!("error: a primary regression or a [gate] budget breach (see above)");
                 }
                 return report_error(&e);
@@ -212,10 +212,10 @@ pub(super) fn baseline(command: BaselineCommand) -> ExitCode {
             Ok(Ok(report))
                 if matches!(
                     report.verdict,
-                    Verdict::TargetFailure | Verdict::Interrupted(_)
+                    GateVerdict::TargetFailure | GateVerdict::Interrupted(_)
                 ) =>
             {
-                if report.verdict == Verdict::TargetFailure {
+                if report.verdict == GateVerdict::TargetFailure {
                     explain_failure(&report.summary);
                 }
                 return exit(report.verdict);

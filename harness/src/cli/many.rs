@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::error::Verdict;
+use crate::error::GateVerdict;
 
 use super::args::{BisectArgs, HistoryArgs, MergeArgs, RankArgs, SweepArgs};
 use super::{
@@ -25,7 +25,7 @@ pub(super) fn sweep(args: SweepArgs) -> ExitCode {
                 terminal.show(&crate::report::sweep::table(&report));
             }
             if let Some(signal) = crate::sys::shutdown::requested() {
-                return exit(Verdict::Interrupted(signal));
+                return exit(GateVerdict::Interrupted(signal));
             }
             if report.failed_points.is_empty() {
                 ExitCode::from(EXIT_PASS)

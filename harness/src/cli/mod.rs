@@ -11,7 +11,7 @@
 
 use std::process::ExitCode;
 
-use crate::error::Verdict;
+use crate::error::GateVerdict;
 use crate::report::Document;
 use crate::sys::output::Destination;
 use clap::Parser;
@@ -77,14 +77,14 @@ impl Screen {
 }
 
 /// Says why a command ended as it did (when there is more to say than its report), and
-/// exits with the verdict's code ([`Verdict::exit_code`]).
-fn exit(verdict: Verdict) -> ExitCode {
+/// exits with the verdict's code ([`GateVerdict::exit_code`]).
+fn exit(verdict: GateVerdict) -> ExitCode {
     match verdict {
-        Verdict::Pass | Verdict::TargetFailure => {}
-        Verdict::Fail => {
+        GateVerdict::Pass | GateVerdict::TargetFailure => {}
+        GateVerdict::Fail => {
             eprintln!("error: a primary regression or a [gate] budget breach (see above)");
         }
-        Verdict::Undecided(on) => {
+        GateVerdict::Undecided(on) => {
             let then = match on {
                 crate::scenario::gate::OnUndecided::Undecided => "exit 4, not a pass",
                 crate::scenario::gate::OnUndecided::Fail => "failing as the policy says",
@@ -95,7 +95,7 @@ fn exit(verdict: Verdict) -> ExitCode {
                  [gate] undecided = \"fail\" | \"pass\" or --undecided chooses otherwise"
             );
         }
-        Verdict::Interrupted(signal) => {
+        GateVerdict::Interrupted(signal) => {
             eprintln!(
                 "interrupted by {}: stopped in order; what finished was written, marked partial",
                 crate::sys::shutdown::name(signal)

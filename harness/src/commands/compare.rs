@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Verdict};
+use crate::error::{Error, GateVerdict};
 use crate::report::{self, render};
 use crate::results::history;
 use crate::results::{self, LoadedResult};
@@ -97,7 +97,7 @@ pub struct Judgment {
     pub comparison: Comparison,
     /// Baseline runs left out (corrupt or edited), each with why.
     pub skipped_baseline_runs: Vec<String>,
-    pub verdict: Verdict,
+    pub verdict: GateVerdict,
 }
 
 /// `phasebench compare CURRENT BASELINE`: a result file against a baseline (a history, or a
@@ -117,7 +117,7 @@ pub fn execute(
     let current = results::load_result(current)?;
     let baseline = history::load(baseline)?;
     let comparison = compare_and_write(&current, &baseline.runs, outputs, judging)?;
-    let verdict = Verdict::of(&comparison, outputs.undecided);
+    let verdict = GateVerdict::of(&comparison, outputs.undecided);
     Ok(Judgment {
         comparison,
         skipped_baseline_runs: baseline.skipped,

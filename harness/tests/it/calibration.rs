@@ -223,6 +223,8 @@ fn open_loop_arrivals_show_queueing_above_capacity() {
         let out = phasebench()
             .args(["run", "-q", "--iterations", "60", "--warmup", "2"])
             .args(["--set", "run.rounds=1", "--set", "concurrency=4"])
+            // The rates matter here, not the default scenario's budgets (see `run.rs`).
+            .args(["--undecided", "pass"])
             .args(["--set", &format!("load.rate=\"{rate}\""), "--json"])
             .arg(&json)
             .arg(scenario_path("default.toml"))

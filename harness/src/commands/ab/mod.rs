@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::commands::compare::ComparisonOutputs;
-use crate::error::{Error, Verdict};
+use crate::error::{Error, GateVerdict};
 use crate::results::{self, LoadedResult};
 use crate::scenario::{Override, Scenario};
 use crate::stats::compare::{CompareOptions, Comparison};
@@ -162,7 +162,7 @@ pub(crate) const DEFAULT_ROUNDS: u32 = 10;
 pub(crate) const MIN_ROUNDS: u32 = 3;
 pub(crate) const MAX_ROUNDS: u32 = 1000;
 /// Runs both sides in alternating rounds and compares B with A, round pair by round pair.
-pub fn run_ab(request: &AbRequest) -> Result<(Comparison, Verdict), Error> {
+pub fn run_ab(request: &AbRequest) -> Result<(Comparison, GateVerdict), Error> {
     let (scenario_a, scenario_b, request) = checked_sides(request)?;
     let request = &request;
     let plan = request
@@ -291,8 +291,8 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
 }
 
 /// Fails on a primary regression or a breached budget; undecided while a primary row is.
-fn with_verdict(comparison: Comparison, request: &AbRequest) -> (Comparison, Verdict) {
-    let verdict = Verdict::of(&comparison, request.comparison.undecided);
+fn with_verdict(comparison: Comparison, request: &AbRequest) -> (Comparison, GateVerdict) {
+    let verdict = GateVerdict::of(&comparison, request.comparison.undecided);
     (comparison, verdict)
 }
 

@@ -10,7 +10,7 @@ mod shard_tests;
 use std::path::PathBuf;
 
 use super::compare::{ComparisonOutputs, compare_and_write, write_markdown};
-use crate::error::{Error, Verdict};
+use crate::error::{Error, GateVerdict};
 use crate::measure::meter::Meter;
 use crate::report;
 use crate::report::outputs::OutputSet;
@@ -99,7 +99,7 @@ pub struct RunReport {
     pub comparison: Option<Comparison>,
     /// Baseline runs left out (corrupt or edited), each with why.
     pub skipped_baseline_runs: Vec<String>,
-    pub verdict: Verdict,
+    pub verdict: GateVerdict,
     /// Why this run could not be judged against (nor serve as a baseline), when it could not.
     pub design: Option<design::DesignError>,
     /// The outputs written, in order.
@@ -201,7 +201,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             table,
             comparison: None,
             skipped_baseline_runs: Vec::new(),
-            verdict: Verdict::Interrupted(signal),
+            verdict: GateVerdict::Interrupted(signal),
             design: design.err(),
             written: Vec::new(),
         });
@@ -253,7 +253,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             table,
             comparison: None,
             skipped_baseline_runs,
-            verdict: Verdict::Interrupted(signal),
+            verdict: GateVerdict::Interrupted(signal),
             design: design.err(),
             written,
         });
@@ -264,7 +264,7 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
             table,
             comparison: None,
             skipped_baseline_runs,
-            verdict: Verdict::TargetFailure,
+            verdict: GateVerdict::TargetFailure,
             design: design.err(),
             written,
         });
@@ -290,8 +290,8 @@ pub async fn execute(request: &RunRequest) -> Result<RunReport, Error> {
         }
     };
     let verdict = match &comparison {
-        Some(c) => Verdict::of(c, request.comparison.undecided),
-        None => Verdict::of_budgets(&summary, request.comparison.undecided),
+        Some(c) => GateVerdict::of(c, request.comparison.undecided),
+        None => GateVerdict::of_budgets(&summary, request.comparison.undecided),
     };
     Ok(RunReport {
         summary,

@@ -62,8 +62,8 @@ pub(crate) const QUANTILES: [(&str, f64); 4] =
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-// `Verdict` in the JSON Schema, as the field calls it; `RowVerdict` here beside the run's
-// `Verdict` of a whole run.
+// `Verdict` in the JSON Schema, as the field calls it; `RowVerdict` here beside the
+// `GateVerdict` of a whole run or comparison and the `BudgetVerdict` of a budget.
 #[schemars(rename = "Verdict")]
 pub enum RowVerdict {
     Regressed,
