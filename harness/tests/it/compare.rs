@@ -570,7 +570,9 @@ fn a_runtime_side_slowdown_is_attributed_to_the_runtime() {
     let mock = comparison_row(&c, "mock.first_delta", "p50")["delta_ms"]
         .as_f64()
         .unwrap();
-    assert!((4.0..8.0).contains(&before), "{before}");
+    // 5 ms of CPU: at least 4 ms more before the mock; more on a machine whose cores are busy
+    // (9.5 ms with two busy loops beside the suite), never the whole first token's wait.
+    assert!((4.0..20.0).contains(&before), "{before}");
     assert!(mock.abs() < 1.5, "{mock}");
     // The three parts account for what the harness measured (medians of parts need not add
     // up to the median of their sum exactly: within 15%, under load too).

@@ -13,7 +13,9 @@ fn ab_runs_each_round_as_interleaved_parts() {
     let dir = tempfile::tempdir().unwrap();
     let ab = |extra: &[&str]| {
         phasebench()
-            .args(["ab", "--quiet", "--rounds", "3", "--iterations", "150"])
+            // 5 rounds, not 3: a +40 ms shift was left undecided once at 3 round pairs (2
+            // degrees of freedom) with both cores busy.
+            .args(["ab", "--quiet", "--rounds", "5", "--iterations", "150"])
             .args(["--set", "backend.delays.first_token=20ms"])
             .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
             .args(["--b-set", "backend.delays.first_token=60ms"])
@@ -32,14 +34,14 @@ fn ab_runs_each_round_as_interleaved_parts() {
     names.sort();
     let expected: Vec<String> = ["a", "b"]
         .iter()
-        .flat_map(|s| (1..=3).map(move |r| format!("{s}-round{r:02}.json")))
+        .flat_map(|s| (1..=5).map(move |r| format!("{s}-round{r:02}.json")))
         .collect();
     assert_eq!(names, expected);
     let round: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("b-round02.json")).unwrap()).unwrap();
     assert_eq!(round["plan"]["rounds"], 2, "{}", round["plan"]);
     assert_eq!(round["rounds"].as_array().unwrap().len(), 2);
-    assert_eq!(round["run"]["succeeded_iterations"], 50);
+    assert_eq!(round["run"]["succeeded_iterations"], 30);
     let rejudged = ab(&["--rejudge", out_dir]);
     crate::support::assert_exit(&rejudged, 1);
 }

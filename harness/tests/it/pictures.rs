@@ -108,8 +108,29 @@ fn traces_show_the_slowest_iteration_with_tools_beside_the_websocket() {
         t.0 < c.1 && c.0 < t.1,
         "tools {t:?} and connect {c:?} overlap"
     );
-    // The handshake (80 ms) is the longer branch: it finishes the prewarm.
-    assert!(c.1 > t.1, "the websocket connect ends last: {c:?} vs {t:?}");
+    // The handshake (80 ms) is the longer branch: it finishes the prewarm in most iterations
+    // (not necessarily in the slowest, which on a busy machine can be one whose tool building
+    // was held up).
+    let processes: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .map(|e| &e["pid"])
+        .collect();
+    let end_of = |pid: &serde_json::Value, name: &str| {
+        events
+            .iter()
+            .find(|e| &e["pid"] == pid && e["ph"] == "X" && e["name"] == name)
+            .map(|e| span(e).1)
+    };
+    let connect_last = processes
+        .iter()
+        .filter(|pid| end_of(pid, "websocket_connect") > end_of(pid, "startup_prewarm_build_tools"))
+        .count();
+    assert!(
+        2 * connect_last > processes.len(),
+        "the websocket connect ended last in {connect_last} of {} iterations",
+        processes.len()
+    );
     // The mock's server-side instants are on the server track.
     assert!(
         events
