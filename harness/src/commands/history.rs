@@ -114,8 +114,8 @@ impl Pairing {
 /// One release's row of the history: each series' p50 with the reference's beside it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct HistoryCell {
-    pub metric: String,
-    pub status: Option<String>,
+    #[serde(flatten)]
+    pub key: crate::model::series::MetricKey,
     pub reference_ms: f64,
     pub value_ms: f64,
     pub delta_pct: Option<f64>,
@@ -149,8 +149,7 @@ pub(crate) fn history(
             .iter()
             .filter(|r| r.statistic == "p50")
             .map(|r| HistoryCell {
-                metric: r.metric.clone(),
-                status: r.status.clone(),
+                key: r.key(),
                 reference_ms: r.baseline_ms,
                 value_ms: r.current_ms,
                 delta_pct: r.delta_pct,
@@ -192,7 +191,7 @@ pub(crate) fn history_table(history: &History) -> String {
     for row in &history.rows {
         let mut line = vec![crate::report::printable(&row.candidate)];
         for column in HISTORY_COLUMNS {
-            let cell = row.cells.iter().find(|c| c.metric == column);
+            let cell = row.cells.iter().find(|c| c.key.metric == column);
             line.push(cell.map_or("-".into(), |c| format!("{:.1}", c.value_ms)));
         }
         lines.push(line);

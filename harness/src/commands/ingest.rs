@@ -216,10 +216,7 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut refinements = RefinementCounts::default();
     let mut dropped_samples = 0;
     for logged in &mut gathered.logs.samples {
-        let key = crate::model::series::MetricKey {
-            metric: logged.sample.metric.clone(),
-            status: logged.sample.status.clone(),
-        };
+        let key = logged.sample.key();
         if recorder.series.len() >= MAX_SERIES && !recorder.series.contains_key(&key) {
             dropped_samples += 1;
             continue;

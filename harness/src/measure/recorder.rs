@@ -32,10 +32,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn record(&mut self, sample: &Sample) {
-        let key = MetricKey {
-            metric: sample.metric.clone(),
-            status: sample.status.clone(),
-        };
+        let key = sample.key();
         let series = self.series.entry(key).or_insert_with(|| Series {
             histogram: DurationHistogram::default(),
             resolution: sample.resolution,

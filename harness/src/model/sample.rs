@@ -65,6 +65,11 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Its series.
+    pub fn key(&self) -> crate::model::series::MetricKey {
+        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
+    }
+
     /// A harness-measured (client-side) sample.
     pub fn client(metric: &str, duration: Duration) -> Self {
         Self {

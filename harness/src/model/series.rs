@@ -85,11 +85,38 @@ fn v2_body(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     Ok(body)
 }
 
-/// Which series a sample belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Which series a sample belongs to: a metric and, for phases that end in more than one way,
+/// the status it ended with.
+///
+/// The rows of the on-disk formats (`MetricRow`, `RoundSeries`, `StatComparison`, codex's
+/// `AggregatedMetric`) keep `metric` and `status` as fields of their own and hand out a
+/// `MetricKey` with `key()`: serde's `flatten` would make every such row buffer whatever
+/// unknown fields a file carries, which the bounded decoding of untrusted result files must
+/// not do (see `results::load`). Rows that live only in memory or are only written
+/// (`report::view::Line`, the sweep's and the history's rows) carry a `MetricKey`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct MetricKey {
     pub metric: String,
     pub status: Option<String>,
+}
+
+impl MetricKey {
+    pub fn new(metric: &str, status: Option<&str>) -> Self {
+        Self {
+            metric: metric.to_owned(),
+            status: status.map(str::to_owned),
+        }
+    }
+
+    /// `metric` or `metric[status]`.
+    pub fn label(&self) -> String {
+        crate::model::metric::series_label(&self.metric, self.status.as_deref())
+    }
+
+    /// Whether this is `metric` with `status`.
+    pub fn is(&self, metric: &str, status: Option<&str>) -> bool {
+        self.metric == metric && self.status.as_deref() == status
+    }
 }
 
 /// A duration histogram in microseconds.

@@ -109,8 +109,8 @@ fn metrics(table: &MetricTable) -> Vec<u8> {
                 .map(|((name, _), _)| *name)
                 .collect();
             [
-                l.metric.clone(),
-                l.status.clone().unwrap_or_default(),
+                l.key.metric.clone(),
+                l.key.status.clone().unwrap_or_default(),
                 l.count.to_string(),
                 l.errors.to_string(),
                 plain(l.min_ms),

@@ -35,8 +35,8 @@ fn metrics(table: &MetricTable) -> Value {
             .iter()
             .map(|l| {
                 let mut row = json!({
-                    "metric": l.metric,
-                    "status": l.status,
+                    "metric": l.key.metric,
+                    "status": l.key.status,
                     "count": l.count,
                     "errors": l.errors,
                     "min_ms": l.min_ms,

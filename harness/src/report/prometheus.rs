@@ -69,8 +69,8 @@ fn seconds(ms: f64) -> f64 {
 fn series_labels(line: &Line) -> String {
     format!(
         "metric=\"{}\",status=\"{}\"",
-        escape_label_value(&line.metric),
-        escape_label_value(line.status.as_deref().unwrap_or(""))
+        escape_label_value(&line.key.metric),
+        escape_label_value(line.key.status.as_deref().unwrap_or(""))
     )
 }
 

@@ -12,8 +12,8 @@ pub(crate) fn csv(report: &SweepReport) -> Vec<u8> {
     let rows = report.rows.iter().map(|row| {
         let mut record = row.params.clone();
         record.extend([
-            row.metric.clone(),
-            row.status.clone().unwrap_or_default(),
+            row.key.metric.clone(),
+            row.key.status.clone().unwrap_or_default(),
             row.count.to_string(),
             opt(row.p50_ms),
             opt(row.p90_ms),
@@ -28,7 +28,7 @@ pub(crate) fn csv(report: &SweepReport) -> Vec<u8> {
 pub(crate) fn series(report: &SweepReport) -> Vec<SweepSeries> {
     let mut out: Vec<SweepSeries> = Vec::new();
     for row in &report.rows {
-        let name = crate::model::metric::series_label(&row.metric, row.status.as_deref());
+        let name = row.key.label();
         let point = (row.params.join(", "), [row.p50_ms, row.p90_ms, row.p99_ms]);
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some((_, points)) => points.push(point),
@@ -61,7 +61,7 @@ pub(crate) fn table(report: &SweepReport) -> String {
             let value = report
                 .rows
                 .iter()
-                .filter(|r| r.params == row.params && r.metric == metric)
+                .filter(|r| r.params == row.params && r.key.metric == metric)
                 .filter_map(|r| r.p50_ms)
                 .next();
             cells.push(value.map_or("-".into(), |v| format!("{v:.3}")));

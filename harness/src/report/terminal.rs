@@ -151,8 +151,11 @@ fn metrics(table: &MetricTable) -> String {
         .iter()
         .map(|l| {
             let mut row = vec![
-                printable(&l.metric),
-                l.status.as_deref().map_or_else(|| "-".into(), printable),
+                printable(&l.key.metric),
+                l.key
+                    .status
+                    .as_deref()
+                    .map_or_else(|| "-".into(), printable),
                 l.count.to_string(),
                 l.errors.to_string(),
             ];

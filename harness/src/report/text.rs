@@ -143,10 +143,7 @@ pub(crate) fn span_refinement(refined: u64, unrefined: u64) -> String {
 }
 
 pub(crate) fn series(row: &StatComparison) -> String {
-    printable(&crate::model::metric::series_label(
-        &row.metric,
-        row.status.as_deref(),
-    ))
+    printable(&row.key().label())
 }
 
 pub(crate) fn gate(row: &StatComparison) -> &'static str {

@@ -33,8 +33,7 @@ pub(crate) struct Cell {
 /// One (metric, status) series.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Line {
-    pub metric: String,
-    pub status: Option<String>,
+    pub key: MetricKey,
     pub count: u64,
     pub errors: u64,
     pub min_ms: Option<f64>,
@@ -50,7 +49,7 @@ impl MetricTable {
     pub(crate) fn p50_of(&self, metric: &str) -> Option<f64> {
         self.lines
             .iter()
-            .find(|l| l.metric == metric && l.status.is_none())
+            .find(|l| l.key.is(metric, None))
             .and_then(|l| l.cells[0].value)
     }
 }
@@ -58,7 +57,7 @@ impl MetricTable {
 impl Line {
     /// `metric` or `metric[status]`.
     pub(crate) fn series(&self) -> String {
-        crate::model::metric::series_label(&self.metric, self.status.as_deref())
+        self.key.label()
     }
 }
 
@@ -89,10 +88,7 @@ impl MetricTable {
         let mut lines = Vec::with_capacity(rows.len());
         let mut thin = Vec::new();
         for row in rows {
-            let key = MetricKey {
-                metric: row.metric.clone(),
-                status: row.status.clone(),
-            };
+            let key = row.key();
             let all = pooled.as_ref().and_then(|p| p.get(&key));
             let values = [row.p50_ms, row.p90_ms, row.p95_ms, row.p99_ms, row.max_ms];
             let cells = std::array::from_fn(|i| {
@@ -118,8 +114,7 @@ impl MetricTable {
                 }
             });
             let line = Line {
-                metric: row.metric.clone(),
-                status: row.status.clone(),
+                key: key.clone(),
                 count: row.count,
                 errors: row.errors,
                 min_ms: row.min_ms,

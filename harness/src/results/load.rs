@@ -321,10 +321,7 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
                 check_name(path, "a status", status)?;
             }
             let histogram = decode(path, &s.metric, &s.status, &s.histogram, s.count)?;
-            let key = MetricKey {
-                metric: s.metric.clone(),
-                status: s.status.clone(),
-            };
+            let key = s.key();
             let series = Series {
                 histogram,
                 resolution: s.resolution,
@@ -353,10 +350,7 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
     let mut seen = 0usize;
     for row in &mut summary.metrics {
         check_name(path, "a metric name", &row.metric)?;
-        let key = MetricKey {
-            metric: row.metric.clone(),
-            status: row.status.clone(),
-        };
+        let key = row.key();
         let label = format!("{}[{}]", row.metric, row.status.as_deref().unwrap_or("-"));
         match pooled.get(&key) {
             None if row.count == 0 && row.histogram.is_none() => continue,

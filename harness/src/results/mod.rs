@@ -222,6 +222,13 @@ pub struct MetricRow {
     pub histogram: Option<String>,
 }
 
+impl MetricRow {
+    /// Its series.
+    pub fn key(&self) -> crate::model::series::MetricKey {
+        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
+    }
+}
+
 /// One round: a fresh runtime (or fresh processes) and its share of the iterations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RoundRecord {
@@ -243,6 +250,13 @@ pub struct RoundSeries {
     pub resolution: Resolution,
     /// Encoded like [`MetricRow::histogram`].
     pub histogram: String,
+}
+
+impl RoundSeries {
+    /// Its series.
+    pub fn key(&self) -> crate::model::series::MetricKey {
+        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
+    }
 }
 
 /// Measured − injected for one metric, over clean iterations.

@@ -8,8 +8,8 @@ use serde::Serialize;
 pub(crate) struct SweepRow {
     /// The point's parameter values, in axis order.
     pub params: Vec<String>,
-    pub metric: String,
-    pub status: Option<String>,
+    #[serde(flatten)]
+    pub key: crate::model::series::MetricKey,
     pub count: u64,
     pub p50_ms: Option<f64>,
     pub p90_ms: Option<f64>,

@@ -28,6 +28,13 @@ pub struct AggregatedMetric {
 }
 
 impl AggregatedMetric {
+    /// Its series.
+    pub fn key(&self) -> crate::model::series::MetricKey {
+        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
+    }
+}
+
+impl AggregatedMetric {
     pub fn mean_ms(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum_ms / self.count as f64)
     }

@@ -221,8 +221,7 @@ pub(crate) async fn execute(request: &SweepRequest) -> Result<SweepReport, Error
             .rows
             .extend(summary.metrics.iter().map(|row| SweepRow {
                 params: params.clone(),
-                metric: row.metric.clone(),
-                status: row.status.clone(),
+                key: row.key(),
                 count: row.count,
                 p50_ms: row.p50_ms,
                 p90_ms: row.p90_ms,

@@ -99,10 +99,6 @@ td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-chi
 .axis{stroke:#888;stroke-width:1}.grid{stroke:#eee;stroke-width:1}\
 .s0{stroke:#1f5fbf;fill:none;stroke-width:2}.s1{stroke:#d9480f;fill:none;stroke-width:2;stroke-dasharray:6 3}.s2{stroke:#6a3fb5;fill:none;stroke-width:1.5;stroke-dasharray:2 3}";
 
-fn series_label(key: &MetricKey) -> String {
-    crate::model::metric::series_label(&key.metric, key.status.as_deref())
-}
-
 /// The comparison rows of one series, as a small table.
 /// In the comparison table's order (p50 … p99); informational rows the design could not
 /// judge are folded into one line under the table, as the terminal and Markdown fold them.
@@ -227,10 +223,7 @@ fn render(
                 let _ = write!(
                     out,
                     "<li><span class=\"{v}\">{v}</span> {} {}: {}</li>",
-                    esc(&series_label(&MetricKey {
-                        metric: r.metric.clone(),
-                        status: r.status.clone(),
-                    })),
+                    esc(&r.key().label()),
                     esc(&r.statistic),
                     esc(&r.reason),
                     v = r.verdict.as_str()
@@ -304,28 +297,25 @@ fn render(
         lines.sort_by_key(|l| {
             order
                 .iter()
-                .position(|k| *k == (l.metric.as_str(), l.status.as_deref()))
+                .position(|k| l.key.is(k.0, k.1))
                 .unwrap_or(usize::MAX)
         });
     }
     for line in lines {
-        let key = MetricKey {
-            metric: line.metric.clone(),
-            status: line.status.clone(),
-        };
-        let Some(series) = pooled.get(&key) else {
+        let key = &line.key;
+        let Some(series) = pooled.get(key) else {
             continue;
         };
         let mut sides = vec![(current, series)];
-        if let Some(other) = baseline.and_then(|b| b.pooled.get(&key).map(|s| (b.label, s))) {
+        if let Some(other) = baseline.and_then(|b| b.pooled.get(key).map(|s| (b.label, s))) {
             sides.push(other);
         }
         let _ = write!(
             out,
             "<section class=\"metric\" data-series=\"{}\"><h2>{}</h2><p class=\"note\">{} samples, \
              p50 {} ms, p99 {} ms, resolution {}</p>{}",
-            esc(&series_label(&key)),
-            esc(&series_label(&key)),
+            esc(&key.label()),
+            esc(&key.label()),
             line.count,
             super::number::measured(line.cells[0].value, line.resolution),
             super::number::measured(line.cells[3].value, line.resolution),
@@ -333,7 +323,7 @@ fn render(
             plot(&sides)
         );
         if let Some(b) = baseline {
-            out.push_str(&verdict_rows(b.comparison, &key, (b.label, current)));
+            out.push_str(&verdict_rows(b.comparison, key, (b.label, current)));
         }
         out.push_str("</section>");
     }

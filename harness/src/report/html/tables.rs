@@ -10,7 +10,7 @@ use crate::report::text::cell;
 use crate::report::view::{MetricTable, STATISTICS};
 use crate::results::OverheadRow;
 
-use super::{esc, series_label};
+use super::esc;
 
 /// Every series of the run: count, errors, p50, p90, p95, p99, max, resolution.
 pub(super) fn percentiles(table: &MetricTable) -> String {
@@ -22,15 +22,12 @@ pub(super) fn percentiles(table: &MetricTable) -> String {
     }
     out.push_str("<th>resolution</th></tr>");
     for line in &table.lines {
-        let key = crate::model::series::MetricKey {
-            metric: line.metric.clone(),
-            status: line.status.clone(),
-        };
+        let key = &line.key;
         let _ = write!(
             out,
             "<tr data-series=\"{}\"><td>{}</td><td>{}</td><td>{}</td>",
-            esc(&series_label(&key)),
-            esc(&series_label(&key)),
+            esc(&key.label()),
+            esc(&key.label()),
             line.count,
             line.errors
         );

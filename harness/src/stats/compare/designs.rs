@@ -163,7 +163,7 @@ fn judge_rows(
             } else {
                 sides.names.0
             };
-            unmatched.push(format!("{} only in {only}", label(key)));
+            unmatched.push(format!("{} only in {only}", key.label()));
             continue;
         };
         let counts = (baseline.histogram.count(), current.histogram.count());

@@ -123,6 +123,11 @@ pub struct StatComparison {
 }
 
 impl StatComparison {
+    /// Its series.
+    pub fn key(&self) -> crate::model::series::MetricKey {
+        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
+    }
+
     /// The interval rules out a regression beyond the threshold (its upper end is within
     /// it): "not regressed", whether or not it also rules out an improvement.
     pub fn rules_out_regression(&self) -> bool {
@@ -379,7 +384,7 @@ impl Comparison {
             ));
         }
         for r in self.undecided() {
-            let label = crate::model::metric::series_label(&r.metric, r.status.as_deref());
+            let label = r.key().label();
             out.push(match &r.to_decide {
                 Some(fix) => format!("{label} {}: {}; {fix}", r.statistic, r.reason),
                 None => format!("{label} {}: {}", r.statistic, r.reason),
@@ -454,10 +459,6 @@ pub struct MismatchError {
 }
 
 pub(crate) use crate::results::differences;
-
-fn label(key: &MetricKey) -> String {
-    crate::model::metric::series_label(&key.metric, key.status.as_deref())
-}
 
 /// The resolution of `key` across rounds: Err when they disagree.
 fn resolution_of<'a>(
