@@ -64,7 +64,8 @@ pub(crate) fn read_bounded(
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(BoundedReadError::Io)?;
-    let kind = file.metadata().map_err(BoundedReadError::Io)?.file_type();
+    let metadata = file.metadata().map_err(BoundedReadError::Io)?;
+    let kind = metadata.file_type();
     if !kind.is_file() {
         return Err(BoundedReadError::NotAFile(if kind.is_dir() {
             "a directory"
@@ -80,7 +81,12 @@ pub(crate) fn read_bounded(
             "not a file"
         }));
     }
-    let mut bytes = Vec::new();
+    // Refused by its size before a byte is read; the read stays bounded for a file that
+    // grows meanwhile, into a buffer sized once (not doubled past the bound).
+    if metadata.len() > limit {
+        return Err(BoundedReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).map_or(0, |n| n + 1));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(BoundedReadError::Io)?;
