@@ -397,7 +397,19 @@ fn check(mut summary: RunSummary, path: &str) -> Result<LoadedResult, ResultFile
                         format!("row {label}'s resolution differs from its rounds'"),
                     ));
                 }
+                // Mean and spread are taken from the histograms, never from the file; the
+                // errors (failed iterations without this metric) cannot be re-derived, but
+                // cannot exceed the iterations that failed.
                 let errors = row.errors;
+                if errors > summary.run.failed_iterations {
+                    return Err(inconsistent(
+                        path,
+                        format!(
+                            "row {label} counts {errors} errors but only {} iterations failed",
+                            summary.run.failed_iterations
+                        ),
+                    ));
+                }
                 *row = MetricRow { errors, ..derived };
             }
         }

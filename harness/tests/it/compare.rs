@@ -281,6 +281,11 @@ fn corrupt_foreign_or_tampered_results_are_invalid_input() {
             "999999 succeeded",
         ),
         (
+            "errors.json",
+            tamper(&|d| d["metrics"][ttft]["errors"] = 999_999.into()),
+            "999999 errors but only",
+        ),
+        (
             "beyond.json",
             tamper(&|d| {
                 let rounds = d["plan"]["rounds"].as_u64().unwrap();
