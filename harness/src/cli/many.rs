@@ -139,7 +139,7 @@ pub(super) fn history(args: HistoryArgs) -> ExitCode {
     match crate::commands::history::history(&pairing, &reference, &candidates) {
         Ok(history) => {
             let terminal = Screen::new(json.iter());
-            terminal.show(&crate::commands::history::history_table(&history));
+            terminal.show(&crate::report::pairings::history_table(&history));
             if let Err(code) = write_json(json.as_ref(), &history) {
                 return code;
             }

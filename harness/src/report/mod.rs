@@ -18,6 +18,7 @@ pub(crate) mod markdown;
 pub(crate) mod number;
 pub(crate) mod outputs;
 pub(crate) mod page;
+pub(crate) mod pairings;
 pub(crate) mod prometheus;
 pub(crate) mod svg;
 pub(crate) mod sweep;

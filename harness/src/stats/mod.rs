@@ -1,12 +1,14 @@
 //! Statistics on results: interval estimates with the run or round as the unit
 //! ([`estimate`]), budgets judged on intervals ([`budget`]), and comparisons with their
-//! verdicts and family-wise error control ([`compare`]). Depends on `results` (and the
+//! verdicts and family-wise error control ([`compare`]), and the tables of candidates paired with
+//! a reference (`history`, `bisect`: [`pairings`]). Depends on `results` (and the
 //! layers below it), never on `report`; `results` never depends on it.
 
 pub(crate) mod budget;
 pub(crate) mod compare;
 pub(crate) mod design;
 pub(crate) mod estimate;
+pub(crate) mod pairings;
 pub(crate) mod rank;
 pub(crate) mod sequential;
 
