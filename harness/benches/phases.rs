@@ -44,7 +44,7 @@ fn phases(c: &mut Criterion) {
                         total += report
                             .samples
                             .iter()
-                            .filter(|s| s.metric == metric)
+                            .filter(|s| s.key.metric == metric)
                             .map(|s| s.duration)
                             .sum::<Duration>();
                     }

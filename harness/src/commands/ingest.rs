@@ -216,8 +216,8 @@ pub(crate) fn ingest(paths: &[PathBuf]) -> Result<IngestSummary, IngestError> {
     let mut refinements = RefinementCounts::default();
     let mut dropped_samples = 0;
     for logged in &mut gathered.logs.samples {
-        let key = logged.sample.key();
-        if recorder.series.len() >= MAX_SERIES && !recorder.series.contains_key(&key) {
+        if recorder.series.len() >= MAX_SERIES && !recorder.series.contains_key(&logged.sample.key)
+        {
             dropped_samples += 1;
             continue;
         }

@@ -32,11 +32,19 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn record(&mut self, sample: &Sample) {
-        let key = sample.key();
-        let series = self.series.entry(key).or_insert_with(|| Series {
-            histogram: DurationHistogram::default(),
-            resolution: sample.resolution,
-        });
+        // The key is cloned only for a series' first sample.
+        if !self.series.contains_key(&sample.key) {
+            self.series.insert(
+                sample.key.clone(),
+                Series {
+                    histogram: DurationHistogram::default(),
+                    resolution: sample.resolution,
+                },
+            );
+        }
+        let Some(series) = self.series.get_mut(&sample.key) else {
+            return;
+        };
         series.histogram.record(sample.duration);
         series.resolution = series.resolution.max(sample.resolution);
     }
@@ -65,9 +73,9 @@ impl Recorder {
             let (Some(start), Some(end)) = (sample.started_at(), sample.ended_at) else {
                 continue;
             };
-            let offsets = match self.offsets.get_mut(&sample.metric) {
+            let offsets = match self.offsets.get_mut(&sample.key.metric) {
                 Some(o) => o,
-                None => self.offsets.entry(sample.metric.clone()).or_default(),
+                None => self.offsets.entry(sample.key.metric.clone()).or_default(),
             };
             offsets
                 .start
@@ -124,8 +132,7 @@ mod tests {
 
     fn sample(metric: &str, status: Option<&str>, us: u64, resolution: Resolution) -> Sample {
         Sample {
-            metric: metric.into(),
-            status: status.map(Into::into),
+            key: crate::model::series::MetricKey::new(metric, status),
             duration: Duration::from_micros(us),
             resolution,
             ended_at: None,

@@ -344,7 +344,11 @@ impl<T: Target> RoundShared<T> {
             recorder.record_critical_path(&report.samples);
             return;
         }
-        let produced: HashSet<&str> = report.samples.iter().map(|s| s.metric.as_str()).collect();
+        let produced: HashSet<&str> = report
+            .samples
+            .iter()
+            .map(|s| s.key.metric.as_str())
+            .collect();
         for metric in self
             .expected
             .iter()
@@ -361,12 +365,12 @@ fn add_open_loop_samples(report: &mut IterationReport, delay: Duration) {
     let until = report
         .samples
         .iter()
-        .find(|s| s.metric.ends_with("client.turn_first_delta"))
+        .find(|s| s.key.metric.ends_with("client.turn_first_delta"))
         .or_else(|| {
             report
                 .samples
                 .iter()
-                .find(|s| s.metric == "client.iteration")
+                .find(|s| s.key.metric == "client.iteration")
         })
         .map(|s| s.duration);
     report

@@ -54,7 +54,7 @@ pub(crate) struct Attribution {
 const WAIT_FLOOR: Duration = Duration::from_millis(1);
 
 fn first<'a>(samples: &'a [Sample], metric: &str) -> Option<&'a Sample> {
-    samples.iter().find(|s| s.metric == metric)
+    samples.iter().find(|s| s.key.metric == metric)
 }
 
 /// The critical path of one iteration's samples (None without a first token).
@@ -73,7 +73,7 @@ pub(crate) fn attribute(samples: &[Sample]) -> Option<Attribution> {
         && resolve.duration >= WAIT_FLOOR
     {
         let waited = resolve.duration.min(ttft);
-        let cause = match resolve.status.as_deref() {
+        let cause = match resolve.key.status.as_deref() {
             Some("timed_out") => Some(Cause::WarmupTimeout),
             Some("ready") | Some("failed") => prewarm,
             _ => None,
@@ -97,8 +97,7 @@ mod tests {
 
     fn sample(metric: &str, status: Option<&str>, ms: u64) -> Sample {
         Sample {
-            metric: metric.into(),
-            status: status.map(str::to_owned),
+            key: crate::model::series::MetricKey::new(metric, status),
             duration: Duration::from_millis(ms),
             resolution: Resolution::Us,
             ended_at: None,

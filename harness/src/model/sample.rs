@@ -10,6 +10,7 @@ use codex_telemetry::{
 };
 
 use crate::model::metric::{TURN_TTFT, WEBSOCKET_CONNECT};
+use crate::model::series::MetricKey;
 
 /// The finest unit a metric's values were really reported in.
 #[derive(
@@ -55,8 +56,7 @@ impl Resolution {
 /// One measured duration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
-    pub metric: String,
-    pub status: Option<String>,
+    pub key: MetricKey,
     pub duration: Duration,
     pub resolution: Resolution,
     /// When the phase ended, by the wall clock (the telemetry record's timestamp, or the
@@ -65,16 +65,10 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Its series.
-    pub fn key(&self) -> crate::model::series::MetricKey {
-        crate::model::series::MetricKey::new(&self.metric, self.status.as_deref())
-    }
-
     /// A harness-measured (client-side) sample.
     pub fn client(metric: &str, duration: Duration) -> Self {
         Self {
-            metric: metric.to_owned(),
-            status: None,
+            key: MetricKey::new(metric, None),
             duration,
             resolution: Resolution::Us,
             ended_at: None,
@@ -166,8 +160,7 @@ pub(crate) fn decode<'a>(
         });
     };
     Ok(Some(Sample {
-        metric,
-        status,
+        key: MetricKey { metric, status },
         duration,
         resolution,
         ended_at: None,
@@ -220,8 +213,8 @@ mod tests {
             ("duration_ms", AttrValue::Str("23")),
         ];
         let sample = decode(attrs(&pairs)).unwrap().unwrap();
-        assert_eq!(sample.metric, "thread_start_total");
-        assert_eq!(sample.status.as_deref(), Some("ready"));
+        assert_eq!(sample.key.metric, "thread_start_total");
+        assert_eq!(sample.key.status.as_deref(), Some("ready"));
         assert_eq!(sample.duration, Duration::from_millis(23));
         assert_eq!(sample.resolution, Resolution::Ms);
     }
@@ -234,7 +227,7 @@ mod tests {
             ("duration_us", AttrValue::Int(734)),
         ];
         let sample = decode(attrs(&pairs)).unwrap().unwrap();
-        assert_eq!(sample.metric, "turn_ttft");
+        assert_eq!(sample.key.metric, "turn_ttft");
         assert_eq!(sample.duration, Duration::from_micros(734));
         assert_eq!(sample.resolution, Resolution::Us);
     }

@@ -92,8 +92,8 @@ fn v2_body(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
 /// `AggregatedMetric`) keep `metric` and `status` as fields of their own and hand out a
 /// `MetricKey` with `key()`: serde's `flatten` would make every such row buffer whatever
 /// unknown fields a file carries, which the bounded decoding of untrusted result files must
-/// not do (see `results::load`). Rows that live only in memory or are only written
-/// (`report::view::Line`, the sweep's and the history's rows) carry a `MetricKey`.
+/// not do (see `results::load`). Samples and the rows that live only in memory or are only
+/// written (`report::view::Line`, the sweep's and the history's rows) carry a `MetricKey`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct MetricKey {
     pub metric: String,

@@ -85,7 +85,7 @@ pub(crate) fn chrome_trace(summary: &RunSummary, timelines: &[Timeline]) -> Vec<
             let (Some(start), Some(_)) = (phase.started_at(), phase.ended_at) else {
                 continue;
             };
-            let (track, tid) = track(&phase.metric);
+            let (track, tid) = track(&phase.key.metric);
             if !named.contains(&tid) {
                 named.push(tid);
                 events.push(json!({
@@ -94,11 +94,11 @@ pub(crate) fn chrome_trace(summary: &RunSummary, timelines: &[Timeline]) -> Vec<
                 }));
             }
             let mut args = json!({ "duration_ms": phase.duration.as_secs_f64() * 1e3 });
-            if let Some(status) = &phase.status {
+            if let Some(status) = &phase.key.status {
                 args["status"] = json!(status);
             }
             events.push(json!({
-                "ph": "X", "name": phase.metric, "cat": track, "pid": pid, "tid": tid,
+                "ph": "X", "name": phase.key.metric, "cat": track, "pid": pid, "tid": tid,
                 "ts": micros(start, origin), "dur": phase.duration.as_micros() as u64,
                 "args": args
             }));

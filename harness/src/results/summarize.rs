@@ -324,8 +324,7 @@ mod tests {
         r.record(&Sample::client("turn_ttft", Duration::from_millis(5)));
         for status in ["ready", "failed"] {
             r.record(&Sample {
-                metric: "startup_prewarm_resolve".into(),
-                status: Some(status.into()),
+                key: crate::model::series::MetricKey::new("startup_prewarm_resolve", Some(status)),
                 duration: Duration::ZERO,
                 resolution: Resolution::Us,
                 ended_at: None,

@@ -538,8 +538,8 @@ fn overheads(
     }
     let resolve_status = samples
         .iter()
-        .find(|s| s.metric == StartupPhase::PrewarmResolve.as_str())
-        .and_then(|s| s.status.as_deref());
+        .find(|s| s.key.metric == StartupPhase::PrewarmResolve.as_str())
+        .and_then(|s| s.key.status.as_deref());
     // Without a prewarm (HTTP), the first turn discovers and builds the tools itself, so the
     // tool-listing delay is part of what its first token waited for.
     let first_turn_builds_tools = match resolve_status {
@@ -586,7 +586,7 @@ fn overheads(
     let first_turn_delay = first_turn_at_mock + first_turn_tools;
     let mut out = Vec::with_capacity(samples.len());
     for sample in samples {
-        let injected = match sample.metric.as_str() {
+        let injected = match sample.key.metric.as_str() {
             m if m == WEBSOCKET_CONNECT => handshake,
             m if m == StartupPhase::PrewarmBuildTools.as_str() => tool_delay,
             m if m == StartupPhase::PrewarmWebsocketWarmup.as_str() => warmup,
@@ -602,7 +602,7 @@ fn overheads(
             _ => Duration::ZERO,
         };
         out.push(OverheadSample {
-            metric: sample.metric.clone(),
+            metric: sample.key.metric.clone(),
             measured: sample.duration,
             injected,
         });

@@ -43,8 +43,10 @@ impl Target for FakeTarget {
             .phases
             .iter()
             .map(|(metric, status, base)| Sample {
-                metric: metric.clone(),
-                status: status.clone(),
+                key: crate::model::series::MetricKey {
+                    metric: metric.clone(),
+                    status: status.clone(),
+                },
                 duration: self.duration_at(*base, index),
                 resolution: Resolution::Us,
                 ended_at: None,

@@ -222,8 +222,8 @@ mod tests {
             .iter()
             .map(|l| {
                 (
-                    l.sample.metric.clone(),
-                    l.sample.status.clone(),
+                    l.sample.key.metric.clone(),
+                    l.sample.key.status.clone(),
                     l.sample.duration.as_millis() as f64,
                 )
             })

@@ -247,8 +247,8 @@ mod tests {
             .iter()
             .map(|LoggedSample { sample: s, .. }| {
                 (
-                    s.metric.as_str(),
-                    s.status.as_deref(),
+                    s.key.metric.as_str(),
+                    s.key.status.as_deref(),
                     s.duration.as_millis(),
                 )
             })
@@ -340,7 +340,7 @@ mod tests {
             let ms = logged.sample.duration.as_millis();
             let outcome = index.refine(&mut logged.sample, logged.span);
             got.push((
-                logged.sample.metric,
+                logged.sample.key.metric,
                 ms,
                 outcome,
                 logged.sample.duration.as_micros(),

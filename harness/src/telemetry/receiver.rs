@@ -257,7 +257,10 @@ impl OtlpReceiver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(thread_id)
                 .map_or(0, |samples| {
-                    samples.iter().filter(|(s, _)| s.metric == metric).count()
+                    samples
+                        .iter()
+                        .filter(|(s, _)| s.key.metric == metric)
+                        .count()
                 })
                 >= count
         })

@@ -135,7 +135,7 @@ impl SpanIndex {
 
     /// Whether `sample`, logged in span `logged_in`, could be refined now.
     pub(crate) fn has_span_for(&self, sample: &Sample, logged_in: Option<u64>) -> bool {
-        match (phase_span(&sample.metric), logged_in) {
+        match (phase_span(&sample.key.metric), logged_in) {
             (Some(phase), Some(span)) => self.find(phase, span).is_some(),
             (Some(_), None) => false,
             (None, _) => true,
@@ -144,7 +144,7 @@ impl SpanIndex {
 
     /// Replaces a whole-millisecond sample's duration with its span's, when one agrees.
     pub(crate) fn refine(&self, sample: &mut Sample, logged_in: Option<u64>) -> Refinement {
-        let Some(phase) = phase_span(&sample.metric) else {
+        let Some(phase) = phase_span(&sample.key.metric) else {
             return Refinement::NotMapped;
         };
         if sample.resolution != Resolution::Ms {
@@ -216,8 +216,7 @@ mod tests {
 
     fn logged(metric: &str, ms: u64) -> Sample {
         Sample {
-            metric: metric.into(),
-            status: None,
+            key: crate::model::series::MetricKey::new(metric, None),
             duration: Duration::from_millis(ms),
             resolution: Resolution::Ms,
             ended_at: None,

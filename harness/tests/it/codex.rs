@@ -434,7 +434,7 @@ async fn harness_overhead_against_bare_codex_exec() {
             report
                 .samples
                 .iter()
-                .find(|s| s.metric == "client.process_exit")
+                .find(|s| s.key.metric == "client.process_exit")
                 .expect("the harness times the process")
                 .duration
         };

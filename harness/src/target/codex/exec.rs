@@ -112,7 +112,7 @@ impl CodexExecTarget {
         // A turn codex answered always logs its time to first token: without it, the
         // telemetry of this iteration was lost (a stalled or refused export), and the
         // iteration measured nothing.
-        let telemetry_lost = !samples.iter().any(|s| s.metric == TURN_TTFT);
+        let telemetry_lost = !samples.iter().any(|s| s.key.metric == TURN_TTFT);
         let marks = crate::target::server_marks(&rig.mock.requests().take_thread(&thread_id));
         samples.push(Sample::client_from(
             CLIENT_PROCESS_EXIT,

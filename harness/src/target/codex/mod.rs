@@ -310,9 +310,9 @@ impl CodexRig {
         };
         samples
             .iter()
-            .filter(|s| s.metric == StartupPhase::PrewarmBuildTools.as_str())
+            .filter(|s| s.key.metric == StartupPhase::PrewarmBuildTools.as_str())
             .map(|s| OverheadSample {
-                metric: s.metric.clone(),
+                metric: s.key.metric.clone(),
                 measured: s.duration,
                 injected,
             })

@@ -287,9 +287,9 @@ fn observe(seen: &mut ClientTurn, method: &str, mut params: Value, sent: Instant
 fn cohort_samples(samples: Vec<Sample>, cohort: Cohort) -> impl Iterator<Item = Sample> {
     let mut seen: HashSet<(String, Option<String>)> = HashSet::new();
     samples.into_iter().map(move |mut sample| {
-        let first = seen.insert((sample.metric.clone(), sample.status.clone()));
+        let first = seen.insert((sample.key.metric.clone(), sample.key.status.clone()));
         let in_cohort = if first { cohort } else { Cohort::Followup };
-        sample.metric = in_cohort.name(&sample.metric);
+        sample.key.metric = in_cohort.name(&sample.key.metric);
         sample
     })
 }
@@ -469,8 +469,7 @@ mod tests {
     #[test]
     fn first_events_go_to_the_cohort_later_ones_to_follow_ups() {
         let ms = |m: &str, v| Sample {
-            metric: m.into(),
-            status: None,
+            key: crate::model::series::MetricKey::new(m, None),
             duration: Duration::from_millis(v),
             resolution: crate::model::sample::Resolution::Ms,
             ended_at: None,
@@ -484,7 +483,7 @@ mod tests {
             ],
             Cohort::Warm,
         )
-        .map(|s| (s.metric, s.duration.as_millis() as u64))
+        .map(|s| (s.key.metric, s.duration.as_millis() as u64))
         .collect();
         assert_eq!(
             named,
