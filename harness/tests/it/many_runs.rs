@@ -153,12 +153,13 @@ fn bisect_finds_the_first_value_where_ttft_regressed() {
             "iterations=60",
             "--set",
             "warmup=2",
-            // The question is where TTFT jumped by more than 10%: with rounds of 20 the
-            // harness's own jitter (about 1 ms between rounds' p50s here) would take some 40
-            // round pairs to rule out a 2% regression between equal values; 10% takes a few,
-            // and more are added when the machine is busy.
+            // The question is where TTFT jumped (here by +200%): with rounds of 20 the
+            // harness's own jitter (about 1 ms between rounds' p50s idle) would take some 40
+            // round pairs to rule out a 2% regression between equal values; 25% takes a few
+            // idle, and with both cores busy a 10% threshold once stayed undecided between
+            // equal values for all 30 round pairs.
             "--set",
-            "gate.relative_threshold=0.1",
+            "gate.relative_threshold=0.25",
             "--rounds",
             "3",
             "--out-dir",
