@@ -96,7 +96,7 @@ pub use commands::report::execute as report_files;
 pub use commands::run::{AUTO_MAX_ROUNDS, RunReport, RunRequest, execute as run};
 pub use commands::validate::execute as validate;
 pub use error::{Error, GateVerdict};
-pub use measure::meter::{Meter, MeterSink, Stage};
+pub use measure::meter::{Meter, MeterSink, RoundStage};
 pub use model::target::TargetInfo;
 pub use results::ingest::IngestSummary;
 pub use results::load::{LoadedResult, ResultFileError, load_result};

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::measure::meter::{Meter, MeterSink, Stage};
+use crate::measure::meter::{Meter, MeterSink, RoundStage};
 
 /// A bar on stderr, or no meter at all when `quiet` or stderr is not a terminal.
 pub(crate) fn meter(quiet: bool) -> Meter {
@@ -22,7 +22,7 @@ impl MeterSink for Bar {
     fn planned(&self, measured_iterations: u64) {
         self.0.set_length(measured_iterations);
     }
-    fn stage(&self, stage: Stage) {
+    fn stage(&self, stage: RoundStage) {
         self.0.set_message(stage.as_str());
     }
     fn advance(&self) {

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 /// What a round is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub enum RoundStage {
     /// Iterations that are run and not recorded.
     Warmup,
     /// Iterations that are recorded.
     Measuring,
 }
 
-impl Stage {
+impl RoundStage {
     /// The word a progress display shows.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,7 +31,7 @@ pub trait MeterSink: Send + Sync {
     /// The measured iterations (warmup excluded) the whole run plans.
     fn planned(&self, measured_iterations: u64);
     /// A round entered `stage`.
-    fn stage(&self, stage: Stage);
+    fn stage(&self, stage: RoundStage);
     /// One more measured iteration ended (succeeded or failed).
     fn advance(&self);
     /// The run ended (also when stopped early).
@@ -59,7 +59,7 @@ impl Meter {
         }
     }
 
-    pub(crate) fn stage(&self, stage: Stage) {
+    pub(crate) fn stage(&self, stage: RoundStage) {
         if let Some(sink) = &self.0 {
             sink.stage(stage);
         }
@@ -105,7 +105,7 @@ pub(crate) mod tests {
                 .unwrap()
                 .push(format!("planned {measured_iterations}"));
         }
-        fn stage(&self, stage: Stage) {
+        fn stage(&self, stage: RoundStage) {
             self.0.lock().unwrap().push(stage.as_str().to_owned());
         }
         fn advance(&self) {
@@ -126,8 +126,8 @@ pub(crate) mod tests {
         let recorded = Arc::new(Recorded::default());
         let on = Meter::to(Arc::clone(&recorded));
         on.planned(2);
-        on.stage(Stage::Warmup);
-        on.stage(Stage::Measuring);
+        on.stage(RoundStage::Warmup);
+        on.stage(RoundStage::Measuring);
         on.advance();
         on.clone().advance();
         on.finish();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::measure::meter::{Meter, Stage};
+use crate::measure::meter::{Meter, RoundStage};
 use crate::measure::recorder::Recorder;
 use crate::measure::timeline::TimelineKeeper;
 use crate::model::sample::Sample;
@@ -172,9 +172,9 @@ pub(crate) async fn measure_round<T: Target>(
     let total = plan.warmup.saturating_add(plan.iterations);
     let started = Instant::now();
     meter.stage(if plan.warmup > 0 {
-        Stage::Warmup
+        RoundStage::Warmup
     } else {
-        Stage::Measuring
+        RoundStage::Measuring
     });
     let workers = (plan.concurrency.get() as u64).min(total);
     let shard_count = std::thread::available_parallelism()
@@ -254,7 +254,7 @@ async fn work<T: Target>(round: Arc<RoundShared<T>>, worker: u64) -> WorkerResul
         if measured {
             round.measured_start.get_or_init(Instant::now);
             if index == round.plan.warmup {
-                round.meter.stage(Stage::Measuring);
+                round.meter.stage(RoundStage::Measuring);
             }
         }
         // Cancelled by a stop request: dropped, not counted.
