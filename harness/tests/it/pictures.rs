@@ -28,8 +28,13 @@ fn critical_path_names_the_slower_prewarm_branch() {
     // Handshake 80 ms against tools 50 ms; the turn comes at 150 ms, after the prewarm.
     let slow_handshake = run(&[]);
     assert_eq!(slow_handshake["iterations"], 20, "{slow_handshake}");
+    // Most iterations, not all: with both cores busy, tool building once took longer than
+    // the handshake's 80 ms in 1 of 20.
     assert_eq!(slow_handshake["prewarm"][0]["branch"], "websocket connect");
-    assert_eq!(slow_handshake["prewarm"][0]["iterations"], 20);
+    assert!(
+        slow_handshake["prewarm"][0]["iterations"].as_u64().unwrap() >= 15,
+        "{slow_handshake}"
+    );
     assert_eq!(slow_handshake["first_token"][0]["cause"], "model response");
     // Tools slower than the handshake, and the turn sent at once: the first token waits on
     // tool building for most of the 150 ms.
@@ -44,7 +49,7 @@ fn critical_path_names_the_slower_prewarm_branch() {
         .iter()
         .find(|w| w["cause"] == "tool building")
         .unwrap_or_else(|| panic!("{slow_tools}"));
-    assert_eq!(waited["iterations"], 20);
+    assert!(waited["iterations"].as_u64().unwrap() >= 15, "{waited}");
     assert!(
         waited["waited_p50_ms"].as_f64().unwrap() > 100.0,
         "{waited}"
