@@ -32,21 +32,21 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn record(&mut self, sample: &Sample) {
-        // The key is cloned only for a series' first sample.
-        if !self.series.contains_key(&sample.key) {
-            self.series.insert(
-                sample.key.clone(),
-                Series {
-                    histogram: DurationHistogram::default(),
-                    resolution: sample.resolution,
-                },
-            );
-        }
-        let Some(series) = self.series.get_mut(&sample.key) else {
+        // One lookup for a series already seen; the key is cloned only for its first sample.
+        if let Some(series) = self.series.get_mut(&sample.key) {
+            series.histogram.record(sample.duration);
+            series.resolution = series.resolution.max(sample.resolution);
             return;
-        };
-        series.histogram.record(sample.duration);
-        series.resolution = series.resolution.max(sample.resolution);
+        }
+        let mut histogram = DurationHistogram::default();
+        histogram.record(sample.duration);
+        self.series.insert(
+            sample.key.clone(),
+            Series {
+                histogram,
+                resolution: sample.resolution,
+            },
+        );
     }
 
     pub(crate) fn record_overhead(&mut self, sample: &OverheadSample) {
