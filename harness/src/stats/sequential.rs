@@ -83,6 +83,17 @@ impl SequentialPlan {
         })
     }
 
+    /// The same plan (first look, error budget) ending at `max_rounds` instead: for a time
+    /// budget that holds fewer round pairs than the plan's last look. Decided before the first
+    /// look is judged, from how long its round pairs took (nothing the comparison measures), so
+    /// the levels are as fixed in advance as those of [`SequentialPlan::new`] and still sum to
+    /// the budget; α spread over looks that could never run would only widen every interval.
+    pub(crate) fn ending_at(&self, max_rounds: u32) -> Self {
+        let first = self.looks[0];
+        Self::new(first, max_rounds.max(first), 1.0 - self.alpha)
+            .expect("the first look was valid and the end is not before it")
+    }
+
     /// Round pairs at each look.
     pub(crate) fn rounds(&self) -> &[u32] {
         &self.looks
@@ -141,6 +152,15 @@ mod tests {
         assert_eq!(SequentialPlan::new(5, 5, 0.95).unwrap().rounds(), &[5]);
         assert!(SequentialPlan::new(2, 40, 0.95).is_err());
         assert!(SequentialPlan::new(10, 8, 0.95).is_err());
+        // Cut to what a time budget holds: same first look and budget, fewer looks.
+        let cut = plan.ending_at(27);
+        assert_eq!(cut.rounds(), &[10, 14, 19, 27]);
+        let spent: f64 = (0..cut.rounds().len())
+            .map(|i| 1.0 - cut.look(i).confidence)
+            .sum();
+        assert!((spent - 0.05).abs() < 1e-12, "{spent}");
+        assert!(cut.look(0).confidence < plan.look(0).confidence);
+        assert_eq!(plan.ending_at(4).rounds(), &[10]);
     }
 
     /// How one sequential A/B of a row ends: its verdict and the round pairs it took. Each

@@ -61,7 +61,9 @@ pub(super) fn run(
     let started = Instant::now();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut judged = None;
-    for (index, &rounds) in plan.rounds().iter().enumerate() {
+    let mut plan = plan.clone();
+    let mut index = 0;
+    while let Some(&rounds) = plan.rounds().get(index) {
         let done = a.len() as u32;
         if let (Some(limit), true) = (until.max_time, done > 0) {
             let per_pair = started.elapsed() / done;
@@ -80,6 +82,11 @@ pub(super) fn run(
             super::rounds::run_pairs(scenario_b, done + 1..=rounds, out_dir, request)?;
         a.extend(more_a);
         b.extend(more_b);
+        if index == 0
+            && let Some(limit) = until.max_time
+        {
+            plan = fitted_to_time(plan, limit, started.elapsed(), request);
+        }
         let look = plan.look(index);
         let comparison = super::judge(scenario_a, scenario_b, &a, &b, request, Some(look))?;
         let decided = until.stop.decided(&comparison);
@@ -100,7 +107,40 @@ pub(super) fn run(
         if decided || crate::sys::shutdown::requested().is_some() {
             break;
         }
+        index += 1;
     }
     let comparison = judged.expect("the first look always runs");
     Ok((comparison, a, b))
+}
+
+/// The plan cut to the round pairs `limit` holds at the pace of the first look (which took
+/// `first_look` for its round pairs), so that the error budget is spent on looks that can run.
+/// Decided before the first look is judged; `ab --rejudge` of the kept rounds takes the same
+/// plan with `--max-rounds` set to its last look (the comparison records it).
+fn fitted_to_time(
+    plan: SequentialPlan,
+    limit: Duration,
+    first_look: Duration,
+    request: &AbRequest,
+) -> SequentialPlan {
+    let first = plan.rounds()[0];
+    let per_pair = first_look.as_secs_f64() / f64::from(first);
+    // A tenth kept in hand: a last look that the pace of later pairs pushes past the limit
+    // would not run, and its share of the budget and its round pairs would be lost.
+    let fits = (0.9 * limit.as_secs_f64() / per_pair.max(1e-9))
+        .floor()
+        .min(f64::from(u32::MAX)) as u32;
+    if fits >= plan.max_rounds() {
+        return plan;
+    }
+    let cut = plan.ending_at(fits);
+    request.progress.say(|| {
+        format!(
+            "--max-time {limit:?} holds about {fits} round pairs at {per_pair:.1} s a pair: \
+             looks at {:?} (judge the kept rounds again with --max-rounds {})",
+            cut.rounds(),
+            cut.max_rounds()
+        )
+    });
+    cut
 }
