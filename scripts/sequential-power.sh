@@ -9,7 +9,8 @@
 #
 #   bash scripts/sequential-power.sh SCENARIO
 #
-# Environment: POWER_TRIALS (N, default 10), POWER_SHIFT (default 0.05), POWER_ROUNDS (the
+# Environment: POWER_TRIALS (N, default 10), POWER_AA_TRIALS (A/A trials, default N: fewer
+# spends more of the machine's time on detection; they are spread over the shifted ones), POWER_SHIFT (default 0.05), POWER_ROUNDS (the
 # first look, default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
 # default), POWER_SET (one extra --set for both sides, e.g. iterations=400), POWER_LOAD=1 (a
 # CPU hog on one core for the whole measurement), POWER_OUT (default
@@ -18,9 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 SCENARIO=$1
 TRIALS=${POWER_TRIALS:-10}
+AA_TRIALS=${POWER_AA_TRIALS:-$TRIALS}
 SHIFT=${POWER_SHIFT:-0.05}
 ROUNDS=${POWER_ROUNDS:-10}
 MAX_ROUNDS=${POWER_MAX_ROUNDS:-40}
@@ -73,8 +75,13 @@ trial() {
     echo "sequential-power: $kind $n: exit $code, ${seconds}s, $rounds round pairs" >&2
 }
 
+aa_done=0
 for n in $(seq 1 "$TRIALS"); do
-    trial aa "$n"
+    # The A/A trials spread evenly: one whenever their share of the trials so far is behind.
+    if [ $((aa_done * TRIALS)) -lt $((AA_TRIALS * n)) ]; then
+        aa_done=$((aa_done + 1))
+        trial aa "$aa_done"
+    fi
     trial shift "$n" --b-set "backend.delays.first_token=\"$first_token\""
 done
 
