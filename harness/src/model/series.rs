@@ -251,6 +251,20 @@ impl DurationHistogram {
         }
     }
 
+    /// Recorded values and their counts, ascending, in milliseconds as reported (see
+    /// [`DurationHistogram::quantile_ms`]).
+    pub fn reported_values_ms(
+        &self,
+        resolution: Resolution,
+    ) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.histogram.iter_recorded().map(move |v| {
+            (
+                self.reported_ms(v.value_iterated_to(), resolution),
+                v.count_at_value(),
+            )
+        })
+    }
+
     /// Recorded values and their counts, ascending: (highest equivalent value in µs, count).
     pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.histogram.iter_recorded().map(|v| {

@@ -25,7 +25,9 @@
 //! cluster means covers far less than its nominal level (the unit tests measure it: about
 //! 80% at a nominal 95% with 5 runs), while the t interval holds its level (the same tests).
 //! Each round value carries its resolution's quantization noise (res²/12), so whole-millisecond
-//! series never get a zero-width interval from identical values.
+//! series never get a zero-width interval from identical values: added to the variances of a
+//! history, a floor under the spread of paired differences (which already holds it). Round
+//! values of whole-millisecond series are Harrell–Davis estimates ([`super::quantile`]).
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -234,8 +236,10 @@ pub(crate) const TRIM: f64 = 0.1;
 /// mean of the rest, and the winsorized variance (the trimmed values replaced by the nearest
 /// kept ones) scaled by 1/(1 − 2g/n)²; Student t with n − 2g − 1 degrees of freedom. With
 /// fewer than 10 values nothing is trimmed and it is the ordinary t interval of the mean.
-/// `extra_variance` is added to each value's variance (quantization).
-pub(crate) fn trimmed_interval(values: &[f64], extra_variance: f64, confidence: f64) -> Interval {
+/// `variance_floor` is the least variance each value is taken to have (its quantization): the
+/// values' own spread already holds their rounding, so the floor is not added to it, only
+/// keeps identical whole-millisecond values from giving a zero-width interval.
+pub(crate) fn trimmed_interval(values: &[f64], variance_floor: f64, confidence: f64) -> Interval {
     let n = values.len();
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -244,7 +248,7 @@ pub(crate) fn trimmed_interval(values: &[f64], extra_variance: f64, confidence: 
     let (low, high) = (sorted[g], sorted[n - g - 1]);
     let winsorized: Vec<f64> = sorted.iter().map(|v| v.clamp(low, high)).collect();
     let kept_share = kept.len() as f64 / n as f64;
-    let var = (variance(&winsorized) + extra_variance) / (kept_share * kept_share * n as f64);
+    let var = variance(&winsorized).max(variance_floor) / (kept_share * kept_share * n as f64);
     Interval::new(
         mean(kept),
         var.sqrt(),

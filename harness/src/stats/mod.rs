@@ -9,6 +9,7 @@ pub(crate) mod compare;
 pub(crate) mod design;
 pub(crate) mod estimate;
 pub(crate) mod pairings;
+pub(crate) mod quantile;
 pub(crate) mod rank;
 pub(crate) mod sequential;
 
@@ -41,11 +42,20 @@ pub(crate) fn resolution_ms(resolution: Resolution) -> f64 {
     }
 }
 
-/// The `q` percentile of `key` in a round, when the round has enough samples for it.
+/// The `q` percentile of `key` in a round, when the round has enough samples for it: the
+/// order statistic for series in microseconds, the Harrell–Davis estimate for whole
+/// milliseconds ([`quantile`]: one integer order statistic wastes most of such a round).
 pub(crate) fn round_value(round: &DecodedRound, key: &MetricKey, q: f64) -> Option<f64> {
     let series = round.get(key)?;
-    enough_for(series.histogram.count(), q)
-        .then(|| series.histogram.quantile_ms(q, series.resolution))
+    if !enough_for(series.histogram.count(), q) {
+        return None;
+    }
+    match series.resolution {
+        Resolution::Us => Some(series.histogram.quantile_ms(q, series.resolution)),
+        Resolution::Ms => {
+            quantile::harrell_davis(series.histogram.reported_values_ms(series.resolution), q)
+        }
+    }
 }
 
 /// All statuses of `metric` in a round merged (budgets judge a metric whole), with the
