@@ -127,9 +127,8 @@ fn fitted_to_time(
     let per_pair = first_look.as_secs_f64() / f64::from(first);
     // A tenth kept in hand: a last look that the pace of later pairs pushes past the limit
     // would not run, and its share of the budget and its round pairs would be lost.
-    let fits = (0.9 * limit.as_secs_f64() / per_pair.max(1e-9))
-        .floor()
-        .min(f64::from(u32::MAX)) as u32;
+    // `as` saturates: an instant first look (per_pair 0, the quotient infinite) fits all.
+    let fits = (0.9 * limit.as_secs_f64() / per_pair).floor() as u32;
     if fits >= plan.max_rounds() {
         return plan;
     }
