@@ -10,7 +10,8 @@
 #   bash scripts/sequential-power.sh SCENARIO
 #
 # Environment: POWER_TRIALS (N, default 10), POWER_AA_TRIALS (A/A trials, default N: fewer
-# spends more of the machine's time on detection; they are spread over the shifted ones), POWER_SHIFT (default 0.05), POWER_ROUNDS (the
+# spends more of the machine's time on detection; they are spread over the shifted ones,
+# and any beyond them run after: POWER_TRIALS=0 runs A/A trials only), POWER_SHIFT (default 0.05), POWER_ROUNDS (the
 # first look, default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
 # default), POWER_SET (one extra --set for both sides, e.g. iterations=400), POWER_LOAD=1 (a
 # CPU hog on one core for the whole measurement), POWER_OUT (default
@@ -19,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -eq 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 SCENARIO=$1
 TRIALS=${POWER_TRIALS:-10}
 AA_TRIALS=${POWER_AA_TRIALS:-$TRIALS}
@@ -84,8 +85,14 @@ for n in $(seq 1 "$TRIALS"); do
     fi
     trial shift "$n" --b-set "backend.delays.first_token=\"$first_token\""
 done
+# A/A trials beyond the shifted ones (all of them with POWER_TRIALS=0).
+while [ "$aa_done" -lt "$AA_TRIALS" ]; do
+    aa_done=$((aa_done + 1))
+    trial aa "$aa_done"
+done
 
 summarize() {
+    [ -s "$OUT/$1.txt" ] || return 0
     awk -v kind="$1" '
         { n++; c[$1]++; s += $2; r += $3; if ($2 > max) max = $2 }
         END {

@@ -12,8 +12,9 @@ use super::{AbError, AbRequest, Side, parts, side_process};
 
 /// Runs `rounds` (numbers in the whole run) of both sides in alternating order (odd rounds
 /// A first, even rounds B first), each round's files in `out_dir`, and loads them. With
-/// `[run] interleave = K`, each round is K parts per side, alternating A B B A … across the
-/// whole run, each side's parts joined into its round file ([`parts`]).
+/// `[run] interleave = K`, each round is K parts per side, the two sides alternating within a
+/// round and each opening every other round ([`a_goes_first`]), each side's parts joined into
+/// its round file ([`parts`]).
 pub(super) fn run_pairs(
     scenario_b: &Scenario,
     rounds: impl Iterator<Item = u32>,
@@ -44,9 +45,7 @@ pub(super) fn run_pairs(
         let mut parts_a = Vec::new();
         let mut parts_b = Vec::new();
         for index in 1..=interleave {
-            // Counted across the whole run, so each side goes first equally often.
-            let sequence = u64::from(round - 1) * u64::from(interleave) + u64::from(index - 1);
-            let order: [(char, &Side); 2] = if sequence % 2 == 0 {
+            let order: [(char, &Side); 2] = if a_goes_first(round, index) {
                 [('A', &request.a), ('B', &request.b)]
             } else {
                 [('B', &request.b), ('A', &request.a)]
@@ -110,4 +109,40 @@ pub(super) fn run_pairs(
         }
     }
     Ok((results_a, results_b))
+}
+
+/// Whether side A runs first in part `index` (1-based) of round `round` (1-based): the parts
+/// of a round alternate (A B, B A, …), and so do the rounds' openings (odd rounds open with
+/// A, even ones with B). Counting parts across the whole run instead would, with an even
+/// number of parts, open every round with A, right after the parent's own work between
+/// rounds (joining parts, judging a look): a cost of going first that a warmup launch per
+/// part used to hide would then fall on one side only.
+fn a_goes_first(round: u32, index: u32) -> bool {
+    (round - 1 + index - 1).is_multiple_of(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::a_goes_first;
+
+    #[test]
+    fn each_side_opens_half_the_rounds_and_parts_alternate() {
+        let opened_by_a = (1..=10).filter(|&r| a_goes_first(r, 1)).count();
+        assert_eq!(opened_by_a, 5);
+        for interleave in 1..=5u32 {
+            for round in 1..=10 {
+                for index in 2..=interleave {
+                    assert_ne!(
+                        a_goes_first(round, index),
+                        a_goes_first(round, index - 1),
+                        "round {round}, part {index}"
+                    );
+                }
+            }
+        }
+        // Four parts: A B B A A B B A in round 1, then B A A B B A A B.
+        let order = |round| (1..=4).map(|i| a_goes_first(round, i)).collect::<Vec<_>>();
+        assert_eq!(order(1), [true, false, true, false]);
+        assert_eq!(order(2), [false, true, false, true]);
+    }
 }
