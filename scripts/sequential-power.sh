@@ -11,8 +11,8 @@
 #
 # Environment: POWER_TRIALS (N, default 10), POWER_AA_TRIALS (A/A trials, default N: fewer
 # spends more of the machine's time on detection; they are spread over the shifted ones,
-# and any beyond them run after: POWER_TRIALS=0 runs A/A trials only), POWER_SHIFT (default 0.05), POWER_ROUNDS (the
-# first look, default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
+# and any beyond them run after: POWER_TRIALS=0 runs A/A trials only), POWER_SHIFT
+# (default 0.05), POWER_ROUNDS (the first look, default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
 # default), POWER_SET (one extra --set for both sides, e.g. iterations=400), POWER_LOAD=1 (a
 # CPU hog on one core for the whole measurement), POWER_OUT (default
 # target/sequential-power/<time>), PHASEBENCH (default target/release/phasebench, built when

@@ -177,7 +177,7 @@ mod tests {
         let share = |i: usize| (1.0 - five_minutes.look(i).confidence) / 0.05;
         assert!((share(3) - (1.0 - (19.0f64 / 28.0).powi(2))).abs() < 1e-12);
         assert!((share(0) - (10.0f64 / 28.0).powi(2)).abs() < 1e-12);
-        assert!((0..4).map(share).sum::<f64>() - 1.0 < 1e-12);
+        assert!(((0..4).map(share).sum::<f64>() - 1.0).abs() < 1e-12);
     }
 
     /// How one sequential A/B of a row ends: its verdict and the round pairs it took. Each
