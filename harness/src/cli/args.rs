@@ -265,7 +265,8 @@ pub(crate) struct AbArgs {
     /// Rounds per side (default 10), or `auto`: as many as keep every primary statistic
     /// judgeable (enough samples per round). The scenario's iterations are split across
     /// them (with --until-decided, each round gets that share and the first look is at
-    /// this many). With --rejudge: the directory must hold exactly this many round pairs.
+    /// this many). With --rejudge: the directory must hold exactly this many round pairs
+    /// (with --until-decided as well: the plan's first look, the rounds any look's count).
     #[arg(long, value_name = "N|auto", value_parser = rounds)]
     pub(crate) rounds: Option<Rounds>,
     /// Add round pairs until every primary row is decided (or --max-rounds, or
@@ -363,7 +364,8 @@ impl AbArgs {
             },
             rounds: fixed_rounds.unwrap_or(crate::commands::ab::DEFAULT_ROUNDS),
             auto_rounds: self.rounds == Some(Rounds::Auto),
-            expected_rounds: fixed_rounds.filter(|_| self.rejudge.is_some()),
+            // Kept rounds of a sequential A/B: `--rounds` is its first look, not their count.
+            expected_rounds: fixed_rounds.filter(|_| self.rejudge.is_some() && !self.until_decided),
             out_dir: self.out_dir,
             comparison: self.comparison.outputs(),
             progress: progress_lines(self.quiet),

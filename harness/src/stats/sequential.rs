@@ -128,13 +128,39 @@ impl SequentialPlan {
         }
     }
 
-    /// The look at exactly `rounds` round pairs, if the plan has one (for judging kept rounds
-    /// again).
+    /// A last look in place of look `index` (0-based, not the first) at `rounds` round pairs,
+    /// more than the look before and at most the planned ones: for a time budget that will
+    /// not hold the planned look at the pace so far. It spends everything the plan has not
+    /// spent yet, α·(1 − t_{k−1}²), so the levels of the looks that ran still sum to α; how
+    /// many round pairs fit is decided from the pace alone, before they are judged.
+    pub(crate) fn last_look_at(&self, index: usize, rounds: u32) -> Look {
+        assert!(
+            index > 0 && self.looks[index - 1] < rounds && rounds <= self.looks[index],
+            "a last look lies between two planned looks"
+        );
+        let max = self.max_rounds();
+        let before = f64::from(self.looks[index - 1]) / f64::from(max);
+        Look {
+            index: index as u32 + 1,
+            looks: index as u32 + 1,
+            rounds,
+            max_rounds: max,
+            confidence: 1.0 - self.alpha * (1.0 - before.powi(2)),
+        }
+    }
+
+    /// The look that judged exactly `rounds` round pairs (for judging kept rounds again): a
+    /// planned look, or a last look cut short between two planned ones
+    /// ([`SequentialPlan::last_look_at`]). None below the first look or past the last.
     pub(crate) fn look_at(&self, rounds: u32) -> Option<Look> {
-        self.looks
-            .iter()
-            .position(|&n| n == rounds)
-            .map(|i| self.look(i))
+        let index = self.looks.iter().position(|&n| n >= rounds)?;
+        if self.looks[index] == rounds {
+            Some(self.look(index))
+        } else if index > 0 {
+            Some(self.last_look_at(index, rounds))
+        } else {
+            None
+        }
     }
 }
 
@@ -157,7 +183,13 @@ mod tests {
             .sum();
         assert!((spent - 0.05).abs() < 1e-12, "{spent}");
         assert_eq!(plan.look_at(19).unwrap().index, 3);
-        assert!(plan.look_at(20).is_none());
+        assert!(plan.look_at(9).is_none() && plan.look_at(41).is_none());
+        // A last look cut short between looks 3 and 4 spends everything after look 3.
+        let last = plan.look_at(22).unwrap();
+        assert_eq!((last.index, last.looks, last.rounds), (4, 4, 22));
+        let spent_before: f64 = (0..3).map(|i| 1.0 - plan.look(i).confidence).sum();
+        assert!((spent_before + (1.0 - last.confidence) - 0.05).abs() < 1e-12);
+        assert_eq!(plan.last_look_at(5, 40), plan.look(5));
         assert_eq!(SequentialPlan::new(5, 5, 0.95).unwrap().rounds(), &[5]);
         assert!(SequentialPlan::new(2, 40, 0.95).is_err());
         assert!(SequentialPlan::new(10, 8, 0.95).is_err());

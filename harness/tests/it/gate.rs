@@ -243,8 +243,39 @@ fn matrix_gate_judges_four_shards_as_one_machine() {
         .unwrap();
     crate::support::assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("round 2 is missing but round 4"));
-    // The last round missing is no gap; --rounds says how many there must be.
+    // Four rounds judged as a sequential A/B whose plan (looks at 3, 5, 7, 10) the time
+    // budget cut short after its first look: a last look at 4 round pairs, spending all the
+    // α the first look left, 1 − 0.05·(1 − (3/10)²).
     let gathered = judge_out.join("results/startup-websocket");
+    let last_look = root.path().join("last-look.json");
+    let out = crate::support::phasebench()
+        .arg("ab")
+        .arg(repo().join("scenarios/ci/startup-websocket.toml"))
+        .args(["--quiet", "--rejudge"])
+        .arg(&gathered)
+        .args(["--set", "iterations=80"])
+        .args(["--b-set", "backend.delays.first_token=100ms"])
+        .args(["--rounds", "3", "--until-decided", "--max-rounds", "10"])
+        .arg("--comparison-json")
+        .arg(&last_look)
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&out, 1);
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&last_look).unwrap()).unwrap();
+    let look = &c["sequential"];
+    assert_eq!(
+        (
+            &look["index"],
+            &look["looks"],
+            &look["rounds"],
+            &look["max_rounds"]
+        ),
+        (&2.into(), &2.into(), &4.into(), &10.into()),
+        "{look}"
+    );
+    let confidence = look["confidence"].as_f64().unwrap();
+    assert!((confidence - (1.0 - 0.05 * 0.91)).abs() < 1e-9, "{look}");
+    // The last round missing is no gap; --rounds says how many there must be.
     for side in ["a", "b"] {
         std::fs::remove_file(gathered.join(format!("{side}-round04.json"))).unwrap();
     }

@@ -1,7 +1,10 @@
 //! `ab --until-decided`: the sequential A/B. Round pairs are added at the looks of a
 //! [`SequentialPlan`] (the first at `--rounds`), each look judged at its own level, until the
-//! comparison decides, the plan ends, or the time budget would be overrun. Why the levels and
-//! not the fixed-n interval re-checked: [`crate::stats::sequential`].
+//! comparison decides, the plan ends, or the time budget would be overrun. The plan is cut to
+//! what the budget holds at the first look's pace; when a later look would still overrun it,
+//! a last look at the round pairs that fit spends what is left of α, so the budget's time and
+//! error rate both go to evidence. Why the levels and not the fixed-n interval re-checked:
+//! [`crate::stats::sequential`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,6 +16,10 @@ use crate::stats::compare::{Comparison, Outcome, Regression};
 use crate::stats::sequential::SequentialPlan;
 
 use super::AbRequest;
+
+/// The share of `--max-time` the looks are fitted to: the rest is left for judging the last
+/// look and writing the outputs, which the pace of the round pairs does not hold.
+const TIME_USED: f64 = 0.97;
 
 /// `ab --until-decided`: round pairs are added at the looks of a [`SequentialPlan`] (the
 /// first at `--rounds`) until the comparison decides, the plan's last look, or the time
@@ -63,21 +70,39 @@ pub(super) fn run(
     let mut judged = None;
     let mut plan = plan.clone();
     let mut index = 0;
-    while let Some(&rounds) = plan.rounds().get(index) {
+    while let Some(&planned) = plan.rounds().get(index) {
         let done = a.len() as u32;
+        // The planned look, or, when the time budget will not hold it at the pace so far, a
+        // last look at the round pairs that fit, spending what is left of α.
+        let mut last = None;
         if let (Some(limit), true) = (until.max_time, done > 0) {
+            let budget = limit.mul_f64(TIME_USED);
             let per_pair = started.elapsed() / done;
-            if started.elapsed() + per_pair * (rounds - done) > limit {
+            if started.elapsed() + per_pair * (planned - done) > budget {
+                let left = budget.saturating_sub(started.elapsed()).as_secs_f64();
+                // `as` saturates: NaN (nothing left at an instant pace) fits none.
+                let fits = done + (left / per_pair.as_secs_f64()).floor() as u32;
+                if fits <= done {
+                    request.progress.say(|| {
+                        format!(
+                            "--max-time {limit:?}: stopping at {done} round pairs (the next \
+                             look, {planned}, would take about {:?} more)",
+                            per_pair * (planned - done)
+                        )
+                    });
+                    break;
+                }
                 request.progress.say(|| {
                     format!(
-                        "--max-time {limit:?}: stopping at {done} round pairs (the next look, \
-                         {rounds}, would take about {:?} more)",
-                        per_pair * (rounds - done)
+                        "--max-time {limit:?}: the next look, {planned}, would take about {:?} \
+                         more; a last look at {fits} round pairs instead",
+                        per_pair * (planned - done)
                     )
                 });
-                break;
+                last = Some(fits);
             }
         }
+        let rounds = last.unwrap_or(planned);
         let (more_a, more_b) =
             super::rounds::run_pairs(scenario_b, done + 1..=rounds, out_dir, request)?;
         a.extend(more_a);
@@ -87,7 +112,10 @@ pub(super) fn run(
         {
             plan = fitted_to_time(plan, limit, started.elapsed(), request);
         }
-        let look = plan.look(index);
+        let look = match last {
+            Some(rounds) => plan.last_look_at(index, rounds),
+            None => plan.look(index),
+        };
         let comparison = super::judge(scenario_a, scenario_b, &a, &b, request, Some(look))?;
         let decided = until.stop.decided(&comparison);
         request.progress.say(|| {
@@ -104,7 +132,7 @@ pub(super) fn run(
             )
         });
         judged = Some(comparison);
-        if decided || crate::sys::shutdown::requested().is_some() {
+        if decided || last.is_some() || crate::sys::shutdown::requested().is_some() {
             break;
         }
         index += 1;
@@ -125,10 +153,10 @@ fn fitted_to_time(
 ) -> SequentialPlan {
     let first = plan.rounds()[0];
     let per_pair = first_look.as_secs_f64() / f64::from(first);
-    // A tenth kept in hand: a last look that the pace of later pairs pushes past the limit
-    // would not run, and its share of the budget and its round pairs would be lost.
+    // A last look that the pace of later pairs pushes past the budget is not lost: it is
+    // replaced by a last look at the round pairs that fit (see `run`), spending the rest of α.
     // `as` saturates: an instant first look (per_pair 0, the quotient infinite) fits all.
-    let fits = (0.9 * limit.as_secs_f64() / per_pair).floor() as u32;
+    let fits = (TIME_USED * limit.as_secs_f64() / per_pair).floor() as u32;
     if fits >= plan.max_rounds() {
         return plan;
     }
