@@ -266,7 +266,7 @@ pub(crate) struct AbArgs {
     /// judgeable (enough samples per round). The scenario's iterations are split across
     /// them (with --until-decided, each round gets that share and the first look is at
     /// this many). With --rejudge: the directory must hold exactly this many round pairs
-    /// (with --until-decided as well: the plan's first look, the rounds any look's count).
+    /// (with --until-decided: the plan's first look; the kept rounds may be at any look).
     #[arg(long, value_name = "N|auto", value_parser = rounds)]
     pub(crate) rounds: Option<Rounds>,
     /// Add round pairs until every primary row is decided (or --max-rounds, or

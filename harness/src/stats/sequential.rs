@@ -116,16 +116,19 @@ impl SequentialPlan {
     pub(crate) fn look(&self, index: usize) -> Look {
         let n = self.looks[index];
         let before = if index == 0 { 0 } else { self.looks[index - 1] };
-        let max = self.max_rounds();
-        let spending = |rounds: u32| (f64::from(rounds) / f64::from(max)).powi(2);
-        let spent = self.alpha * (spending(n) - spending(before));
+        let spent = self.alpha * (self.spending(n) - self.spending(before));
         Look {
             index: index as u32 + 1,
             looks: self.looks.len() as u32,
             rounds: n,
-            max_rounds: max,
+            max_rounds: self.max_rounds(),
             confidence: 1.0 - spent,
         }
+    }
+
+    /// The share of α spent by the looks up to `rounds` round pairs: t² with t = n/N.
+    fn spending(&self, rounds: u32) -> f64 {
+        (f64::from(rounds) / f64::from(self.max_rounds())).powi(2)
     }
 
     /// A last look in place of look `index` (0-based, not the first) at `rounds` round pairs,
@@ -138,14 +141,12 @@ impl SequentialPlan {
             index > 0 && self.looks[index - 1] < rounds && rounds <= self.looks[index],
             "a last look lies between two planned looks"
         );
-        let max = self.max_rounds();
-        let before = f64::from(self.looks[index - 1]) / f64::from(max);
         Look {
             index: index as u32 + 1,
             looks: index as u32 + 1,
             rounds,
-            max_rounds: max,
-            confidence: 1.0 - self.alpha * (1.0 - before.powi(2)),
+            max_rounds: self.max_rounds(),
+            confidence: 1.0 - self.alpha * (1.0 - self.spending(self.looks[index - 1])),
         }
     }
 

@@ -77,26 +77,26 @@ pub(super) fn run(
         let mut last = None;
         if let (Some(limit), true) = (until.max_time, done > 0) {
             let budget = limit.mul_f64(TIME_USED);
-            let per_pair = started.elapsed() / done;
-            if started.elapsed() + per_pair * (planned - done) > budget {
-                let left = budget.saturating_sub(started.elapsed()).as_secs_f64();
+            let elapsed = started.elapsed();
+            let per_pair = elapsed / done;
+            let more = per_pair * (planned - done);
+            if elapsed + more > budget {
+                let left = budget.saturating_sub(elapsed).as_secs_f64();
                 // `as` saturates: NaN (nothing left at an instant pace) fits none.
                 let fits = done + (left / per_pair.as_secs_f64()).floor() as u32;
                 if fits <= done {
                     request.progress.say(|| {
                         format!(
                             "--max-time {limit:?}: stopping at {done} round pairs (the next \
-                             look, {planned}, would take about {:?} more)",
-                            per_pair * (planned - done)
+                             look, {planned}, would take about {more:?} more)"
                         )
                     });
                     break;
                 }
                 request.progress.say(|| {
                     format!(
-                        "--max-time {limit:?}: the next look, {planned}, would take about {:?} \
-                         more; a last look at {fits} round pairs instead",
-                        per_pair * (planned - done)
+                        "--max-time {limit:?}: the next look, {planned}, would take about \
+                         {more:?} more; a last look at {fits} round pairs instead"
                     )
                 });
                 last = Some(fits);
