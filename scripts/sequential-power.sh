@@ -12,7 +12,9 @@
 # Environment: POWER_TRIALS (N, default 10), POWER_AA_TRIALS (A/A trials, default N: fewer
 # spends more of the machine's time on detection; they are spread over the shifted ones,
 # and any beyond them run after: POWER_TRIALS=0 runs A/A trials only), POWER_SHIFT
-# (default 0.05), POWER_ROUNDS (the first look, default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
+# (default 0.05), POWER_METRIC (the TTFT series the shift is a fraction of, default
+# turn_ttft; warm.turn_ttft for an app-server scenario), POWER_ROUNDS (the first look,
+# default 10), POWER_MAX_ROUNDS (default 40), POWER_MAX_TIME (e.g. 5m; none by
 # default), POWER_SET (one extra --set for both sides, e.g. iterations=400), POWER_LOAD=1 (a
 # CPU hog on one core for the whole measurement), POWER_OUT (default
 # target/sequential-power/<time>), PHASEBENCH (default target/release/phasebench, built when
@@ -20,13 +22,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
 SCENARIO=$1
 TRIALS=${POWER_TRIALS:-10}
 AA_TRIALS=${POWER_AA_TRIALS:-$TRIALS}
 SHIFT=${POWER_SHIFT:-0.05}
 ROUNDS=${POWER_ROUNDS:-10}
 MAX_ROUNDS=${POWER_MAX_ROUNDS:-40}
+METRIC=${POWER_METRIC:-turn_ttft}
 OUT=${POWER_OUT:-target/sequential-power/$(date -u +%Y%m%dT%H%M%SZ)}
 PHASEBENCH=${PHASEBENCH:-target/release/phasebench}
 # shellcheck source=scripts/power-setup.sh
@@ -42,19 +45,19 @@ if [ -n "${POWER_SET:-}" ]; then probe_set=(--set "$POWER_SET"); fi
 # Exit 0 or 4 (a budget left unsure) both measured.
 "$PHASEBENCH" run "$SCENARIO" -q --json "$OUT/probe.json" "${probe_set[@]}" 2>>"$OUT/stderr.log" || true
 [ -s "$OUT/probe.json" ] || { echo "sequential-power: the probe run failed; see $OUT/stderr.log" >&2; exit 3; }
-first_token=$(python3 - "$SCENARIO" "$SHIFT" "$OUT/probe.json" <<'EOF'
+first_token=$(python3 - "$SCENARIO" "$SHIFT" "$OUT/probe.json" "$METRIC" <<'EOF'
 import json, sys, tomllib
-scenario, shift, probe = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+scenario, shift, probe, metric = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 with open(scenario, "rb") as f:
     first = tomllib.load(f)["backend"]["delays"]["first_token"]
 assert isinstance(first, str) and first.endswith("ms"), f"first_token must be a constant in ms, not {first!r}"
 with open(probe) as f:
     doc = json.load(f)
-p50 = [m["p50_ms"] for m in doc["metrics"] if m["metric"] == "turn_ttft" and m["count"]][0]
+p50 = [m["p50_ms"] for m in doc["metrics"] if m["metric"] == metric and m["count"]][0]
 print(f"{float(first[:-2]) + shift * p50:.3f}ms")
 EOF
 )
-echo "sequential-power: $SCENARIO: shifted first_token = $first_token (+$SHIFT of TTFT p50)" >&2
+echo "sequential-power: $SCENARIO: shifted first_token = $first_token (+$SHIFT of $METRIC p50)" >&2
 
 # One trial: its exit code, seconds and round pairs, appended to $OUT/$1.txt.
 trial() {
