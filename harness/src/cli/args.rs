@@ -278,7 +278,8 @@ pub(crate) struct AbArgs {
     #[arg(long, value_name = "N", requires = "until_decided")]
     pub(crate) max_rounds: Option<u32>,
     /// With --until-decided: start no look that would end past this much time at the pace
-    /// so far (e.g. 5m, 90s).
+    /// so far, and cut a round still running when it ends, judging the round pairs before
+    /// it (e.g. 5m, 90s).
     #[arg(long, value_name = "DURATION", requires = "until_decided", value_parser = duration)]
     pub(crate) max_time: Option<std::time::Duration>,
     /// Keep every round's result file here.

@@ -131,14 +131,16 @@ impl SequentialPlan {
         (f64::from(rounds) / f64::from(self.max_rounds())).powi(2)
     }
 
-    /// A last look in place of look `index` (0-based, not the first) at `rounds` round pairs,
-    /// more than the look before and at most the planned ones: for a time budget that will
-    /// not hold the planned look at the pace so far. It spends everything the plan has not
-    /// spent yet, α·(1 − t_{k−1}²), so the levels of the looks that ran still sum to α; how
-    /// many round pairs fit is decided from the pace alone, before they are judged.
+    /// A last look in place of look `index` (0-based) at `rounds` round pairs, more than the
+    /// look before (at least one for the first) and at most the planned ones: for a time
+    /// budget that will not hold the planned look at the pace so far, or that ended during
+    /// it. It spends everything the plan has not spent yet, α·(1 − t_{k−1}²) (all of α in
+    /// place of the first look), so the levels of the looks that ran still sum to α; how many
+    /// round pairs are judged is decided by the clock alone, not by what they measured.
     pub(crate) fn last_look_at(&self, index: usize, rounds: u32) -> Look {
+        let before = if index == 0 { 0 } else { self.looks[index - 1] };
         assert!(
-            index > 0 && self.looks[index - 1] < rounds && rounds <= self.looks[index],
+            before < rounds && rounds <= self.looks[index],
             "a last look lies between two planned looks"
         );
         Look {
@@ -146,18 +148,18 @@ impl SequentialPlan {
             looks: index as u32 + 1,
             rounds,
             max_rounds: self.max_rounds(),
-            confidence: 1.0 - self.alpha * (1.0 - self.spending(self.looks[index - 1])),
+            confidence: 1.0 - self.alpha * (1.0 - self.spending(before)),
         }
     }
 
     /// The look that judged exactly `rounds` round pairs (for judging kept rounds again): a
-    /// planned look, or a last look cut short between two planned ones
-    /// ([`SequentialPlan::last_look_at`]). None below the first look or past the last.
+    /// planned look, or a last look cut short before a planned one
+    /// ([`SequentialPlan::last_look_at`]). None for no round pairs or past the last look.
     pub(crate) fn look_at(&self, rounds: u32) -> Option<Look> {
         let index = self.looks.iter().position(|&n| n >= rounds)?;
         if self.looks[index] == rounds {
             Some(self.look(index))
-        } else if index > 0 {
+        } else if rounds > 0 {
             Some(self.last_look_at(index, rounds))
         } else {
             None
@@ -184,7 +186,11 @@ mod tests {
             .sum();
         assert!((spent - 0.05).abs() < 1e-12, "{spent}");
         assert_eq!(plan.look_at(19).unwrap().index, 3);
-        assert!(plan.look_at(9).is_none() && plan.look_at(41).is_none());
+        assert!(plan.look_at(0).is_none() && plan.look_at(41).is_none());
+        // A first look the time budget ended at 9 pairs is the only look: all of α.
+        let first = plan.look_at(9).unwrap();
+        assert_eq!((first.index, first.looks, first.rounds), (1, 1, 9));
+        assert!((first.confidence - 0.95).abs() < 1e-12);
         // A last look cut short between looks 3 and 4 spends everything after look 3.
         let last = plan.look_at(22).unwrap();
         assert_eq!((last.index, last.looks, last.rounds), (4, 4, 22));

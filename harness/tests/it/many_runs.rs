@@ -137,6 +137,85 @@ fn a_handshake_sweep_shows_the_prewarm_following_the_slower_branch() {
     );
 }
 
+/// `ab --until-decided --max-time`: a round still running when the budget ends is cut (its
+/// files removed) and the round pairs before it are judged as the only look, at all of α;
+/// a budget that holds no round pair fails with the fix.
+#[test]
+fn a_time_budget_cuts_the_running_round_and_judges_the_pairs_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A side's round: 20 iterations of ~2 s, 10 at a time, so ~4.3 s; a pair ~9 s, and the
+    // 4 pairs of the first look would take at least 32 s.
+    let ab = |max_time: &str, out_dir: &Path| {
+        let started = std::time::Instant::now();
+        let out = phasebench()
+            .args([
+                "ab",
+                "--rounds",
+                "4",
+                "--iterations",
+                "80",
+                "--until-decided",
+            ])
+            .args(["--max-time", max_time])
+            .args(["--set", "warmup=0", "--set", "concurrency=10"])
+            .args(["--set", "backend.delays.first_token=2s"])
+            .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
+            .arg("--out-dir")
+            .arg(out_dir)
+            .arg("--comparison-json")
+            .arg(out_dir.join("comparison.json"))
+            .arg(scenario_path("calibration.toml"))
+            .output()
+            .unwrap();
+        (out, started.elapsed())
+    };
+    let cut = dir.path().join("cut");
+    let (out, took) = ab("12s", &cut);
+    // One round pair cannot judge p50 (it needs 3): undecided, not a pass.
+    crate::support::assert_exit(&out, 4);
+    assert!(
+        took.as_secs_f64() < 24.0,
+        "the budget was not held: {took:?}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "the budget ended during round 2; a last look at the round pairs before it (1)"
+        ),
+        "{stderr}"
+    );
+    let comparison: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cut.join("comparison.json")).unwrap()).unwrap();
+    let look = &comparison["sequential"];
+    assert_eq!(
+        (&look["index"], &look["looks"], &look["rounds"]),
+        (&1.into(), &1.into(), &1.into()),
+        "{look}"
+    );
+    assert!(
+        (look["confidence"].as_f64().unwrap() - 0.95).abs() < 1e-9,
+        "{look}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&cut)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["a-round01.json", "b-round01.json", "comparison.json"]
+    );
+
+    let (out, took) = ab("3s", &dir.path().join("none"));
+    crate::support::assert_exit(&out, 3);
+    assert!(took.as_secs_f64() < 15.0, "{took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("before one round pair finished"),
+        "{stderr}"
+    );
+}
+
 /// Bisect over the values of a scenario key: each step a paired A/B, the first bad value
 /// found and the change named.
 #[test]

@@ -96,6 +96,11 @@ pub enum AbError {
         binary: String,
         deadline: Duration,
     },
+    #[error(
+        "the --max-time budget ended before one round pair finished: allow more time, or fewer \
+         iterations a round"
+    )]
+    OutOfTime,
     #[error("cannot create the A/B output directory: {0}")]
     OutDir(std::io::Error),
     #[error("--rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS}")]
@@ -228,7 +233,8 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, GateVerdict), Error> {
             until::run(&scenario_a, &scenario_b, plan, until, out_dir, request)?
         }
         _ => {
-            let (a, b) = rounds::run_pairs(&scenario_b, 1..=request.rounds, out_dir, request)?;
+            let rounds::Pairs { a, b, .. } =
+                rounds::run_pairs(&scenario_b, 1..=request.rounds, out_dir, request, None)?;
             let comparison = judge(&scenario_a, &scenario_b, &a, &b, request, None)?;
             (comparison, a, b)
         }
@@ -327,7 +333,7 @@ pub fn run_ab_shard(request: &AbRequest) -> Result<Vec<u32>, Error> {
     }
     std::fs::create_dir_all(out_dir).map_err(AbError::OutDir)?;
     let rounds: Vec<u32> = (k..=request.rounds).step_by(n as usize).collect();
-    rounds::run_pairs(&scenario_b, rounds.iter().copied(), out_dir, request)?;
+    rounds::run_pairs(&scenario_b, rounds.iter().copied(), out_dir, request, None)?;
     Ok(rounds)
 }
 

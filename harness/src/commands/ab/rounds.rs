@@ -2,7 +2,7 @@
 //! written and read back (with `[run] interleave`, each round's parts joined first).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::results::{self, LoadedResult};
@@ -10,17 +10,28 @@ use crate::scenario::Scenario;
 
 use super::{AbError, AbRequest, Side, parts, side_process};
 
+/// The round pairs [`run_pairs`] ran, each side's in round order.
+pub(super) struct Pairs {
+    pub a: Vec<LoadedResult>,
+    pub b: Vec<LoadedResult>,
+    /// The time budget ended during a round: the pairs before it are here, and that round's
+    /// files are removed (half a pair judges nothing).
+    pub out_of_time: bool,
+}
+
 /// Runs `rounds` (numbers in the whole run) of both sides in alternating order (odd rounds
 /// A first, even rounds B first), each round's files in `out_dir`, and loads them. With
 /// `[run] interleave = K`, each round is K parts per side, the two sides alternating within a
 /// round and each opening every other round ([`a_goes_first`]), each side's parts joined into
-/// its round file ([`parts`]).
+/// its round file ([`parts`]). At `budget_end` the running child is killed and the round
+/// pairs finished before it are returned.
 pub(super) fn run_pairs(
     scenario_b: &Scenario,
     rounds: impl Iterator<Item = u32>,
     out_dir: &Path,
     request: &AbRequest,
-) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    budget_end: Option<Instant>,
+) -> Result<Pairs, Error> {
     let plan = scenario_b.plan;
     let iterations = plan
         .iterations
@@ -80,8 +91,20 @@ pub(super) fn run_pairs(
                     iterations,
                     part,
                     deadline,
+                    budget_end,
                 };
-                side_process::run_side(side, round, spec, request, share, &json)?;
+                match side_process::run_side(side, round, spec, request, share, &json) {
+                    Ok(()) => {}
+                    Err(AbError::OutOfTime) => {
+                        remove_round_files(out_dir, round, interleave);
+                        return Ok(Pairs {
+                            a: results_a,
+                            b: results_b,
+                            out_of_time: true,
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
                 let loaded = results::load_result(&json).map_err(|source| AbError::Result {
                     side,
                     round,
@@ -108,7 +131,23 @@ pub(super) fn run_pairs(
             results.push(joined);
         }
     }
-    Ok((results_a, results_b))
+    Ok(Pairs {
+        a: results_a,
+        b: results_b,
+        out_of_time: false,
+    })
+}
+
+/// Removes what a round cut short by the time budget left: either side's round file and
+/// part files (absent ones are no error), so the kept rounds are whole pairs only.
+fn remove_round_files(out_dir: &Path, round: u32, interleave: u32) {
+    for side in ['a', 'b'] {
+        let round_file = out_dir.join(format!("{side}-round{round:02}.json"));
+        for index in 1..=interleave {
+            let _ = std::fs::remove_file(parts::part_path(&round_file, index));
+        }
+        let _ = std::fs::remove_file(&round_file);
+    }
 }
 
 /// Whether side A runs first in part `index` (1-based) of round `round` (1-based): the parts

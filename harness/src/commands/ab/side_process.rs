@@ -1,7 +1,8 @@
 //! One side's round: a child `phasebench run` in its own process group, its standard error
-//! drained while it runs, waited on with a deadline; a stop request (Ctrl-C, SIGTERM) is
-//! passed on to the child, which writes what it finished; whatever is left in its group is
-//! killed when it is reaped or abandoned, and the child stops by itself if `ab` dies first
+//! drained while it runs, waited on with a deadline (and killed when the A/B's time budget
+//! ends); a stop request (Ctrl-C, SIGTERM) is passed on to the child, which writes what it
+//! finished; whatever is left in its group is killed when it is reaped or abandoned, and the
+//! child stops by itself if `ab` dies first
 //! ([`crate::sys::process::watch_parent`]).
 
 use std::io::Read;
@@ -34,13 +35,14 @@ pub(super) struct Part {
     pub of: u32,
 }
 
-/// What one child runs: its round's iterations, which part of the round (if any), and how
-/// long it may take.
+/// What one child runs: its round's iterations, which part of the round (if any), how long
+/// it may take, and when the A/B's time budget (`--max-time`) ends, if it has one.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Share {
     pub iterations: u64,
     pub part: Option<Part>,
     pub deadline: Duration,
+    pub budget_end: Option<Instant>,
 }
 
 pub(super) fn run_side(
@@ -55,7 +57,12 @@ pub(super) fn run_side(
         iterations,
         part,
         deadline,
+        budget_end,
     } = share;
+    let out_of_time = || budget_end.is_some_and(|end| Instant::now() >= end);
+    if out_of_time() {
+        return Err(AbError::OutOfTime);
+    }
     let mut command = Command::new(&spec.binary);
     command
         .arg("run")
@@ -101,6 +108,8 @@ pub(super) fn run_side(
     });
     let started = Instant::now();
     let mut stop_sent: Option<Instant> = None;
+    // When the time budget's end asked the child to stop.
+    let mut cut_sent: Option<Instant> = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -130,6 +139,17 @@ pub(super) fn run_side(
                 binary,
                 deadline,
             });
+        } else if let Some(at) = cut_sent {
+            if at.elapsed() > STOP_GRACE {
+                drop(group);
+                let _ = child.wait();
+                return Err(AbError::OutOfTime);
+            }
+        } else if out_of_time() {
+            // The budget is the user's: a stalled machine does not stretch it. The child
+            // stops in order, its own children and temporary trees with it.
+            signal_group(child.id(), Stop::Ask);
+            cut_sent = Some(Instant::now());
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -139,6 +159,9 @@ pub(super) fn run_side(
     let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     if let Some(signal) = crate::sys::shutdown::requested() {
         return Err(AbError::Interrupted(signal));
+    }
+    if cut_sent.is_some() {
+        return Err(AbError::OutOfTime);
     }
     // 0 pass, 1 budget breach and 4 a budget left undecided all measured; anything else did
     // not.

@@ -3,7 +3,8 @@
 //! comparison decides, the plan ends, or the time budget would be overrun. The plan is cut to
 //! what the budget holds at the first look's pace; when a later look would still overrun it,
 //! a last look at the round pairs that fit spends what is left of α, so the budget's time and
-//! error rate both go to evidence. Why the levels and not the fixed-n interval re-checked:
+//! error rate both go to evidence. A round still running when the budget ends (a stalled
+//! machine) is cut and the pairs finished before it are judged as a last look. Why the levels and not the fixed-n interval re-checked:
 //! [`crate::stats::sequential`].
 
 use std::path::Path;
@@ -28,7 +29,8 @@ const TIME_USED: f64 = 0.97;
 pub struct UntilDecided {
     /// The plan's last look.
     pub max_rounds: u32,
-    /// No look is started that would, at the pace so far, end past this much time.
+    /// No look is started that would, at the pace so far, end past this much time, and a
+    /// round still running near its end is cut (the pairs before it are judged).
     pub max_time: Option<Duration>,
     /// What "decided" means.
     pub stop: StopWhen,
@@ -56,7 +58,8 @@ impl StopWhen {
 }
 
 /// Runs the plan's looks in turn, judging after each at its level, until `until.stop` says
-/// the comparison is decided, the plan ends, or the next look would end past the time budget.
+/// the comparison is decided, the plan ends, or the next look would end past the time budget
+/// (or the budget ends during a round).
 pub(super) fn run(
     scenario_a: &Scenario,
     scenario_b: &Scenario,
@@ -66,6 +69,9 @@ pub(super) fn run(
     request: &AbRequest,
 ) -> Result<(Comparison, Vec<LoadedResult>, Vec<LoadedResult>), Error> {
     let started = Instant::now();
+    // At the budget's end the running round is cut, so it holds even when a round stalls
+    // (the looks are fitted to TIME_USED of it: the pace's slack is not cut).
+    let budget_end = until.max_time.map(|limit| started + limit);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut judged = None;
     let mut plan = plan.clone();
@@ -103,15 +109,43 @@ pub(super) fn run(
             }
         }
         let rounds = last.unwrap_or(planned);
-        let (more_a, more_b) =
-            super::rounds::run_pairs(scenario_b, done + 1..=rounds, out_dir, request)?;
-        a.extend(more_a);
-        b.extend(more_b);
-        if index == 0
+        let ran =
+            super::rounds::run_pairs(scenario_b, done + 1..=rounds, out_dir, request, budget_end)?;
+        a.extend(ran.a);
+        b.extend(ran.b);
+        if ran.out_of_time {
+            // The budget ended during a round (a machine that stalled, a pace that slowed):
+            // the pairs finished since the last look are judged as a last look, or the last
+            // look's judgement stands.
+            let finished = a.len() as u32;
+            let limit = until.max_time.expect("a budget end comes from --max-time");
+            if finished == done {
+                request.progress.say(|| {
+                    format!(
+                        "--max-time {limit:?}: the budget ended during round {}; no round pair \
+                         finished since the last look",
+                        done + 1
+                    )
+                });
+                if judged.is_none() {
+                    return Err(super::AbError::OutOfTime.into());
+                }
+                break;
+            }
+            request.progress.say(|| {
+                format!(
+                    "--max-time {limit:?}: the budget ended during round {}; a last look at the \
+                     round pairs before it ({finished})",
+                    finished + 1
+                )
+            });
+            last = Some(finished);
+        } else if index == 0
             && let Some(limit) = until.max_time
         {
             plan = fitted_to_time(plan, limit, started.elapsed(), request);
         }
+        let rounds = last.unwrap_or(planned);
         let look = match last {
             Some(rounds) => plan.last_look_at(index, rounds),
             None => plan.look(index),
