@@ -158,6 +158,22 @@ pub struct CodexRig {
     helper_refusals: Arc<AtomicU64>,
 }
 
+impl Drop for CodexRig {
+    /// Removes the homes tree, again if a first try fails: a codex process that just exited
+    /// may have left a helper that writes in the working directory for a moment longer, and
+    /// one failed removal (ENOTEMPTY) would leave the tree behind (`TempDir` ignores it).
+    fn drop(&mut self) {
+        for _ in 0..20 {
+            match std::fs::remove_dir_all(self.homes.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
 /// What codex prints when its `CODEX_HOME` lies under a temporary directory.
 const HELPER_REFUSAL: &str = "Refusing to create helper binaries under temporary dir";
 
