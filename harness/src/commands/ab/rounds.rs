@@ -23,8 +23,8 @@ pub(super) struct Pairs {
 /// A first, even rounds B first), each round's files in `out_dir`, and loads them. With
 /// `[run] interleave = K`, each round is K parts per side, the two sides alternating within a
 /// round and each opening every other round ([`a_goes_first`]), each side's parts joined into
-/// its round file ([`parts`]). At `budget_end` the running child is killed and the round
-/// pairs finished before it are returned.
+/// its round file ([`parts`]). At `budget_end` the running child is asked to stop (killed
+/// if it does not) and the round pairs finished before it are returned.
 pub(super) fn run_pairs(
     scenario_b: &Scenario,
     rounds: impl Iterator<Item = u32>,

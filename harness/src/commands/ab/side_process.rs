@@ -1,8 +1,8 @@
 //! One side's round: a child `phasebench run` in its own process group, its standard error
-//! drained while it runs, waited on with a deadline (and killed when the A/B's time budget
-//! ends); a stop request (Ctrl-C, SIGTERM) is passed on to the child, which writes what it
-//! finished; whatever is left in its group is killed when it is reaped or abandoned, and the
-//! child stops by itself if `ab` dies first
+//! drained while it runs, waited on with a deadline (and stopped in order when the A/B's
+//! time budget ends); a stop request (Ctrl-C, SIGTERM) is passed on to the child, which
+//! writes what it finished; whatever is left in its group is killed when it is reaped or
+//! abandoned, and the child stops by itself if `ab` dies first
 //! ([`crate::sys::process::watch_parent`]).
 
 use std::io::Read;

@@ -4,8 +4,8 @@
 //! what the budget holds at the first look's pace; when a later look would still overrun it,
 //! a last look at the round pairs that fit spends what is left of α, so the budget's time and
 //! error rate both go to evidence. A round still running when the budget ends (a stalled
-//! machine) is cut and the pairs finished before it are judged as a last look. Why the levels and not the fixed-n interval re-checked:
-//! [`crate::stats::sequential`].
+//! machine) is cut and the pairs finished before it are judged as a last look. Why the
+//! levels and not the fixed-n interval re-checked: [`crate::stats::sequential`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ pub struct UntilDecided {
     /// The plan's last look.
     pub max_rounds: u32,
     /// No look is started that would, at the pace so far, end past this much time, and a
-    /// round still running near its end is cut (the pairs before it are judged).
+    /// round still running when it ends is cut (the pairs before it are judged).
     pub max_time: Option<Duration>,
     /// What "decided" means.
     pub stop: StopWhen,
@@ -145,7 +145,6 @@ pub(super) fn run(
         {
             plan = fitted_to_time(plan, limit, started.elapsed(), request);
         }
-        let rounds = last.unwrap_or(planned);
         let look = match last {
             Some(rounds) => plan.last_look_at(index, rounds),
             None => plan.look(index),
@@ -154,9 +153,10 @@ pub(super) fn run(
         let decided = until.stop.decided(&comparison);
         request.progress.say(|| {
             format!(
-                "look {} of {} ({rounds} round pairs, intervals at {:.2}%): {}",
+                "look {} of {} ({} round pairs, intervals at {:.2}%): {}",
                 look.index,
                 look.looks,
+                look.rounds,
                 look.confidence * 100.0,
                 if decided {
                     "decided"
