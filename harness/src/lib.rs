@@ -104,8 +104,8 @@ pub use results::{
     BudgetRow, BudgetVerdict, Environment, MetricRow, PlanInfo, RoundRecord, RoundSeries, RunInfo,
     RunSummary, ScenarioInfo,
 };
-pub use scenario::gate::OnUndecided;
 pub use scenario::overrides::Override;
+pub use scenario::policy::OnUndecided;
 pub use scenario::{Scenario, ScenarioError, TargetKind};
 pub use stats::compare::{Comparison, MismatchError, Outcome, StatComparison};
 pub use sys::output::{Destination, OutputError};

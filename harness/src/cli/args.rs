@@ -115,7 +115,7 @@ pub(crate) struct ComparisonArgs {
     /// (exit 4), `fail` (exit 1) or `pass` (exit 0). Default: the policy's `[gate] undecided`
     /// (itself `undecided` unless the scenario says otherwise).
     #[arg(long, value_name = "undecided|fail|pass", value_parser = on_undecided)]
-    pub(crate) undecided: Option<crate::scenario::gate::OnUndecided>,
+    pub(crate) undecided: Option<crate::scenario::policy::OnUndecided>,
 }
 
 /// `--rounds N` or `--rounds auto`.
@@ -138,8 +138,8 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
     mock_backend::parse_duration(text).map_err(|e| e.to_string())
 }
 
-fn on_undecided(text: &str) -> Result<crate::scenario::gate::OnUndecided, String> {
-    crate::scenario::gate::OnUndecided::parse(text)
+fn on_undecided(text: &str) -> Result<crate::scenario::policy::OnUndecided, String> {
+    crate::scenario::policy::OnUndecided::parse(text)
         .ok_or_else(|| format!("{text:?}: use undecided (exit 4), fail (exit 1) or pass (exit 0)"))
 }
 

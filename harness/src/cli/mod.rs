@@ -86,9 +86,9 @@ fn exit(verdict: GateVerdict) -> ExitCode {
         }
         GateVerdict::Undecided(on) => {
             let then = match on {
-                crate::scenario::gate::OnUndecided::Undecided => "exit 4, not a pass",
-                crate::scenario::gate::OnUndecided::Fail => "failing as the policy says",
-                crate::scenario::gate::OnUndecided::Pass => "passing as the policy says",
+                crate::scenario::policy::OnUndecided::Undecided => "exit 4, not a pass",
+                crate::scenario::policy::OnUndecided::Fail => "failing as the policy says",
+                crate::scenario::policy::OnUndecided::Pass => "passing as the policy says",
             };
             eprintln!(
                 "undecided: the gate could not judge every primary statistic (see above): {then}; \

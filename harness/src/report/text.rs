@@ -261,17 +261,29 @@ pub(crate) fn table_order(c: &Comparison, every_row: bool) -> Vec<usize> {
 }
 
 /// The primary rows the gate judged (Holm's family): "6 primary rows", or, when some had no
-/// interval, "3 of the 6 primary rows (the others had no interval)" — the table marks all 6.
+/// interval, "3 of the 6 primary rows (the others had no interval)" — the table marks all 6;
+/// with the policy's weights when it has any ("3 primary rows (turn_ttft.p50 weighing 2, the
+/// others 1)").
 pub(crate) fn primary_family(c: &Comparison) -> String {
     let total = c.rows.iter().filter(|r| r.primary).count();
-    if c.primary_rows == total {
+    let family = if c.primary_rows == total {
         format!("{total} primary rows")
     } else {
         format!(
             "{} of the {total} primary rows (the others had no interval)",
             c.primary_rows
         )
+    };
+    if c.policy.weights.is_empty() {
+        return family;
     }
+    let weights: Vec<String> = c
+        .policy
+        .weights
+        .iter()
+        .map(|(entry, w)| format!("{entry} weighing {w}"))
+        .collect();
+    format!("{family} ({}, the others 1)", weights.join(", "))
 }
 
 /// "FAIL: N primary regressed; all rows: …", "UNDECIDED: N of M primary rows inconclusive; …"

@@ -1,47 +1,13 @@
 //! The `[gate]` table: absolute budgets (`"turn_ttft.p95" = "< 250ms"`) and the regression
-//! policy a comparison with a baseline applies (thresholds and confidence), with per-metric
-//! overrides (`"turn_ttft.relative_threshold" = 0.10`).
+//! policy a comparison with a baseline applies ([`super::policy`]: thresholds, confidence,
+//! primary statistics and their weights), with per-metric overrides
+//! (`"turn_ttft.relative_threshold" = 0.10`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use super::policy::{OnUndecided, RegressionPolicy, Statistic, parse_primary};
 use crate::model::metric::{Profile, expected_metrics};
-
-/// A statistic a budget constrains.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Statistic {
-    /// A quantile in (0, 1].
-    Quantile(f64),
-    Max,
-    Mean,
-}
-
-impl Statistic {
-    /// Parses `p50`, `p999`, `max`, `mean`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "max" => Some(Statistic::Max),
-            "mean" => Some(Statistic::Mean),
-            p => {
-                let digits = p.strip_prefix('p')?;
-                // p50 is 0.50, p999 is 0.999; p100 or p500 would read as 0.1 and 0.5: refused
-                // (write max, p10, p50).
-                if !digits.bytes().all(|b| b.is_ascii_digit())
-                    || digits.len() > 6
-                    || (digits.len() > 2 && digits.ends_with('0'))
-                {
-                    return None;
-                }
-                let n: u32 = digits.parse().ok()?;
-                // p50 is 0.50, p999 is 0.999: the digits are the fraction's.
-                let q = f64::from(n) / 10f64.powi(digits.len().max(2) as i32);
-                (q > 0.0 && q <= 1.0).then_some(Statistic::Quantile(q))
-            }
-        }
-    }
-}
 
 /// An absolute budget from `[gate]`, e.g. `"turn_ttft.p95" = "< 250ms"`.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,183 +17,6 @@ pub struct Budget {
     pub statistic: Statistic,
     pub inclusive: bool,
     pub limit: Duration,
-}
-
-/// Per-metric threshold overrides.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct MetricThreshold {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relative: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absolute_ms: Option<f64>,
-}
-
-/// When a change counts as a regression: its confidence interval must lie wholly beyond
-/// max(relative × baseline, absolute, the series' resolution). Stored in every result file,
-/// so a comparison needs no scenario file (and is re-validated when read back).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct RegressionPolicy {
-    pub relative_threshold: f64,
-    pub absolute_threshold_ms: f64,
-    /// Two-sided confidence of the intervals.
-    pub confidence: f64,
-    #[serde(default)]
-    pub metrics: BTreeMap<String, MetricThreshold>,
-    /// The statistics that can fail the gate, as "metric.p50"; every other compared row is
-    /// informational. A name also covers its cohort forms (`cold.turn_ttft`, …) and every
-    /// status of the metric.
-    #[serde(default = "default_primary")]
-    pub primary: Vec<String>,
-    /// What a comparison that could not decide every primary row exits with.
-    #[serde(default)]
-    pub undecided: OnUndecided,
-}
-
-/// What a comparison exits with when some primary row is inconclusive (the gate could not
-/// judge it): its own exit code by default, so that "could not judge" never reads as "pass".
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum OnUndecided {
-    /// Exit 4: neither pass nor fail.
-    #[default]
-    Undecided,
-    /// Exit 1, as a regression.
-    Fail,
-    /// Exit 0, as a pass (the team's choice: a gate that cannot judge lets the change in).
-    Pass,
-}
-
-impl OnUndecided {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "undecided" => Some(Self::Undecided),
-            "fail" => Some(Self::Fail),
-            "pass" => Some(Self::Pass),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Undecided => "undecided",
-            Self::Fail => "fail",
-            Self::Pass => "pass",
-        }
-    }
-}
-
-/// The default relative threshold: a change under 2% never fails the gate.
-pub(crate) const DEFAULT_RELATIVE_THRESHOLD: f64 = 0.02;
-
-/// TTFT and the startup totals, at p50 and p90.
-pub(crate) fn default_primary() -> Vec<String> {
-    [
-        "turn_ttft.p50",
-        "turn_ttft.p90",
-        "thread_start_total.p50",
-        "thread_start_total.p90",
-        "startup_prewarm_total.p50",
-        "startup_prewarm_total.p90",
-    ]
-    .map(String::from)
-    .into()
-}
-
-impl Default for RegressionPolicy {
-    fn default() -> Self {
-        Self {
-            relative_threshold: DEFAULT_RELATIVE_THRESHOLD,
-            absolute_threshold_ms: 0.1,
-            confidence: 0.95,
-            metrics: BTreeMap::new(),
-            primary: default_primary(),
-            undecided: OnUndecided::Undecided,
-        }
-    }
-}
-
-/// Accepted ranges (the same for `[gate]` and for a policy read back from a file).
-const MAX_RELATIVE: f64 = 10.0;
-const MAX_ABSOLUTE_MS: f64 = 3_600_000.0;
-
-impl RegressionPolicy {
-    /// Checks a policy read from a file: a tampered threshold of 1e300 or a confidence of 2
-    /// would silence or break every verdict.
-    pub fn validate(&self) -> Result<(), String> {
-        let relative = |what: &str, v: f64| {
-            if (0.0..=MAX_RELATIVE).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{what} {v} is outside [0, {MAX_RELATIVE}]"))
-            }
-        };
-        let absolute = |what: &str, v: f64| {
-            if (0.0..=MAX_ABSOLUTE_MS).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{what} {v} ms is outside [0, {MAX_ABSOLUTE_MS}]"))
-            }
-        };
-        relative("relative_threshold", self.relative_threshold)?;
-        absolute("absolute_threshold_ms", self.absolute_threshold_ms)?;
-        if !(0.5..1.0).contains(&self.confidence) {
-            return Err(format!(
-                "confidence {} is outside [0.5, 1)",
-                self.confidence
-            ));
-        }
-        for (metric, t) in &self.metrics {
-            if let Some(v) = t.relative {
-                relative(&format!("{metric}.relative_threshold"), v)?;
-            }
-            if let Some(v) = t.absolute_ms {
-                absolute(&format!("{metric}.absolute_threshold"), v)?;
-            }
-        }
-        for entry in &self.primary {
-            parse_primary(entry)?;
-        }
-        Ok(())
-    }
-
-    /// Whether (metric, quantile) is one of the primary statistics.
-    pub fn is_primary(&self, metric: &str, q: f64) -> bool {
-        self.primary.iter().any(|entry| {
-            parse_primary(entry).is_ok_and(|(name, pq)| {
-                (pq - q).abs() < 1e-9 && (metric == name || metric.ends_with(&format!(".{name}")))
-            })
-        })
-    }
-
-    /// The practical threshold for `metric` at a baseline value, in milliseconds, never finer
-    /// than the series' resolution (a 0.1 ms threshold on whole milliseconds means nothing).
-    pub fn threshold_ms(&self, metric: &str, baseline_ms: f64, resolution_ms: f64) -> f64 {
-        let m = self.metrics.get(metric);
-        let relative = m
-            .and_then(|m| m.relative)
-            .unwrap_or(self.relative_threshold);
-        let absolute = m
-            .and_then(|m| m.absolute_ms)
-            .unwrap_or(self.absolute_threshold_ms);
-        (relative * baseline_ms.abs())
-            .max(absolute)
-            .max(resolution_ms)
-    }
-}
-
-/// Splits a primary entry "metric.p50" into its metric and quantile.
-pub(crate) fn parse_primary(entry: &str) -> Result<(&str, f64), String> {
-    let (metric, stat) = entry
-        .rsplit_once('.')
-        .ok_or_else(|| format!("{entry:?} is not \"METRIC.STAT\" (e.g. \"turn_ttft.p50\")"))?;
-    match Statistic::parse(stat) {
-        Some(Statistic::Quantile(q)) if q < 1.0 => Ok((metric, q)),
-        _ => Err(format!(
-            "{entry:?}: a primary statistic is a percentile such as p50, p90, p95 or p99"
-        )),
-    }
 }
 
 /// The parsed `[gate]` table.
@@ -308,6 +97,27 @@ pub(crate) fn parse(
                 }
                 gate.policy.primary = primary;
             }
+            "weights" => {
+                let toml::Value::Table(items) = value else {
+                    return Err(fail(
+                        "weights is a table such as { \"turn_ttft.p50\" = 2 }".into(),
+                    ));
+                };
+                let mut weights = BTreeMap::new();
+                for (entry, weight) in items {
+                    let weight = match weight {
+                        toml::Value::Float(f) => *f,
+                        toml::Value::Integer(i) => *i as f64,
+                        other => {
+                            return Err(fail(format!(
+                                "the weight of {entry:?} is a number such as 2, not {other}"
+                            )));
+                        }
+                    };
+                    weights.insert(entry.clone(), weight);
+                }
+                gate.policy.weights = weights;
+            }
             "undecided" => {
                 let toml::Value::String(text) = value else {
                     return Err(fail(format!(
@@ -334,7 +144,7 @@ pub(crate) fn parse(
                 let Some((metric, what)) = key.rsplit_once('.') else {
                     return Err(fail(format!(
                         "unknown gate setting {key:?}: write a budget \"METRIC.STAT\" = \"< DURATION\", \
-                         or one of relative_threshold, absolute_threshold, confidence, primary, undecided"
+                         or one of relative_threshold, absolute_threshold, confidence, primary, weights, undecided"
                     )));
                 };
                 check_metric(metric).map_err(fail)?;
@@ -388,9 +198,14 @@ pub(crate) fn parse(
             }
         }
     }
-    gate.policy
-        .validate()
-        .map_err(|m| ("relative_threshold".to_owned(), m))?;
+    gate.policy.validate().map_err(|m| {
+        let key = if m.starts_with("weights") || m.starts_with("the weight") {
+            "weights"
+        } else {
+            "relative_threshold"
+        };
+        (key.to_owned(), m)
+    })?;
     Ok(gate)
 }
 
@@ -477,6 +292,68 @@ mod tests {
                 parse(&entries(&[(key, value)]), builtin(TransportKind::Websocket)).unwrap_err();
             assert_eq!(k, key);
             assert!(m.contains(message), "{key}: {m}");
+        }
+    }
+
+    #[test]
+    fn weights_name_primary_statistics() {
+        let table = |pairs: &[(&str, toml::Value)]| {
+            toml::Value::Table(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+        };
+        let gate = parse(
+            &entries(&[
+                (
+                    "primary",
+                    toml::Value::Array(vec![
+                        toml::Value::String("turn_ttft.p50".into()),
+                        toml::Value::String("thread_start_total.p50".into()),
+                    ]),
+                ),
+                (
+                    "weights",
+                    table(&[("turn_ttft.p50", toml::Value::Integer(2))]),
+                ),
+            ]),
+            builtin(TransportKind::Websocket),
+        )
+        .unwrap();
+        assert_eq!(gate.policy.primary_weight("warm.turn_ttft", 0.5), Some(2.0));
+        assert_eq!(
+            gate.policy.primary_weight("thread_start_total", 0.5),
+            Some(1.0)
+        );
+        assert_eq!(gate.policy.primary_weight("turn_ttft", 0.9), None);
+        for (weights, message) in [
+            (
+                table(&[("turn_ttft.p99", toml::Value::Integer(2))]),
+                "not a primary statistic",
+            ),
+            (
+                table(&[("turn_ttft.p50", toml::Value::Float(0.0))]),
+                "outside",
+            ),
+            (
+                table(&[("turn_ttft.p50", toml::Value::Float(f64::NAN))]),
+                "outside",
+            ),
+            (
+                table(&[("turn_ttft.p50", toml::Value::String("2".into()))]),
+                "a number",
+            ),
+            (toml::Value::Integer(2), "a table"),
+        ] {
+            let (key, m) = parse(
+                &entries(&[("weights", weights)]),
+                builtin(TransportKind::Websocket),
+            )
+            .unwrap_err();
+            assert_eq!(key, "weights");
+            assert!(m.contains(message), "{m}");
         }
     }
 

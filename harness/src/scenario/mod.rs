@@ -11,6 +11,7 @@ mod hash;
 mod locate;
 mod mcp;
 pub(crate) mod overrides;
+pub(crate) mod policy;
 pub(crate) mod raw;
 mod validate;
 
@@ -21,11 +22,12 @@ use std::time::Duration;
 use mock_backend::{DelayDist, MockConfig};
 use thread_runtime::Transport;
 
-pub(crate) use gate::{Budget, OnUndecided, RegressionPolicy, Statistic};
+pub(crate) use gate::Budget;
 pub(crate) use locate::LineCol;
 use locate::Locator;
 pub(crate) use overrides::Override;
 use overrides::apply_overrides;
+pub(crate) use policy::{OnUndecided, RegressionPolicy, Statistic};
 use raw::RawScenario;
 use validate::validate;
 

@@ -12,7 +12,7 @@
 //! the app-server's `cold.`/`warm.` cohorts split a round's samples and are not checked here).
 
 use crate::model::metric::expected_metrics;
-use crate::scenario::{Scenario, gate::parse_primary};
+use crate::scenario::{Scenario, policy::parse_primary};
 use crate::stats::needed_for;
 
 /// A design under which some primary statistic cannot be judged.

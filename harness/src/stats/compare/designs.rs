@@ -189,7 +189,7 @@ fn judge_rows(
             ));
         }
     }
-    let primary_rows = holm(&mut rows, policy.confidence, units);
+    let primary_rows = holm(&mut rows, policy, units);
     Judged {
         rows,
         primary_rows,

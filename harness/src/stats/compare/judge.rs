@@ -3,6 +3,7 @@
 //! and Holm's step-down procedure over the primary rows.
 
 use super::*;
+use crate::scenario::Statistic;
 
 /// What one row needs from either design: the sides' values and, when it could be formed,
 /// the interval of the change.
@@ -189,46 +190,65 @@ fn percent_label(confidence: f64) -> String {
 }
 
 /// Holm's step-down procedure over the primary rows' one-sided p-values, at the one-sided
-/// level the policy's two-sided confidence implies. A primary row whose own interval lies
-/// above the threshold but that the procedure does not reject becomes inconclusive.
-pub(super) fn holm(rows: &mut [StatComparison], confidence: f64, units: Units) -> usize {
-    let alpha = (1.0 - confidence) / 2.0;
-    let mut family: Vec<usize> = rows
+/// level the policy's two-sided confidence implies, with the policy's weights (Holm 1979,
+/// weighted form): rows are taken in order of p/w, and each is rejected at α·w / (the weight
+/// of the rows not yet rejected) until one is not. With equal weights that is α/m, α/(m−1), …;
+/// either way the chance that any primary row is called regressed by noise stays ≤ α. A
+/// primary row whose own interval lies above the threshold but that the procedure does not
+/// reject becomes inconclusive.
+pub(super) fn holm(rows: &mut [StatComparison], policy: &RegressionPolicy, units: Units) -> usize {
+    let alpha = (1.0 - policy.confidence) / 2.0;
+    let weight = |row: &StatComparison| {
+        let q = match Statistic::parse(&row.statistic) {
+            Some(Statistic::Quantile(q)) => q,
+            _ => return 1.0,
+        };
+        policy.primary_weight(&row.metric, q).unwrap_or(1.0)
+    };
+    let mut family: Vec<(usize, f64)> = rows
         .iter()
         .enumerate()
         .filter(|(_, r)| r.primary && r.p_value.is_some())
-        .map(|(i, _)| i)
+        .map(|(i, r)| (i, weight(r)))
         .collect();
     let m = family.len();
-    family.sort_by(|&a, &b| {
-        rows[a]
-            .p_value
-            .unwrap()
-            .total_cmp(&rows[b].p_value.unwrap())
+    let weighted = family.iter().any(|&(_, w)| w != 1.0);
+    family.sort_by(|&(a, wa), &(b, wb)| {
+        (rows[a].p_value.unwrap() / wa).total_cmp(&(rows[b].p_value.unwrap() / wb))
     });
+    let mut remaining: f64 = family.iter().map(|&(_, w)| w).sum();
     let mut rejecting = true;
-    for (k, &i) in family.iter().enumerate() {
-        let level = alpha / (m - k) as f64;
+    for &(i, w) in &family {
+        let level = alpha * w / remaining;
+        remaining -= w;
         let p = rows[i].p_value.expect("family rows have p-values");
         rejecting = rejecting && p <= level;
         let row = &mut rows[i];
+        let procedure = if weighted {
+            format!(
+                "weighted Holm, {m} primary rows, weight {w} of {}",
+                remaining + w
+            )
+        } else {
+            format!("Holm, {m} primary rows")
+        };
         if rejecting {
             row.verdict = RowVerdict::Regressed;
             row.reason = format!(
-                "the change exceeds +{:.3} ms: p = {p:.2e} ≤ {level:.2e} (Holm, {m} primary rows)",
+                "the change exceeds +{:.3} ms: p = {p:.2e} ≤ {level:.2e} ({procedure})",
                 row.threshold_ms
             );
         } else if row.verdict == RowVerdict::Regressed {
             row.verdict = RowVerdict::Inconclusive;
             row.reason = format!(
                 "the interval lies above +{:.3} ms, but not beyond the family-wise correction: \
-                 p = {p:.2e} > {level:.2e} (Holm, {m} primary rows)",
+                 p = {p:.2e} > {level:.2e} ({procedure})",
                 row.threshold_ms
             );
             // The t the row would need at Holm's level, against the t it has.
             if let (Some(lo), Some(hi)) = (row.ci_low_ms, row.ci_high_ms) {
                 let z = normal_quantile(1.0 - level);
-                let z_conf = normal_quantile(0.5 + confidence / 2.0);
+                let z_conf = normal_quantile(0.5 + policy.confidence / 2.0);
                 let standard_error = (hi - lo) / 2.0 / z_conf;
                 row.to_decide = Some(units.straddling(row, standard_error, z));
             }

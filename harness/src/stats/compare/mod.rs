@@ -575,7 +575,7 @@ mod tests {
             design: Design::Paired,
             count: 10,
         };
-        let m = holm(&mut rows, 0.95, units);
+        let m = holm(&mut rows, &RegressionPolicy::default(), units);
         assert_eq!(m, 6);
         assert_eq!(rows[0].verdict, RowVerdict::Regressed);
         // 0.02 > 0.025 / 5: not after the correction.
@@ -622,5 +622,84 @@ mod tests {
         assert!(!c.regressed(), "an informational regression never fails");
         c.rows.push(rows[0].clone());
         assert!(c.regressed());
+    }
+
+    fn three_primaries(weight_of_a: Option<f64>) -> RegressionPolicy {
+        RegressionPolicy {
+            primary: vec!["a.p50".into(), "b.p50".into(), "c.p50".into()],
+            weights: weight_of_a
+                .map(|w| [("a.p50".to_owned(), w)].into())
+                .unwrap_or_default(),
+            ..RegressionPolicy::default()
+        }
+    }
+
+    /// Rows a, b, c with the given one-sided p-values, judged by (weighted) Holm; which were
+    /// called regressed.
+    fn holm_of(p: [f64; 3], policy: &RegressionPolicy) -> [bool; 3] {
+        let mut rows: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .zip(p)
+            .map(|(m, p)| row(m, p, 0.5, true))
+            .collect();
+        let units = Units {
+            design: Design::Paired,
+            count: 10,
+        };
+        holm(&mut rows, policy, units);
+        [0, 1, 2].map(|i| rows[i].verdict == RowVerdict::Regressed)
+    }
+
+    #[test]
+    fn weighted_holm_gives_the_heavy_row_more_of_alpha_and_keeps_the_family_level() {
+        // a weighs 2 of 4: tested first at 0.025 · 2/4 = 0.0125, where equal weights give it
+        // 0.025 / 3 = 0.0083.
+        let equal = three_primaries(None);
+        let weighted = three_primaries(Some(2.0));
+        assert_eq!(holm_of([0.01, 0.5, 0.5], &equal), [false; 3]);
+        assert_eq!(holm_of([0.01, 0.5, 0.5], &weighted), [true, false, false]);
+        // Step-down: once a is rejected, b is tested at 0.025 · 1/2.
+        assert_eq!(holm_of([0.01, 0.012, 0.5], &weighted), [true, true, false]);
+        // A light row pays: 0.007 would pass equal Holm's first step (0.0083), not 0.025/4.
+        assert_eq!(holm_of([0.5, 0.007, 0.5], &equal), [false, true, false]);
+        assert_eq!(holm_of([0.5, 0.007, 0.5], &weighted), [false; 3]);
+
+        // The family level by simulation: all three rows at the threshold (p uniform), the
+        // rows independent or all equal (Holm needs no assumption on their dependence).
+        use rand::{Rng, SeedableRng, rngs::SmallRng};
+        use rand_distr::{Distribution, Normal};
+        use statrs::distribution::{ContinuousCDF, Normal as StdNormal};
+        const TRIALS: u32 = 4000;
+        let mut rng = SmallRng::seed_from_u64(23);
+        let (mut independent, mut equal_p) = (0u32, 0u32);
+        for _ in 0..TRIALS {
+            let p = [rng.random::<f64>(), rng.random(), rng.random()];
+            independent += u32::from(holm_of(p, &weighted).contains(&true));
+            equal_p += u32::from(holm_of([p[0]; 3], &weighted).contains(&true));
+        }
+        println!(
+            "weighted Holm, all rows at the threshold: {independent} of {TRIALS} false \
+             regressions (independent rows), {equal_p} of {TRIALS} (equal rows); level 2.5%"
+        );
+        // 2.5% of 4000 is 100; three binomial sds (≈ 10) above it is the bound. A level
+        // spread without dividing by the weights' sum would give ~200.
+        for count in [independent, equal_p] {
+            assert!(count <= 130, "{count} of {TRIALS} false regressions");
+        }
+        // Power for a shift of a alone (its z-statistic 2.5 above the threshold on average).
+        let shifted = Normal::new(2.5, 1.0).unwrap();
+        let standard = StdNormal::standard();
+        let (mut caught_equal, mut caught_weighted) = (0u32, 0u32);
+        for _ in 0..TRIALS {
+            let z = shifted.sample(&mut rng);
+            let p = [1.0 - standard.cdf(z), rng.random(), rng.random()];
+            caught_equal += u32::from(holm_of(p, &equal)[0]);
+            caught_weighted += u32::from(holm_of(p, &weighted)[0]);
+        }
+        println!(
+            "a shifted (z 2.5): caught {caught_equal} of {TRIALS} with equal weights, \
+             {caught_weighted} of {TRIALS} with a weighing 2 of 4"
+        );
+        assert!(caught_weighted > caught_equal + TRIALS / 20);
     }
 }
