@@ -8,7 +8,10 @@
 //!   delays (the floor: the wire plus waking up after an idle wait), half of each before the
 //!   harness and half after;
 //! * throughput: the built-in throughput scenario (zero delays) at each concurrency, beside
-//!   the bare pair's rate of whole exchanges measured just before and just after it.
+//!   the bare pair's rate of whole exchanges measured just before and just after it, and the
+//!   CPU time (the whole process's) each side spent per startup: a rate bound by CPU is the
+//!   cores over the CPU per startup, so the CPU ratio says how far the throughput ratio can
+//!   go without doing less work per startup.
 //!
 //! The scenarios are the ones shipped in `scenarios/`, embedded, so the command needs no
 //! files and measures the same thing on every machine.
@@ -22,6 +25,7 @@ use crate::report::limit::{LimitReport, PhaseLimit, ThroughputLimit};
 use crate::results::summarize::ms_to_the_us as ms;
 use crate::results::{OverheadRow, RunSummary};
 use crate::scenario::{Override, Scenario};
+use crate::sys::cpu::cpu_of;
 use crate::target::wire::{WireDelays, WireError, WireRequests, WireServer};
 
 use super::run::rounds::measure_rounds;
@@ -209,16 +213,24 @@ async fn throughput(
             .map_err(CalibrateError::from)
     };
     wire_rate(scenario.plan.warmup).await?;
-    let wire_before_per_s = wire_rate(request.startups).await?;
-    let harness = measure_rounds(&scenario, Meter::off(), false, None).await?;
+    let (wire_before_per_s, wire_before_cpu) = cpu_of(wire_rate(request.startups)).await;
+    let wire_before_per_s = wire_before_per_s?;
+    let (harness, harness_cpu) = cpu_of(measure_rounds(&scenario, Meter::off(), false, None)).await;
+    let harness = harness?;
     stopped()?;
-    let wire_after_per_s = wire_rate(request.startups).await?;
+    let (wire_after_per_s, wire_after_cpu) = cpu_of(wire_rate(request.startups)).await;
+    let wire_after_per_s = wire_after_per_s?;
+    // CPU per startup: the harness's run includes its warmup iterations.
+    let per_startup =
+        |cpu: std::time::Duration, startups: u64| cpu.as_secs_f64() * 1e6 / startups.max(1) as f64;
     Ok(ThroughputLimit {
         concurrency,
         exchanges: request.startups,
         wire_before_per_s,
         wire_after_per_s,
         harness_per_s: harness.summary.run.iterations_per_s,
+        wire_cpu_us: per_startup(wire_before_cpu + wire_after_cpu, 2 * request.startups),
+        harness_cpu_us: per_startup(harness_cpu, request.startups + scenario.plan.warmup),
     })
 }
 

@@ -64,9 +64,24 @@ pub(crate) struct ThroughputLimit {
     pub(crate) wire_before_per_s: f64,
     pub(crate) wire_after_per_s: f64,
     pub(crate) harness_per_s: f64,
+    /// CPU time of the whole process per bare exchange (both measurements), in µs.
+    pub(crate) wire_cpu_us: f64,
+    /// CPU time of the whole process per harness startup (its warmup included), in µs.
+    pub(crate) harness_cpu_us: f64,
 }
 
 impl ThroughputLimit {
+    /// The bare pair's CPU per exchange over the harness's per startup: where the rate ratio
+    /// sits when the process has every core to itself and is bound by CPU (under a competing
+    /// load each side gets what the machine leaves it, and the two drift apart).
+    pub(crate) fn cpu_ratio(&self) -> f64 {
+        if self.harness_cpu_us > 0.0 {
+            self.wire_cpu_us / self.harness_cpu_us
+        } else {
+            0.0
+        }
+    }
+
     /// The harness's rate over the mean of the bare pair's two.
     pub(crate) fn ratio(&self) -> f64 {
         let wire = (self.wire_before_per_s + self.wire_after_per_s) / 2.0;
@@ -101,6 +116,7 @@ impl LimitReport {
         {
             for (row, t) in rows.iter_mut().zip(&self.throughput) {
                 row["ratio"] = t.ratio().into();
+                row["cpu_ratio"] = t.cpu_ratio().into();
                 row["goal_ratio"] = throughput_goal(t.concurrency).into();
             }
         }
@@ -169,7 +185,9 @@ impl LimitReport {
         }
         if !self.throughput.is_empty() {
             out.push_str(
-                "\nthroughput, zero delays (whole startups per second; bare pair measured before and after):\n",
+                "\nthroughput, zero delays (whole startups per second; bare pair measured before and after; \
+                 CPU: the process's CPU time per startup, µs; a rate bound by CPU sits near the CPU \
+                 ratio, whatever the harness does between startups):\n",
             );
             let rows: Vec<Vec<String>> = self
                 .throughput
@@ -182,6 +200,9 @@ impl LimitReport {
                         format!("{:.0}", t.wire_after_per_s),
                         format!("{:.0}", t.harness_per_s),
                         format!("{:.2}", t.ratio()),
+                        format!("{:.0}", t.wire_cpu_us),
+                        format!("{:.0}", t.harness_cpu_us),
+                        format!("{:.2}", t.cpu_ratio()),
                         format!(
                             ">= {:.1}: {}",
                             throughput_goal(t.concurrency),
@@ -198,6 +219,9 @@ impl LimitReport {
                     ("wire after/s", Right),
                     ("harness/s", Right),
                     ("ratio", Right),
+                    ("wire CPU", Right),
+                    ("harness CPU", Right),
+                    ("CPU ratio", Right),
                     ("goal", Left),
                 ],
                 &rows,
@@ -235,6 +259,8 @@ mod tests {
                 wire_before_per_s: 8000.0,
                 wire_after_per_s: 10000.0,
                 harness_per_s: 6750.0,
+                wire_cpu_us: 150.0,
+                harness_cpu_us: 250.0,
             }],
         }
     }
@@ -250,6 +276,8 @@ mod tests {
         let json = r.to_json();
         assert_eq!(json["throughput"][0]["ratio"], 0.75);
         assert_eq!(json["throughput"][0]["goal_ratio"], 0.9);
+        assert_eq!(json["throughput"][0]["cpu_ratio"], 0.6);
+        assert!(text.contains("0.60"), "{text}");
         assert_eq!(json["phases"][0]["overhead_jitter_ms"], 0.05);
     }
 

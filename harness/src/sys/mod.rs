@@ -2,6 +2,7 @@
 //! go ([`output`]), how a stop request travels ([`shutdown`]), and how an input file is read
 //! without trusting its size ([`read_bounded`]). Depends on nothing else in the crate.
 
+pub(crate) mod cpu;
 pub(crate) mod lock;
 pub(crate) mod output;
 pub(crate) mod process;

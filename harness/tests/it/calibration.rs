@@ -311,8 +311,17 @@ fn calibrate_sets_the_harness_beside_the_bare_wire() {
             "wire_after_per_s",
             "harness_per_s",
             "ratio",
+            "wire_cpu_us",
+            "harness_cpu_us",
+            "cpu_ratio",
         ] {
             assert!(t[key].as_f64().unwrap() > 0.0, "{key}: {t}");
+        }
+        // A startup costs the process more than a microsecond and less than a second of CPU
+        // (release ~0.2-0.5 ms, a debug build a few ms).
+        for key in ["wire_cpu_us", "harness_cpu_us"] {
+            let us = t[key].as_f64().unwrap();
+            assert!((1.0..1e6).contains(&us), "{key}: {t}");
         }
     }
     assert_eq!(doc["goals"]["overhead_p50_ms"], 0.1);
