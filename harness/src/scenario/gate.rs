@@ -117,6 +117,8 @@ pub(crate) fn parse(
                     weights.insert(entry.clone(), weight);
                 }
                 gate.policy.weights = weights;
+                // `primary` sorts before `weights`, so the primaries are already in place.
+                gate.policy.validate_weights().map_err(fail)?;
             }
             "undecided" => {
                 let toml::Value::String(text) = value else {
@@ -198,14 +200,9 @@ pub(crate) fn parse(
             }
         }
     }
-    gate.policy.validate().map_err(|m| {
-        let key = if m.starts_with("weights") || m.starts_with("the weight") {
-            "weights"
-        } else {
-            "relative_threshold"
-        };
-        (key.to_owned(), m)
-    })?;
+    gate.policy
+        .validate()
+        .map_err(|m| ("relative_threshold".to_owned(), m))?;
     Ok(gate)
 }
 

@@ -187,6 +187,11 @@ impl RegressionPolicy {
         for entry in &self.primary {
             parse_primary(entry)?;
         }
+        self.validate_weights()
+    }
+
+    /// Checks the weights: each names a primary statistic and lies in (0, MAX_WEIGHT].
+    pub(crate) fn validate_weights(&self) -> Result<(), String> {
         for (entry, &weight) in &self.weights {
             if !self.primary.contains(entry) {
                 return Err(format!(
