@@ -26,6 +26,39 @@ impl Drop for ProcessGroupGuard {
 /// Removes a directory tree when dropped.
 pub(super) struct RemoveOnDrop(pub(super) Option<PathBuf>);
 
+/// A run's tree of codex homes, shared by the rig and every home handed out from it, and
+/// removed when the last of them is dropped: a codex process still running when the rig goes
+/// (one checked out by an iteration cut short) writes into its home, so removing the tree at
+/// the rig's drop could fail on a directory that is not empty and leave the run's directory
+/// behind for good.
+pub(super) struct HomesTree(tempfile::TempDir);
+
+impl HomesTree {
+    pub(super) fn new(dir: tempfile::TempDir) -> Arc<Self> {
+        Arc::new(Self(dir))
+    }
+
+    pub(super) fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for HomesTree {
+    /// Removes the tree, again if a first try fails: a codex process that just exited may
+    /// have left a helper that writes in the working directory for a moment longer, and one
+    /// failed removal (ENOTEMPTY) would leave the tree behind (`TempDir` ignores it).
+    fn drop(&mut self) {
+        for _ in 0..20 {
+            match std::fs::remove_dir_all(self.0.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         if let Some(path) = &self.0 {
@@ -97,4 +130,33 @@ pub(super) fn stderr_tail(
         let cut = text.len().saturating_sub(STDERR_TAIL);
         text[text.floor_char_boundary(cut)..].trim().to_owned()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rig dropped while an iteration still holds a home (its codex writing there): the
+    /// tree stays until that home goes, then nothing of the run is left.
+    #[test]
+    fn the_homes_tree_goes_with_the_last_of_the_rig_and_its_homes() {
+        let base = tempfile::tempdir().unwrap();
+        let tree = HomesTree::new(
+            tempfile::Builder::new()
+                .prefix("run-")
+                .tempdir_in(base.path())
+                .unwrap(),
+        );
+        let run = tree.path().to_owned();
+        let home = run.join("home-1");
+        std::fs::create_dir_all(&home).unwrap();
+        // What a `Home` holds, in its drop order: the home's own guard, then the tree.
+        let held = (RemoveOnDrop(Some(home.clone())), Arc::clone(&tree));
+        drop(tree);
+        std::fs::write(home.join("late-write"), "codex still running").unwrap();
+        assert!(run.exists(), "removed under a live home");
+        drop(held);
+        assert!(!run.exists(), "left behind: {}", run.display());
+        assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
+    }
 }

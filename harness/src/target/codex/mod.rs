@@ -25,7 +25,7 @@ pub(crate) mod exec;
 pub(crate) mod releases;
 mod version;
 
-use child::{LossyLines, ProcessGroupGuard, RemoveOnDrop, stderr_tail};
+use child::{HomesTree, LossyLines, ProcessGroupGuard, RemoveOnDrop, stderr_tail};
 pub(crate) use config::{config_toml, mcp_config_toml};
 use version::codex_version;
 
@@ -122,9 +122,12 @@ pub(crate) fn resolve_binary(spec: &CodexSpec) -> Result<PathBuf, CodexError> {
 }
 
 /// A `CODEX_HOME` for one process: removed when dropped unless it is the run's reused home.
+/// It keeps the run's tree of homes alive, so that whichever of the rig and its homes is
+/// dropped last removes the tree (fields drop in order: the home, then the tree).
 struct Home {
     path: PathBuf,
     _remove: RemoveOnDrop,
+    _tree: Arc<HomesTree>,
 }
 
 /// What every codex target runs against: the binary, the mock backend, the OTLP receiver and
@@ -142,8 +145,9 @@ pub struct CodexRig {
     /// Codex's `TMPDIR`: scratch space under the system's temporary directory.
     root: tempfile::TempDir,
     /// Holds fresh homes, the reused home and the working directory (codex's `HOME`), where a
-    /// real home would be: outside any temporary directory (see [`homes_base`]).
-    homes: tempfile::TempDir,
+    /// real home would be: outside any temporary directory (see [`homes_base`]). Removed when
+    /// the rig and every home it handed out are gone.
+    homes: Arc<HomesTree>,
     workdir: PathBuf,
     reused_home: Option<PathBuf>,
     /// The cached aged home each iteration's home is copied from (`home = { aged = … }`).
@@ -156,22 +160,6 @@ pub struct CodexRig {
     /// Codex processes that said they refused to create their helper binaries (their
     /// `CODEX_HOME` was under a temporary directory, so they skipped startup work).
     helper_refusals: Arc<AtomicU64>,
-}
-
-impl Drop for CodexRig {
-    /// Removes the homes tree, again if a first try fails: a codex process that just exited
-    /// may have left a helper that writes in the working directory for a moment longer, and
-    /// one failed removal (ENOTEMPTY) would leave the tree behind (`TempDir` ignores it).
-    fn drop(&mut self) {
-        for _ in 0..20 {
-            match std::fs::remove_dir_all(self.homes.path()) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                _ => break,
-            }
-        }
-    }
 }
 
 /// What codex prints when its `CODEX_HOME` lies under a temporary directory.
@@ -222,6 +210,7 @@ impl CodexRig {
                 path: base.clone(),
                 source,
             })?;
+        let homes = HomesTree::new(homes);
         let workdir = homes.path().join("work");
         std::fs::create_dir_all(&workdir).map_err(CodexError::TempDir)?;
         let mut rig = Self {
@@ -384,6 +373,7 @@ impl CodexRig {
             Some(path) => Ok(Home {
                 path: path.clone(),
                 _remove: RemoveOnDrop(None),
+                _tree: Arc::clone(&self.homes),
             }),
             None => {
                 let path = self.homes.path().join(format!("home-{label}"));
@@ -398,6 +388,7 @@ impl CodexRig {
                 Ok(Home {
                     path,
                     _remove: remove,
+                    _tree: Arc::clone(&self.homes),
                 })
             }
         }
