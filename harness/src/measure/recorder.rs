@@ -1,5 +1,5 @@
 //! Histograms, not sample lists: one HdrHistogram per (metric, status), in microseconds with
-//! three significant digits, so memory is fixed however many iterations run. Workers record
+//! three significant digits, so memory is bounded however many iterations run. Workers record
 //! into their own [`Recorder`] and the runner merges them with [`Recorder::merge`].
 
 use std::collections::BTreeMap;

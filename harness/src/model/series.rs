@@ -1,5 +1,5 @@
 //! A series of durations: its key (metric and status), its HdrHistogram in microseconds with
-//! three significant digits (fixed memory however many samples), and its resolution. The
+//! three significant digits (bounded memory however many samples), and its resolution. The
 //! histogram grows with the largest value it holds (16 KB while every value is below 2 ms,
 //! about 64 KB to 100 ms, 196 KB at the one-hour ceiling): a round creates a fresh one per
 //! series and worker, and allocating (and the kernel zeroing) the ceiling's size each time
