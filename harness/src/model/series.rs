@@ -185,17 +185,27 @@ impl DurationHistogram {
         Duration::from_secs_f64(self.histogram.stdev() / 1e6)
     }
 
-    /// The HdrHistogram interchange form: V2 encoding, deflated, base64 (`HISTF…`), values in
-    /// microseconds. Other HdrHistogram implementations read it.
-    /// The HdrHistogram itself (microseconds), for writers of its interchange formats.
-    pub fn inner(&self) -> &Histogram<u64> {
-        &self.histogram
+    /// The HdrHistogram (microseconds) as files carry it, for writers of its interchange
+    /// formats: always declaring the full range, 1 µs to one hour. In memory a histogram is
+    /// only as large as its largest value, but readers that cannot grow one (hdrhistogram.py,
+    /// a Java histogram built with bounds) refuse to merge a histogram declaring a larger
+    /// range into one declaring a smaller; with one declared range, every series of every
+    /// file merges. The encoding only holds counts up to the largest value, so it is no
+    /// longer for it.
+    pub fn exported(&self) -> Histogram<u64> {
+        let mut full = Histogram::new_with_bounds(1, MAX_US, 3).expect("static bounds are valid");
+        // Every value is at most `MAX_US`: it fits.
+        let _ = full.add(&self.histogram);
+        full
     }
 
+    /// The HdrHistogram interchange form: V2 encoding, deflated, base64 (`HISTF…`), values in
+    /// microseconds, declaring the full range ([`DurationHistogram::exported`]). Other
+    /// HdrHistogram implementations read it.
     pub fn encode(&self) -> String {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()
-            .serialize(&self.histogram, &mut bytes)
+            .serialize(&self.exported(), &mut bytes)
             .expect("serializing into memory cannot fail");
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
@@ -315,6 +325,11 @@ mod tests {
         }
         let text = h.encode();
         assert!(text.starts_with("HISTF"), "{text}");
+        // Whatever its largest value, a histogram declares the full range in files.
+        let mut short = DurationHistogram::default();
+        short.record(Duration::from_micros(5));
+        assert_eq!(short.exported().high(), h.exported().high());
+        assert!(short.exported().high() >= MAX_US);
         let back = DurationHistogram::decode(&text).unwrap();
         assert_eq!(back.count(), 6);
         assert_eq!(back.quantile(0.5), h.quantile(0.5));

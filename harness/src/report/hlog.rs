@@ -69,7 +69,12 @@ pub(crate) fn interval_log(summary: &RunSummary, rounds: &[DecodedRound]) -> Vec
         for (key, series) in round {
             let label = tag(&key.metric, key.status.as_deref());
             writer
-                .write_histogram(series.histogram.inner(), offset, length, Tag::new(&label))
+                .write_histogram(
+                    &series.histogram.exported(),
+                    offset,
+                    length,
+                    Tag::new(&label),
+                )
                 .expect("serializing into memory cannot fail");
         }
         offset += length;
