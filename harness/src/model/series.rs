@@ -190,8 +190,8 @@ impl DurationHistogram {
     /// only as large as its largest value, but readers that cannot grow one (hdrhistogram.py,
     /// a Java histogram built with bounds) refuse to merge a histogram declaring a larger
     /// range into one declaring a smaller; with one declared range, every series of every
-    /// file merges. The encoding only holds counts up to the largest value, so it is no
-    /// longer for it.
+    /// file merges. The encoding is no longer for it: it holds counts only up to the largest
+    /// value.
     pub fn exported(&self) -> Histogram<u64> {
         let mut full = Histogram::new_with_bounds(1, MAX_US, 3).expect("static bounds are valid");
         // Every value is at most `MAX_US`: it fits.
