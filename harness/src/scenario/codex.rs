@@ -138,6 +138,44 @@ pub(super) fn codex_spec(
         },
         export_traces: codex.exporters.contains(&raw::RawExporter::Traces),
         export_metrics: codex.exporters.contains(&raw::RawExporter::Metrics),
+        cpus: codex_cpus(&codex.cpus, err)?,
+    })
+}
+
+/// The CPU numbers a list may name: Linux's largest CPU set (`CPU_SETSIZE`).
+const MAX_CPUS: u64 = 1024;
+
+fn codex_cpus(
+    cpus: &raw::RawCpus,
+    err: &impl Fn(&str, String) -> ScenarioError,
+) -> Result<CodexCpus, ScenarioError> {
+    Ok(match cpus {
+        raw::RawCpus::Kind(raw::RawCpuKind::Any) => CodexCpus::Any,
+        raw::RawCpus::Kind(raw::RawCpuKind::Last) => CodexCpus::Last,
+        raw::RawCpus::Listed(list) => {
+            if list.is_empty() {
+                return Err(err(
+                    "codex.cpus",
+                    "names no CPU: give at least one, or \"any\"".into(),
+                ));
+            }
+            if let Some(cpu) = list.iter().find(|&&cpu| cpu >= MAX_CPUS) {
+                return Err(err(
+                    "codex.cpus",
+                    format!(
+                        "CPU {cpu} is beyond the largest CPU number ({})",
+                        MAX_CPUS - 1
+                    ),
+                ));
+            }
+            let mut listed: Vec<usize> = list
+                .iter()
+                .map(|&cpu| usize::try_from(cpu).expect("below MAX_CPUS"))
+                .collect();
+            listed.sort_unstable();
+            listed.dedup();
+            CodexCpus::Listed(listed)
+        }
     })
 }
 

@@ -140,6 +140,21 @@ pub struct CodexSpec {
     pub threads_per_process: NonZeroU32,
     /// App-server: turns per thread (`runtime.turns`). Always 1 for exec.
     pub turns: NonZeroU32,
+    /// Which CPUs every codex process may run on.
+    pub cpus: CodexCpus,
+}
+
+/// Which CPUs the codex processes may run on (`codex.cpus`), resolved against the CPUs
+/// phasebench itself may use when the run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodexCpus {
+    /// Wherever the scheduler puts them (the default).
+    Any,
+    /// The highest-numbered CPU phasebench may run on: every codex thread on one core, so a
+    /// process's threads are not spread over a busy and an idle core.
+    Last,
+    /// These CPUs (ascending, no repeats, at least one).
+    Listed(Vec<usize>),
 }
 
 /// The largest scenario file read: the shipped ones are under 4 KiB; a bound keeps a wrong
@@ -414,6 +429,33 @@ mod tests {
         assert!(parse(&gated).is_ok());
         let err = parse(&format!("{app}[gate]\n\"turn_ttft.p90\" = \"< 150ms\"\n")).unwrap_err();
         assert!(err.message.contains("cold.turn_ttft"), "{err}");
+    }
+
+    #[test]
+    fn codex_cpus_are_any_last_or_a_list_and_change_what_is_measured() {
+        let exec = "name = \"c\"\ntarget = \"codex-exec\"\n";
+        let cpus = |sets: &[&str]| match parse_with(exec, sets).unwrap().target {
+            TargetKind::CodexExec(spec) => spec.cpus,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(cpus(&[]), CodexCpus::Any);
+        assert_eq!(cpus(&["codex.cpus=\"last\""]), CodexCpus::Last);
+        assert_eq!(
+            cpus(&["codex.cpus=[3, 1, 3]"]),
+            CodexCpus::Listed(vec![1, 3])
+        );
+        for bad in ["codex.cpus=[]", "codex.cpus=[1024]"] {
+            let err = parse_with(exec, &[bad]).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("codex.cpus"), "{bad}: {err}");
+        }
+        assert!(parse_with(exec, &["codex.cpus=\"first\""]).is_err());
+        // Pinning moves codex's phases (one core, no migrations): not the same measurement.
+        assert_ne!(
+            parse_with(exec, &["codex.cpus=\"last\""])
+                .unwrap()
+                .content_hash,
+            parse(exec).unwrap().content_hash
+        );
     }
 
     #[test]

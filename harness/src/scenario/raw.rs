@@ -430,6 +430,30 @@ pub(crate) struct RawCodex {
     /// codex-app-server: threads started in one process before it is replaced by a new one.
     #[serde(default)]
     pub threads_per_process: Option<u64>,
+    /// Which CPUs every codex process may run on.
+    #[serde(default)]
+    pub cpus: RawCpus,
+}
+
+/// `cpus = "any" | "last"` or `cpus = [1, 2]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawCpus {
+    Kind(RawCpuKind),
+    Listed(Vec<u64>),
+}
+
+impl Default for RawCpus {
+    fn default() -> Self {
+        Self::Kind(RawCpuKind::Any)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawCpuKind {
+    Any,
+    Last,
 }
 
 fn default_transport() -> RawTransport {

@@ -540,9 +540,36 @@ async fn idle_app_server_processes_are_closed_gracefully() {
         "codex.threads_per_process=3",
         "runtime.turns=1",
         r#"codex.exporters=["logs","metrics"]"#,
+        r#"codex.cpus="last""#,
     ])
     .await;
     assert_eq!(s.run.failed_iterations, 0, "{:?}", s.run.failure_examples);
+    // `cpus = "last"`: every thread of the codex process runs on the last CPU this test may use.
+    let last = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| {
+            let last = list.trim().rsplit([',', '-']).next().unwrap();
+            last.to_owned()
+        })
+        .unwrap();
+    let pids = target.idle_pids();
+    assert_eq!(pids.len(), 1, "one idle process");
+    let tasks: Vec<_> = std::fs::read_dir(format!("/proc/{}/task", pids[0]))
+        .unwrap()
+        .map(|t| t.unwrap().path().join("status"))
+        .collect();
+    assert!(tasks.len() > 1, "codex runs several threads: {tasks:?}");
+    for task in tasks {
+        let status = std::fs::read_to_string(&task).unwrap_or_default();
+        if let Some(list) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        {
+            assert_eq!(list.trim(), last, "{}", task.display());
+        }
+    }
     let receiver = target.rig().receiver();
     let before = receiver.stats().metrics_bodies;
     let closed = tokio::task::block_in_place(|| target.close_idle());

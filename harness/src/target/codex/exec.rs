@@ -50,7 +50,7 @@ impl CodexExecTarget {
         command.stdin(Stdio::null());
         let started = Instant::now();
         let started_wall = std::time::SystemTime::now();
-        let mut child = command.spawn().map_err(|e| {
+        let mut child = rig.spawn(&mut command).map_err(|e| {
             IterationFailure::Start(format!("cannot spawn {}: {e}", rig.binary.display()))
         })?;
         let mut group = ProcessGroupGuard { pgid: child.id() };

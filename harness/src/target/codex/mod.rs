@@ -43,7 +43,7 @@ use crate::model::sample::{OverheadSample, Sample};
 use crate::model::target::TelemetryHealth;
 use mock_backend::mcp::McpHttpServer;
 
-use crate::scenario::{CodexHome, CodexSpec, McpServer, McpTransportKind, Scenario};
+use crate::scenario::{CodexCpus, CodexHome, CodexSpec, McpServer, McpTransportKind, Scenario};
 use crate::target::codex::egress::EgressTrap;
 use crate::telemetry::receiver::{DEFAULT_BODY_LIMIT, OtlpReceiver};
 
@@ -90,11 +90,44 @@ pub enum CodexError {
     },
     #[error("cannot start the egress trap: {0}")]
     Egress(std::io::Error),
+    #[error("codex.cpus: {0}")]
+    Cpus(String),
     #[error("cannot write {path}: {source}")]
     Config {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The CPUs `cpus` names on this machine, checked against those phasebench may run on
+/// (empty: no restriction).
+fn resolve_cpus(cpus: &CodexCpus) -> Result<Vec<usize>, CodexError> {
+    let listed = match cpus {
+        CodexCpus::Any => return Ok(Vec::new()),
+        CodexCpus::Last => None,
+        CodexCpus::Listed(listed) => Some(listed),
+    };
+    let allowed = crate::sys::affinity::allowed_cpus()
+        .map_err(|e| CodexError::Cpus(format!("cannot read this process's CPUs: {e}")))?;
+    pick_cpus(listed, &allowed).map_err(CodexError::Cpus)
+}
+
+/// `listed` (or, when `None`, the last of `allowed`), each one of `allowed`.
+fn pick_cpus(listed: Option<&Vec<usize>>, allowed: &[usize]) -> Result<Vec<usize>, String> {
+    let allowed_list = crate::sys::affinity::cpu_list(allowed);
+    match listed {
+        None => allowed
+            .last()
+            .map(|&cpu| vec![cpu])
+            .ok_or_else(|| "phasebench may run on no CPU".to_owned()),
+        Some(listed) => match listed.iter().find(|cpu| !allowed.contains(cpu)) {
+            Some(cpu) => Err(format!(
+                "CPU {cpu} is not one phasebench may run on here (allowed: {allowed_list}); \
+                 name others, or use \"last\""
+            )),
+            None => Ok(listed.clone()),
+        },
+    }
 }
 
 /// Finds the codex binary: the scenario's, else `$PHASEBENCH_CODEX_BIN`, else the npm install.
@@ -160,6 +193,9 @@ pub struct CodexRig {
     /// Codex processes that said they refused to create their helper binaries (their
     /// `CODEX_HOME` was under a temporary directory, so they skipped startup work).
     helper_refusals: Arc<AtomicU64>,
+    /// The CPUs every measured codex process runs on (`codex.cpus`, resolved at start); empty
+    /// when the scheduler decides.
+    cpus: Vec<usize>,
 }
 
 /// What codex prints when its `CODEX_HOME` lies under a temporary directory.
@@ -193,6 +229,7 @@ impl CodexRig {
             None => resolve_binary(spec)?,
         };
         let version = codex_version(&binary)?;
+        let cpus = resolve_cpus(&spec.cpus)?;
         let mut backend = scenario.backend.clone();
         backend.record_requests = true;
         let answer = backend.answer.clone();
@@ -235,6 +272,7 @@ impl CodexRig {
             mcp_servers: scenario.mcp_servers.clone(),
             mcp_http: Vec::new(),
             helper_refusals: Arc::new(AtomicU64::new(0)),
+            cpus,
         };
         for server in &scenario.mcp_servers {
             if server.transport == McpTransportKind::Http {
@@ -412,6 +450,14 @@ impl CodexRig {
             .kill_on_drop(true)
             .process_group(0);
         command
+    }
+
+    /// Spawns a measured codex process on the scenario's CPUs.
+    fn spawn(
+        &self,
+        command: &mut tokio::process::Command,
+    ) -> std::io::Result<tokio::process::Child> {
+        crate::sys::affinity::spawn_on(command, &self.cpus)
     }
 
     /// Why telemetry bodies were refused or undecodable, and where refused connections went.
@@ -680,7 +726,23 @@ mod tests {
             export_metrics: exporters,
             threads_per_process: std::num::NonZeroU32::MIN,
             turns: std::num::NonZeroU32::MIN,
+            cpus: CodexCpus::Any,
         }
+    }
+
+    #[test]
+    fn pinned_cpus_are_the_last_allowed_or_the_listed_ones_if_allowed() {
+        assert_eq!(pick_cpus(None, &[0, 1, 2]), Ok(vec![2]));
+        assert_eq!(pick_cpus(Some(&vec![0, 2]), &[0, 1, 2]), Ok(vec![0, 2]));
+        let err = pick_cpus(Some(&vec![1, 5]), &[0, 1, 2]).unwrap_err();
+        assert!(err.contains("CPU 5") && err.contains("0-2"), "{err}");
+        assert!(pick_cpus(None, &[]).is_err());
+        assert_eq!(resolve_cpus(&CodexCpus::Any).unwrap(), Vec::<usize>::new());
+        let mine = crate::sys::affinity::allowed_cpus().unwrap();
+        assert_eq!(
+            resolve_cpus(&CodexCpus::Last).unwrap(),
+            vec![*mine.last().unwrap()]
+        );
     }
 
     /// The config phasebench writes has exactly the keys of the one the loopback facts were

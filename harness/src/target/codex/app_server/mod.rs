@@ -301,6 +301,17 @@ impl Drop for CodexAppServerTarget {
 }
 
 impl CodexAppServerTarget {
+    /// The process ids of the processes idle in the pool (for tests).
+    #[cfg(feature = "test-support")]
+    pub fn idle_pids(&self) -> Vec<u32> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(AppServerProcess::pid)
+            .collect()
+    }
+
     /// Closes the processes idle in the pool the way a client would (stdin closed: codex
     /// flushes its telemetry and exits), killing those that take longer than a grace period;
     /// returns how many exited by themselves. Runs when the target is dropped.

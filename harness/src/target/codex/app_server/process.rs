@@ -80,6 +80,12 @@ pub(super) struct AppServerProcess {
 }
 
 impl AppServerProcess {
+    /// The process id, while it runs.
+    #[cfg(feature = "test-support")]
+    pub(super) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Spawns the process and completes the `initialize` handshake; returns it with the time
     /// from spawn to the answer to `initialize`.
     pub(super) async fn start(
@@ -101,7 +107,7 @@ impl AppServerProcess {
             )
             .stdin(Stdio::piped());
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| {
+        let mut child = rig.spawn(&mut command).map_err(|e| {
             IterationFailure::Start(format!("cannot spawn {}: {e}", rig.binary.display()))
         })?;
         let group = ProcessGroupGuard { pgid: child.id() };
