@@ -142,9 +142,6 @@ pub(super) fn codex_spec(
     })
 }
 
-/// The CPU numbers a list may name: Linux's largest CPU set (`CPU_SETSIZE`).
-const MAX_CPUS: u64 = 1024;
-
 fn codex_cpus(
     cpus: &raw::RawCpus,
     err: &impl Fn(&str, String) -> ScenarioError,
@@ -159,18 +156,19 @@ fn codex_cpus(
                     "names no CPU: give at least one, or \"any\"".into(),
                 ));
             }
-            if let Some(cpu) = list.iter().find(|&&cpu| cpu >= MAX_CPUS) {
+            let max = crate::sys::affinity::MAX_CPUS;
+            if let Some(cpu) = list
+                .iter()
+                .find(|&&cpu| usize::try_from(cpu).map_or(true, |cpu| cpu >= max))
+            {
                 return Err(err(
                     "codex.cpus",
-                    format!(
-                        "CPU {cpu} is beyond the largest CPU number ({})",
-                        MAX_CPUS - 1
-                    ),
+                    format!("CPU {cpu} is beyond the largest CPU number ({})", max - 1),
                 ));
             }
             let mut listed: Vec<usize> = list
                 .iter()
-                .map(|&cpu| usize::try_from(cpu).expect("below MAX_CPUS"))
+                .map(|&cpu| usize::try_from(cpu).expect("below MAX_CPUS, checked above"))
                 .collect();
             listed.sort_unstable();
             listed.dedup();

@@ -12,15 +12,16 @@ use std::io;
 
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 
+/// CPU numbers a set can hold: below this (Linux's `CPU_SETSIZE`).
+pub(crate) const MAX_CPUS: usize = CpuSet::MAX_CPU;
+
 /// The CPUs this thread may run on, in ascending order.
 pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
     let set = sched_getaffinity(None)?;
-    Ok((0..CpuSet::MAX_CPU)
-        .filter(|&cpu| set.is_set(cpu))
-        .collect())
+    Ok((0..MAX_CPUS).filter(|&cpu| set.is_set(cpu)).collect())
 }
 
-/// Spawns `command` restricted to `cpus` (every one below [`CpuSet::MAX_CPU`]; an empty
+/// Spawns `command` restricted to `cpus` (every one below [`MAX_CPUS`]; an empty
 /// slice leaves the child unrestricted).
 pub(crate) fn spawn_on(
     command: &mut tokio::process::Command,
@@ -31,13 +32,10 @@ pub(crate) fn spawn_on(
     }
     let mut set = CpuSet::new();
     for &cpu in cpus {
-        if cpu >= CpuSet::MAX_CPU {
+        if cpu >= MAX_CPUS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "CPU {cpu} is beyond the largest CPU set ({})",
-                    CpuSet::MAX_CPU
-                ),
+                format!("CPU {cpu} is beyond the largest CPU set ({MAX_CPUS})"),
             ));
         }
         set.set(cpu);
@@ -109,7 +107,7 @@ mod tests {
     #[test]
     fn a_cpu_beyond_any_set_is_refused_before_anything_runs() {
         let mut command = tokio::process::Command::new("/nonexistent/never-run");
-        let err = spawn_on(&mut command, &[CpuSet::MAX_CPU]).unwrap_err();
+        let err = spawn_on(&mut command, &[MAX_CPUS]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     }
 

@@ -1,7 +1,7 @@
 //! What every stage may use and that is about the process, not about latency: where outputs
 //! go ([`output`]), how a stop request travels ([`shutdown`]), which CPUs a child may run on
-//! ([`affinity`]), and how an input file is read
-//! without trusting its size ([`read_bounded`]). Depends on nothing else in the crate.
+//! ([`affinity`]), and how an input file is read without trusting its size
+//! ([`read_bounded`]). Depends on nothing else in the crate.
 
 pub(crate) mod affinity;
 pub(crate) mod cpu;

@@ -105,7 +105,7 @@ fn resolve_cpus(cpus: &CodexCpus) -> Result<Vec<usize>, CodexError> {
     let listed = match cpus {
         CodexCpus::Any => return Ok(Vec::new()),
         CodexCpus::Last => None,
-        CodexCpus::Listed(listed) => Some(listed),
+        CodexCpus::Listed(listed) => Some(listed.as_slice()),
     };
     let allowed = crate::sys::affinity::allowed_cpus()
         .map_err(|e| CodexError::Cpus(format!("cannot read this process's CPUs: {e}")))?;
@@ -113,7 +113,7 @@ fn resolve_cpus(cpus: &CodexCpus) -> Result<Vec<usize>, CodexError> {
 }
 
 /// `listed` (or, when `None`, the last of `allowed`), each one of `allowed`.
-fn pick_cpus(listed: Option<&Vec<usize>>, allowed: &[usize]) -> Result<Vec<usize>, String> {
+fn pick_cpus(listed: Option<&[usize]>, allowed: &[usize]) -> Result<Vec<usize>, String> {
     let allowed_list = crate::sys::affinity::cpu_list(allowed);
     match listed {
         None => allowed
@@ -125,7 +125,7 @@ fn pick_cpus(listed: Option<&Vec<usize>>, allowed: &[usize]) -> Result<Vec<usize
                 "CPU {cpu} is not one phasebench may run on here (allowed: {allowed_list}); \
                  name others, or use \"last\""
             )),
-            None => Ok(listed.clone()),
+            None => Ok(listed.to_vec()),
         },
     }
 }
@@ -733,8 +733,8 @@ mod tests {
     #[test]
     fn pinned_cpus_are_the_last_allowed_or_the_listed_ones_if_allowed() {
         assert_eq!(pick_cpus(None, &[0, 1, 2]), Ok(vec![2]));
-        assert_eq!(pick_cpus(Some(&vec![0, 2]), &[0, 1, 2]), Ok(vec![0, 2]));
-        let err = pick_cpus(Some(&vec![1, 5]), &[0, 1, 2]).unwrap_err();
+        assert_eq!(pick_cpus(Some(&[0, 2]), &[0, 1, 2]), Ok(vec![0, 2]));
+        let err = pick_cpus(Some(&[1, 5]), &[0, 1, 2]).unwrap_err();
         assert!(err.contains("CPU 5") && err.contains("0-2"), "{err}");
         assert!(pick_cpus(None, &[]).is_err());
         assert_eq!(resolve_cpus(&CodexCpus::Any).unwrap(), Vec::<usize>::new());
