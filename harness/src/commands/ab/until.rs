@@ -1,9 +1,12 @@
 //! `ab --until-decided`: the sequential A/B. Round pairs are added at the looks of a
 //! [`SequentialPlan`] (the first at `--rounds`), each look judged at its own level, until the
-//! comparison decides, the plan ends, or the time budget would be overrun. The plan is cut to
-//! what the budget holds at the first look's pace; when a later look would still overrun it,
-//! a last look at the round pairs that fit spends what is left of α, so the budget's time and
-//! error rate both go to evidence. A round still running when the budget ends (a stalled
+//! comparison decides, the plan ends, or the time budget would be overrun. When the next look
+//! would overrun the budget at the pace so far, a last look at the round pairs that fit
+//! spends what is left of α, so the budget's time and error rate both go to evidence. The
+//! looks before it keep the levels of the whole plan: a budget that holds only a look or two
+//! leaves most of α to the last one, where a change near the smallest one the budget can see
+//! is decided ([`crate::stats::sequential`] measures what re-spreading α over the looks that
+//! fit would cost). A round still running when the budget ends (a stalled
 //! machine) is cut and the pairs finished before it are judged as a last look. Why the
 //! levels and not the fixed-n interval re-checked: [`crate::stats::sequential`].
 
@@ -74,7 +77,6 @@ pub(super) fn run(
     let budget_end = until.max_time.map(|limit| started + limit);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut judged = None;
-    let mut plan = plan.clone();
     let mut index = 0;
     while let Some(&planned) = plan.rounds().get(index) {
         let done = a.len() as u32;
@@ -140,10 +142,6 @@ pub(super) fn run(
                 )
             });
             last = Some(finished);
-        } else if index == 0
-            && let Some(limit) = until.max_time
-        {
-            plan = fitted_to_time(plan, limit, started.elapsed(), request);
         }
         let look = match last {
             Some(rounds) => plan.last_look_at(index, rounds),
@@ -173,35 +171,4 @@ pub(super) fn run(
     }
     let comparison = judged.expect("the first look always runs");
     Ok((comparison, a, b))
-}
-
-/// The plan cut to the round pairs `limit` holds at the pace of the first look (which took
-/// `first_look` for its round pairs), so that the error budget is spent on looks that can run.
-/// Decided before the first look is judged; `ab --rejudge` of the kept rounds takes the same
-/// plan with `--max-rounds` set to its last look (the comparison records it).
-fn fitted_to_time(
-    plan: SequentialPlan,
-    limit: Duration,
-    first_look: Duration,
-    request: &AbRequest,
-) -> SequentialPlan {
-    let first = plan.rounds()[0];
-    let per_pair = first_look.as_secs_f64() / f64::from(first);
-    // A last look that the pace of later pairs pushes past the budget is not lost: it is
-    // replaced by a last look at the round pairs that fit (see `run`), spending the rest of α.
-    // `as` saturates: an instant first look (per_pair 0, the quotient infinite) fits all.
-    let fits = (TIME_USED * limit.as_secs_f64() / per_pair).floor() as u32;
-    if fits >= plan.max_rounds() {
-        return plan;
-    }
-    let cut = plan.ending_at(fits);
-    request.progress.say(|| {
-        format!(
-            "--max-time {limit:?} holds about {fits} round pairs at {per_pair:.1} s a pair: \
-             looks at {:?} (judge the kept rounds again with --max-rounds {})",
-            cut.rounds(),
-            cut.max_rounds()
-        )
-    });
-    cut
 }
