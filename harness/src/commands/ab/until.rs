@@ -2,7 +2,8 @@
 //! [`SequentialPlan`] (the first at `--rounds`), each look judged at its own level, until the
 //! comparison decides, the plan ends, or the time budget would be overrun. When the next look
 //! would overrun the budget at the pace so far, a last look at the round pairs that fit
-//! spends what is left of α, so the budget's time and error rate both go to evidence. The
+//! spends what is left of α, and a look after which no round pair fits is itself the last
+//! and spends it, so the budget's time and error rate both go to evidence. The
 //! looks before it keep the levels of the whole plan: a budget that holds only a look or two
 //! leaves most of α to the last one, where a change near the smallest one the budget can see
 //! is decided ([`crate::stats::sequential`] measures what re-spreading α over the looks that
@@ -89,9 +90,7 @@ pub(super) fn run(
             let per_pair = elapsed / done;
             let more = per_pair * (planned - done);
             if elapsed + more > budget {
-                let left = budget.saturating_sub(elapsed).as_secs_f64();
-                // `as` saturates: NaN (nothing left at an instant pace) fits none.
-                let fits = done + (left / per_pair.as_secs_f64()).floor() as u32;
+                let fits = done + pairs_that_fit(budget, elapsed, done);
                 if fits <= done {
                     request.progress.say(|| {
                         format!(
@@ -142,6 +141,25 @@ pub(super) fn run(
                 )
             });
             last = Some(finished);
+        } else if let Some(limit) = until.max_time
+            && last.is_none()
+            && index + 1 < plan.rounds().len()
+        {
+            // A look after which the budget holds no more round pair at the pace so far is
+            // the last: it spends the rest of α rather than leave it to looks that cannot run
+            // (decided from the clock, before the look is judged).
+            let finished = a.len() as u32;
+            let elapsed = started.elapsed();
+            if pairs_that_fit(limit.mul_f64(TIME_USED), elapsed, finished) == 0 {
+                request.progress.say(|| {
+                    format!(
+                        "--max-time {limit:?}: no round pair fits after this look at the pace \
+                         so far; it is the last (judge the kept rounds again with \
+                         --max-rounds {finished})"
+                    )
+                });
+                last = Some(finished);
+            }
         }
         let look = match last {
             Some(rounds) => plan.last_look_at(index, rounds),
@@ -171,4 +189,32 @@ pub(super) fn run(
     }
     let comparison = judged.expect("the first look always runs");
     Ok((comparison, a, b))
+}
+
+/// How many more round pairs `budget` holds after `done` of them took `elapsed`, at that pace.
+fn pairs_that_fit(budget: Duration, elapsed: Duration, done: u32) -> u32 {
+    if done == 0 {
+        return 0;
+    }
+    let per_pair = elapsed.as_secs_f64() / f64::from(done);
+    let left = budget.saturating_sub(elapsed).as_secs_f64();
+    // `as` saturates: NaN (nothing left at an instant pace) fits none, infinity all.
+    (left / per_pair).floor() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_fit_at_the_pace_so_far() {
+        let s = Duration::from_secs;
+        // 10 pairs in 225 s, 291 s of budget: 66 s left at 22.5 s a pair.
+        assert_eq!(pairs_that_fit(s(291), s(225), 10), 2);
+        // A first look that ended with less than a pair's time left: none.
+        assert_eq!(pairs_that_fit(s(291), s(280), 10), 0);
+        assert_eq!(pairs_that_fit(s(291), s(300), 10), 0);
+        assert_eq!(pairs_that_fit(s(291), s(0), 10), u32::MAX);
+        assert_eq!(pairs_that_fit(s(291), s(0), 0), 0);
+    }
 }
