@@ -2,8 +2,8 @@
 //! [`SequentialPlan`] (the first at `--rounds`), each look judged at its own level, until the
 //! comparison decides, the plan ends, or the time budget would be overrun. When the next look
 //! would overrun the budget at the pace so far, a last look at the round pairs that fit
-//! spends what is left of α, and a look after which no round pair fits is itself the last
-//! and spends it, so the budget's time and error rate both go to evidence. The
+//! spends what is left of α, and a look after which no round pair fits is judged again as
+//! the last, spending it, so the budget's time and error rate both go to evidence. The
 //! looks before it keep the levels of the whole plan: a budget that holds only a look or two
 //! leaves most of α to the last one, where a change near the smallest one the budget can see
 //! is decided ([`crate::stats::sequential`] measures what re-spreading α over the looks that
@@ -92,12 +92,29 @@ pub(super) fn run(
             if elapsed + more > budget {
                 let fits = done + pairs_that_fit(budget, elapsed, done);
                 if fits <= done {
+                    // The look just judged is the last that can run, so it is judged again as
+                    // the last look, spending the rest of α. A level fixed by the clock: its
+                    // interval at the rest is narrower than at its own level, so whatever its
+                    // own level decided the rest decides too, and the looks' levels still sum
+                    // to α (the union bound). `--rejudge` of these rounds gives the look's own
+                    // level, not this one.
+                    let look = plan.last_look_at(index - 1, done);
                     request.progress.say(|| {
                         format!(
-                            "--max-time {limit:?}: stopping at {done} round pairs (the next \
-                             look, {planned}, would take about {more:?} more)"
+                            "--max-time {limit:?}: no more round pair fits (the next look, \
+                             {planned}, would take about {more:?} more): the {done} round pairs \
+                             judged again as the last look, intervals at {:.2}%",
+                            look.confidence * 100.0
                         )
                     });
+                    judged = Some(super::judge(
+                        scenario_a,
+                        scenario_b,
+                        &a,
+                        &b,
+                        request,
+                        Some(look),
+                    )?);
                     break;
                 }
                 request.progress.say(|| {
@@ -141,25 +158,6 @@ pub(super) fn run(
                 )
             });
             last = Some(finished);
-        } else if let Some(limit) = until.max_time
-            && last.is_none()
-            && index + 1 < plan.rounds().len()
-        {
-            // A look after which the budget holds no more round pair at the pace so far is
-            // the last: it spends the rest of α rather than leave it to looks that cannot run
-            // (decided from the clock, before the look is judged).
-            let finished = a.len() as u32;
-            let elapsed = started.elapsed();
-            if pairs_that_fit(limit.mul_f64(TIME_USED), elapsed, finished) == 0 {
-                request.progress.say(|| {
-                    format!(
-                        "--max-time {limit:?}: no round pair fits after this look at the pace \
-                         so far; it is the last (judge the kept rounds again with \
-                         --max-rounds {finished})"
-                    )
-                });
-                last = Some(finished);
-            }
         }
         let look = match last {
             Some(rounds) => plan.last_look_at(index, rounds),
