@@ -33,9 +33,9 @@
 //! a last look at 13 the other 94%. Re-spreading α over a plan cut to end at 13 would give
 //! the first look (10/13)² = 59% and the last only 41%, and the change such a budget is for
 //! (one only the last look can see) is then missed more often: the unit test below measures
-//! 45% against 56% power (1,818 and 2,233 of 4,000) for a shift of 2.5 thresholds at a round-pair sd of 2.25 thresholds
-//! (codex hogged), at the same false-regression rate. What the early look loses is only
-//! early stops for changes large enough to be decided anyway.
+//! 45% against 56% power (1,818 and 2,233 of 4,000) for a shift of 2.5 thresholds at a
+//! round-pair sd of 2.25 thresholds (codex hogged), at the same false-regression rate. What
+//! the early look loses is only early stops for changes large enough to be decided anyway.
 
 use serde::{Deserialize, Serialize};
 

@@ -7,9 +7,9 @@
 //! looks before it keep the levels of the whole plan: a budget that holds only a look or two
 //! leaves most of α to the last one, where a change near the smallest one the budget can see
 //! is decided ([`crate::stats::sequential`] measures what re-spreading α over the looks that
-//! fit would cost). A round still running when the budget ends (a stalled
-//! machine) is cut and the pairs finished before it are judged as a last look. Why the
-//! levels and not the fixed-n interval re-checked: [`crate::stats::sequential`].
+//! fit would cost). A round still running when the budget ends (a stalled machine) is cut and
+//! the pairs finished before it are judged as a last look. Why the levels and not the fixed-n
+//! interval re-checked: [`crate::stats::sequential`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use crate::stats::sequential::SequentialPlan;
 
 use super::AbRequest;
 
-/// The share of `--max-time` the looks are fitted to: the rest is left for judging the last
+/// The share of `--max-time` the looks are paced to fill: the rest is left for judging the last
 /// look and writing the outputs, which the pace of the round pairs does not hold.
 const TIME_USED: f64 = 0.97;
 
@@ -74,7 +74,7 @@ pub(super) fn run(
 ) -> Result<(Comparison, Vec<LoadedResult>, Vec<LoadedResult>), Error> {
     let started = Instant::now();
     // At the budget's end the running round is cut, so it holds even when a round stalls
-    // (the looks are fitted to TIME_USED of it: the pace's slack is not cut).
+    // (the looks are paced to TIME_USED of it: the pace's slack is not cut).
     let budget_end = until.max_time.map(|limit| started + limit);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut judged = None;
@@ -90,8 +90,8 @@ pub(super) fn run(
             let per_pair = elapsed / done;
             let more = per_pair * (planned - done);
             if elapsed + more > budget {
-                let fits = done + pairs_that_fit(budget, elapsed, done);
-                if fits <= done {
+                let more_fit = pairs_that_fit(budget, elapsed, done);
+                if more_fit == 0 {
                     // The look just judged is the last that can run, so it is judged again as
                     // the last look, spending the rest of α. A level fixed by the clock: its
                     // interval at the rest is narrower than at its own level, so whatever its
@@ -117,6 +117,7 @@ pub(super) fn run(
                     )?);
                     break;
                 }
+                let fits = done + more_fit;
                 request.progress.say(|| {
                     format!(
                         "--max-time {limit:?}: the next look, {planned}, would take about \
