@@ -286,7 +286,9 @@ pub(crate) struct AbArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) out_dir: Option<PathBuf>,
     /// Judge the round files an earlier `ab --out-dir DIR` kept, running nothing (e.g.
-    /// under another policy via --set 'gate.relative_threshold=0.05').
+    /// under another policy via --set 'gate.relative_threshold=0.05'). With
+    /// --until-decided, at the look the run recorded in DIR (give the run's --rounds and
+    /// --max-rounds).
     #[arg(long, value_name = "DIR", conflicts_with = "out_dir")]
     pub(crate) rejudge: Option<PathBuf>,
     /// Run only round pairs K, K+N, … of the --rounds into --out-dir (numbered as in the

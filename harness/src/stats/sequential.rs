@@ -152,6 +152,14 @@ impl SequentialPlan {
         }
     }
 
+    /// The look at `rounds` round pairs judged again as the last look, spending everything
+    /// the looks before it had not (`ab --until-decided --max-time` when no more round pair
+    /// fits after it): None unless `rounds` is a planned look.
+    pub(crate) fn judged_again_at(&self, rounds: u32) -> Option<Look> {
+        let index = self.looks.iter().position(|&n| n == rounds)?;
+        Some(self.last_look_at(index, rounds))
+    }
+
     /// The look that judged exactly `rounds` round pairs (for judging kept rounds again): a
     /// planned look, or a last look cut short before a planned one
     /// ([`SequentialPlan::last_look_at`]). None for no round pairs or past the last look.
@@ -197,6 +205,14 @@ mod tests {
         let spent_before: f64 = (0..3).map(|i| 1.0 - plan.look(i).confidence).sum();
         assert!((spent_before + (1.0 - last.confidence) - 0.05).abs() < 1e-12);
         assert_eq!(plan.last_look_at(5, 40), plan.look(5));
+        // The first look judged again as the last spends all of α; a later one the rest.
+        let again = plan.judged_again_at(10).unwrap();
+        assert_eq!((again.index, again.looks, again.rounds), (1, 1, 10));
+        assert!((again.confidence - 0.95).abs() < 1e-12);
+        let again = plan.judged_again_at(14).unwrap();
+        assert_eq!((again.index, again.looks, again.rounds), (2, 2, 14));
+        assert!((again.confidence - (1.0 - 0.05 * (1.0 - 0.0625))).abs() < 1e-12);
+        assert!(plan.judged_again_at(12).is_none());
         assert_eq!(SequentialPlan::new(5, 5, 0.95).unwrap().rounds(), &[5]);
         assert!(SequentialPlan::new(2, 40, 0.95).is_err());
         assert!(SequentialPlan::new(10, 8, 0.95).is_err());

@@ -203,7 +203,12 @@ fn a_time_budget_cuts_the_running_round_and_judges_the_pairs_before_it() {
     names.sort();
     assert_eq!(
         names,
-        ["a-round01.json", "b-round01.json", "comparison.json"]
+        [
+            "a-round01.json",
+            "b-round01.json",
+            "comparison.json",
+            "sequential-look.json"
+        ]
     );
 
     let (out, took) = ab("3s", &dir.path().join("none"));
@@ -212,6 +217,92 @@ fn a_time_budget_cuts_the_running_round_and_judges_the_pairs_before_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("before one round pair finished"),
+        "{stderr}"
+    );
+}
+
+/// `ab --until-decided --max-time`: when no round pair fits after a look, that look's pairs
+/// are judged again as the last look, at the rest of α; the look is recorded beside the round
+/// files, so `ab --rejudge` reproduces it, and a plan that does not make it is refused.
+#[test]
+fn a_look_after_which_no_pair_fits_is_judged_again_and_rejudged_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    // A side's round: 20 iterations of ~3 s at once, ~3.3 s idle (debug build), ~3.6 s with
+    // both cores busy; the first look (3 pairs) ends at ~20–22 s. In a 25 s budget the next
+    // pair would end past 97% of it from any first look after 18.2 s, and the first look is
+    // cut only after 25 s. B's first token is later by A's threshold (2% of it), so the first
+    // look (99.97%) cannot decide.
+    let ab = |extra: &[&str], json: &Path| {
+        phasebench()
+            .args([
+                "ab",
+                "--rounds",
+                "3",
+                "--iterations",
+                "60",
+                "--until-decided",
+            ])
+            .args(extra)
+            .args(["--set", "warmup=0", "--set", "concurrency=20"])
+            .args(["--set", "backend.delays.first_token=3s"])
+            .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
+            .args(["--b-set", "backend.delays.first_token=3060ms"])
+            .arg("--comparison-json")
+            .arg(json)
+            .arg(scenario_path("calibration.toml"))
+            .output()
+            .unwrap()
+    };
+    let json = dir.path().join("run.json");
+    let kept_arg = kept.to_str().unwrap();
+    let run = ab(&["--max-time", "25s", "--out-dir", kept_arg], &json);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("look 1 of 9 (3 round pairs, intervals at 99.97%): not decided yet")
+            && stderr.contains("no more round pair fits (the next look, 5, would take about")
+            && stderr
+                .contains("the 3 round pairs judged again as the last look, intervals at 95.00%"),
+        "{stderr}"
+    );
+    let comparison = |path: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let judged = comparison(&json);
+    let look = &judged["sequential"];
+    assert_eq!(
+        (
+            &look["index"],
+            &look["looks"],
+            &look["rounds"],
+            &look["max_rounds"]
+        ),
+        (&1.into(), &1.into(), &3.into(), &40.into()),
+        "{look}"
+    );
+    assert!(
+        (look["confidence"].as_f64().unwrap() - 0.95).abs() < 1e-9,
+        "{look}"
+    );
+
+    // Judged again from the kept files: the same look, the same rows, the same exit.
+    let again_json = dir.path().join("again.json");
+    let again = ab(&["--rejudge", kept_arg], &again_json);
+    assert_eq!(again.status.code(), run.status.code(), "{again:?}");
+    let again = comparison(&again_json);
+    assert_eq!(again["sequential"], judged["sequential"]);
+    let ttft = |c: &serde_json::Value| comparison_row(c, "turn_ttft", "p50").clone();
+    assert_eq!(ttft(&again), ttft(&judged));
+
+    // Another plan (looks up to 6, not 40) does not make the recorded look: refused.
+    let other = ab(
+        &["--rejudge", kept_arg, "--max-rounds", "6"],
+        &dir.path().join("other.json"),
+    );
+    crate::support::assert_exit(&other, 2);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        stderr.contains("which this plan (looks at [3, 5, 6]) does not make"),
         "{stderr}"
     );
 }

@@ -196,16 +196,9 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, GateVerdict), Error> {
             }
             .into());
         }
-        // Kept rounds of a sequential run are judged at their look's level.
+        // Kept rounds of a sequential run are judged at the level of the look that judged them.
         let look = match &plan {
-            Some(plan) => Some(plan.look_at(a.len() as u32).ok_or_else(|| {
-                AbError::Sequential(format!(
-                    "{} holds {} round pairs, which is not a look of the plan (looks at {:?})",
-                    dir.display(),
-                    a.len(),
-                    plan.rounds()
-                ))
-            })?),
+            Some(plan) => Some(kept::look_to_rejudge(dir, plan, a.len() as u32)?),
             None => None,
         };
         let comparison = judge(&scenario_a, &scenario_b, &a, &b, request, look)?;

@@ -96,8 +96,8 @@ pub(super) fn run(
                     // the last look, spending the rest of α. A level fixed by the clock: its
                     // interval at the rest is narrower than at its own level, so whatever its
                     // own level decided the rest decides too, and the looks' levels still sum
-                    // to α (the union bound). `--rejudge` of these rounds gives the look's own
-                    // level, not this one.
+                    // to α (the union bound). The look is recorded, so `--rejudge` of these
+                    // rounds judges them at it too.
                     let look = plan.last_look_at(index - 1, done);
                     request.progress.say(|| {
                         format!(
@@ -115,6 +115,7 @@ pub(super) fn run(
                         request,
                         Some(look),
                     )?);
+                    super::kept::record_look(out_dir, &look)?;
                     break;
                 }
                 let fits = done + more_fit;
@@ -165,6 +166,7 @@ pub(super) fn run(
             None => plan.look(index),
         };
         let comparison = super::judge(scenario_a, scenario_b, &a, &b, request, Some(look))?;
+        super::kept::record_look(out_dir, &look)?;
         let decided = until.stop.decided(&comparison);
         request.progress.say(|| {
             format!(
