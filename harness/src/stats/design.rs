@@ -178,6 +178,36 @@ mod tests {
         assert!(check(&p50, 99, 5, 1).is_err());
     }
 
+    /// The shipped scenarios users judge with (the embedded default, the HTTP variant, the
+    /// CI gate's and the codex gate's) must be judgeable as they stand, with their own
+    /// iterations in their own rounds: `run` would warn otherwise, and `baseline save` refuse.
+    /// (The fault and MCP demonstrations run a few iterations to show behaviour, and say so
+    /// when run.)
+    #[test]
+    fn the_scenarios_users_judge_with_can_be_judged_with_their_own_design() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let mut files = vec![root.join("default.toml"), root.join("http-only.toml")];
+        for entry in std::fs::read_dir(root.join("ci")).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+        for name in ["ab-versions", "ab-app-server", "exec-websocket"] {
+            files.push(root.join(format!("codex/{name}.toml")));
+        }
+        let failures: Vec<String> = files
+            .iter()
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .filter_map(|path| {
+                let s = Scenario::load(path, &[]).unwrap();
+                let (iterations, rounds) = (s.plan.iterations.get(), s.plan.rounds.get());
+                check(&s, iterations, rounds, 1)
+                    .err()
+                    .map(|e| format!("{}: {e}", path.display()))
+            })
+            .collect();
+        assert!(files.len() >= 7, "{files:?}");
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
     #[test]
     fn auto_rounds_takes_the_most_that_stay_judgeable() {
         let s = scenario("");
