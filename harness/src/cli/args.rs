@@ -262,8 +262,9 @@ pub(crate) struct AbArgs {
     /// Override for side B only, e.g. an injected slowdown (repeatable).
     #[arg(long = "b-set", value_name = "KEY=VALUE")]
     pub(crate) b_overrides: Vec<Override>,
-    /// Rounds per side (default 10), or `auto`: as many as keep every primary statistic
-    /// judgeable (enough samples per round). The scenario's iterations are split across
+    /// Rounds per side (default 10, or fewer when the scenario's iterations leave a primary
+    /// statistic too few samples in 10), or `auto`: as many as keep every primary statistic
+    /// judgeable (enough samples per round, up to 40). The scenario's iterations are split across
     /// them (with --until-decided, each round gets that share and the first look is at
     /// this many). With --rejudge: the directory must hold exactly this many round pairs
     /// (with --until-decided: the plan's first look; the kept rounds may be at any look).
@@ -366,7 +367,11 @@ impl AbArgs {
                 overrides: self.b_overrides,
             },
             rounds: fixed_rounds.unwrap_or(crate::commands::ab::DEFAULT_ROUNDS),
-            auto_rounds: self.rounds == Some(Rounds::Auto),
+            auto_rounds: match self.rounds {
+                Some(Rounds::Count(_)) => None,
+                Some(Rounds::Auto) => Some(crate::commands::ab::DEFAULT_AUTO_MAX),
+                None => Some(crate::commands::ab::DEFAULT_ROUNDS),
+            },
             // Kept rounds of a sequential A/B: `--rounds` is its first look, not their count.
             expected_rounds: fixed_rounds.filter(|_| self.rejudge.is_some() && !self.until_decided),
             out_dir: self.out_dir,

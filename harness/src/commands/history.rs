@@ -94,7 +94,7 @@ impl Pairing {
                 overrides: b.overrides.clone(),
             },
             rounds: self.rounds,
-            auto_rounds: false,
+            auto_rounds: None,
             out_dir: Some(self.out_dir.join(format!("{step:02}-{safe}"))),
             comparison: ComparisonOutputs {
                 allow_mismatch: true,

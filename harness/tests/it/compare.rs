@@ -601,3 +601,39 @@ fn a_runtime_side_slowdown_is_attributed_to_the_runtime() {
         );
     }
 }
+
+/// `ab` without `--rounds` takes ten rounds, or fewer when the scenario's iterations would
+/// leave a primary statistic too few samples in ten (and says so); `--rounds 10` given is
+/// refused before anything runs, with the fix.
+#[test]
+fn an_ab_without_rounds_takes_as_many_as_stay_judgeable() {
+    let ab = |extra: &[&str]| {
+        phasebench()
+            .args(["ab", "--iterations", "60", "--warmup", "1"])
+            .args(["--set", r#"gate.primary=["turn_ttft.p50"]"#])
+            .args(extra)
+            .arg(scenario_path("default.toml"))
+            .output()
+            .unwrap()
+    };
+    // p50 needs 20 samples a round: 60 iterations give 3 rounds.
+    let out = ab(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 rounds, not 10: 60 iterations in 10 rounds would leave")
+            && stderr.contains("round 3/3: A (20 iterations)")
+            && !stderr.contains("round 4/"),
+        "{stderr}"
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1 | 4)), "{stderr}");
+
+    let refused = ab(&["--rounds", "10"]);
+    crate::support::assert_exit(&refused, 2);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(
+            "turn_ttft.p50 needs 20 samples per round, and 60 iterations in 10 rounds give 6"
+        ) && !stderr.contains("round 1/"),
+        "{stderr}"
+    );
+}

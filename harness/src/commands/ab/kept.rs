@@ -58,6 +58,26 @@ pub(crate) fn kept_rounds(dir: &Path) -> Result<(Vec<LoadedResult>, Vec<LoadedRe
     Ok((a, b))
 }
 
+/// [`kept_rounds`], refused unless `dir` holds exactly `expected` round pairs when given
+/// (`ab --rejudge DIR --rounds N`: this also catches missing last rounds).
+pub(super) fn kept_rounds_counted(
+    dir: &Path,
+    expected: Option<u32>,
+) -> Result<(Vec<LoadedResult>, Vec<LoadedResult>), Error> {
+    let (a, b) = kept_rounds(dir)?;
+    if let Some(expected) = expected
+        && a.len() != expected as usize
+    {
+        return Err(AbError::RoundCount {
+            dir: dir.display().to_string(),
+            found: a.len(),
+            expected,
+        }
+        .into());
+    }
+    Ok((a, b))
+}
+
 /// The highest round number of any side's file in `dir` (`a-round07.json` → 7).
 fn last_kept_round(dir: &Path) -> Option<u32> {
     std::fs::read_dir(dir)

@@ -48,9 +48,11 @@ pub struct AbRequest {
     pub b: Side,
     /// Rounds per side; the scenario's iterations are split across them.
     pub rounds: u32,
-    /// Choose `rounds` instead: the most (up to `DEFAULT_AUTO_MAX`) that keep every
-    /// primary statistic judgeable (`design::auto_rounds`).
-    pub auto_rounds: bool,
+    /// Choose `rounds` instead: the most, up to this many, that keep every primary
+    /// statistic judgeable (`design::auto_rounds`): `DEFAULT_AUTO_MAX` for `--rounds auto`,
+    /// `DEFAULT_ROUNDS` when no `--rounds` was given (a scenario whose iterations are too
+    /// few for ten rounds gets fewer, not a refusal).
+    pub auto_rounds: Option<u32>,
     /// Keep each round's result here (a temporary directory otherwise).
     pub out_dir: Option<PathBuf>,
     pub comparison: ComparisonOutputs,
@@ -185,17 +187,7 @@ pub fn run_ab(request: &AbRequest) -> Result<(Comparison, GateVerdict), Error> {
     if let Some(dir) = &request.rejudge {
         crate::sys::output::check_all(request.comparison.destinations())
             .map_err(Error::OutputPath)?;
-        let (a, b) = kept_rounds(dir)?;
-        if let Some(expected) = request.expected_rounds
-            && a.len() != expected as usize
-        {
-            return Err(AbError::RoundCount {
-                dir: dir.display().to_string(),
-                found: a.len(),
-                expected,
-            }
-            .into());
-        }
+        let (a, b) = kept::kept_rounds_counted(dir, request.expected_rounds)?;
         // Kept rounds of a sequential run are judged at the level of the look that judged them.
         let look = match &plan {
             Some(plan) => Some(kept::look_to_rejudge(dir, plan, a.len() as u32)?),
@@ -252,14 +244,24 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
     let scenario_b = Scenario::load(&request.scenario, &with(&request.b))?;
     let mut resolved = request.clone();
     let iterations = scenario_b.plan.iterations.get();
-    if request.auto_rounds {
-        resolved.rounds = crate::stats::design::auto_rounds(
-            &scenario_b,
-            iterations,
-            MIN_ROUNDS,
-            DEFAULT_AUTO_MAX,
-        )
-        .map_err(AbError::Design)?;
+    if let Some(most) = request.auto_rounds {
+        match crate::stats::design::auto_rounds(&scenario_b, iterations, MIN_ROUNDS, most) {
+            Ok(rounds) => resolved.rounds = rounds,
+            Err(e) if request.rejudge.is_none() => return Err(AbError::Design(e).into()),
+            // Kept rounds are judged whatever their design (the plan's first look, with
+            // --until-decided, is then the default).
+            Err(_) => resolved.rounds = DEFAULT_ROUNDS.min(most),
+        }
+        if resolved.rounds < most && most == DEFAULT_ROUNDS && request.rejudge.is_none() {
+            request.progress.say(|| {
+                format!(
+                    "{} rounds, not {DEFAULT_ROUNDS}: {iterations} iterations in {DEFAULT_ROUNDS} \
+                     rounds would leave a primary statistic too few samples a round (--rounds \
+                     chooses)",
+                    resolved.rounds
+                )
+            });
+        }
     }
     if !(MIN_ROUNDS..=MAX_ROUNDS).contains(&resolved.rounds) {
         return Err(AbError::Rounds.into());
