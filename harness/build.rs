@@ -21,6 +21,13 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=PHASEBENCH_BUILD_COMMIT={commit}");
+    // `phasebench --version`: the version and, when known, the commit it was built from.
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let long = match commit.get(..10) {
+        Some(short) => format!("{version} (commit {short})"),
+        None => version,
+    };
+    println!("cargo:rustc-env=PHASEBENCH_VERSION_LINE={long}");
     // Rebuilt when HEAD moves: HEAD itself (a checkout) and the branch it points at (a commit).
     // Only files that exist are named: cargo reruns a build script on every build for a path
     // that does not (a checkout without packed-refs would recompile the crate each time).

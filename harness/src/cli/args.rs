@@ -18,9 +18,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "phasebench",
-    version,
+    version = env!("PHASEBENCH_VERSION_LINE"),
     about = "Latency benchmarks for the startup path of LLM-agent thread runtimes",
-    after_help = "Exit codes: 0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or target failure."
+    after_help = "Exit codes: 0 pass, 1 regression or budget breach, 2 invalid input, 3 harness or \
+                  target failure, 4 undecided (a primary row could not be judged; [gate] undecided \
+                  or --undecided chooses), 130/143 stopped by SIGINT/SIGTERM."
 )]
 pub(crate) struct Cli {
     /// When to colour verdicts in the terminal report: auto (when it goes to a terminal and

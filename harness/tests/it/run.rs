@@ -410,3 +410,41 @@ fn a_closed_or_full_stdout_is_no_panic() {
         "{stderr}"
     );
 }
+
+/// `phasebench --version` names the commit the binary was built from (the tests' binary is
+/// built from this checkout's HEAD), and `--help` lists every exit code.
+#[test]
+fn version_names_the_build_commit_and_help_every_exit_code() {
+    let out = phasebench().arg("--version").output().unwrap();
+    crate::support::assert_exit(&out, 0);
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        line.starts_with(concat!("phasebench ", env!("CARGO_PKG_VERSION"))),
+        "{line}"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if let Some(head) = head {
+        assert!(
+            line.contains(&format!("(commit {})", &head[..10])),
+            "{line} vs {head}"
+        );
+    }
+    let help = phasebench().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for code in [
+        "0 pass",
+        "1 regression",
+        "2 invalid",
+        "3 harness",
+        "4 undecided",
+        "130/143",
+    ] {
+        assert!(help.contains(code), "{code}: {help}");
+    }
+}
