@@ -256,8 +256,8 @@ fn checked_sides(request: &AbRequest) -> Result<(Scenario, Scenario, AbRequest),
             request.progress.say(|| {
                 format!(
                     "{} rounds, not {DEFAULT_ROUNDS}: {iterations} iterations in {DEFAULT_ROUNDS} \
-                     rounds would leave a primary statistic too few samples a round (--rounds \
-                     chooses)",
+                     rounds would leave a primary statistic too few samples a round (give \
+                     --rounds to choose)",
                     resolved.rounds
                 )
             });
