@@ -120,7 +120,7 @@ pub(super) fn look_to_rejudge(
     rounds: u32,
 ) -> Result<Look, Error> {
     let refuse = |why: String| -> Error {
-        super::AbError::Kept {
+        AbError::Kept {
             dir: dir.display().to_string(),
             why,
         }
@@ -133,12 +133,13 @@ pub(super) fn look_to_rejudge(
             plan.rounds()
         ))
     })?;
-    let path = dir.join(LOOK_FILE);
-    if !path.exists() {
-        return Ok(planned);
-    }
-    let bytes = crate::sys::read_bounded(&path, LOOK_FILE_LIMIT)
-        .map_err(|e| refuse(format!("{LOOK_FILE}: {e}")))?;
+    let bytes = match crate::sys::read_bounded(&dir.join(LOOK_FILE), LOOK_FILE_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(crate::sys::BoundedReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(planned);
+        }
+        Err(e) => return Err(refuse(format!("{LOOK_FILE}: {e}"))),
+    };
     let recorded: Look = serde_json::from_slice(&bytes)
         .map_err(|e| refuse(format!("{LOOK_FILE} is not a look: {e}")))?;
     if recorded.rounds != rounds {

@@ -87,10 +87,10 @@ pub(super) fn run(
         if let (Some(limit), true) = (until.max_time, done > 0) {
             let budget = limit.mul_f64(TIME_USED);
             let elapsed = started.elapsed();
-            let per_pair = elapsed / done;
-            let more = per_pair * (planned - done);
-            if elapsed + more > budget {
-                let more_fit = pairs_that_fit(budget, elapsed, done);
+            let more_fit = pairs_that_fit(budget, elapsed, done);
+            if more_fit < planned - done {
+                // What the planned look would take at the pace so far, for the message.
+                let more = elapsed / done * (planned - done);
                 if more_fit == 0 {
                     // The look just judged is the last that can run, so it is judged again as
                     // the last look, spending the rest of α. A level fixed by the clock: its
